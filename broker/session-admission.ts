@@ -1,0 +1,144 @@
+/**
+ * Creating a session: idempotency, semantic checks, admission (one atomic Redis step), then the
+ * session row, its first transition, the idempotency key and an audit row in one transaction.
+ */
+import { withTransaction } from '../core/db/database.ts';
+import { claimIdempotencyKey, findIdempotentSession } from '../core/db/idempotency.repository.ts';
+import { earliestExpiry, getSession, insertSession, type Session } from '../core/db/sessions.repository.ts';
+import { findPool, listPools, type PoolSettings } from '../core/db/pools.repository.ts';
+import { appendAudit } from '../core/db/audit.repository.ts';
+import { newId } from '../core/domain/ids.ts';
+import { ProblemError } from '../core/domain/problems.ts';
+import { SESSION_DEFAULTS, type CreateSessionBody } from '../core/domain/session.schema.ts';
+import type { ApiKeyPrincipal } from '../core/db/workspaces.repository.ts';
+import { jobIds } from '../core/queue/jobs.ts';
+import type { Services } from '../core/services.ts';
+
+export interface CreateOutcome {
+  session: Session;
+  /** True for an idempotent replay (200), false for a new session (202). */
+  replayed: boolean;
+}
+
+async function resolvePool(services: Services, body: CreateSessionBody): Promise<PoolSettings> {
+  const region = body.region ?? SESSION_DEFAULTS.region;
+  const kind = body.runtime_kind ?? SESSION_DEFAULTS.runtime_kind;
+  if (kind === 'rda' && body.storage_state !== undefined) {
+    throw new ProblemError('unprocessable-entity', {
+      detail: 'storage_state is not supported for runtime_kind rda',
+    });
+  }
+  const pool = await findPool(services.db, region, kind);
+  if (pool) return pool;
+  const pools = await listPools(services.db);
+  const regions = [...new Set(pools.map((p) => p.region))];
+  if (!regions.includes(region)) {
+    throw new ProblemError('unprocessable-entity', {
+      detail: `Unknown region '${region}'; sessions schedule in ${regions.join(', ') || 'no region yet'}`,
+    });
+  }
+  throw new ProblemError('unprocessable-entity', {
+    detail: `No pool serves runtime_kind '${kind}' in region ${region}; available kinds there: ${pools
+      .filter((p) => p.region === region)
+      .map((p) => p.runtimeKind)
+      .join(', ')}`,
+  });
+}
+
+async function replay(
+  services: Services,
+  principal: ApiKeyPrincipal,
+  key: string,
+): Promise<CreateOutcome | undefined> {
+  const existingId = await findIdempotentSession(services.db, principal.workspaceId, key);
+  const session = existingId && (await getSession(services.db, existingId));
+  return session ? { session, replayed: true } : undefined;
+}
+
+/** Seconds until a slot is likely to free: the earliest expiry, or a short wait while pods start. */
+async function retryAfterSeconds(services: Services, pool: PoolSettings): Promise<number> {
+  const soonest = await earliestExpiry(services.db, pool.name);
+  if (!soonest) return 1;
+  return Math.min(3600, Math.max(1, Math.ceil((soonest.getTime() - Date.now()) / 1000)));
+}
+
+async function admit(services: Services, pool: PoolSettings, sessionId: string): Promise<boolean> {
+  let result = await services.pools.admit(pool.name, sessionId);
+  if (result === 'limits-unknown') {
+    // First use since a Redis flush or start: publish the limits from Postgres, then decide.
+    await services.pools.publishLimits(pool.name, { maxTotal: pool.maxTotal, minReady: pool.minReady });
+    result = await services.pools.admit(pool.name, sessionId);
+  }
+  return result === 'admitted';
+}
+
+export async function createSession(
+  services: Services,
+  principal: ApiKeyPrincipal,
+  idempotencyKey: string,
+  body: CreateSessionBody,
+): Promise<CreateOutcome> {
+  const earlier = await replay(services, principal, idempotencyKey);
+  if (earlier) return earlier;
+  const pool = await resolvePool(services, body);
+  const sessionId = newId();
+  if (!(await admit(services, pool, sessionId))) {
+    const raced = await replay(services, principal, idempotencyKey);
+    if (raced) return raced;
+    const retryAfter = await retryAfterSeconds(services, pool);
+    const at = new Date().toISOString().replace(/\.\d{3}Z$/, 'Z');
+    throw new ProblemError('insufficient-capacity', {
+      retryAfter,
+      detail: `No agents in region ${pool.region} had spare capacity at ${at}. Retry after the pool drains; ${pool.region} is the only region available today.`,
+    });
+  }
+  let session: Session | undefined;
+  try {
+    session = await withTransaction(services.db, async (tx) => {
+      // A concurrent duplicate blocks on the key's row lock here and loses once the first commits.
+      if (!(await claimIdempotencyKey(tx, principal.workspaceId, idempotencyKey, sessionId)))
+        return undefined;
+      const created = await insertSession(tx, {
+        id: sessionId,
+        workspaceId: principal.workspaceId,
+        pool: pool.name,
+        region: pool.region,
+        runtimeKind: pool.runtimeKind,
+        timeoutSeconds: body.timeout_seconds ?? SESSION_DEFAULTS.timeout_seconds,
+        keepAliveSeconds: body.keep_alive_seconds ?? SESSION_DEFAULTS.keep_alive_seconds,
+        config: {
+          viewport: body.viewport,
+          user_agent: body.user_agent,
+          proxy: body.proxy,
+          profile_id: body.profile_id,
+          storage_state: body.storage_state,
+          recording: body.recording,
+        },
+        labels: body.labels ?? {},
+        createdBy: principal.keyId,
+      });
+      await appendAudit(tx, {
+        workspaceId: principal.workspaceId,
+        class: 'tenant',
+        actor: principal.keyId,
+        action: 'session.create',
+        targetType: 'session',
+        targetId: sessionId,
+        detail: { region: pool.region, runtime_kind: pool.runtimeKind },
+      });
+      return created;
+    });
+  } finally {
+    if (!session) await services.pools.releaseSlot(pool.name, sessionId);
+  }
+  if (!session) {
+    const raced = await replay(services, principal, idempotencyKey);
+    if (raced) return raced;
+    throw new ProblemError('state-conflict', {
+      detail: 'A concurrent request with this Idempotency-Key did not finish; retry',
+    });
+  }
+  // If this enqueue is lost (crash), the controller re-enqueues QUEUED sessions it finds waiting.
+  await services.jobs.enqueue('provision', { sessionId }, { jobId: jobIds.provision(sessionId) });
+  return { session, replayed: false };
+}

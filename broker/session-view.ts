@@ -1,0 +1,38 @@
+/** The session resource as the API returns it: secrets (proxy password, storage_state) never included. */
+import type { Session } from '../core/db/sessions.repository.ts';
+import type { SessionResource } from '../core/domain/session.schema.ts';
+import type { SessionTokens } from '../core/security/cdp-token.ts';
+import { scrubUrl } from '../core/domain/scrubber.ts';
+
+export async function toSessionResource(
+  s: Session,
+  tokens: SessionTokens,
+  publicUrl: string,
+): Promise<SessionResource> {
+  const wsBase = publicUrl.replace(/^http/, 'ws');
+  const cdpToken = await tokens.cdpToken(s.workspaceId, s.id, s.createdAt);
+  const viewToken = await tokens.liveViewToken(s.workspaceId, s.id);
+  const proxy = s.config.proxy;
+  return {
+    id: s.id,
+    status: s.status,
+    region: s.region,
+    runtime_kind: s.runtimeKind,
+    created_at: s.createdAt.toISOString(),
+    started_at: s.startedAt?.toISOString() ?? null,
+    expires_at: s.expiresAt.toISOString(),
+    released_at: s.releasedAt?.toISOString() ?? null,
+    release_reason: s.releaseReason,
+    connect_url: `${wsBase}/v1/sessions/${s.id}/cdp?token=${cdpToken}`,
+    // Placeholder until live view ships (spec: "Treat the field as a placeholder").
+    live_view_url: `${publicUrl}/v/${s.id}?token=${viewToken}`,
+    timeout_seconds: s.timeoutSeconds,
+    keep_alive_seconds: s.keepAliveSeconds,
+    viewport: s.config.viewport ?? null,
+    user_agent: s.config.user_agent ?? null,
+    proxy: proxy ? { url: scrubUrl(proxy.url), username: proxy.username ?? null } : null,
+    profile_id: s.config.profile_id ?? null,
+    labels: s.labels,
+    recording: { enabled: s.config.recording?.enabled ?? false },
+  };
+}

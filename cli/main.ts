@@ -1,0 +1,138 @@
+/**
+ * The `ventus` command: up, migrate, workspaces create, keys create.
+ * `--json` output is one JSON document on stdout; logs go to stderr.
+ */
+import { parseArgs } from 'node:util';
+import { ConfigError, loadConfig, type Config } from '../core/config/config.ts';
+import { createLogger } from '../core/logging/logger.ts';
+import { createDatabase } from '../core/db/database.ts';
+import { prepareDatabase } from '../core/db/bootstrap.ts';
+import { createApiKey, createWorkspace, findWorkspace } from '../core/db/workspaces.repository.ts';
+import { DEFAULT_SCOPES, isScope, type Scope } from '../core/domain/scopes.ts';
+import { resolveConnections } from './connections.ts';
+import { startStack } from './stack.ts';
+
+const USAGE = `usage:
+  ventus up                                   run the whole service (broker, proxy, workers, pool controller)
+  ventus migrate                              apply database migrations
+  ventus workspaces create <name> [--json]
+  ventus keys create --workspace <name-or-id> [--scopes a,b] [--name label] [--json]`;
+
+function fail(message: string): never {
+  process.stderr.write(`${message}\n`);
+  process.exit(2);
+}
+
+function readConfig(): Config {
+  try {
+    return loadConfig(process.env);
+  } catch (err) {
+    if (err instanceof ConfigError) fail(err.message);
+    throw err;
+  }
+}
+
+async function withDatabase<T>(
+  config: Config,
+  fn: (db: ReturnType<typeof createDatabase>) => Promise<T>,
+): Promise<T> {
+  const log = createLogger(config.logLevel === 'info' ? 'warn' : config.logLevel, {}).child({
+    component: 'cli',
+  });
+  const conns = await resolveConnections(config, log, { redis: false });
+  const db = createDatabase(conns.databaseUrl, { max: 2 });
+  try {
+    await prepareDatabase(db, config);
+    return await fn(db);
+  } finally {
+    await db.end();
+    await conns.stop();
+  }
+}
+
+function print(json: boolean, value: Record<string, unknown>, text: string): void {
+  process.stdout.write(json ? `${JSON.stringify(value)}\n` : `${text}\n`);
+}
+
+async function up(config: Config): Promise<void> {
+  const log = createLogger(config.logLevel, { service: 'ventus' });
+  const conns = await resolveConnections(config, log);
+  const stack = await startStack(config, conns, log);
+  let stopping = false;
+  const stop = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    log.info({ signal }, 'shutting down');
+    await stack.close().catch((err: unknown) => log.error({ err }, 'error while closing'));
+    await conns.stop();
+    process.exit(0);
+  };
+  process.on('SIGINT', () => void stop('SIGINT'));
+  process.on('SIGTERM', () => void stop('SIGTERM'));
+  process.stderr.write(`Ventus Sessions is up on ${config.publicUrl} (listening on port ${stack.port})\n`);
+}
+
+async function main(argv: string[]): Promise<void> {
+  const { values, positionals } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    options: {
+      json: { type: 'boolean', default: false },
+      workspace: { type: 'string' },
+      scopes: { type: 'string' },
+      name: { type: 'string' },
+      help: { type: 'boolean', short: 'h', default: false },
+    },
+  });
+  const [command, sub, arg] = positionals;
+  if (values.help || !command) return void process.stdout.write(`${USAGE}\n`);
+  const config = readConfig();
+  switch (`${command} ${sub ?? ''}`.trim()) {
+    case 'up':
+      return up(config);
+    case 'migrate':
+      await withDatabase(config, async () => {});
+      return print(values.json, { migrated: true }, 'database is up to date');
+    case 'workspaces create': {
+      if (!arg) fail('usage: ventus workspaces create <name> [--json]');
+      const ws = await withDatabase(config, async (db) => {
+        if (await findWorkspace(db, arg)) fail(`workspace ${arg} already exists`);
+        return createWorkspace(db, arg);
+      });
+      return print(
+        values.json,
+        { id: ws.id, name: ws.name, created_at: ws.createdAt.toISOString() },
+        `workspace ${ws.name} ${ws.id}`,
+      );
+    }
+    case 'keys create': {
+      if (!values.workspace)
+        fail('usage: ventus keys create --workspace <name-or-id> [--scopes a,b] [--json]');
+      const scopes = (values.scopes
+        ?.split(',')
+        .map((s) => s.trim())
+        .filter(Boolean) ?? [...DEFAULT_SCOPES]) as string[];
+      const bad = scopes.filter((s) => !isScope(s));
+      if (bad.length > 0)
+        fail(`unknown scope(s): ${bad.join(', ')} (known: sessions:read, sessions:write, admin)`);
+      const workspaceRef = values.workspace;
+      const key = await withDatabase(config, async (db) => {
+        const ws = await findWorkspace(db, workspaceRef);
+        if (!ws) fail(`no workspace ${workspaceRef}`);
+        return { ...(await createApiKey(db, ws.id, scopes as Scope[], values.name)), workspaceId: ws.id };
+      });
+      return print(
+        values.json,
+        { api_key: key.apiKey, key_id: key.keyId, workspace_id: key.workspaceId, scopes },
+        key.apiKey,
+      );
+    }
+    default:
+      fail(USAGE);
+  }
+}
+
+main(process.argv.slice(2)).catch((err: unknown) => {
+  createLogger('error').error({ err }, 'ventus failed');
+  process.exit(1);
+});

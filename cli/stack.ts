@@ -1,0 +1,83 @@
+/**
+ * The all-in-one service: broker + proxy on one port, workers and pool controller in the same process.
+ * `ventus up` runs it; integration tests start it too.
+ */
+import type { AddressInfo } from 'node:net';
+import type { FastifyInstance } from 'fastify';
+import type { Config } from '../core/config/config.ts';
+import { openServices, type Services } from '../core/services.ts';
+import { prepareDatabase } from '../core/db/bootstrap.ts';
+import { createDatabase } from '../core/db/database.ts';
+import { createDriver, defaultHeadless } from '../core/runtime/create-driver.ts';
+import type { RuntimeDriver } from '../core/runtime/driver.ts';
+import type { Logger } from '../core/logging/logger.ts';
+import { buildApp } from '../broker/app.ts';
+import { attachCdpProxy, type CdpProxy } from '../proxy/cdp-proxy.ts';
+import { startWorkers, type RunningWorkers } from '../workers/workers.ts';
+import { startController, type RunningController } from '../pool-controller/controller.ts';
+
+export interface Stack {
+  /** Base URL the service listens on (http://127.0.0.1:<port>). */
+  url: string;
+  port: number;
+  services: Services;
+  app: FastifyInstance;
+  proxy: CdpProxy;
+  driver: RuntimeDriver;
+  controller: RunningController;
+  workers: RunningWorkers;
+  close(): Promise<void>;
+}
+
+export async function startStack(
+  config: Config,
+  urls: { databaseUrl: string; redisUrl: string },
+  log: Logger,
+): Promise<Stack> {
+  const services = await openServicesAfterMigrating(config, urls, log);
+  const headless = config.headless ?? defaultHeadless();
+  const driver = createDriver(config);
+  const app = await buildApp(services);
+  const proxy = await attachCdpProxy(app.server, services, services.duplicateRedis());
+  const workers = startWorkers(services, { driver, headless });
+  const controller = await startController(services, services.duplicateRedis(), {
+    driver,
+    headless,
+    intervalMs: config.reconcileIntervalMs,
+  });
+  await app.listen({ port: config.port, host: config.host });
+  const port = (app.server.address() as AddressInfo).port;
+  log.info({ port, driver: driver.kind, headless }, 'ventus is up');
+  return {
+    url: `http://127.0.0.1:${port}`,
+    port,
+    services,
+    app,
+    proxy,
+    driver,
+    controller,
+    workers,
+    async close() {
+      await controller.close();
+      await workers.close();
+      await proxy.close();
+      await app.close();
+      await driver.close();
+      await services.close();
+    },
+  };
+}
+
+async function openServicesAfterMigrating(
+  config: Config,
+  urls: { databaseUrl: string; redisUrl: string },
+  log: Logger,
+): Promise<Services> {
+  const db = createDatabase(urls.databaseUrl, { max: 2 });
+  try {
+    await prepareDatabase(db, config);
+  } finally {
+    await db.end();
+  }
+  return openServices(config, urls, log);
+}

@@ -1,0 +1,120 @@
+/**
+ * Configuration from the environment, validated once at start. Nothing reads process.env elsewhere:
+ * processes call `loadConfig(process.env)` in main and pass the result down.
+ */
+export type DriverKind = 'local' | 'kubernetes' | 'sim';
+
+export interface Config {
+  /** Absent: `ventus up` starts an embedded Postgres. */
+  databaseUrl: string | undefined;
+  /** Absent: `ventus up` uses 127.0.0.1:6379 if it answers, else starts redis-server. */
+  redisUrl: string | undefined;
+  port: number;
+  host: string;
+  /** Base of connect_url and live_view_url. */
+  publicUrl: string;
+  driver: DriverKind;
+  pool: { region: string; minReady: number; maxTotal: number };
+  /** Pods run headless (true), headful on Xvfb (false), or headful when Xvfb is installed (undefined). */
+  headless: boolean | undefined;
+  chromiumPath: string | undefined;
+  /** Where local state lives: embedded Postgres data, pod dirs. */
+  dataDir: string;
+  redisPrefix: string;
+  jwtSecret: string | undefined;
+  logLevel: string;
+  /** How often the pool controller reconciles (ms). */
+  reconcileIntervalMs: number;
+}
+
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`invalid configuration:\n${problems.map((p) => `  ${p}`).join('\n')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+type Env = Record<string, string | undefined>;
+
+function integer(
+  env: Env,
+  name: string,
+  fallback: number,
+  min: number,
+  max: number,
+  problems: string[],
+): number {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const value = Number(raw);
+  if (!Number.isInteger(value) || value < min || value > max) {
+    problems.push(`${name}=${JSON.stringify(raw)}: expected a whole number from ${min} to ${max}`);
+    return fallback;
+  }
+  return value;
+}
+
+function url(env: Env, name: string, protocols: string[], problems: string[]): string | undefined {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return undefined;
+  try {
+    const parsed = new URL(raw);
+    if (!protocols.includes(parsed.protocol)) throw new Error('protocol');
+    return raw;
+  } catch {
+    // The value may hold a password: name the variable, never echo it.
+    problems.push(`${name}: expected a URL starting with ${protocols.map((p) => `${p}//`).join(' or ')}`);
+    return undefined;
+  }
+}
+
+export function loadConfig(env: Env): Config {
+  const problems: string[] = [];
+  const port = integer(env, 'PORT', 8080, 0, 65535, problems);
+  const driver = env.VENTUS_DRIVER ?? 'local';
+  if (!['local', 'kubernetes', 'sim'].includes(driver)) {
+    problems.push(`VENTUS_DRIVER=${JSON.stringify(driver)}: expected local, kubernetes or sim`);
+  }
+  const headlessRaw = env.VENTUS_HEADLESS ?? 'auto';
+  if (!['auto', 'true', 'false'].includes(headlessRaw)) {
+    problems.push(`VENTUS_HEADLESS=${JSON.stringify(headlessRaw)}: expected auto, true or false`);
+  }
+  const maxTotal = integer(env, 'VENTUS_POOL_MAX_TOTAL', 10, 0, 100_000, problems);
+  const minReady = integer(env, 'VENTUS_POOL_MIN_READY', 2, 0, 100_000, problems);
+  if (minReady > maxTotal) {
+    problems.push(`VENTUS_POOL_MIN_READY=${minReady}: must not exceed VENTUS_POOL_MAX_TOTAL=${maxTotal}`);
+  }
+  const publicUrl =
+    url(env, 'PUBLIC_URL', ['http:', 'https:'], problems) ?? `http://localhost:${port || 8080}`;
+  const prefix = env.VENTUS_REDIS_PREFIX ?? 'ventus';
+  if (!/^[A-Za-z0-9_-]{1,64}$/.test(prefix)) {
+    problems.push(`VENTUS_REDIS_PREFIX=${JSON.stringify(prefix)}: expected 1-64 letters, digits, _ or -`);
+  }
+  const jwtSecret = env.VENTUS_JWT_SECRET || undefined;
+  if (jwtSecret !== undefined && jwtSecret.length < 32) {
+    problems.push('VENTUS_JWT_SECRET: expected at least 32 characters');
+  }
+  const config: Config = {
+    databaseUrl: url(env, 'DATABASE_URL', ['postgres:', 'postgresql:'], problems),
+    redisUrl: url(env, 'REDIS_URL', ['redis:', 'rediss:'], problems),
+    port,
+    host: env.HOST ?? '0.0.0.0',
+    publicUrl: publicUrl.replace(/\/+$/, ''),
+    driver: driver as DriverKind,
+    pool: { region: env.VENTUS_POOL_REGION ?? 'us-east1', minReady, maxTotal },
+    headless: headlessRaw === 'auto' ? undefined : headlessRaw === 'true',
+    chromiumPath: env.VENTUS_CHROMIUM_PATH || undefined,
+    dataDir: env.VENTUS_DATA_DIR ?? '.ventus',
+    redisPrefix: prefix,
+    jwtSecret,
+    logLevel: env.VENTUS_LOG_LEVEL ?? 'info',
+    reconcileIntervalMs: integer(env, 'VENTUS_RECONCILE_INTERVAL_MS', 1000, 50, 60_000, problems),
+  };
+  if (!['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].includes(config.logLevel)) {
+    problems.push(
+      `VENTUS_LOG_LEVEL=${JSON.stringify(config.logLevel)}: expected fatal, error, warn, info, debug, trace or silent`,
+    );
+  }
+  if (problems.length > 0) throw new ConfigError(problems);
+  return config;
+}

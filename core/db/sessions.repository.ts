@@ -1,0 +1,231 @@
+/** Sessions and their append-only transitions. Every status write is a compare-and-set. */
+import type { Queryable } from './database.ts';
+import type { ReleaseReason, SessionStatus } from '../domain/session-states.ts';
+import type { CreateSessionBody } from '../domain/session.schema.ts';
+
+/** What the request carried into the browser; stored whole, never returned whole (it holds secrets). */
+export type SessionConfig = Pick<
+  CreateSessionBody,
+  'viewport' | 'user_agent' | 'proxy' | 'profile_id' | 'storage_state' | 'recording'
+>;
+
+export interface Session {
+  id: string;
+  workspaceId: string;
+  pool: string;
+  status: SessionStatus;
+  region: string;
+  runtimeKind: string;
+  timeoutSeconds: number;
+  keepAliveSeconds: number;
+  config: SessionConfig;
+  labels: Record<string, string>;
+  podId: string | null;
+  createdBy: string | null;
+  createdAt: Date;
+  startedAt: Date | null;
+  expiresAt: Date;
+  releasedAt: Date | null;
+  releaseReason: ReleaseReason | null;
+  error: string | null;
+}
+
+export interface NewSession {
+  id: string;
+  workspaceId: string;
+  pool: string;
+  region: string;
+  runtimeKind: string;
+  timeoutSeconds: number;
+  keepAliveSeconds: number;
+  config: SessionConfig;
+  labels: Record<string, string>;
+  createdBy: string;
+}
+
+interface SessionRow {
+  id: string;
+  workspace_id: string;
+  pool: string;
+  status: SessionStatus;
+  region: string;
+  runtime_kind: string;
+  timeout_seconds: number;
+  keep_alive_seconds: number;
+  config: SessionConfig;
+  labels: Record<string, string>;
+  pod_id: string | null;
+  created_by: string | null;
+  created_at: Date;
+  started_at: Date | null;
+  expires_at: Date;
+  released_at: Date | null;
+  release_reason: ReleaseReason | null;
+  error: string | null;
+}
+
+function toSession(row: SessionRow): Session {
+  return {
+    id: row.id,
+    workspaceId: row.workspace_id,
+    pool: row.pool,
+    status: row.status,
+    region: row.region,
+    runtimeKind: row.runtime_kind,
+    timeoutSeconds: row.timeout_seconds,
+    keepAliveSeconds: row.keep_alive_seconds,
+    config: row.config,
+    labels: row.labels,
+    podId: row.pod_id,
+    createdBy: row.created_by,
+    createdAt: row.created_at,
+    startedAt: row.started_at,
+    expiresAt: row.expires_at,
+    releasedAt: row.released_at,
+    releaseReason: row.release_reason,
+    error: row.error,
+  };
+}
+
+/** Inserts a QUEUED session and its first transition. `expires_at` is provisional until PROVISIONING. */
+export async function insertSession(q: Queryable, s: NewSession): Promise<Session> {
+  const { rows } = await q.query<SessionRow>(
+    `WITH ins AS (
+       INSERT INTO sessions (id, workspace_id, pool, status, region, runtime_kind, timeout_seconds,
+                             keep_alive_seconds, config, labels, created_by, expires_at)
+       VALUES ($1, $2, $3, 'QUEUED', $4, $5, $6, $7, $8, $9, $10, now() + make_interval(secs => $6))
+       RETURNING *),
+     tr AS (INSERT INTO session_transitions (session_id, from_status, to_status, actor)
+            SELECT id, NULL, 'QUEUED', $10 FROM ins)
+     SELECT * FROM ins`,
+    [
+      s.id,
+      s.workspaceId,
+      s.pool,
+      s.region,
+      s.runtimeKind,
+      s.timeoutSeconds,
+      s.keepAliveSeconds,
+      JSON.stringify(s.config),
+      JSON.stringify(s.labels),
+      s.createdBy,
+    ],
+  );
+  return toSession(rows[0]!);
+}
+
+export async function getSession(q: Queryable, id: string): Promise<Session | undefined> {
+  const { rows } = await q.query<SessionRow>('SELECT * FROM sessions WHERE id = $1', [id]);
+  return rows[0] && toSession(rows[0]);
+}
+
+/** A session as its workspace sees it: another workspace's session does not exist (404, not 403). */
+export async function getWorkspaceSession(
+  q: Queryable,
+  workspaceId: string,
+  id: string,
+): Promise<Session | undefined> {
+  const { rows } = await q.query<SessionRow>('SELECT * FROM sessions WHERE id = $1 AND workspace_id = $2', [
+    id,
+    workspaceId,
+  ]);
+  return rows[0] && toSession(rows[0]);
+}
+
+export interface TransitionRequest {
+  id: string;
+  /** The compare-and-set: the write happens only while the status is one of these. */
+  from: readonly SessionStatus[];
+  to: SessionStatus;
+  reason?: string;
+  actor: string;
+  podId?: string;
+  releaseReason?: ReleaseReason;
+  error?: string;
+  /** PROVISIONING: start the clock (`started_at = now`, `expires_at = now + timeout_seconds`). */
+  startClock?: boolean;
+}
+
+/**
+ * Moves a session from one of `from` to `to` and appends the transition, in one statement.
+ * Returns the updated session, or undefined when the session was not in an expected state (a lost race).
+ */
+export async function transitionSession(q: Queryable, t: TransitionRequest): Promise<Session | undefined> {
+  const terminal = t.releaseReason !== undefined;
+  const { rows } = await q.query<SessionRow>(
+    `WITH old AS (SELECT id, status FROM sessions WHERE id = $1 FOR UPDATE),
+     upd AS (
+       UPDATE sessions s SET
+         status = $2,
+         pod_id = COALESCE($5, s.pod_id),
+         started_at = CASE WHEN $8 THEN now() ELSE s.started_at END,
+         expires_at = CASE WHEN $8 THEN now() + make_interval(secs => s.timeout_seconds) ELSE s.expires_at END,
+         released_at = CASE WHEN $9 THEN now() ELSE s.released_at END,
+         release_reason = COALESCE($6, s.release_reason),
+         error = COALESCE($7, s.error)
+       FROM old WHERE s.id = old.id AND old.status = ANY($3)
+       RETURNING s.*, old.status AS from_status),
+     tr AS (INSERT INTO session_transitions (session_id, from_status, to_status, reason, actor)
+            SELECT id, from_status, status, $4, $10 FROM upd)
+     SELECT * FROM upd`,
+    [
+      t.id,
+      t.to,
+      t.from,
+      t.reason ?? t.releaseReason ?? null,
+      t.podId ?? null,
+      t.releaseReason ?? null,
+      t.error ?? null,
+      t.startClock ?? false,
+      terminal,
+      t.actor,
+    ],
+  );
+  return rows[0] && toSession(rows[0]);
+}
+
+/** Live (not ended) session ids of a pool, to rebuild capacity counters from the source of truth. */
+export async function liveSessionIds(q: Queryable, pool: string): Promise<string[]> {
+  const { rows } = await q.query<{ id: string }>(
+    `SELECT id FROM sessions WHERE pool = $1 AND status IN ('QUEUED','PROVISIONING','RUNNING')`,
+    [pool],
+  );
+  return rows.map((r) => r.id);
+}
+
+export interface TransitionRecord {
+  from: SessionStatus | null;
+  to: SessionStatus;
+  reason: string | null;
+  actor: string | null;
+  at: Date;
+}
+
+export async function listTransitions(q: Queryable, sessionId: string): Promise<TransitionRecord[]> {
+  const { rows } = await q.query<{
+    from_status: SessionStatus | null;
+    to_status: SessionStatus;
+    reason: string | null;
+    actor: string | null;
+    at: Date;
+  }>(
+    'SELECT from_status, to_status, reason, actor, at FROM session_transitions WHERE session_id = $1 ORDER BY id',
+    [sessionId],
+  );
+  return rows.map((r) => ({
+    from: r.from_status,
+    to: r.to_status,
+    reason: r.reason,
+    actor: r.actor,
+    at: r.at,
+  }));
+}
+
+/** The soonest a live session of the pool is due to end (for Retry-After), if any. */
+export async function earliestExpiry(q: Queryable, pool: string): Promise<Date | undefined> {
+  const { rows } = await q.query<{ at: Date | null }>(
+    `SELECT min(expires_at) AS at FROM sessions WHERE pool = $1 AND status IN ('QUEUED','PROVISIONING','RUNNING')`,
+    [pool],
+  );
+  return rows[0]?.at ?? undefined;
+}

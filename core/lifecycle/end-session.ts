@@ -1,0 +1,67 @@
+/**
+ * Every way a session ends goes through here: release, CDP disconnect, expiry, admin stop, pod death.
+ * Postgres decides (compare-and-set plus transition plus audit, in one transaction); then the route
+ * goes, every proxy is told to close its sockets, and a teardown job deletes the pod and frees the slot.
+ */
+import { withTransaction, type Database } from '../db/database.ts';
+import { transitionSession, type Session } from '../db/sessions.repository.ts';
+import { appendAudit, type AuditClass } from '../db/audit.repository.ts';
+import { END_STATUS, sourcesOf, type ReleaseReason } from '../domain/session-states.ts';
+import type { SessionRoutes } from '../redis/session-routes.ts';
+import type { JobProducer } from '../queue/producer.ts';
+import { jobIds } from '../queue/jobs.ts';
+
+export interface EndSessionDeps {
+  db: Database;
+  routes: SessionRoutes;
+  jobs: JobProducer;
+}
+
+export interface EndRequest {
+  sessionId: string;
+  reason: ReleaseReason;
+  /** Who ended it: an API key id, or a system component ("proxy", "workers", "pool-controller"). */
+  actor: string;
+  auditClass: AuditClass;
+  /** Allowlisted audit detail (e.g. an admin's X-Reason). */
+  detail?: Record<string, string>;
+  error?: string;
+}
+
+/** Ends the session; returns it, or undefined when it had ended already (nothing is done twice). */
+export async function endSession(deps: EndSessionDeps, req: EndRequest): Promise<Session | undefined> {
+  const to = END_STATUS[req.reason];
+  const ended = await withTransaction(deps.db, async (tx) => {
+    const session = await transitionSession(tx, {
+      id: req.sessionId,
+      from: sourcesOf(to),
+      to,
+      releaseReason: req.reason,
+      actor: req.actor,
+      ...(req.error !== undefined && { error: req.error }),
+    });
+    if (!session) return undefined;
+    await appendAudit(tx, {
+      workspaceId: session.workspaceId,
+      class: req.auditClass,
+      actor: req.actor,
+      action: `session.${to.toLowerCase()}`,
+      targetType: 'session',
+      targetId: session.id,
+      detail: { reason: req.reason, ...req.detail },
+    });
+    return session;
+  });
+  if (ended) await afterEnd(deps, ended.id);
+  return ended;
+}
+
+/** The Redis and queue half of an ending. Safe to repeat; the reconciler repeats it after a crash. */
+export async function afterEnd(
+  deps: Pick<EndSessionDeps, 'routes' | 'jobs'>,
+  sessionId: string,
+): Promise<void> {
+  await deps.routes.delete(sessionId);
+  await deps.routes.announceEnded(sessionId);
+  await deps.jobs.enqueue('teardown', { sessionId }, { jobId: jobIds.teardown(sessionId) });
+}

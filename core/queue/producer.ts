@@ -1,0 +1,44 @@
+/** Enqueues catalogued jobs on caller-owned connections; validates every payload first. */
+import { Queue, type JobsOptions } from 'bullmq';
+import type { Redis } from 'ioredis';
+import { Value } from 'typebox/value';
+import { JOBS, QUEUE_NAMES, type JobName, type JobPayload, type QueueName } from './jobs.ts';
+
+export interface QueueSettings {
+  connection: Redis;
+  /** BullMQ key prefix; isolates installations and tests. */
+  prefix: string;
+}
+
+export class JobProducer {
+  private readonly queues: Record<QueueName, Queue>;
+
+  constructor(settings: QueueSettings) {
+    this.queues = Object.fromEntries(
+      QUEUE_NAMES.map((name) => [
+        name,
+        new Queue(name, { connection: settings.connection, prefix: settings.prefix }),
+      ]),
+    ) as Record<QueueName, Queue>;
+  }
+
+  async enqueue<N extends JobName>(
+    name: N,
+    payload: JobPayload<N>,
+    options: JobsOptions & { jobId: string },
+  ): Promise<void> {
+    const spec = JOBS[name];
+    if (!Value.Check(spec.payload, payload)) throw new Error(`invalid payload for job ${name}`);
+    await this.queues[spec.queue].add(name, payload, {
+      attempts: spec.attempts,
+      backoff: { type: 'exponential', delay: 250 },
+      removeOnComplete: true,
+      removeOnFail: { age: 24 * 3600 },
+      ...options,
+    });
+  }
+
+  async close(): Promise<void> {
+    await Promise.all(Object.values(this.queues).map((q) => q.close()));
+  }
+}

@@ -1,0 +1,45 @@
+/** Every Redis key the system uses, built in one place. A prefix isolates installations (and tests). */
+export class RedisKeys {
+  constructor(readonly prefix: string) {}
+
+  /** ZSET session id -> admission time (ms): the sessions that hold a slot of the pool. */
+  poolActive(pool: string): string {
+    return `${this.prefix}:pool:${pool}:active`;
+  }
+  /** HASH max_total, min_ready: the pool's limits as last published from Postgres. */
+  poolLimits(pool: string): string {
+    return `${this.prefix}:pool:${pool}:limits`;
+  }
+  /** LIST of ready, unclaimed pod ids. */
+  poolWarm(pool: string): string {
+    return `${this.prefix}:pool:${pool}:warm`;
+  }
+  /** STRING JSON of a pod (ids, endpoints) for whoever claims it. */
+  pod(podId: string): string {
+    return `${this.prefix}:pod:${podId}`;
+  }
+  /** STRING the pod a session claimed, so a retried provision job finds its own claim. */
+  sessionPod(sessionId: string): string {
+    return `${this.prefix}:session:${sessionId}:pod`;
+  }
+  /** STRING JSON route the proxy reads: where the session's CDP endpoint is. */
+  route(sessionId: string): string {
+    return `${this.prefix}:route:${sessionId}`;
+  }
+  /** STRING counter of open CDP client sockets, across every proxy replica. */
+  cdpConnections(sessionId: string): string {
+    return `${this.prefix}:session:${sessionId}:cdp`;
+  }
+  /** STRING the pool controller's leader lock. */
+  controllerLeader(): string {
+    return `${this.prefix}:controller:leader`;
+  }
+  /** Pub/sub: a session ended (message = session id), so every proxy closes its sockets. */
+  sessionEndedChannel(): string {
+    return `${this.prefix}:events:session-ended`;
+  }
+  /** Pub/sub: pool demand changed (a pod was claimed, settings changed), so the controller acts now. */
+  poolChangedChannel(): string {
+    return `${this.prefix}:events:pool-changed`;
+  }
+}

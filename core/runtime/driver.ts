@@ -1,0 +1,50 @@
+/**
+ * What a "pod" is to the rest of the system: one browser runtime, whatever runs it.
+ * Every driver (local processes, Kubernetes Pods, simulated) implements this one interface,
+ * and one conformance suite (test/runtime/driver.conformance.ts) runs against each.
+ */
+
+/** Session settings applied inside the browser when a pod is handed to a session. */
+export interface PodSessionConfig {
+  viewport?: { width: number; height: number };
+  userAgent?: string;
+}
+
+export interface PodSpec {
+  /** Chosen by the caller before creation, so a crashed caller can find (or delete) the pod later. */
+  id: string;
+  pool: string;
+  headless: boolean;
+}
+
+export interface Pod {
+  id: string;
+  pool: string;
+  /** WebSocket URL of the browser-level CDP endpoint (what the proxy pipes a client to). */
+  cdpUrl: string;
+  /** HTTP base URL of the pod's agent: /healthz, /json/version, POST /session. */
+  controlUrl: string;
+  createdAt: Date;
+}
+
+export interface PodStatus extends Pod {
+  /** False once the pod's processes are gone (crashed or killed) but its record remains. */
+  alive: boolean;
+}
+
+export interface RuntimeDriver {
+  readonly kind: 'local' | 'kubernetes' | 'sim';
+  /** Starts a pod and resolves once its CDP endpoint answers. Rejects (and cleans up) on failure. */
+  createPod(spec: PodSpec, signal?: AbortSignal): Promise<Pod>;
+  /** Every pod this driver knows of, including ones started by another process or before a restart. */
+  listPods(): Promise<PodStatus[]>;
+  /** One pod, or undefined when it does not exist. */
+  getPod(id: string): Promise<PodStatus | undefined>;
+  /** Health probe: true when the pod's browser answers CDP /json/version. */
+  isHealthy(pod: Pod): Promise<boolean>;
+  /** Applies a session's settings inside the browser (persisting for every current and future page). */
+  configureSession(pod: Pod, config: PodSessionConfig): Promise<void>;
+  /** Stops the pod and wipes its user-data-dir. Idempotent: deleting a missing pod resolves. */
+  deletePod(id: string): Promise<void>;
+  close(): Promise<void>;
+}

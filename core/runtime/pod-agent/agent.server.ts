@@ -1,0 +1,108 @@
+/**
+ * The agent's HTTP surface: health, Chromium's version document, session settings, and the CDP
+ * WebSocket relay. Built from its dependencies and opens nothing itself (pod.agent.ts listens).
+ */
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { Logger } from 'pino';
+import type { PodSessionConfig } from '../driver.ts';
+import type { CdpRelay } from './cdp.relay.ts';
+
+export interface AgentServerDeps {
+  /** Chromium's /json/version, or undefined when it does not answer. */
+  version(): Promise<Record<string, unknown> | undefined>;
+  configure(config: PodSessionConfig): Promise<void>;
+  relay: CdpRelay;
+  log: Logger;
+}
+
+const MAX_BODY = 64 * 1024;
+
+function send(res: ServerResponse, status: number, body?: unknown): void {
+  if (body === undefined) {
+    res.writeHead(status).end();
+    return;
+  }
+  const json = JSON.stringify(body);
+  res
+    .writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(json) })
+    .end(json);
+}
+
+async function readBody(req: IncomingMessage): Promise<string> {
+  let size = 0;
+  const chunks: Buffer[] = [];
+  for await (const chunk of req as AsyncIterable<Buffer>) {
+    size += chunk.length;
+    if (size > MAX_BODY) throw new Error('body too large');
+    chunks.push(chunk);
+  }
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+const isDimension = (n: unknown): n is number =>
+  Number.isInteger(n) && (n as number) > 0 && (n as number) <= 10_000;
+
+/** Validates a POST /session body; returns the config or a message for a 400. */
+export function parseSessionConfig(raw: string): PodSessionConfig | string {
+  let body: unknown;
+  try {
+    body = raw.trim() === '' ? {} : JSON.parse(raw);
+  } catch {
+    return 'body is not JSON';
+  }
+  if (typeof body !== 'object' || body === null || Array.isArray(body)) return 'body must be a JSON object';
+  const { viewport, userAgent } = body as Record<string, unknown>;
+  const config: PodSessionConfig = {};
+  if (viewport !== undefined) {
+    const v = viewport as Record<string, unknown> | null;
+    if (typeof v !== 'object' || v === null || !isDimension(v.width) || !isDimension(v.height)) {
+      return 'viewport must be {width, height} with integers 1..10000';
+    }
+    config.viewport = { width: v.width, height: v.height };
+  }
+  if (userAgent !== undefined) {
+    if (typeof userAgent !== 'string' || userAgent.length === 0 || userAgent.length > 1024) {
+      return 'userAgent must be a non-empty string of at most 1024 characters';
+    }
+    config.userAgent = userAgent;
+  }
+  return config;
+}
+
+async function handle(deps: AgentServerDeps, req: IncomingMessage, res: ServerResponse): Promise<void> {
+  const path = (req.url ?? '/').split('?')[0];
+  if (req.method === 'GET' && path === '/healthz') {
+    const ok = (await deps.version()) !== undefined;
+    return send(res, ok ? 200 : 503, { ok });
+  }
+  if (req.method === 'GET' && (path === '/json/version' || path === '/json/version/')) {
+    const version = await deps.version();
+    if (!version) return send(res, 503, { error: 'browser not answering' });
+    // Point clients at the agent (as they reached it), not at Chromium's unreachable 127.0.0.1.
+    const upstream = typeof version.webSocketDebuggerUrl === 'string' ? version.webSocketDebuggerUrl : '';
+    const browserPath = upstream ? new URL(upstream).pathname : '/devtools/browser';
+    const host = req.headers.host ?? `${req.socket.localAddress}:${req.socket.localPort}`;
+    return send(res, 200, { ...version, webSocketDebuggerUrl: `ws://${host}${browserPath}` });
+  }
+  if (req.method === 'POST' && path === '/session') {
+    const config = parseSessionConfig(await readBody(req));
+    if (typeof config === 'string') return send(res, 400, { error: config });
+    if (config.viewport || config.userAgent !== undefined) await deps.configure(config);
+    return send(res, 204);
+  }
+  return send(res, 404, { error: 'not found' });
+}
+
+export function createAgentServer(deps: AgentServerDeps): Server {
+  const server = createServer((req, res) => {
+    handle(deps, req, res).catch((err: Error) => {
+      deps.log.warn({ err, url: req.url }, 'request failed');
+      if (!res.headersSent) send(res, 500, { error: err.message });
+      else res.destroy();
+    });
+  });
+  server.on('upgrade', (req: IncomingMessage, socket, head: Buffer) =>
+    deps.relay.handleUpgrade(req, socket, head),
+  );
+  return server;
+}

@@ -1,0 +1,48 @@
+/** Small helpers for the agent's child processes (Xvfb, Chromium). */
+import type { ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import { setTimeout as sleep } from 'node:timers/promises';
+
+export function hasExited(child: ChildProcess): boolean {
+  // No pid means spawn itself failed (ENOENT...): there is nothing to wait for.
+  return child.pid === undefined || child.exitCode !== null || child.signalCode !== null;
+}
+
+/** Resolves when `child` has exited (immediately if it already has). */
+export async function exited(child: ChildProcess): Promise<void> {
+  if (hasExited(child)) return;
+  await once(child, 'exit');
+}
+
+/** SIGTERM, then SIGKILL after `graceMs`; resolves once the child has exited. */
+export async function stopChild(child: ChildProcess, graceMs: number): Promise<void> {
+  if (hasExited(child)) return;
+  child.kill('SIGTERM');
+  const done = exited(child);
+  const timer = sleep(graceMs, 'timeout' as const);
+  if ((await Promise.race([done.then(() => 'exited' as const), timer])) === 'exited') return;
+  child.kill('SIGKILL');
+  await done;
+}
+
+/** Keeps the last `max` lines of a stream, for error messages when a child fails. */
+export class LineTail {
+  private readonly lines: string[] = [];
+  private partial = '';
+
+  constructor(private readonly max = 20) {}
+
+  push(chunk: Buffer | string): string[] {
+    const parts = (this.partial + chunk.toString()).split('\n');
+    this.partial = parts.pop() ?? '';
+    for (const line of parts) {
+      this.lines.push(line);
+      if (this.lines.length > this.max) this.lines.shift();
+    }
+    return parts;
+  }
+
+  toString(): string {
+    return [...this.lines, this.partial].filter(Boolean).join('\n');
+  }
+}

@@ -1,0 +1,59 @@
+/**
+ * Entrypoint of the pod agent: `node --import tsx core/runtime/pod-agent/main.ts`.
+ * Spawned by the local driver per pod, and the entrypoint of the Kubernetes runtime image, so it
+ * imports only core/runtime/ and npm packages.
+ *
+ * Protocol with whoever started it: exactly one JSON line on stdout once ready,
+ * `{"ready":true,"port":<n>,"pid":<pid>}`; logs (JSON) go to stderr. Exit 0 after SIGTERM/SIGINT,
+ * 1 when the browser died or the start failed.
+ */
+import { pino } from 'pino';
+import { readAgentConfig } from './agent.config.ts';
+import { startPodAgent, type PodAgent } from './pod.agent.ts';
+
+async function main(): Promise<void> {
+  // The driver stops reading stdout after the ready line; never crash on EPIPE if something writes.
+  process.stdout.on('error', () => undefined);
+  const config = readAgentConfig(process.env);
+  const log = pino(
+    { name: 'pod-agent', base: { podId: config.podId } },
+    pino.destination({ dest: 2, sync: true }),
+  );
+
+  const starting = new AbortController();
+  let agent: PodAgent | undefined;
+  let exiting = false;
+  const onSignal = (sig: NodeJS.Signals): void => {
+    if (exiting) return;
+    exiting = true;
+    log.info({ signal: sig }, 'stopping');
+    if (!agent) {
+      starting.abort(); // startPodAgent cleans up what it started, then main exits below
+      return;
+    }
+    void agent.stop().then(() => process.exit(0));
+  };
+  process.on('SIGTERM', onSignal);
+  process.on('SIGINT', onSignal);
+
+  try {
+    agent = await startPodAgent(config, log, starting.signal);
+  } catch (err) {
+    if (exiting) process.exit(0);
+    log.error({ err }, 'start failed');
+    process.exit(1);
+  }
+  if (exiting) {
+    await agent.stop();
+    process.exit(0);
+  }
+  process.stdout.write(JSON.stringify({ ready: true, port: agent.port, pid: process.pid }) + '\n');
+  log.info({ port: agent.port, host: config.host }, 'ready');
+  const code = await agent.done;
+  if (!exiting) process.exit(code);
+}
+
+main().catch((err: unknown) => {
+  process.stderr.write(`pod-agent: ${err instanceof Error ? err.message : String(err)}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,123 @@
+/**
+ * Finding and stopping the processes of one local pod.
+ *
+ * Every process of a pod (agent, Xvfb, Chromium and its zygotes and renderers) inherits one
+ * environment variable, `VENTUS_POD_DIR=<pod dir>`, set by the driver on the agent. Matching on it
+ * instead of trusting a stored pid or process group protects against pid reuse: after a restart the
+ * recorded pid may belong to an unrelated process (even another pod's agent), and signalling its
+ * group would kill the wrong thing. Linux only (/proc); elsewhere we fall back to the plain pid.
+ */
+import { readFileSync, readdirSync } from 'node:fs';
+import { setTimeout as sleep } from 'node:timers/promises';
+
+export const POD_MARKER_VAR = 'VENTUS_POD_DIR';
+
+const hasProc = (() => {
+  try {
+    readFileSync('/proc/self/stat');
+    return true;
+  } catch {
+    return false;
+  }
+})();
+
+interface ProcStat {
+  pgid: number;
+  zombie: boolean;
+}
+
+function readStat(pid: number): ProcStat | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // "pid (comm) S ppid pgrp ...": comm may hold spaces and parentheses, so parse after the last ')'.
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return { pgid: Number(fields[2]), zombie: fields[0] === 'Z' || fields[0] === 'X' };
+  } catch {
+    return undefined;
+  }
+}
+
+function hasMarker(pid: number, marker: string): boolean {
+  try {
+    return readFileSync(`/proc/${pid}/environ`, 'utf8').split('\0').includes(marker);
+  } catch {
+    return false;
+  }
+}
+
+function markerOf(podDir: string): string {
+  return `${POD_MARKER_VAR}=${podDir}`;
+}
+
+/** Whether `pid` is a live (not zombie) process of the pod in `podDir`. */
+export function isPodProcessAlive(pid: number, podDir: string): boolean {
+  if (!hasProc) {
+    try {
+      process.kill(pid, 0);
+      return true;
+    } catch {
+      return false;
+    }
+  }
+  const stat = readStat(pid);
+  return stat !== undefined && !stat.zombie && hasMarker(pid, markerOf(podDir));
+}
+
+/** Live processes of the pod in `podDir`, with their process groups. */
+export function findPodProcesses(podDir: string): { pid: number; pgid: number }[] {
+  if (!hasProc) return [];
+  const marker = markerOf(podDir);
+  const found: { pid: number; pgid: number }[] = [];
+  for (const entry of readdirSync('/proc')) {
+    const pid = Number(entry);
+    if (!Number.isInteger(pid) || pid <= 0) continue;
+    const stat = readStat(pid);
+    if (stat && !stat.zombie && hasMarker(pid, marker)) found.push({ pid, pgid: stat.pgid });
+  }
+  return found;
+}
+
+function signal(pid: number, sig: NodeJS.Signals): void {
+  try {
+    process.kill(pid, sig);
+  } catch {
+    // ESRCH: already gone, which is what we want.
+  }
+}
+
+async function waitUntilGone(podDir: string, timeoutMs: number): Promise<boolean> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    if (findPodProcesses(podDir).length === 0) return true;
+    if (Date.now() >= deadline) return false;
+    await sleep(25);
+  }
+}
+
+/**
+ * Stops every process of a pod: SIGTERM to their process groups (the agent cleans up and exits),
+ * then SIGKILL whatever is left after `graceMs`. Resolves once none remains (or after a last wait).
+ * `leaderPid` is only used where /proc is unavailable.
+ */
+export async function stopPodProcesses(
+  podDir: string,
+  leaderPid: number | undefined,
+  graceMs: number,
+): Promise<void> {
+  if (!hasProc) {
+    if (leaderPid === undefined) return;
+    signal(-leaderPid, 'SIGTERM');
+    await sleep(graceMs);
+    signal(-leaderPid, 'SIGKILL');
+    return;
+  }
+  const initial = findPodProcesses(podDir);
+  if (initial.length === 0) return;
+  // Group-wide signals also reach children forked between our scan and the kill.
+  for (const pgid of new Set(initial.map((p) => p.pgid))) signal(-pgid, 'SIGTERM');
+  if (await waitUntilGone(podDir, graceMs)) return;
+  const left = findPodProcesses(podDir);
+  for (const pgid of new Set(left.map((p) => p.pgid))) signal(-pgid, 'SIGKILL');
+  for (const { pid } of left) signal(pid, 'SIGKILL');
+  await waitUntilGone(podDir, 2_000);
+}

@@ -1,0 +1,58 @@
+/**
+ * Tokens in connect_url and live_view_url: JWTs (HS256) signed by the control plane. A CDP token
+ * claims one workspace and one session and is checked against the session's state on every connect,
+ * so it is good for the session's whole life (keep-alives included) and useless after it ends.
+ */
+import { SignJWT, jwtVerify } from 'jose';
+
+const ISSUER = 'ventus-sessions';
+export type TokenAudience = 'cdp' | 'live-view';
+
+export interface TokenClaims {
+  workspaceId: string;
+  sessionId: string;
+  audience: TokenAudience;
+}
+
+export class SessionTokens {
+  private readonly key: Uint8Array;
+
+  constructor(secret: string) {
+    this.key = new TextEncoder().encode(secret);
+  }
+
+  /**
+   * The CDP token of a session. `iat` is the session's creation time, so the same session always
+   * gets the same token (an idempotent replay returns an identical connect_url).
+   */
+  async cdpToken(workspaceId: string, sessionId: string, createdAt: Date): Promise<string> {
+    return new SignJWT({ ws: workspaceId })
+      .setProtectedHeader({ alg: 'HS256', typ: 'JWT' })
+      .setIssuer(ISSUER)
+      .setAudience('cdp')
+      .setSubject(sessionId)
+      .setIssuedAt(Math.floor(createdAt.getTime() / 1000))
+      .sign(this.key);
+  }
+
+  /** A short-lived (5 min) viewer token for the live view. */
+  async liveViewToken(workspaceId: string, sessionId: string, now: Date = new Date()): Promise<string> {
+    const iat = Math.floor(now.getTime() / 1000);
+    return new SignJWT({ ws: workspaceId, interactive: false })
+      .setProtectedHeader({ alg: 'HS256', typ: 'JWT' })
+      .setIssuer(ISSUER)
+      .setAudience('live-view')
+      .setSubject(sessionId)
+      .setIssuedAt(iat)
+      .setExpirationTime(iat + 300)
+      .sign(this.key);
+  }
+
+  /** Verifies signature, algorithm, issuer and audience. Throws on anything else. */
+  async verify(token: string, audience: TokenAudience): Promise<TokenClaims> {
+    const { payload } = await jwtVerify(token, this.key, { algorithms: ['HS256'], issuer: ISSUER, audience });
+    if (typeof payload.sub !== 'string' || typeof payload.ws !== 'string')
+      throw new Error('token lacks claims');
+    return { workspaceId: payload.ws, sessionId: payload.sub, audience };
+  }
+}

@@ -1,0 +1,71 @@
+// Type-aware lint; the import-boundary rule keeps processes from importing each other.
+import js from '@eslint/js';
+import tseslint from 'typescript-eslint';
+
+const processes = ['broker', 'workers', 'pool-controller', 'proxy'];
+
+const boundary = (self) => ({
+  files: [`${self}/**/*.ts`],
+  rules: {
+    'no-restricted-imports': [
+      'error',
+      {
+        patterns: [...processes.filter((p) => p !== self), 'cli'].map((p) => ({
+          group: [`**/${p}/*`, `../${p}`],
+          message: 'Processes never import each other (or cli/); move shared code to core/.',
+        })),
+      },
+    ],
+  },
+});
+
+export default tseslint.config(
+  {
+    ignores: ['node_modules/**', '.ventus/**', 'bin/**', 'eslint.config.js', 'runtime-image/**', 'charts/**'],
+  },
+  js.configs.recommended,
+  ...tseslint.configs.recommendedTypeChecked,
+  {
+    languageOptions: { parserOptions: { projectService: true, tsconfigRootDir: import.meta.dirname } },
+    rules: {
+      '@typescript-eslint/no-floating-promises': 'error',
+      '@typescript-eslint/no-misused-promises': 'error',
+      '@typescript-eslint/switch-exhaustiveness-check': 'error',
+      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_' }],
+    },
+  },
+  ...processes.map(boundary),
+  {
+    files: ['core/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              group: ['**/broker/*', '**/workers/*', '**/pool-controller/*', '**/proxy/*', '**/cli/*'],
+              message: 'core/ imports no process folder.',
+            },
+          ],
+        },
+      ],
+    },
+  },
+  {
+    files: ['core/domain/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          paths: ['pg', 'ioredis', 'bullmq', 'fastify', 'ws', 'node:fs', 'node:net', 'node:http'],
+          patterns: [
+            {
+              group: ['../db/*', '../redis/*', '../queue/*', '../runtime/*'],
+              message: 'core/domain is pure: no I/O.',
+            },
+          ],
+        },
+      ],
+    },
+  },
+);

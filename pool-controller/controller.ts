@@ -1,0 +1,92 @@
+/**
+ * The controller loop: while it holds the leader lock, reconcile every pool each interval, and at once
+ * when a pod is claimed or a session ends (pool-changed events), so a claimed pod is replaced quickly.
+ */
+import type { Redis } from 'ioredis';
+import { listPools } from '../core/db/pools.repository.ts';
+import { LeaderLock } from '../core/redis/leader-lock.ts';
+import type { RuntimeDriver } from '../core/runtime/driver.ts';
+import type { Services } from '../core/services.ts';
+import { PoolReconciler } from './reconciler.ts';
+
+export interface ControllerOptions {
+  driver: RuntimeDriver;
+  headless: boolean;
+  intervalMs: number;
+}
+
+export interface RunningController {
+  readonly reconciler: PoolReconciler;
+  isLeader(): boolean;
+  /** Runs one pass now and resolves when it is done (tests, CLI). */
+  reconcileNow(): Promise<void>;
+  close(): Promise<void>;
+}
+
+export async function startController(
+  services: Services,
+  subscriber: Redis,
+  options: ControllerOptions,
+): Promise<RunningController> {
+  const log = services.log.child({ component: 'pool-controller' });
+  const lock = new LeaderLock(
+    services.redis,
+    services.keys.controllerLeader(),
+    Math.max(3000, options.intervalMs * 5),
+  );
+  const reconciler = new PoolReconciler(services, {
+    driver: options.driver,
+    headless: options.headless,
+    log,
+  });
+  let stopped = false;
+  let running: Promise<void> | undefined;
+  let again = false;
+
+  async function pass(): Promise<void> {
+    if (!(await lock.tryAcquire())) return;
+    for (const pool of await listPools(services.db)) await reconciler.reconcile(pool);
+  }
+
+  /** Coalesces triggers: at most one pass runs, and one more follows if anything asked meanwhile. */
+  function trigger(): Promise<void> {
+    if (stopped) return Promise.resolve();
+    if (running) {
+      again = true;
+      return running;
+    }
+    running = pass()
+      .catch((err: unknown) => log.error({ err }, 'reconcile failed'))
+      .finally(() => {
+        running = undefined;
+        if (again && !stopped) {
+          again = false;
+          void trigger();
+        }
+      });
+    return running;
+  }
+
+  subscriber.on('message', (channel: string) => {
+    if (channel === services.keys.poolChangedChannel()) void trigger();
+  });
+  await subscriber.subscribe(services.keys.poolChangedChannel());
+  const timer = setInterval(() => void trigger(), options.intervalMs);
+  void trigger();
+
+  return {
+    reconciler,
+    isLeader: () => lock.isLeader,
+    reconcileNow: async () => {
+      await running;
+      await trigger();
+    },
+    async close() {
+      stopped = true;
+      clearInterval(timer);
+      await running;
+      await subscriber.unsubscribe().catch(() => {});
+      await lock.release().catch(() => {});
+    },
+  };
+}

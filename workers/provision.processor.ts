@@ -1,0 +1,116 @@
+/**
+ * provision: QUEUED -> PROVISIONING -> claim a warm pod (or cold-start one within the reserved slot)
+ * -> apply the session's settings -> publish the route -> RUNNING -> schedule expiry.
+ * A retried job finds the pod it claimed before; a session that ended meanwhile gets its pod torn down.
+ */
+import { getSession, transitionSession, type Session } from '../core/db/sessions.repository.ts';
+import { isTerminal } from '../core/domain/session-states.ts';
+import { newId } from '../core/domain/ids.ts';
+import { endSession } from '../core/lifecycle/end-session.ts';
+import { jobIds } from '../core/queue/jobs.ts';
+import type { Pod, RuntimeDriver } from '../core/runtime/driver.ts';
+import type { Services } from '../core/services.ts';
+import type { Logger } from '../core/logging/logger.ts';
+import type { JobContext } from './processor.ts';
+
+export interface ProvisionDeps {
+  services: Services;
+  driver: RuntimeDriver;
+  headless: boolean;
+}
+
+const ACTOR = 'workers';
+
+/** A warm pod if one is left (skipping any that died while warm), else a cold start. */
+async function acquirePod(deps: ProvisionDeps, session: Session, log: Logger): Promise<Pod> {
+  const { pools } = deps.services;
+  for (;;) {
+    const claimed = await pools.claim(session.pool, session.id);
+    if (!claimed) break;
+    if (await deps.driver.isHealthy(claimed)) {
+      log.debug({ podId: claimed.id }, 'claimed warm pod');
+      return claimed;
+    }
+    // Died while warm: drop it and try the next one; the user never sees this.
+    log.warn({ podId: claimed.id }, 'claimed pod is unhealthy; deleting it');
+    await pools.clearSessionPod(session.id);
+    await deps.driver.deletePod(claimed.id);
+    await pools.forgetPod(claimed.id);
+  }
+  const podId = (await pools.sessionPod(session.id)) ?? newId();
+  await pools.setSessionPod(session.id, podId);
+  const existing = await deps.driver.getPod(podId);
+  if (existing?.alive) return existing;
+  log.info({ podId }, 'no warm pod; cold start');
+  const pod = await deps.driver.createPod({ id: podId, pool: session.pool, headless: deps.headless });
+  await pools.recordPod(pod);
+  return pod;
+}
+
+async function tearDown(deps: ProvisionDeps, sessionId: string): Promise<void> {
+  await deps.services.routes.delete(sessionId);
+  await deps.services.jobs.enqueue('teardown', { sessionId }, { jobId: jobIds.teardown(sessionId) });
+}
+
+export function provisionProcessor(deps: ProvisionDeps) {
+  const { services, driver } = deps;
+  return async ({ payload, log, lastAttempt }: JobContext<'provision'>): Promise<void> => {
+    let session = await getSession(services.db, payload.sessionId);
+    if (!session || isTerminal(session.status)) return;
+    if (session.status === 'QUEUED') {
+      session = await transitionSession(services.db, {
+        id: session.id,
+        from: ['QUEUED'],
+        to: 'PROVISIONING',
+        actor: ACTOR,
+        startClock: true,
+      });
+      if (!session) return; // released while queued
+    }
+    if (session.status === 'RUNNING') return; // a duplicate delivery after success
+    try {
+      const pod = await acquirePod(deps, session, log);
+      await services.pools.signalChange(session.pool);
+      await driver.configureSession(pod, {
+        ...(session.config.viewport && { viewport: session.config.viewport }),
+        ...(session.config.user_agent && { userAgent: session.config.user_agent }),
+      });
+      await services.routes.publish({
+        sessionId: session.id,
+        workspaceId: session.workspaceId,
+        cdpUrl: pod.cdpUrl,
+        keepAliveSeconds: session.keepAliveSeconds,
+      });
+      const running = await transitionSession(services.db, {
+        id: session.id,
+        from: ['PROVISIONING'],
+        to: 'RUNNING',
+        actor: ACTOR,
+        podId: pod.id,
+      });
+      if (!running) {
+        log.info('session ended while provisioning; tearing its pod down');
+        await tearDown(deps, session.id);
+        return;
+      }
+      const due = running.expiresAt.getTime();
+      await services.jobs.enqueue(
+        'expire',
+        { sessionId: session.id },
+        { jobId: jobIds.expire(session.id, due), delay: Math.max(0, due - Date.now()) },
+      );
+      log.info({ podId: pod.id }, 'session running');
+    } catch (err) {
+      if (lastAttempt) {
+        await endSession(services, {
+          sessionId: session.id,
+          reason: 'provision_failed',
+          actor: ACTOR,
+          auditClass: 'system',
+          error: 'The browser runtime failed to start',
+        });
+      }
+      throw err;
+    }
+  };
+}

@@ -1,0 +1,25 @@
+/** teardown: after a session ends, delete its pod (never reused) and free its slot in the pool. */
+import { getSession } from '../core/db/sessions.repository.ts';
+import { isTerminal } from '../core/domain/session-states.ts';
+import type { RuntimeDriver } from '../core/runtime/driver.ts';
+import type { Services } from '../core/services.ts';
+import type { JobContext } from './processor.ts';
+import { PermanentJobError } from './processor.ts';
+
+export function teardownProcessor(services: Services, driver: RuntimeDriver) {
+  return async ({ payload, log }: JobContext<'teardown'>): Promise<void> => {
+    const session = await getSession(services.db, payload.sessionId);
+    if (!session) throw new PermanentJobError('unknown session');
+    if (!isTerminal(session.status)) throw new PermanentJobError(`session is ${session.status}, not ended`);
+    const podId = session.podId ?? (await services.pools.sessionPod(session.id));
+    if (podId) {
+      await driver.deletePod(podId);
+      await services.pools.forgetPod(podId);
+    }
+    await services.routes.delete(session.id);
+    await services.pools.clearSessionPod(session.id);
+    await services.pools.releaseSlot(session.pool, session.id);
+    await services.pools.signalChange(session.pool);
+    log.info({ podId }, 'pod torn down; slot freed');
+  };
+}

@@ -1,0 +1,52 @@
+/** Starts one BullMQ worker per queue, dispatching each job to its processor. */
+import { Worker, type Job } from 'bullmq';
+import type { RuntimeDriver } from '../core/runtime/driver.ts';
+import type { Services } from '../core/services.ts';
+import type { JobName } from '../core/queue/jobs.ts';
+import { wrapProcessor } from './processor.ts';
+import { provisionProcessor } from './provision.processor.ts';
+import { expireProcessor } from './expire.processor.ts';
+import { teardownProcessor } from './teardown.processor.ts';
+
+export interface WorkersOptions {
+  driver: RuntimeDriver;
+  headless: boolean;
+  /** Jobs handled at once per queue; provisioning mostly waits on I/O. */
+  concurrency?: number;
+}
+
+export interface RunningWorkers {
+  close(): Promise<void>;
+}
+
+export function startWorkers(services: Services, options: WorkersOptions): RunningWorkers {
+  const log = services.log.child({ component: 'workers' });
+  const handlers: Record<JobName, (job: Job) => Promise<void>> = {
+    provision: wrapProcessor(
+      'provision',
+      log,
+      provisionProcessor({ services, driver: options.driver, headless: options.headless }),
+    ),
+    expire: wrapProcessor('expire', log, expireProcessor(services)),
+    teardown: wrapProcessor('teardown', log, teardownProcessor(services, options.driver)),
+  };
+  const dispatch = async (job: Job) => {
+    const handler = handlers[job.name as JobName] as ((job: Job) => Promise<void>) | undefined;
+    if (!handler) throw new Error(`no processor for job ${job.name}`);
+    await handler(job);
+  };
+  const workers = (['provision', 'lifecycle'] as const).map(
+    (queue) =>
+      new Worker(queue, dispatch, {
+        connection: services.duplicateRedis(),
+        prefix: services.queuePrefix,
+        concurrency: options.concurrency ?? 16,
+      }),
+  );
+  for (const w of workers) w.on('error', (err) => log.error({ err }, 'worker error'));
+  return {
+    async close() {
+      await Promise.all(workers.map((w) => w.close()));
+    },
+  };
+}
