@@ -15,7 +15,6 @@ export async function buildApp(services: Services, options: BuildAppOptions = {}
   const app = Fastify({
     loggerInstance: services.log.child({ component: 'broker' }) as FastifyBaseLogger,
     bodyLimit: options.bodyLimit ?? 5 * 1024 * 1024,
-    disableRequestLogging: false,
     // Ids are generated here; never trust a client's request id header for logs.
     genReqId: () => crypto.randomUUID(),
     ajv: {

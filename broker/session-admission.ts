@@ -72,14 +72,66 @@ async function admit(services: Services, pool: PoolSettings, sessionId: string):
   return result === 'admitted';
 }
 
+const IN_FLIGHT_MS = 30_000;
+const DUPLICATE_WAIT_MS = 10_000;
+
+/**
+ * Creates a session, or returns the one created under the same Idempotency-Key. While one request
+ * with a key is in flight, its duplicates wait for it (a Redis marker) instead of racing it for a slot.
+ */
 export async function createSession(
   services: Services,
   principal: ApiKeyPrincipal,
   idempotencyKey: string,
   body: CreateSessionBody,
 ): Promise<CreateOutcome> {
-  const earlier = await replay(services, principal, idempotencyKey);
-  if (earlier) return earlier;
+  const marker = services.keys.idempotencyInFlight(principal.workspaceId, idempotencyKey);
+  const token = newId();
+  for (;;) {
+    const earlier = await replay(services, principal, idempotencyKey);
+    if (earlier) return earlier;
+    if ((await services.redis.set(marker, token, 'PX', IN_FLIGHT_MS, 'NX')) === 'OK') break;
+    const duplicateOf = await waitForDuplicate(services, principal, idempotencyKey);
+    if (duplicateOf) return duplicateOf;
+    // The first request ended without creating a session (e.g. a 503): this one tries on its own.
+  }
+  try {
+    return await createNew(services, principal, idempotencyKey, body);
+  } finally {
+    // Delete only our own marker (compare-and-delete), never one a later request set after ours expired.
+    await services.redis.eval(
+      "if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) else return 0 end",
+      1,
+      marker,
+      token,
+    );
+  }
+}
+
+async function waitForDuplicate(
+  services: Services,
+  principal: ApiKeyPrincipal,
+  idempotencyKey: string,
+): Promise<CreateOutcome | undefined> {
+  const marker = services.keys.idempotencyInFlight(principal.workspaceId, idempotencyKey);
+  const deadline = Date.now() + DUPLICATE_WAIT_MS;
+  while (Date.now() < deadline) {
+    await new Promise((r) => setTimeout(r, 20));
+    const found = await replay(services, principal, idempotencyKey);
+    if (found) return found;
+    if ((await services.redis.exists(marker)) === 0) return undefined;
+  }
+  throw new ProblemError('state-conflict', {
+    detail: 'Another request with this Idempotency-Key is in progress or failed; retry with the same key',
+  });
+}
+
+async function createNew(
+  services: Services,
+  principal: ApiKeyPrincipal,
+  idempotencyKey: string,
+  body: CreateSessionBody,
+): Promise<CreateOutcome> {
   const pool = await resolvePool(services, body);
   const sessionId = newId();
   if (!(await admit(services, pool, sessionId))) {

@@ -71,7 +71,8 @@ CREATE INDEX session_transitions_session ON session_transitions (session_id, id)
 CREATE TABLE idempotency_keys (
   workspace_id text NOT NULL REFERENCES workspaces(id),
   key          text NOT NULL,
-  session_id   text NOT NULL REFERENCES sessions(id),
+  -- Deferred: the key is claimed first (it serialises concurrent duplicates), the session inserted next.
+  session_id   text NOT NULL REFERENCES sessions(id) DEFERRABLE INITIALLY DEFERRED,
   created_at   timestamptz NOT NULL DEFAULT now(),
   PRIMARY KEY (workspace_id, key)
 );

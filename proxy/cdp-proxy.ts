@@ -34,6 +34,8 @@ export async function attachCdpProxy(
 ): Promise<CdpProxy> {
   const log = services.log.child({ component: 'proxy' });
   const live = new Map<string, Set<Splice>>();
+  /** Disconnect handling still in flight; close() waits for it before the clients go away. */
+  const pending = new Set<Promise<void>>();
 
   await services.routes.subscribeEnded(subscriber, (sessionId) => {
     for (const splice of live.get(sessionId) ?? []) splice.destroy();
@@ -80,13 +82,15 @@ export async function attachCdpProxy(
     set.add(splice);
     live.set(sessionId, set);
     await services.routes.connected(sessionId);
-    void splice.closed.then(async () => {
+    const handled = splice.closed.then(async () => {
       set.delete(splice);
       if (set.size === 0) live.delete(sessionId);
       await onClosed(sessionId, route.keepAliveSeconds).catch((err: unknown) =>
         log.error({ err, sessionId }, 'failed to handle CDP disconnect'),
       );
     });
+    pending.add(handled);
+    void handled.finally(() => pending.delete(handled));
   }
 
   const listener = (req: IncomingMessage, socket: Duplex, head: Buffer) => {
@@ -103,6 +107,7 @@ export async function attachCdpProxy(
     async close() {
       server.off('upgrade', listener);
       for (const set of live.values()) for (const splice of set) splice.destroy();
+      await Promise.all(pending);
       await subscriber.unsubscribe().catch(() => {});
     },
   };

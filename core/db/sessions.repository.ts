@@ -93,7 +93,7 @@ export async function insertSession(q: Queryable, s: NewSession): Promise<Sessio
     `WITH ins AS (
        INSERT INTO sessions (id, workspace_id, pool, status, region, runtime_kind, timeout_seconds,
                              keep_alive_seconds, config, labels, created_by, expires_at)
-       VALUES ($1, $2, $3, 'QUEUED', $4, $5, $6, $7, $8, $9, $10, now() + make_interval(secs => $6))
+       VALUES ($1, $2, $3, 'QUEUED', $4, $5, $6::int, $7, $8, $9, $10, now() + make_interval(secs => $6::int))
        RETURNING *),
      tr AS (INSERT INTO session_transitions (session_id, from_status, to_status, actor)
             SELECT id, NULL, 'QUEUED', $10 FROM ins)

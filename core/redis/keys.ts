@@ -30,6 +30,10 @@ export class RedisKeys {
   cdpConnections(sessionId: string): string {
     return `${this.prefix}:session:${sessionId}:cdp`;
   }
+  /** STRING held while a create with this Idempotency-Key is in flight, so duplicates wait, not race. */
+  idempotencyInFlight(workspaceId: string, key: string): string {
+    return `${this.prefix}:idem:${workspaceId}:${key}`;
+  }
   /** STRING the pool controller's leader lock. */
   controllerLeader(): string {
     return `${this.prefix}:controller:leader`;

@@ -63,18 +63,37 @@ export function isPodProcessAlive(pid: number, podDir: string): boolean {
   return stat !== undefined && !stat.zombie && hasMarker(pid, markerOf(podDir));
 }
 
-/** Live processes of the pod in `podDir`, with their process groups. */
-export function findPodProcesses(podDir: string): { pid: number; pgid: number }[] {
-  if (!hasProc) return [];
-  const marker = markerOf(podDir);
-  const found: { pid: number; pgid: number }[] = [];
+function scanProc(): { pid: number; stat: ProcStat }[] {
+  const found: { pid: number; stat: ProcStat }[] = [];
   for (const entry of readdirSync('/proc')) {
     const pid = Number(entry);
     if (!Number.isInteger(pid) || pid <= 0) continue;
     const stat = readStat(pid);
-    if (stat && !stat.zombie && hasMarker(pid, marker)) found.push({ pid, pgid: stat.pgid });
+    if (stat && !stat.zombie) found.push({ pid, stat });
   }
   return found;
+}
+
+/** Live processes of the pod in `podDir` that still carry the marker, with their process groups. */
+export function findPodProcesses(podDir: string): { pid: number; pgid: number }[] {
+  if (!hasProc) return [];
+  const marker = markerOf(podDir);
+  return scanProc()
+    .filter(({ pid }) => hasMarker(pid, marker))
+    .map(({ pid, stat }) => ({ pid, pgid: stat.pgid }));
+}
+
+/**
+ * Live processes in any of `pgids` or carrying the pod's marker. Chromium's helpers (zygotes,
+ * renderers, GPU) rewrite their argv/environ area to set their process title, so the marker is lost
+ * for them: they are found through the process group of a marked ancestor instead. A pgid cannot be
+ * reused while any process of that group lives, so a group seen with a marked member stays ours.
+ */
+function remaining(podDir: string, pgids: Set<number>): { pid: number; pgid: number }[] {
+  const marker = markerOf(podDir);
+  return scanProc()
+    .filter(({ pid, stat }) => pgids.has(stat.pgid) || hasMarker(pid, marker))
+    .map(({ pid, stat }) => ({ pid, pgid: stat.pgid }));
 }
 
 function signal(pid: number, sig: NodeJS.Signals): void {
@@ -85,10 +104,10 @@ function signal(pid: number, sig: NodeJS.Signals): void {
   }
 }
 
-async function waitUntilGone(podDir: string, timeoutMs: number): Promise<boolean> {
+async function waitUntilGone(podDir: string, pgids: Set<number>, timeoutMs: number): Promise<boolean> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
-    if (findPodProcesses(podDir).length === 0) return true;
+    if (remaining(podDir, pgids).length === 0) return true;
     if (Date.now() >= deadline) return false;
     await sleep(25);
   }
@@ -111,13 +130,21 @@ export async function stopPodProcesses(
     signal(-leaderPid, 'SIGKILL');
     return;
   }
-  const initial = findPodProcesses(podDir);
-  if (initial.length === 0) return;
+  const pgids = new Set(findPodProcesses(podDir).map((p) => p.pgid));
+  if (pgids.size === 0) return;
   // Group-wide signals also reach children forked between our scan and the kill.
-  for (const pgid of new Set(initial.map((p) => p.pgid))) signal(-pgid, 'SIGTERM');
-  if (await waitUntilGone(podDir, graceMs)) return;
-  const left = findPodProcesses(podDir);
-  for (const pgid of new Set(left.map((p) => p.pgid))) signal(-pgid, 'SIGKILL');
-  for (const { pid } of left) signal(pid, 'SIGKILL');
-  await waitUntilGone(podDir, 2_000);
+  for (const pgid of pgids) signal(-pgid, 'SIGTERM');
+  if (await waitUntilGone(podDir, pgids, graceMs)) return;
+  for (const { pid, pgid } of remaining(podDir, pgids)) {
+    pgids.add(pgid);
+    signal(-pgid, 'SIGKILL');
+    signal(pid, 'SIGKILL');
+  }
+  await waitUntilGone(podDir, pgids, 2_000);
+}
+
+/** Every live process of the pod (marked, or in a marked process's group): for tests and diagnostics. */
+export function podProcessTree(podDir: string): { pid: number; pgid: number }[] {
+  if (!hasProc) return [];
+  return remaining(podDir, new Set(findPodProcesses(podDir).map((p) => p.pgid)));
 }

@@ -14,15 +14,31 @@ export async function exited(child: ChildProcess): Promise<void> {
   await once(child, 'exit');
 }
 
-/** SIGTERM, then SIGKILL after `graceMs`; resolves once the child has exited. */
-export async function stopChild(child: ChildProcess, graceMs: number): Promise<void> {
-  if (hasExited(child)) return;
-  child.kill('SIGTERM');
-  const done = exited(child);
-  const timer = sleep(graceMs, 'timeout' as const);
-  if ((await Promise.race([done.then(() => 'exited' as const), timer])) === 'exited') return;
-  child.kill('SIGKILL');
-  await done;
+function kill(child: ChildProcess, sig: NodeJS.Signals, group: boolean): void {
+  try {
+    if (group && child.pid !== undefined) process.kill(-child.pid, sig);
+    else child.kill(sig);
+  } catch {
+    // ESRCH: already gone.
+  }
+}
+
+/**
+ * SIGTERM, then SIGKILL after `graceMs`; resolves once the child has exited. With `group`, signals
+ * the child's whole process group (it must have been spawned `detached`), which reaches past a
+ * wrapper script and mops up helpers that outlive their parent by a few milliseconds.
+ */
+export async function stopChild(child: ChildProcess, graceMs: number, group = false): Promise<void> {
+  if (!hasExited(child)) {
+    kill(child, 'SIGTERM', group);
+    const done = exited(child);
+    const timer = sleep(graceMs, 'timeout' as const);
+    if ((await Promise.race([done.then(() => 'exited' as const), timer])) === 'timeout') {
+      kill(child, 'SIGKILL', group);
+      await done;
+    }
+  }
+  if (group) kill(child, 'SIGKILL', true);
 }
 
 /** Keeps the last `max` lines of a stream, for error messages when a child fails. */

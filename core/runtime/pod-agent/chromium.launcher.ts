@@ -20,6 +20,8 @@ export interface LaunchOptions {
   userDataDir: string;
   /** X display for headful pods. */
   display?: string;
+  /** TMPDIR for Chromium; see pod.agent.ts. */
+  tmpDir?: string;
   timeoutMs: number;
   signal?: AbortSignal;
 }
@@ -38,6 +40,9 @@ export function chromiumArgs(opts: Pick<LaunchOptions, 'executable' | 'headless'
     '--disable-dev-shm-usage', // /dev/shm is tiny in containers; shared memory there crashes renderers
     // No desktop keyring over D-Bus here: without this a headful Chromium may wait for one.
     '--password-store=basic',
+    // Crashpad would write minidumps (renderer memory: cookies, tokens) to ~/.config, shared by every
+    // pod and never wiped, and adds two processes outside the pod's process group.
+    '--disable-crashpad-for-testing',
     '--remote-debugging-port=0', // Chromium picks a free port and prints it (see below)
     `--user-data-dir=${opts.userDataDir}`,
   ];
@@ -111,7 +116,14 @@ async function waitForDevToolsLine(
 export async function launchChromium(opts: LaunchOptions): Promise<ChromiumHandle> {
   const env = { ...process.env };
   if (opts.display) env.DISPLAY = opts.display;
-  const child = spawn(opts.executable, chromiumArgs(opts), { stdio: ['ignore', 'ignore', 'pipe'], env });
+  if (opts.tmpDir) env.TMPDIR = opts.tmpDir;
+  // Own process group: the executable may be a wrapper script (Debian's headless shell is one) that
+  // does not forward signals, so stopping Chromium means signalling the group, not the pid.
+  const child = spawn(opts.executable, chromiumArgs(opts), {
+    stdio: ['ignore', 'ignore', 'pipe'],
+    env,
+    detached: true,
+  });
   const tail = new LineTail();
   const lines = new Set<LineListener>();
   // Keep draining stderr for the process's life: a full pipe would block Chromium's logging thread.
@@ -129,7 +141,7 @@ export async function launchChromium(opts: LaunchOptions): Promise<ChromiumHandl
     }
     return { process: child, port, browserPath, stderr: tail };
   } catch (err) {
-    await stopChild(child, 500);
+    await stopChild(child, 500, true);
     throw err;
   }
 }

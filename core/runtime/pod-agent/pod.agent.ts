@@ -3,8 +3,10 @@
  * listens; main.ts owns the process (environment, signals, stdout, exit code).
  */
 import { once } from 'node:events';
-import { mkdir, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { Logger } from 'pino';
 import { resolveChromium } from '../chromium.resolver.ts';
 import type { PodSessionConfig } from '../driver.ts';
@@ -32,15 +34,21 @@ export interface PodAgent {
  */
 const DEATH_GRACE_MS = 1_000;
 
-async function stopProcesses(
-  chromium: ChromiumHandle | undefined,
-  xvfb: XvfbHandle | undefined,
-  userDataDir: string,
-) {
+interface Started {
+  chromium?: ChromiumHandle;
+  xvfb?: XvfbHandle;
+  tmpDir?: string;
+}
+
+async function stopProcesses(started: Started, userDataDir: string): Promise<void> {
   // Chromium first: it flushes nothing we keep, but a browser losing its display mid-run logs noise.
-  if (chromium) await stopChild(chromium.process, 1_000);
-  if (xvfb) await stopChild(xvfb.process, 500);
-  await rm(userDataDir, { recursive: true, force: true, maxRetries: 3 });
+  if (started.chromium) await stopChild(started.chromium.process, 1_000, true);
+  if (started.xvfb) await stopChild(started.xvfb.process, 500);
+  await Promise.all(
+    [userDataDir, started.tmpDir]
+      .filter((dir): dir is string => dir !== undefined)
+      .map((dir) => rm(dir, { recursive: true, force: true, maxRetries: 3 })),
+  );
 }
 
 export async function startPodAgent(
@@ -49,23 +57,28 @@ export async function startPodAgent(
   signal?: AbortSignal,
 ): Promise<PodAgent> {
   await mkdir(config.userDataDir, { recursive: true });
-  let xvfb: XvfbHandle | undefined;
-  let chromium: ChromiumHandle | undefined;
+  const started: Started = {};
   try {
-    if (!config.headless) xvfb = await startXvfb({ timeoutMs: 10_000, signal });
+    // Headful Chromium leaves its process-singleton socket dir in TMPDIR when killed; a private TMPDIR
+    // (short: a unix socket path must fit in 108 bytes) goes away with the pod instead of piling up.
+    started.tmpDir = await mkdtemp(join(tmpdir(), 'ventus-chromium-'));
+    if (!config.headless) started.xvfb = await startXvfb({ timeoutMs: 10_000, signal });
     const executable = config.chromiumPath ?? resolveChromium({ headless: config.headless });
-    chromium = await launchChromium({
+    const display = started.xvfb?.display;
+    const chromium = await launchChromium({
       executable,
       headless: config.headless,
       userDataDir: config.userDataDir,
-      display: xvfb?.display,
+      display,
+      tmpDir: started.tmpDir,
       timeoutMs: 15_000,
       signal,
     });
-    log.info({ executable, display: xvfb?.display, chromiumPort: chromium.port }, 'browser started');
-    return await serve(config, log, chromium, xvfb);
+    started.chromium = chromium;
+    log.info({ executable, display, chromiumPort: chromium.port }, 'browser started');
+    return await serve(config, log, { ...started, chromium });
   } catch (err) {
-    await stopProcesses(chromium, xvfb, config.userDataDir);
+    await stopProcesses(started, config.userDataDir);
     throw err;
   }
 }
@@ -73,9 +86,9 @@ export async function startPodAgent(
 async function serve(
   config: AgentConfig,
   log: Logger,
-  chromium: ChromiumHandle,
-  xvfb: XvfbHandle | undefined,
-) {
+  started: Started & { chromium: ChromiumHandle },
+): Promise<PodAgent> {
+  const { chromium, xvfb } = started;
   let browserAlive = true;
   let stopping: Promise<void> | undefined;
   let resolveDone: (code: number) => void = () => undefined;
@@ -117,7 +130,7 @@ async function serve(
       server.closeAllConnections();
       relay.closeAll();
       cdp?.close();
-      await stopProcesses(chromium, xvfb, config.userDataDir);
+      await stopProcesses(started, config.userDataDir);
       resolveDone(code);
     })();
     return stopping;

@@ -1,0 +1,54 @@
+/**
+ * What every process's main shares: read the configuration (one clear line per bad value), require
+ * DATABASE_URL and REDIS_URL (only `ventus up` has embedded defaults), open the shared clients, and
+ * close everything in order on SIGTERM/SIGINT.
+ */
+import { ConfigError, loadConfig, type Config } from '../config/config.ts';
+import { createLogger, type Logger } from '../logging/logger.ts';
+import { openServices, type Services } from '../services.ts';
+
+export interface ProcessHandle {
+  close(): Promise<void>;
+}
+
+export async function runProcess(
+  name: string,
+  start: (services: Services, config: Config, log: Logger) => Promise<ProcessHandle>,
+): Promise<void> {
+  let config: Config;
+  try {
+    config = loadConfig(process.env);
+    if (!config.databaseUrl || !config.redisUrl) {
+      throw new ConfigError([
+        ...(config.databaseUrl
+          ? []
+          : ['DATABASE_URL: required (only `ventus up` starts an embedded Postgres)']),
+        ...(config.redisUrl ? [] : ['REDIS_URL: required (only `ventus up` finds or starts a Redis)']),
+      ]);
+    }
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      process.stderr.write(`${name}: ${err.message}\n`);
+      process.exit(2);
+    }
+    throw err;
+  }
+  const log = createLogger(config.logLevel, { service: name });
+  const services = await openServices(
+    config,
+    { databaseUrl: config.databaseUrl, redisUrl: config.redisUrl },
+    log,
+  );
+  const handle = await start(services, config, log);
+  let stopping = false;
+  const stop = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    log.info({ signal }, 'shutting down');
+    await handle.close().catch((err: unknown) => log.error({ err }, 'error while closing'));
+    await services.close();
+    process.exit(0);
+  };
+  process.on('SIGTERM', () => void stop('SIGTERM'));
+  process.on('SIGINT', () => void stop('SIGINT'));
+}
