@@ -10,7 +10,6 @@ import { prepareDatabase } from '../core/db/bootstrap.ts';
 import { createApiKey, createWorkspace, findWorkspace } from '../core/db/workspaces.repository.ts';
 import { DEFAULT_SCOPES, isScope, type Scope } from '../core/domain/scopes.ts';
 import { resolveConnections } from './connections.ts';
-import { startStack } from './stack.ts';
 
 const USAGE = `usage:
   ventus up                                   run the whole service (broker, proxy, workers, pool controller)
@@ -57,6 +56,8 @@ function print(json: boolean, value: Record<string, unknown>, text: string): voi
 async function up(config: Config): Promise<void> {
   const log = createLogger(config.logLevel, { service: 'ventus' });
   const conns = await resolveConnections(config, log);
+  // Loaded only here: the whole service is a large import graph the other commands do not need.
+  const { startStack } = await import('./stack.ts');
   const stack = await startStack(config, conns, log);
   let stopping = false;
   const stop = async (signal: string) => {

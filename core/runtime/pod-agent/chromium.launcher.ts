@@ -1,5 +1,6 @@
 /** Starts the pod's one Chromium and learns its DevTools endpoint. */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { isHeadlessShell } from '../chromium.resolver.ts';
 import { LineTail, hasExited, stopChild } from './child.util.ts';
@@ -20,7 +21,7 @@ export interface LaunchOptions {
   userDataDir: string;
   /** X display for headful pods. */
   display?: string;
-  /** TMPDIR for Chromium; see pod.agent.ts. */
+  /** Private TMPDIR (and config home) for Chromium, removed with the pod; see pod.agent.ts. */
   tmpDir?: string;
   timeoutMs: number;
   signal?: AbortSignal;
@@ -40,9 +41,6 @@ export function chromiumArgs(opts: Pick<LaunchOptions, 'executable' | 'headless'
     '--disable-dev-shm-usage', // /dev/shm is tiny in containers; shared memory there crashes renderers
     // No desktop keyring over D-Bus here: without this a headful Chromium may wait for one.
     '--password-store=basic',
-    // Crashpad would write minidumps (renderer memory: cookies, tokens) to ~/.config, shared by every
-    // pod and never wiped, and adds two processes outside the pod's process group.
-    '--disable-crashpad-for-testing',
     '--remote-debugging-port=0', // Chromium picks a free port and prints it (see below)
     `--user-data-dir=${opts.userDataDir}`,
   ];
@@ -116,7 +114,13 @@ async function waitForDevToolsLine(
 export async function launchChromium(opts: LaunchOptions): Promise<ChromiumHandle> {
   const env = { ...process.env };
   if (opts.display) env.DISPLAY = opts.display;
-  if (opts.tmpDir) env.TMPDIR = opts.tmpDir;
+  if (opts.tmpDir) {
+    env.TMPDIR = opts.tmpDir;
+    // Crashpad keeps its minidumps (renderer memory: cookies, tokens) under $XDG_CONFIG_HOME/chromium,
+    // by default ~/.config, shared by every pod and never wiped. --crash-dumps-dir is ignored, and
+    // --disable-crashpad-for-testing breaks full Chromium's network service, so move the config home.
+    env.XDG_CONFIG_HOME = join(opts.tmpDir, 'config');
+  }
   // Own process group: the executable may be a wrapper script (Debian's headless shell is one) that
   // does not forward signals, so stopping Chromium means signalling the group, not the pid.
   const child = spawn(opts.executable, chromiumArgs(opts), {
