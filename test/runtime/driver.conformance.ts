@@ -6,8 +6,8 @@
 import { once } from 'node:events';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import WebSocket from 'ws';
 import type { Pod, PodStatus, RuntimeDriver } from '../../core/runtime/driver.ts';
+import { RawCdp } from './raw-cdp.client.ts';
 
 export interface DriverHarness {
   driver: RuntimeDriver;
@@ -29,41 +29,15 @@ export function podId(prefix: string): string {
 }
 
 /** Polls `probe` until it returns true or `timeoutMs` passes; returns the last answer. */
-export async function eventually(probe: () => Promise<boolean> | boolean, timeoutMs: number): Promise<boolean> {
+export async function eventually(
+  probe: () => Promise<boolean> | boolean,
+  timeoutMs: number,
+): Promise<boolean> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     if (await probe()) return true;
     if (Date.now() > deadline) return false;
     await sleep(50);
-  }
-}
-
-/** A raw CDP client over `ws`: what the proxy and any CDP library do under the hood. */
-export class RawCdp {
-  private nextId = 1;
-  private constructor(readonly ws: WebSocket) {}
-
-  static async connect(url: string): Promise<RawCdp> {
-    // 256 MiB: the relay must carry big messages; the client must be willing to receive them.
-    const ws = new WebSocket(url, { perMessageDeflate: false, maxPayload: 256 * 1024 * 1024 });
-    await once(ws, 'open');
-    return new RawCdp(ws);
-  }
-
-  async send<T = Record<string, unknown>>(method: string, params: object = {}, sessionId?: string): Promise<T> {
-    const id = this.nextId++;
-    this.ws.send(JSON.stringify({ id, method, params, sessionId }));
-    for (;;) {
-      const [data] = (await once(this.ws, 'message')) as [Buffer];
-      const msg = JSON.parse(data.toString('utf8')) as { id?: number; result?: T; error?: { message: string } };
-      if (msg.id !== id) continue;
-      if (msg.error) throw new Error(`${method}: ${msg.error.message}`);
-      return msg.result as T;
-    }
-  }
-
-  close(): void {
-    this.ws.terminate();
   }
 }
 
@@ -121,15 +95,22 @@ export function describeDriverConformance(name: string, makeHarness: () => Promi
       const pod = await h.driver.createPod(spec('relay'));
       try {
         const clients = await Promise.all([1, 2, 3].map(() => RawCdp.connect(pod.cdpUrl)));
-        const versions = await Promise.all(clients.map((c) => c.send<{ product: string }>('Browser.getVersion')));
+        const versions = await Promise.all(
+          clients.map((c) => c.send<{ product: string }>('Browser.getVersion')),
+        );
         expect(new Set(versions.map((v) => v.product)).size).toBe(1);
 
-        // A 24 MiB string back from the browser: as big as a full-page screenshot, and split by Chromium
+        // A 16 MiB string back from the browser: as big as a full-page screenshot, and split by Chromium
         // into many TCP segments, so any re-framing or size limit in between would show.
         const c = clients[0]!;
-        const { targetId } = await c.send<{ targetId: string }>('Target.createTarget', { url: 'about:blank' });
-        const { sessionId } = await c.send<{ sessionId: string }>('Target.attachToTarget', { targetId, flatten: true });
-        const size = 24 * 1024 * 1024;
+        const { targetId } = await c.send<{ targetId: string }>('Target.createTarget', {
+          url: 'about:blank',
+        });
+        const { sessionId } = await c.send<{ sessionId: string }>('Target.attachToTarget', {
+          targetId,
+          flatten: true,
+        });
+        const size = 16 * 1024 * 1024;
         const evaluated = await c.send<{ result: { value: string } }>(
           'Runtime.evaluate',
           { expression: `'0123456789abcdef'.repeat(${size / 16})`, returnByValue: true },

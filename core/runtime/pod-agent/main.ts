@@ -20,6 +20,7 @@ async function main(): Promise<void> {
     pino.destination({ dest: 2, sync: true }),
   );
 
+  log.info({ headless: config.headless, uptimeMs: Math.round(process.uptime() * 1000) }, 'starting');
   const starting = new AbortController();
   let agent: PodAgent | undefined;
   let exiting = false;

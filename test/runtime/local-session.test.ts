@@ -1,0 +1,131 @@
+/**
+ * POST /session through the local driver, seen by the clients users actually bring: Playwright
+ * (connectOverCDP) and Puppeteer (connect). Checks the viewport and user agent in JS and on the
+ * wire (a local HTTP server records the User-Agent header), and that pods share no cookies.
+ */
+import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { chromium } from 'playwright-core';
+import puppeteer from 'puppeteer-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Pod } from '../../core/runtime/driver.ts';
+import { xvfbAvailable } from '../../core/runtime/local.driver.ts';
+import { podId } from './driver.conformance.ts';
+import { localHarness, type LocalHarness } from './local.harness.ts';
+
+const UA = 'VentusTest/1.0';
+const modes = xvfbAvailable() ? [true, false] : [true];
+
+/** Records every request; `/set-cookie` sets a session cookie. Bound to 127.0.0.1 only. */
+async function startSite(): Promise<{
+  server: Server;
+  origin: string;
+  seen: { path: string; headers: IncomingHttpHeaders }[];
+}> {
+  const seen: { path: string; headers: IncomingHttpHeaders }[] = [];
+  const server = createServer((req, res) => {
+    seen.push({ path: req.url ?? '', headers: req.headers });
+    if (req.url === '/set-cookie') res.setHeader('set-cookie', 'sid=secret-of-pod-a; Path=/; HttpOnly');
+    res.setHeader('content-type', 'text/html');
+    res.end('<!doctype html><title>site</title><p>hello</p>');
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return { server, origin: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, seen };
+}
+
+const measure = () => ({ w: innerWidth, h: innerHeight, ua: navigator.userAgent });
+
+describe.each(modes)('session settings (headless=%s)', { timeout: 60_000 }, (headless) => {
+  let h: LocalHarness;
+  let site: Awaited<ReturnType<typeof startSite>>;
+  let podA: Pod;
+  let podB: Pod;
+  const userAgentOf = (path: string) => site.seen.find((r) => r.path === path)?.headers['user-agent'];
+
+  beforeAll(async () => {
+    h = await localHarness(headless);
+    site = await startSite();
+    [podA, podB] = await Promise.all([
+      h.driver.createPod({ id: podId('sess-a'), pool: 'p', headless }),
+      h.driver.createPod({ id: podId('sess-b'), pool: 'p', headless }),
+    ]);
+    await h.driver.configureSession(podA, { viewport: { width: 800, height: 600 }, userAgent: UA });
+  }, 90_000);
+
+  afterAll(async () => {
+    await h?.cleanup();
+    site?.server.close();
+  }, 60_000);
+
+  it('Playwright connectOverCDP: initial, new and popup pages get viewport and UA', async () => {
+    const browser = await chromium.connectOverCDP(podA.cdpUrl);
+    try {
+      const context = browser.contexts()[0]!;
+      const initial = context.pages()[0]!;
+      expect(await initial.evaluate(measure)).toEqual({ w: 800, h: 600, ua: UA });
+
+      const page = await context.newPage();
+      await page.goto(`${site.origin}/pw-page`);
+      expect(await page.evaluate(measure)).toEqual({ w: 800, h: 600, ua: UA });
+      await page.evaluate((url) => fetch(url).then((r) => r.text()), `${site.origin}/pw-fetch`);
+      expect(userAgentOf('/pw-page')).toBe(UA);
+      expect(userAgentOf('/pw-fetch')).toBe(UA);
+
+      const [popup] = await Promise.all([
+        page.waitForEvent('popup'),
+        page.evaluate((url) => void window.open(url), `${site.origin}/pw-popup`),
+      ]);
+      await popup.waitForLoadState();
+      expect(await popup.evaluate(measure)).toEqual({ w: 800, h: 600, ua: UA });
+      expect(userAgentOf('/pw-popup')).toBe(UA);
+    } finally {
+      await browser.close(); // over CDP this disconnects; the pod's browser keeps running
+    }
+  });
+
+  it('Puppeteer connect: new pages get viewport and UA', async () => {
+    const browser = await puppeteer.connect({ browserWSEndpoint: podA.cdpUrl });
+    try {
+      const page = await browser.newPage();
+      await page.goto(`${site.origin}/pp-page`);
+      expect(await page.evaluate(measure)).toEqual({ w: 800, h: 600, ua: UA });
+      expect(userAgentOf('/pp-page')).toBe(UA);
+    } finally {
+      await browser.disconnect();
+    }
+  });
+
+  it('a second POST /session re-applies to open pages (Puppeteer without its own viewport)', async () => {
+    // Puppeteer's default viewport is 800x600 too; with defaultViewport null only ours applies.
+    const browser = await puppeteer.connect({ browserWSEndpoint: podB.cdpUrl, defaultViewport: null });
+    try {
+      const page = await browser.newPage();
+      await h.driver.configureSession(podB, { viewport: { width: 1024, height: 700 }, userAgent: `${UA} b` });
+      expect(await page.evaluate(measure)).toEqual({ w: 1024, h: 700, ua: `${UA} b` });
+      await h.driver.configureSession(podB, { viewport: { width: 640, height: 480 } }); // UA kept
+      await page.goto(`${site.origin}/pp-b`);
+      expect(await page.evaluate(measure)).toEqual({ w: 640, h: 480, ua: `${UA} b` });
+      expect(userAgentOf('/pp-b')).toBe(`${UA} b`);
+    } finally {
+      await browser.disconnect();
+    }
+  });
+
+  it('a cookie set in one pod is absent in another', async () => {
+    const a = await chromium.connectOverCDP(podA.cdpUrl);
+    const b = await chromium.connectOverCDP(podB.cdpUrl);
+    try {
+      const pageA = await a.contexts()[0]!.newPage();
+      await pageA.goto(`${site.origin}/set-cookie`);
+      await pageA.goto(`${site.origin}/a-again`);
+      expect(site.seen.find((r) => r.path === '/a-again')?.headers.cookie).toBe('sid=secret-of-pod-a');
+
+      const pageB = await b.contexts()[0]!.newPage();
+      await pageB.goto(`${site.origin}/b-visit`);
+      expect(site.seen.find((r) => r.path === '/b-visit')?.headers.cookie).toBeUndefined();
+      expect(await b.contexts()[0]!.cookies(site.origin)).toEqual([]);
+    } finally {
+      await Promise.all([a.close(), b.close()]);
+    }
+  });
+});

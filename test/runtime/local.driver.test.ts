@@ -1,0 +1,103 @@
+/**
+ * The local driver: the conformance suite (headless, and headful when Xvfb exists) plus what is
+ * specific to local pods and their agent (on-disk record, agent HTTP surface, signals).
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Pod } from '../../core/runtime/driver.ts';
+import { resolveChromium, xvfbAvailable } from '../../core/runtime/local.driver.ts';
+import { describeDriverConformance, eventually, podId } from './driver.conformance.ts';
+import { RawCdp } from './raw-cdp.client.ts';
+import { localHarness, podProcesses, type LocalHarness } from './local.harness.ts';
+
+describeDriverConformance('local, headless', () => localHarness(true));
+if (xvfbAvailable()) describeDriverConformance('local, headful on Xvfb', () => localHarness(false));
+else describe.skip('RuntimeDriver conformance: local, headful on Xvfb (no Xvfb on PATH)', () => undefined);
+
+describe('local driver and pod agent', { timeout: 60_000 }, () => {
+  let h: LocalHarness;
+  let pod: Pod;
+
+  beforeAll(async () => {
+    h = await localHarness(true);
+    pod = await h.driver.createPod({ id: podId('agent'), pool: 'p1', headless: true });
+  }, 60_000);
+
+  afterAll(async () => {
+    await h?.cleanup();
+  }, 60_000);
+
+  it('records the pod in <stateDir>/<id>/pod.json, next to its user-data-dir', () => {
+    const dir = h.podDir(pod.id);
+    const record = JSON.parse(readFileSync(join(dir, 'pod.json'), 'utf8')) as Record<string, unknown>;
+    expect(record).toEqual({
+      id: pod.id,
+      pool: 'p1',
+      pid: expect.any(Number) as number,
+      port: Number(new URL(pod.controlUrl).port),
+      createdAt: pod.createdAt.toISOString(),
+      headless: true,
+    });
+    expect(existsSync(join(dir, 'user-data', 'Default'))).toBe(true);
+    expect(pod.cdpUrl).toBe(`ws://127.0.0.1:${record.port as number}/devtools/browser`);
+    expect(pod.controlUrl).toBe(`http://127.0.0.1:${record.port as number}`);
+  });
+
+  it('answers /healthz and rewrites /json/version to point at the agent', async () => {
+    const health = await fetch(`${pod.controlUrl}/healthz`);
+    expect(health.status).toBe(200);
+    expect(await health.json()).toEqual({ ok: true });
+
+    const version = (await (await fetch(`${pod.controlUrl}/json/version`)).json()) as Record<string, string>;
+    expect(version.Browser).toMatch(/Chrome/);
+    const wsUrl = version.webSocketDebuggerUrl ?? '';
+    expect(wsUrl).toMatch(
+      new RegExp(`^ws://127\\.0\\.0\\.1:${new URL(pod.controlUrl).port}/devtools/browser/[\\w-]+$`),
+    );
+    // Any browser path reaches the browser: the advertised one, and one with a made-up guid.
+    for (const url of [wsUrl, `${pod.cdpUrl}/not-the-real-guid`]) {
+      const cdp = await RawCdp.connect(url);
+      expect(await cdp.send('Browser.getVersion')).toHaveProperty('product');
+      cdp.close();
+    }
+    await expect(RawCdp.connect(pod.cdpUrl.replace('/devtools/browser', '/nope'))).rejects.toThrow(/404/);
+  });
+
+  it('validates POST /session: 400 for a bad body, 204 no-op for an empty one', async () => {
+    await expect(h.driver.configureSession(pod, { viewport: { width: -1, height: 600 } })).rejects.toThrow(
+      /400/,
+    );
+    await expect(h.driver.configureSession(pod, {})).resolves.toBeUndefined();
+    const bare = await fetch(`${pod.controlUrl}/session`, { method: 'POST' });
+    expect(bare.status).toBe(204);
+    const notJson = await fetch(`${pod.controlUrl}/session`, { method: 'POST', body: '{' });
+    expect(notJson.status).toBe(400);
+  });
+
+  it('refuses a duplicate or path-unsafe pod id', async () => {
+    await expect(h.driver.createPod({ id: pod.id, pool: 'p1', headless: true })).rejects.toThrow(/exists/);
+    await expect(h.driver.createPod({ id: '../escape', pool: 'p1', headless: true })).rejects.toThrow(
+      /invalid/,
+    );
+    expect(await h.driver.getPod('../escape')).toBeUndefined();
+  });
+
+  it('agent alone on SIGTERM: stops the browser, wipes the user-data-dir, exits', async () => {
+    const victim = await h.driver.createPod({ id: podId('sigterm'), pool: 'p1', headless: true });
+    const dir = h.podDir(victim.id);
+    const { pid } = JSON.parse(readFileSync(join(dir, 'pod.json'), 'utf8')) as { pid: number };
+    process.kill(pid, 'SIGTERM'); // the agent only, not its group: what Kubernetes does to PID 1
+    expect(await eventually(() => podProcesses(dir).length === 0, 5_000)).toBe(true);
+    expect(existsSync(join(dir, 'user-data'))).toBe(false);
+    expect(await h.driver.getPod(victim.id)).toMatchObject({ alive: false });
+    await h.driver.deletePod(victim.id);
+    expect(existsSync(dir)).toBe(false);
+  });
+
+  it('resolves a Chromium executable for both modes', () => {
+    expect(resolveChromium({ headless: true })).toMatch(/chrom/);
+    expect(resolveChromium({ headless: false })).toMatch(/chromium$/);
+    expect(resolveChromium({ headless: true, env: { VENTUS_CHROMIUM_PATH: '/opt/x' } })).toBe('/opt/x');
+  });
+});

@@ -1,0 +1,89 @@
+/**
+ * Looking behind the local driver's back, for tests: its pods' processes and directories, and a
+ * way to kill a pod's browser like a crash would.
+ */
+import { existsSync, readFileSync, readdirSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Pod } from '../../core/runtime/driver.ts';
+import { LocalDriver } from '../../core/runtime/local.driver.ts';
+import { podProcessTree } from '../../core/runtime/pod-processes.util.ts';
+import type { DriverHarness } from './driver.conformance.ts';
+
+function cmdline(pid: number): string[] {
+  try {
+    return readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').filter(Boolean);
+  } catch {
+    return [];
+  }
+}
+
+function isZombie(pid: number): boolean {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2).startsWith('Z');
+  } catch {
+    return true; // gone
+  }
+}
+
+/**
+ * Every live process that belongs to the pod in `podDir`: marked ones and their process groups (what
+ * the driver itself tracks) plus, independently, any process whose command line names the pod's
+ * directory (Chromium's helpers all carry --user-data-dir), so a driver bug cannot hide one.
+ */
+export function podProcesses(podDir: string): number[] {
+  const pids = new Set(podProcessTree(podDir).map((p) => p.pid));
+  for (const entry of readdirSync('/proc')) {
+    const pid = Number(entry);
+    if (!Number.isInteger(pid) || pid === process.pid || isZombie(pid)) continue;
+    if (cmdline(pid).some((arg) => arg.includes(podDir))) pids.add(pid);
+  }
+  return [...pids].filter((pid) => !isZombie(pid));
+}
+
+/** The pod's browser process: a Chromium binary that is not a helper (`--type=`) nor a wrapper script. */
+export function browserPid(podDir: string): number | undefined {
+  return podProcesses(podDir).find((pid) => {
+    const args = cmdline(pid);
+    return /chrom/i.test(args[0] ?? '') && !args.some((a) => a.startsWith('--type='));
+  });
+}
+
+export interface LocalHarness extends DriverHarness {
+  driver: LocalDriver;
+  stateDir: string;
+  podDir(podId: string): string;
+}
+
+export async function localHarness(headless: boolean): Promise<LocalHarness> {
+  const stateDir = await mkdtemp(join(tmpdir(), 'ventus-runtime-test-'));
+  const driver = new LocalDriver({ stateDir });
+  const podDir = (id: string): string => join(stateDir, id);
+  return {
+    driver,
+    headless,
+    stateDir,
+    podDir,
+    reopen: () => new LocalDriver({ stateDir }),
+    async leftovers(id) {
+      const left = podProcesses(podDir(id)).map(
+        (pid) => `process ${pid}: ${cmdline(pid).slice(0, 2).join(' ')}`,
+      );
+      if (existsSync(podDir(id))) left.push(`directory ${podDir(id)}`);
+      return left;
+    },
+    async killBrowser(pod: Pod) {
+      const pid = browserPid(podDir(pod.id));
+      if (pid === undefined) throw new Error(`no browser process found for pod ${pod.id}`);
+      process.kill(pid, 'SIGKILL');
+    },
+    async cleanup() {
+      // Every directory, not listPods(): that hides pods still starting.
+      for (const id of readdirSync(stateDir)) await driver.deletePod(id);
+      await driver.close();
+      await rm(stateDir, { recursive: true, force: true });
+    },
+  };
+}
