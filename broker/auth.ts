@@ -3,7 +3,7 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { authenticateApiKey, type ApiKeyPrincipal } from '../core/db/workspaces.repository.ts';
 import type { Database } from '../core/db/database.ts';
 import { ProblemError } from '../core/domain/problems.ts';
-import type { Scope } from '../core/domain/scopes.ts';
+import { hasScope, type Scope } from '../core/domain/scopes.ts';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -44,7 +44,7 @@ export function registerAuth(app: FastifyInstance, db: Database): void {
 export function requireScope(request: FastifyRequest, scope: Scope): ApiKeyPrincipal {
   const principal = request.principal;
   if (!principal) throw new ProblemError('unauthorized');
-  if (!principal.scopes.includes(scope) && !principal.scopes.includes('admin')) {
+  if (!hasScope(principal.scopes, scope)) {
     throw new ProblemError('forbidden', { detail: `This API key lacks the '${scope}' scope` });
   }
   return principal;

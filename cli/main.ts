@@ -8,7 +8,7 @@ import { createLogger } from '../core/logging/logger.ts';
 import { createDatabase } from '../core/db/database.ts';
 import { prepareDatabase } from '../core/db/bootstrap.ts';
 import { createApiKey, createWorkspace, findWorkspace } from '../core/db/workspaces.repository.ts';
-import { DEFAULT_SCOPES, isScope, type Scope } from '../core/domain/scopes.ts';
+import { DEFAULT_SCOPES, SCOPES, isScope, type Scope } from '../core/domain/scopes.ts';
 import { resolveConnections } from './connections.ts';
 
 const USAGE = `usage:
@@ -114,8 +114,7 @@ async function main(argv: string[]): Promise<void> {
         .map((s) => s.trim())
         .filter(Boolean) ?? [...DEFAULT_SCOPES];
       const bad = scopes.filter((s) => !isScope(s));
-      if (bad.length > 0)
-        fail(`unknown scope(s): ${bad.join(', ')} (known: sessions:read, sessions:write, admin)`);
+      if (bad.length > 0) fail(`unknown scope(s): ${bad.join(', ')} (known: ${SCOPES.join(', ')})`);
       const workspaceRef = values.workspace;
       const key = await withDatabase(config, async (db) => {
         const ws = await findWorkspace(db, workspaceRef);

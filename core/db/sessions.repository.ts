@@ -229,3 +229,37 @@ export async function earliestExpiry(q: Queryable, pool: string): Promise<Date |
   );
   return rows[0]?.at ?? undefined;
 }
+
+export interface SessionFilter {
+  workspaceId: string;
+  /** Return sessions with ids after this one (the cursor). */
+  afterId?: string;
+  statuses?: SessionStatus[];
+  labels?: Record<string, string>;
+  /** Rows to fetch (the caller asks one more than its page size). */
+  limit: number;
+}
+
+export async function listSessions(q: Queryable, f: SessionFilter): Promise<Session[]> {
+  const { rows } = await q.query<SessionRow>(
+    `SELECT * FROM sessions
+      WHERE workspace_id = $1
+        AND ($2::text IS NULL OR id > $2)
+        AND ($3::text[] IS NULL OR status = ANY($3))
+        AND labels @> $4::jsonb
+      ORDER BY id
+      LIMIT $5`,
+    [f.workspaceId, f.afterId ?? null, f.statuses ?? null, JSON.stringify(f.labels ?? {}), f.limit],
+  );
+  return rows.map(toSession);
+}
+
+/** Moves expires_at forward by `seconds` for a live session; undefined when it has ended. */
+export async function extendSession(q: Queryable, id: string, seconds: number): Promise<Session | undefined> {
+  const { rows } = await q.query<SessionRow>(
+    `UPDATE sessions SET expires_at = expires_at + make_interval(secs => $2::int)
+      WHERE id = $1 AND status IN ('QUEUED','PROVISIONING','RUNNING') RETURNING *`,
+    [id, seconds],
+  );
+  return rows[0] && toSession(rows[0]);
+}

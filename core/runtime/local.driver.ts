@@ -57,6 +57,7 @@ export class LocalDriver implements RuntimeDriver {
   private readonly stateDir: string;
   private readonly host: string;
   private readonly readyTimeoutMs: number;
+  private readonly creating = new Set<{ controller: AbortController; creation: Promise<Pod> }>();
 
   constructor(private readonly options: LocalDriverOptions) {
     this.stateDir = resolve(options.stateDir);
@@ -65,8 +66,23 @@ export class LocalDriver implements RuntimeDriver {
   }
 
   async createPod(spec: PodSpec, signal?: AbortSignal): Promise<Pod> {
+    const controller = new AbortController();
+    const creation = this.create(
+      spec,
+      signal ? AbortSignal.any([signal, controller.signal]) : controller.signal,
+    );
+    const entry = { controller, creation };
+    this.creating.add(entry);
+    try {
+      return await creation;
+    } finally {
+      this.creating.delete(entry);
+    }
+  }
+
+  private async create(spec: PodSpec, signal: AbortSignal): Promise<Pod> {
     const dir = podDirOf(this.stateDir, spec.id);
-    signal?.throwIfAborted();
+    signal.throwIfAborted();
     if (await readPodRecord(dir)) throw new Error(`pod ${spec.id} already exists`);
     // A directory without a record is debris of a creation interrupted before its first write.
     await this.deletePod(spec.id);
@@ -102,7 +118,7 @@ export class LocalDriver implements RuntimeDriver {
       const log = await readFile(join(dir, 'agent.log'), 'utf8').catch(() => '');
       await stopPodProcesses(dir, child.pid, 500);
       await rm(dir, { recursive: true, force: true, maxRetries: 3 });
-      if (signal?.aborted) throw signal.reason;
+      if (signal.aborted) throw signal.reason;
       const reason = err instanceof Error ? err.message : String(err);
       throw new Error(`pod ${spec.id} failed to start: ${reason}\n${log.slice(-2_000)}`, { cause: err });
     }
@@ -167,8 +183,15 @@ export class LocalDriver implements RuntimeDriver {
     await rm(dir, { recursive: true, force: true, maxRetries: 3 });
   }
 
-  /** Pods outlive the driver on purpose; there is nothing to stop. */
-  async close(): Promise<void> {}
+  /**
+   * Pods outlive the driver on purpose and are left running. A creation still in flight, though,
+   * would have no owner once the caller shuts down (and its directory may be wiped under it), so it
+   * is aborted and cleaned up before close() resolves.
+   */
+  async close(): Promise<void> {
+    for (const { controller } of this.creating) controller.abort(new Error('driver closed'));
+    await Promise.allSettled([...this.creating].map((c) => c.creation));
+  }
 
   private agentEnv(spec: PodSpec, dir: string): NodeJS.ProcessEnv {
     const env: NodeJS.ProcessEnv = {
@@ -197,12 +220,12 @@ export class LocalDriver implements RuntimeDriver {
     };
   }
 
-  private waitForReady(child: ChildProcess, signal?: AbortSignal): Promise<ReadyLine> {
+  private waitForReady(child: ChildProcess, signal: AbortSignal): Promise<ReadyLine> {
     return new Promise<ReadyLine>((resolve, reject) => {
       const lines = createInterface({ input: child.stdout! });
       const finish = (err: Error | undefined, ready?: ReadyLine): void => {
         clearTimeout(timer);
-        signal?.removeEventListener('abort', onAbort);
+        signal.removeEventListener('abort', onAbort);
         child.off('exit', onExit);
         child.off('error', onError);
         lines.close();
@@ -217,7 +240,7 @@ export class LocalDriver implements RuntimeDriver {
       const onExit = (code: number | null, sig: string | null): void =>
         finish(new Error(`agent exited before ready (code ${code}, signal ${sig})`));
       const onError = (err: Error): void => finish(err);
-      signal?.addEventListener('abort', onAbort, { once: true });
+      signal.addEventListener('abort', onAbort, { once: true });
       child.once('exit', onExit);
       child.once('error', onError);
       lines.once('line', (line) => {

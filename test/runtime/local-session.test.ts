@@ -57,7 +57,7 @@ describe.each(modes)('session settings (headless=%s)', { timeout: 60_000 }, (hea
     site?.server.close();
   }, 60_000);
 
-  it('Playwright connectOverCDP: initial, new and popup pages get viewport and UA', async () => {
+  it('Playwright connectOverCDP: initial, new, popup and new-context pages get viewport and UA', async () => {
     const browser = await chromium.connectOverCDP(podA.cdpUrl);
     try {
       const context = browser.contexts()[0]!;
@@ -78,6 +78,15 @@ describe.each(modes)('session settings (headless=%s)', { timeout: 60_000 }, (hea
       await popup.waitForLoadState();
       expect(await popup.evaluate(measure)).toEqual({ w: 800, h: 600, ua: UA });
       expect(userAgentOf('/pw-popup')).toBe(UA);
+
+      // A fresh browser context (its own cookie jar) is covered too: the agent attaches browser-wide.
+      // viewport: null, because a new Playwright context otherwise emulates its own 1280x720, and a
+      // client's explicit emulation rightly takes precedence over the session default.
+      const isolated = await browser.newContext({ viewport: null });
+      const other = await isolated.newPage();
+      await other.goto(`${site.origin}/pw-context`);
+      expect(await other.evaluate(measure)).toEqual({ w: 800, h: 600, ua: UA });
+      expect(userAgentOf('/pw-context')).toBe(UA);
     } finally {
       await browser.close(); // over CDP this disconnects; the pod's browser keeps running
     }

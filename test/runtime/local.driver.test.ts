@@ -1,19 +1,19 @@
 /**
- * The local driver: the conformance suite (headless, and headful when Xvfb exists) plus what is
- * specific to local pods and their agent (on-disk record, agent HTTP surface, signals).
+ * The local driver: the conformance suite (headless) plus what is specific to local pods and their
+ * agent (on-disk record, agent HTTP surface, signals).
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Pod } from '../../core/runtime/driver.ts';
-import { resolveChromium, xvfbAvailable } from '../../core/runtime/local.driver.ts';
+import { resolveChromium } from '../../core/runtime/local.driver.ts';
+import { chromium } from 'playwright-core';
 import { describeDriverConformance, eventually, podId } from './driver.conformance.ts';
 import { RawCdp } from './raw-cdp.client.ts';
 import { localHarness, podProcesses, type LocalHarness } from './local.harness.ts';
 
 describeDriverConformance('local, headless', () => localHarness(true));
-if (xvfbAvailable()) describeDriverConformance('local, headful on Xvfb', () => localHarness(false));
-else describe.skip('RuntimeDriver conformance: local, headful on Xvfb (no Xvfb on PATH)', () => undefined);
+// Headful conformance is in local-headful.driver.test.ts: a separate file runs in a parallel fork.
 
 describe('local driver and pod agent', { timeout: 60_000 }, () => {
   let h: LocalHarness;
@@ -62,6 +62,10 @@ describe('local driver and pod agent', { timeout: 60_000 }, () => {
       cdp.close();
     }
     await expect(RawCdp.connect(pod.cdpUrl.replace('/devtools/browser', '/nope'))).rejects.toThrow(/404/);
+    // Clients given the HTTP URL discover the WebSocket through /json/version.
+    const browser = await chromium.connectOverCDP(pod.controlUrl);
+    expect(browser.version()).toMatch(/^\d+\./);
+    await browser.close();
   });
 
   it('validates POST /session: 400 for a bad body, 204 no-op for an empty one', async () => {

@@ -48,7 +48,12 @@ async function main(): Promise<void> {
     await agent.stop();
     process.exit(0);
   }
-  process.stdout.write(JSON.stringify({ ready: true, port: agent.port, pid: process.pid }) + '\n');
+  const readyLine = JSON.stringify({ ready: true, port: agent.port, pid: process.pid }) + '\n';
+  process.stdout.write(readyLine, (err) => {
+    // EPIPE: whoever started us is gone (its createPod died or was aborted); nobody will ever use or
+    // delete this pod through a driver, so do not linger as an orphan.
+    if (err) onSignal('SIGPIPE');
+  });
   log.info({ port: agent.port, host: config.host }, 'ready');
   const code = await agent.done;
   if (!exiting) process.exit(code);

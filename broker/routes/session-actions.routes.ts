@@ -1,0 +1,132 @@
+/** /v1/sessions/{id}:keepalive, admin force-stop (DELETE), and the transition history. */
+import type { FastifyInstance } from 'fastify';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import { SessionResource } from '../../core/domain/session.schema.ts';
+import { ProblemError } from '../../core/domain/problems.ts';
+import { ULID_PATTERN } from '../../core/domain/ids.ts';
+import { extendSession, listTransitions } from '../../core/db/sessions.repository.ts';
+import { appendAudit } from '../../core/db/audit.repository.ts';
+import { withTransaction } from '../../core/db/database.ts';
+import { endSession } from '../../core/lifecycle/end-session.ts';
+import type { Services } from '../../core/services.ts';
+import { requireScope } from '../auth.ts';
+import { emptyResponse, jsonResponse, routeSchema } from '../openapi/route-schema.ts';
+import { KeepAliveBody, ReasonHeaders, SessionIdParams, TransitionList } from './session.docs.ts';
+import { sessionFinder } from './session-finder.ts';
+
+/** `:id` constrained to a ULID so `/v1/sessions/{id}:keepalive` can share the path segment. */
+const KEEPALIVE_PATH = `/v1/sessions/:id(${ULID_PATTERN.slice(1, -1)})::keepalive`;
+const REASON = /^[^\x00-\x1f\x7f]{8,500}$/;
+
+export function sessionActionsRoutes(services: Services) {
+  return async function register(app: FastifyInstance): Promise<void> {
+    const api = app.withTypeProvider<TypeBoxTypeProvider>();
+    const { view, findOwn, findAny } = sessionFinder(services);
+
+    api.post(
+      KEEPALIVE_PATH,
+      {
+        schema: routeSchema({
+          operationId: 'keepAliveSession',
+          summary: 'Extend a session',
+          description:
+            'Moves `expires_at` forward by `extend_seconds` (default 600, at most 86400 per call). ' +
+            'Any number of keep-alives are allowed while the session lives; an ended session is a 409.',
+          tags: ['sessions'],
+          scope: 'sessions:write',
+          params: SessionIdParams,
+          body: KeepAliveBody,
+          responses: { 200: jsonResponse('The session with its new expires_at.', SessionResource) },
+          problems: ['forbidden', 'not-found', 'state-conflict'],
+        }),
+        preValidation: async (request) => {
+          request.body ??= {};
+        },
+      },
+      async (request) => {
+        const principal = requireScope(request, 'sessions:write');
+        const session = await findOwn(principal.workspaceId, request.params.id);
+        const seconds = request.body.extend_seconds ?? 600;
+        const extended = await withTransaction(services.db, async (tx) => {
+          const s = await extendSession(tx, session.id, seconds);
+          if (s) {
+            await appendAudit(tx, {
+              workspaceId: s.workspaceId,
+              class: 'tenant',
+              actor: principal.keyId,
+              action: 'session.keepalive',
+              targetType: 'session',
+              targetId: s.id,
+              detail: { extend_seconds: seconds },
+            });
+          }
+          return s;
+        });
+        if (!extended)
+          throw new ProblemError('state-conflict', {
+            detail: `Session ${session.id} has ended (${session.status})`,
+          });
+        return view(extended);
+      },
+    );
+
+    api.delete(
+      '/v1/sessions/:id',
+      {
+        schema: routeSchema({
+          operationId: 'forceStopSession',
+          summary: 'Force-stop a session (operator)',
+          description:
+            'Operator surface: ends a session in any workspace (COMPLETED, `release_reason: admin_terminated`). ' +
+            'Requires `X-Reason` (at least 8 characters), recorded in the audit log as an admin action.',
+          tags: ['sessions'],
+          scope: 'operator',
+          params: SessionIdParams,
+          headers: ReasonHeaders,
+          responses: { 204: emptyResponse('Stopped (or it had already ended).') },
+          problems: ['reason-required', 'forbidden', 'not-found'],
+        }),
+      },
+      async (request, reply) => {
+        const principal = requireScope(request, 'operator');
+        const reason = request.headers['x-reason'];
+        if (typeof reason !== 'string' || !REASON.test(reason.trim())) {
+          throw new ProblemError('reason-required', {
+            detail: 'Send X-Reason with at least 8 characters (no control characters) explaining the stop',
+          });
+        }
+        const session = await findAny(request.params.id);
+        await endSession(services, {
+          sessionId: session.id,
+          reason: 'admin_terminated',
+          actor: principal.keyId,
+          auditClass: 'admin',
+          detail: { x_reason: reason.trim() },
+        });
+        return reply.code(204).send();
+      },
+    );
+
+    api.get(
+      '/v1/sessions/:id/transitions',
+      {
+        schema: routeSchema({
+          operationId: 'listSessionTransitions',
+          summary: "A session's state history",
+          description: 'The append-only transitions, oldest first.',
+          tags: ['sessions'],
+          scope: 'sessions:read',
+          params: SessionIdParams,
+          responses: { 200: jsonResponse('The transitions.', TransitionList) },
+          problems: ['forbidden', 'not-found'],
+        }),
+      },
+      async (request) => {
+        const principal = requireScope(request, 'sessions:read');
+        const session = await findOwn(principal.workspaceId, request.params.id);
+        const items = await listTransitions(services.db, session.id);
+        return { items: items.map((t) => ({ ...t, at: t.at.toISOString() })) };
+      },
+    );
+  };
+}

@@ -1,0 +1,33 @@
+/**
+ * Opaque pagination cursors: base64url JSON naming the last id of the previous page. Lists sort by
+ * ULID (time-ordered), so a cursor stays valid and stable while new items are inserted.
+ */
+import { isUlid } from './ids.ts';
+
+export function encodeCursor(afterId: string): string {
+  return Buffer.from(JSON.stringify({ after: afterId })).toString('base64url');
+}
+
+/** The id to continue after, or undefined when the cursor is not one of ours. */
+export function decodeCursor(cursor: string): string | undefined {
+  try {
+    const parsed = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as { after?: unknown };
+    return typeof parsed.after === 'string' && isUlid(parsed.after) ? parsed.after : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+export interface Page<T> {
+  items: T[];
+  next_cursor: string | null;
+  has_more: boolean;
+}
+
+/** Builds a page from `limit + 1` fetched rows (the extra row only tells whether there is more). */
+export function toPage<T>(rows: T[], limit: number, idOf: (row: T) => string): Page<T> {
+  const items = rows.slice(0, limit);
+  const hasMore = rows.length > limit;
+  const last = items.at(-1);
+  return { items, next_cursor: hasMore && last ? encodeCursor(idOf(last)) : null, has_more: hasMore };
+}
