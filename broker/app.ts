@@ -5,9 +5,11 @@ import addFormats from 'ajv-formats';
 import type { Services } from '../core/services.ts';
 import { registerProblemHandlers } from './problem-handler.ts';
 import { registerAuth } from './auth.ts';
+import { registerRateLimit } from './rate-limit.ts';
 import { registerOpenApi } from './openapi/openapi.plugin.ts';
 import { sessionsRoutes } from './routes/sessions.routes.ts';
 import { sessionActionsRoutes } from './routes/session-actions.routes.ts';
+import { profilesRoutes } from './routes/profiles.routes.ts';
 import { scrubUrl } from '../core/domain/scrubber.ts';
 
 export interface BuildAppOptions {
@@ -51,9 +53,11 @@ export async function buildApp(services: Services, options: BuildAppOptions = {}
   });
   registerProblemHandlers(app);
   registerAuth(app, services.db);
+  await registerRateLimit(app, services);
   await registerOpenApi(app, services.config.publicUrl);
   app.get('/healthz', { schema: { hide: true } }, async () => ({ status: 'ok' }));
   await app.register(sessionsRoutes(services));
   await app.register(sessionActionsRoutes(services));
+  await app.register(profilesRoutes(services));
   return app;
 }

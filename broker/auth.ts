@@ -15,8 +15,32 @@ declare module 'fastify' {
 const CACHE_MS = 5_000;
 const CACHE_MAX = 10_000;
 
+type PrincipalCache = Map<string, { principal: ApiKeyPrincipal; at: number }>;
+/** Every live app's cache in this process (tests run several apps), so a revocation reaches all. */
+const caches = new Set<PrincipalCache>();
+/** Keys revoked in this process within CACHE_MS: a lookup that raced the revocation must not re-cache them. */
+const revokedHere = new Map<string, number>();
+
+/**
+ * Drops a key from this process's principal caches, so a revoked key fails on its next request
+ * here. Other broker replicas keep their cached principal for up to CACHE_MS. Call it after the
+ * revocation committed; clearing earlier would let a concurrent request re-cache the live key.
+ */
+export function forgetApiKey(keyId: string): void {
+  const now = Date.now();
+  for (const [id, at] of revokedHere) if (now - at >= CACHE_MS) revokedHere.delete(id);
+  revokedHere.set(keyId, now);
+  for (const cache of caches) {
+    for (const [token, entry] of cache) if (entry.principal.keyId === keyId) cache.delete(token);
+  }
+}
+
 export function registerAuth(app: FastifyInstance, db: Database): void {
-  const cache = new Map<string, { principal: ApiKeyPrincipal; at: number }>();
+  const cache: PrincipalCache = new Map();
+  caches.add(cache);
+  app.addHook('onClose', async () => {
+    caches.delete(cache);
+  });
   app.decorateRequest('principal', undefined);
   app.addHook('onRequest', async (request) => {
     if (!request.url.startsWith('/v1/')) return;
@@ -35,7 +59,7 @@ export function registerAuth(app: FastifyInstance, db: Database): void {
     if (!principal)
       throw new ProblemError('unauthorized', { detail: 'The API key is malformed, unknown or revoked' });
     if (cache.size >= CACHE_MAX) cache.clear();
-    cache.set(token, { principal, at: Date.now() });
+    if (!revokedHere.has(principal.keyId)) cache.set(token, { principal, at: Date.now() });
     request.principal = principal;
   });
 }

@@ -7,6 +7,7 @@ import { claimIdempotencyKey, findIdempotentSession } from '../core/db/idempoten
 import { earliestExpiry, getSession, insertSession, type Session } from '../core/db/sessions.repository.ts';
 import { findPool, listPools, type PoolSettings } from '../core/db/pools.repository.ts';
 import { appendAudit } from '../core/db/audit.repository.ts';
+import { getWorkspaceProfile } from '../core/db/profiles.repository.ts';
 import { newId } from '../core/domain/ids.ts';
 import { ProblemError } from '../core/domain/problems.ts';
 import { SESSION_DEFAULTS, type CreateSessionBody } from '../core/domain/session.schema.ts';
@@ -43,6 +44,36 @@ async function resolvePool(services: Services, body: CreateSessionBody): Promise
       .map((p) => p.runtimeKind)
       .join(', ')}`,
   });
+}
+
+/**
+ * The profile a session starts from must be a live profile of the caller's workspace. Returns the
+ * version to store: the one asked for, else the latest now (pinned, so a later append or delete does
+ * not change what this session loads).
+ */
+async function resolveProfileVersion(
+  services: Services,
+  principal: ApiKeyPrincipal,
+  body: CreateSessionBody,
+): Promise<number | undefined> {
+  const { profile_id: profileId, profile_version: version } = body;
+  if (profileId === undefined) {
+    if (version === undefined) return undefined;
+    throw new ProblemError('unprocessable-entity', { detail: 'profile_version requires profile_id' });
+  }
+  const profile = await getWorkspaceProfile(services.db, principal.workspaceId, profileId);
+  if (!profile) {
+    throw new ProblemError('unprocessable-entity', {
+      detail: `Unknown profile_id '${profileId}': no such profile in this workspace`,
+    });
+  }
+  // Versions are 1..latest_version without gaps (they are only ever appended).
+  if (version !== undefined && version > profile.latestVersion) {
+    throw new ProblemError('unprocessable-entity', {
+      detail: `Profile ${profileId} has no version ${version}; its latest is ${profile.latestVersion}`,
+    });
+  }
+  return version ?? profile.latestVersion;
 }
 
 async function replay(
@@ -133,6 +164,7 @@ async function createNew(
   body: CreateSessionBody,
 ): Promise<CreateOutcome> {
   const pool = await resolvePool(services, body);
+  const profileVersion = await resolveProfileVersion(services, principal, body);
   const sessionId = newId();
   if (!(await admit(services, pool, sessionId))) {
     const raced = await replay(services, principal, idempotencyKey);
@@ -163,6 +195,7 @@ async function createNew(
           user_agent: body.user_agent,
           proxy: body.proxy,
           profile_id: body.profile_id,
+          profile_version: profileVersion,
           storage_state: body.storage_state,
           recording: body.recording,
         },

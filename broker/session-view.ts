@@ -32,6 +32,7 @@ export async function toSessionResource(
     user_agent: s.config.user_agent ?? null,
     proxy: proxy ? { url: scrubUrl(proxy.url), username: proxy.username ?? null } : null,
     profile_id: s.config.profile_id ?? null,
+    profile_version: s.config.profile_version ?? null,
     labels: s.labels,
     recording: { enabled: s.config.recording?.enabled ?? false },
   };

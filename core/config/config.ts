@@ -25,6 +25,8 @@ export interface Config {
   logLevel: string;
   /** How often the pool controller reconciles (ms). */
   reconcileIntervalMs: number;
+  /** Requests per minute per API key before 429. */
+  rateLimitPerMinute: number;
 }
 
 export class ConfigError extends Error {
@@ -109,6 +111,7 @@ export function loadConfig(env: Env): Config {
     jwtSecret,
     logLevel: env.VENTUS_LOG_LEVEL ?? 'info',
     reconcileIntervalMs: integer(env, 'VENTUS_RECONCILE_INTERVAL_MS', 1000, 50, 60_000, problems),
+    rateLimitPerMinute: integer(env, 'VENTUS_RATE_LIMIT_PER_MINUTE', 1200, 1, 10_000_000, problems),
   };
   if (!['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].includes(config.logLevel)) {
     problems.push(

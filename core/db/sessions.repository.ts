@@ -6,7 +6,7 @@ import type { CreateSessionBody } from '../domain/session.schema.ts';
 /** What the request carried into the browser; stored whole, never returned whole (it holds secrets). */
 export type SessionConfig = Pick<
   CreateSessionBody,
-  'viewport' | 'user_agent' | 'proxy' | 'profile_id' | 'storage_state' | 'recording'
+  'viewport' | 'user_agent' | 'proxy' | 'profile_id' | 'profile_version' | 'storage_state' | 'recording'
 >;
 
 export interface Session {

@@ -85,6 +85,8 @@ export const CreateSessionBody = Type.Object(
     user_agent: Type.Optional(Type.String({ minLength: 1, maxLength: 1024 })),
     proxy: Type.Optional(ProxySettings),
     profile_id: Type.Optional(Type.String({ pattern: ULID_PATTERN })),
+    /** Pins a version of `profile_id`; without it the profile's latest version at create time is pinned. */
+    profile_version: Type.Optional(Type.Integer({ minimum: 1, maximum: 2_147_483_647 })),
     storage_state: Type.Optional(StorageState),
     labels: Type.Optional(Labels),
     recording: Type.Optional(Type.Object({ enabled: Type.Boolean() }, { additionalProperties: false })),
@@ -120,6 +122,7 @@ export const SessionResource = Type.Object({
   user_agent: Nullable(Type.String()),
   proxy: Nullable(Type.Object({ url: Type.String(), username: Nullable(Type.String()) })),
   profile_id: Nullable(Type.String()),
+  profile_version: Nullable(Type.Integer()),
   labels: Labels,
   recording: Type.Object({ enabled: Type.Boolean() }),
 });

@@ -42,6 +42,11 @@ const AGENT_MAIN = fileURLToPath(new URL('./pod-agent/main.ts', import.meta.url)
 const TSX_LOADER = pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href;
 const DELETE_GRACE_MS = 2_000;
 
+/** How to start a pod agent by hand: `[node, ...args]` (configure it through its environment). */
+export function podAgentCommand(): [string, ...string[]] {
+  return [process.execPath, '--import', TSX_LOADER, AGENT_MAIN];
+}
+
 interface ReadyLine {
   ready: true;
   port: number;
@@ -91,7 +96,8 @@ export class LocalDriver implements RuntimeDriver {
     const logFd = openSync(join(dir, 'agent.log'), 'a');
     let child: ChildProcess;
     try {
-      child = spawn(process.execPath, ['--import', TSX_LOADER, AGENT_MAIN], {
+      const [node, ...args] = podAgentCommand();
+      child = spawn(node, args, {
         // Own process group: the agent, Chromium, Xvfb and Chromium's helpers die together.
         detached: true,
         stdio: ['ignore', 'pipe', logFd],
@@ -241,6 +247,7 @@ export class LocalDriver implements RuntimeDriver {
         finish(new Error(`agent exited before ready (code ${code}, signal ${sig})`));
       const onError = (err: Error): void => finish(err);
       signal.addEventListener('abort', onAbort, { once: true });
+      if (signal.aborted) onAbort(); // aborted before we listened (e.g. close() during spawn)
       child.once('exit', onExit);
       child.once('error', onError);
       lines.once('line', (line) => {

@@ -2,11 +2,14 @@
  * The local driver: the conformance suite (headless) plus what is specific to local pods and their
  * agent (on-disk record, agent HTTP surface, signals).
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { existsSync, readFileSync, readdirSync } from 'node:fs';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Pod } from '../../core/runtime/driver.ts';
-import { resolveChromium } from '../../core/runtime/local.driver.ts';
+import { LocalDriver, podAgentCommand, resolveChromium } from '../../core/runtime/local.driver.ts';
+import { POD_MARKER_VAR } from '../../core/runtime/pod-processes.util.ts';
 import { chromium } from 'playwright-core';
 import { describeDriverConformance, eventually, podId } from './driver.conformance.ts';
 import { RawCdp } from './raw-cdp.client.ts';
@@ -97,6 +100,35 @@ describe('local driver and pod agent', { timeout: 60_000 }, () => {
     expect(await h.driver.getPod(victim.id)).toMatchObject({ alive: false });
     await h.driver.deletePod(victim.id);
     expect(existsSync(dir)).toBe(false);
+  });
+
+  it('close() aborts a creation in flight and cleans it up (pods already made stay)', async () => {
+    const driver = new LocalDriver({ stateDir: h.stateDir });
+    const id = podId('closing');
+    const creating = driver.createPod({ id, pool: 'p1', headless: true });
+    await sleep(300);
+    await driver.close();
+    await expect(creating).rejects.toThrow(/driver closed/);
+    expect(existsSync(h.podDir(id))).toBe(false);
+    expect(podProcesses(h.podDir(id))).toEqual([]);
+    expect(await h.driver.isHealthy(pod)).toBe(true);
+  });
+
+  it('an agent whose starter went away before the ready line exits on its own', async () => {
+    const dir = h.podDir(podId('orphan'));
+    const [node, ...args] = podAgentCommand();
+    const agent = spawn(node, args, {
+      stdio: ['ignore', 'pipe', 'ignore'],
+      env: { ...process.env, HEADLESS: 'true', USER_DATA_DIR: join(dir, 'user-data'), [POD_MARKER_VAR]: dir },
+    });
+    agent.stdout.destroy(); // as if the driver's process had died
+    const [code] = (await Promise.race([
+      new Promise((resolve) => agent.once('exit', (c) => resolve([c]))),
+      sleep(20_000, ['still running']),
+    ])) as [unknown];
+    expect(code).toBe(0);
+    expect(podProcesses(dir)).toEqual([]);
+    expect(existsSync(join(dir, 'user-data')) && readdirSync(join(dir, 'user-data')).length).toBeFalsy();
   });
 
   it('resolves a Chromium executable for both modes', () => {

@@ -1,0 +1,202 @@
+/**
+ * Profiles and their immutable versions. Every read is scoped to a workspace and skips deleted
+ * profiles; a version is appended under the profile's row lock, so two writers never get the same number.
+ */
+import type { Queryable } from './database.ts';
+import type { CreateSessionBody } from '../domain/session.schema.ts';
+
+export type StorageState = NonNullable<CreateSessionBody['storage_state']>;
+
+export interface Profile {
+  id: string;
+  workspaceId: string;
+  name: string;
+  latestVersion: number;
+  createdBy: string | null;
+  createdAt: Date;
+  updatedAt: Date;
+}
+
+export interface ProfileVersion {
+  profileId: string;
+  version: number;
+  storageState: StorageState;
+  createdBy: string | null;
+  createdAt: Date;
+}
+
+interface ProfileRow {
+  id: string;
+  workspace_id: string;
+  name: string;
+  latest_version: number;
+  created_by: string | null;
+  created_at: Date;
+  updated_at: Date;
+}
+
+interface ProfileVersionRow {
+  profile_id: string;
+  version: number;
+  storage_state: StorageState;
+  created_by: string | null;
+  created_at: Date;
+}
+
+const PROFILE_COLUMNS = 'id, workspace_id, name, latest_version, created_by, created_at, updated_at';
+
+function toProfile(row: ProfileRow): Profile {
+  return {
+    id: row.id,
+    workspaceId: row.workspace_id,
+    name: row.name,
+    latestVersion: row.latest_version,
+    createdBy: row.created_by,
+    createdAt: row.created_at,
+    updatedAt: row.updated_at,
+  };
+}
+
+function toVersion(row: ProfileVersionRow): ProfileVersion {
+  return {
+    profileId: row.profile_id,
+    version: row.version,
+    storageState: row.storage_state,
+    createdBy: row.created_by,
+    createdAt: row.created_at,
+  };
+}
+
+export interface NewProfile {
+  id: string;
+  workspaceId: string;
+  name: string;
+  storageState: StorageState;
+  createdBy: string;
+}
+
+/**
+ * Inserts a profile with its version 1. Returns undefined when the workspace already has a live
+ * profile of that name (a concurrent create of the same name waits for the first and then gets undefined).
+ */
+export async function insertProfile(q: Queryable, p: NewProfile): Promise<Profile | undefined> {
+  const { rows } = await q.query<ProfileRow>(
+    `WITH ins AS (
+       INSERT INTO profiles (id, workspace_id, name, latest_version, created_by)
+       VALUES ($1, $2, $3, 1, $5)
+       ON CONFLICT (workspace_id, name) WHERE deleted_at IS NULL DO NOTHING
+       RETURNING ${PROFILE_COLUMNS}),
+     v AS (INSERT INTO profile_versions (profile_id, version, storage_state, created_by)
+           SELECT id, 1, $4::jsonb, $5 FROM ins)
+     SELECT * FROM ins`,
+    [p.id, p.workspaceId, p.name, JSON.stringify(p.storageState), p.createdBy],
+  );
+  return rows[0] && toProfile(rows[0]);
+}
+
+/** A live profile as its workspace sees it: another workspace's (or a deleted) profile does not exist. */
+export async function getWorkspaceProfile(
+  q: Queryable,
+  workspaceId: string,
+  id: string,
+): Promise<Profile | undefined> {
+  const { rows } = await q.query<ProfileRow>(
+    `SELECT ${PROFILE_COLUMNS} FROM profiles WHERE id = $1 AND workspace_id = $2 AND deleted_at IS NULL`,
+    [id, workspaceId],
+  );
+  return rows[0] && toProfile(rows[0]);
+}
+
+export interface ProfileFilter {
+  workspaceId: string;
+  /** Return profiles with ids after this one (the cursor). */
+  afterId?: string;
+  /** Rows to fetch (the caller asks one more than its page size). */
+  limit: number;
+}
+
+export async function listProfiles(q: Queryable, f: ProfileFilter): Promise<Profile[]> {
+  const { rows } = await q.query<ProfileRow>(
+    `SELECT ${PROFILE_COLUMNS} FROM profiles
+      WHERE workspace_id = $1 AND deleted_at IS NULL AND ($2::text IS NULL OR id > $2)
+      ORDER BY id
+      LIMIT $3`,
+    [f.workspaceId, f.afterId ?? null, f.limit],
+  );
+  return rows.map(toProfile);
+}
+
+export interface NewProfileVersion {
+  workspaceId: string;
+  profileId: string;
+  storageState: StorageState;
+  createdBy: string;
+  /** The version the writer last saw (If-Match); undefined appends after whatever is latest. */
+  expectedVersion?: number;
+}
+
+export type AppendOutcome =
+  | { kind: 'appended'; profile: Profile; version: ProfileVersion }
+  | { kind: 'not-found' }
+  | { kind: 'conflict'; latestVersion: number };
+
+/**
+ * Appends the next version. Must run inside a transaction: the profile row stays locked (FOR UPDATE)
+ * until commit, so a concurrent writer waits, then sees the new latest_version and conflicts.
+ */
+export async function appendProfileVersion(q: Queryable, v: NewProfileVersion): Promise<AppendOutcome> {
+  const locked = await q.query<{ latest_version: number }>(
+    `SELECT latest_version FROM profiles
+      WHERE id = $1 AND workspace_id = $2 AND deleted_at IS NULL
+      FOR UPDATE`,
+    [v.profileId, v.workspaceId],
+  );
+  const current = locked.rows[0]?.latest_version;
+  if (current === undefined) return { kind: 'not-found' };
+  if (v.expectedVersion !== undefined && v.expectedVersion !== current) {
+    return { kind: 'conflict', latestVersion: current };
+  }
+  const next = current + 1;
+  const version = await q.query<ProfileVersionRow>(
+    `INSERT INTO profile_versions (profile_id, version, storage_state, created_by)
+     VALUES ($1, $2, $3, $4)
+     RETURNING profile_id, version, storage_state, created_by, created_at`,
+    [v.profileId, next, JSON.stringify(v.storageState), v.createdBy],
+  );
+  const profile = await q.query<ProfileRow>(
+    `UPDATE profiles SET latest_version = $2, updated_at = now() WHERE id = $1 RETURNING ${PROFILE_COLUMNS}`,
+    [v.profileId, next],
+  );
+  return { kind: 'appended', profile: toProfile(profile.rows[0]!), version: toVersion(version.rows[0]!) };
+}
+
+/** One version of a live profile of the workspace, with its storage_state. */
+export async function getProfileVersion(
+  q: Queryable,
+  workspaceId: string,
+  profileId: string,
+  version: number,
+): Promise<ProfileVersion | undefined> {
+  const { rows } = await q.query<ProfileVersionRow>(
+    `SELECT v.profile_id, v.version, v.storage_state, v.created_by, v.created_at
+       FROM profile_versions v JOIN profiles p ON p.id = v.profile_id
+      WHERE v.profile_id = $1 AND v.version = $3 AND p.workspace_id = $2 AND p.deleted_at IS NULL`,
+    [profileId, workspaceId, version],
+  );
+  return rows[0] && toVersion(rows[0]);
+}
+
+/** Soft-deletes a live profile; undefined when there is none (already deleted, or not this workspace's). */
+export async function deleteProfile(
+  q: Queryable,
+  workspaceId: string,
+  id: string,
+): Promise<Profile | undefined> {
+  const { rows } = await q.query<ProfileRow>(
+    `UPDATE profiles SET deleted_at = now(), updated_at = now()
+      WHERE id = $1 AND workspace_id = $2 AND deleted_at IS NULL
+      RETURNING ${PROFILE_COLUMNS}`,
+    [id, workspaceId],
+  );
+  return rows[0] && toProfile(rows[0]);
+}

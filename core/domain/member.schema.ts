@@ -1,0 +1,54 @@
+/** Workspace member request and resource shapes. */
+import { Type, type Static } from 'typebox';
+
+export const MEMBER_ROLES = ['owner', 'admin', 'member'] as const;
+export type MemberRole = (typeof MEMBER_ROLES)[number];
+
+const Role = Type.Enum(MEMBER_ROLES, { description: 'owner | admin | member' });
+
+export const CreateMemberBody = Type.Object(
+  {
+    email: Type.String({
+      format: 'email',
+      maxLength: 254,
+      description: 'Unique per workspace, compared case-insensitively.',
+      examples: ['ann@example.com'],
+    }),
+    role: Role,
+  },
+  { additionalProperties: false },
+);
+export type CreateMemberBody = Static<typeof CreateMemberBody>;
+
+export const UpdateMemberBody = Type.Object({ role: Role }, { additionalProperties: false });
+export type UpdateMemberBody = Static<typeof UpdateMemberBody>;
+
+export const MemberResource = Type.Object({
+  id: Type.String(),
+  email: Type.String(),
+  role: Role,
+  created_at: Type.String({ format: 'date-time' }),
+});
+export type MemberResource = Static<typeof MemberResource>;
+
+export const MemberList = Type.Object({
+  items: Type.Array(MemberResource),
+  next_cursor: Type.Union([Type.String(), Type.Null()]),
+  has_more: Type.Boolean(),
+});
+
+export const MemberIdParams = Type.Object({
+  id: Type.String({ description: 'Member id (a ULID)', examples: ['01JC1AMQX4N3PWV9MR2BCKDH7E'] }),
+});
+
+export const ListMembersQuery = Type.Object(
+  {
+    limit: Type.Optional(
+      Type.Integer({ minimum: 1, maximum: 100, default: 20, description: 'Page size, 1-100.' }),
+    ),
+    cursor: Type.Optional(
+      Type.String({ maxLength: 512, description: 'Opaque; from next_cursor of the previous page.' }),
+    ),
+  },
+  { additionalProperties: false },
+);

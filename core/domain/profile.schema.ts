@@ -1,0 +1,66 @@
+/**
+ * Profile request and resource shapes: a profile is a named, versioned storage_state. Only a single
+ * version's resource (GET /v1/profiles/{id}/versions/{n}) carries the storage_state itself.
+ * Pure data, no I/O.
+ */
+import { Type, type Static } from 'typebox';
+import { StorageState } from './session.schema.ts';
+
+/** Postgres `integer`: a version number beyond it cannot exist. */
+export const MAX_PROFILE_VERSION = 2_147_483_647;
+
+/** 1-128 characters, no control characters. */
+export const ProfileName = Type.String({
+  minLength: 1,
+  maxLength: 128,
+  pattern: '^[^\\x00-\\x1f\\x7f]+$',
+  description: 'Unique among the live profiles of the workspace (case-sensitive).',
+  examples: ['billing-portal-login'],
+});
+
+export const CreateProfileBody = Type.Object(
+  { name: ProfileName, storage_state: StorageState },
+  { additionalProperties: false },
+);
+export type CreateProfileBody = Static<typeof CreateProfileBody>;
+
+export const CreateProfileVersionBody = Type.Object(
+  { storage_state: StorageState },
+  { additionalProperties: false },
+);
+export type CreateProfileVersionBody = Static<typeof CreateProfileVersionBody>;
+
+export const ProfileResource = Type.Object({
+  id: Type.String({ description: 'Profile id (a ULID).' }),
+  name: Type.String(),
+  latest_version: Type.Integer({
+    minimum: 1,
+    description: 'Also sent as the ETag; send it back in If-Match when appending a version.',
+  }),
+  created_at: Type.String({ format: 'date-time' }),
+  updated_at: Type.String({ format: 'date-time' }),
+});
+export type ProfileResource = Static<typeof ProfileResource>;
+
+/** A version without its storage_state (the answer to appending one). */
+export const ProfileVersionSummary = Type.Object({
+  profile_id: Type.String(),
+  version: Type.Integer({ minimum: 1 }),
+  created_at: Type.String({ format: 'date-time' }),
+});
+export type ProfileVersionSummary = Static<typeof ProfileVersionSummary>;
+
+/** A version with its storage_state: the one place the API returns it. */
+export const ProfileVersionResource = Type.Object({
+  profile_id: Type.String(),
+  version: Type.Integer({ minimum: 1 }),
+  created_at: Type.String({ format: 'date-time' }),
+  storage_state: StorageState,
+});
+export type ProfileVersionResource = Static<typeof ProfileVersionResource>;
+
+export const ProfileList = Type.Object({
+  items: Type.Array(ProfileResource),
+  next_cursor: Type.Union([Type.String(), Type.Null()]),
+  has_more: Type.Boolean(),
+});
