@@ -1,5 +1,9 @@
 /** A thin HTTP client for the REST API, as a user would call it. */
 import { randomUUID } from 'node:crypto';
+import { OpenApiContract } from './openapi-contract.ts';
+
+/** One contract per server, loaded on first use; every response is checked against it. */
+const contracts = new Map<string, Promise<OpenApiContract>>();
 
 export interface ApiResponse<T = Record<string, unknown>> {
   status: number;
@@ -27,7 +31,11 @@ export class ApiClient {
     }
     const res = await fetch(this.baseUrl + path, { method, headers, body });
     const text = await res.text();
-    return { status: res.status, headers: res.headers, body: (text ? JSON.parse(text) : undefined) as T };
+    const parsed = (text ? JSON.parse(text) : undefined) as T;
+    if (!contracts.has(this.baseUrl)) contracts.set(this.baseUrl, OpenApiContract.load(this.baseUrl));
+    const problems = (await contracts.get(this.baseUrl)!).check(method, res.url, res.status, res.headers, parsed);
+    if (problems.length > 0) throw new Error(`response breaks /openapi.json:\n  ${problems.join('\n  ')}`);
+    return { status: res.status, headers: res.headers, body: parsed };
   }
 
   createSession(body: Record<string, unknown> = {}, key: string = randomUUID()) {
