@@ -3,12 +3,16 @@ import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import { Ajv } from 'ajv';
 import addFormats from 'ajv-formats';
 import type { Services } from '../core/services.ts';
-import { registerProblemHandlers } from './problem-handler.ts';
+import { registerProblemHandlers, sendProblem } from './problem-handler.ts';
+import { problemDocument } from '../core/domain/problems.ts';
 import { registerAuth } from './auth.ts';
 import { registerRateLimit } from './rate-limit.ts';
 import { registerOpenApi } from './openapi/openapi.plugin.ts';
 import { sessionsRoutes } from './routes/sessions.routes.ts';
 import { sessionActionsRoutes } from './routes/session-actions.routes.ts';
+import { keysRoutes } from './routes/keys.routes.ts';
+import { membersRoutes } from './routes/members.routes.ts';
+import { auditRoutes } from './routes/audit.routes.ts';
 import { profilesRoutes } from './routes/profiles.routes.ts';
 import { scrubUrl } from '../core/domain/scrubber.ts';
 
@@ -40,6 +44,20 @@ export async function buildApp(services: Services, options: BuildAppOptions = {}
     // Ids are generated here; a client's own X-Request-Id is not trusted for logs.
     requestIdHeader: false,
     genReqId: () => crypto.randomUUID(),
+    // Router-level errors (malformed or overlong URLs) answer problem documents like everything else.
+    frameworkErrors: (err, request, reply) => {
+      const instance = request.url.split('?')[0];
+      if (err.code === 'FST_ERR_MAX_PARAM_LENGTH') {
+        return sendProblem(
+          reply,
+          problemDocument('not-found', { detail: 'No resource has an id that long', instance }),
+        );
+      }
+      return sendProblem(
+        reply,
+        problemDocument('validation-error', { detail: 'The URL is malformed', instance }),
+      );
+    },
   });
   const strict = makeAjv(false);
   const coercing = makeAjv(true);
@@ -51,6 +69,12 @@ export async function buildApp(services: Services, options: BuildAppOptions = {}
     request.log = request.log.child({ path: scrubUrl(request.url) });
     void reply.header('X-Request-Id', request.id);
   });
+  // An empty body sent as application/json (common on DELETE) means "no body", not a parse error.
+  const parseJson = app.getDefaultJsonParser('error', 'error');
+  app.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) => {
+    if (body === '') return done(null, undefined);
+    parseJson(request, body as string, done);
+  });
   registerProblemHandlers(app);
   registerAuth(app, services.db);
   await registerRateLimit(app, services);
@@ -58,6 +82,9 @@ export async function buildApp(services: Services, options: BuildAppOptions = {}
   app.get('/healthz', { schema: { hide: true } }, async () => ({ status: 'ok' }));
   await app.register(sessionsRoutes(services));
   await app.register(sessionActionsRoutes(services));
+  await app.register(keysRoutes(services));
+  await app.register(membersRoutes(services));
+  await app.register(auditRoutes(services));
   await app.register(profilesRoutes(services));
   return app;
 }

@@ -3,6 +3,8 @@ import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from
 import { ProblemError, problemDocument, type ProblemDocument } from '../core/domain/problems.ts';
 
 export function sendProblem(reply: FastifyReply, doc: ProblemDocument, retryAfter?: number): FastifyReply {
+  // Also set here: router-level errors answer before the onRequest hook that normally sets it.
+  void reply.header('X-Request-Id', reply.request.id);
   if (retryAfter !== undefined) void reply.header('Retry-After', String(retryAfter));
   if (doc.status === 401) void reply.header('WWW-Authenticate', 'Bearer realm="ventus"');
   return reply.code(doc.status).type('application/problem+json').send(doc);

@@ -83,6 +83,8 @@ function problemResponses(types: readonly ProblemType[]) {
 
 /** Every authenticated route can answer these. */
 const COMMON_PROBLEMS: ProblemType[] = ['unauthorized', 'rate-limited', 'internal-error'];
+/** Any route can get a malformed or oversized body, whatever it expects. */
+const BODY_PROBLEMS: ProblemType[] = ['validation-error', 'unsupported-media-type', 'payload-too-large'];
 
 export interface RouteDoc {
   operationId: string;
@@ -109,8 +111,9 @@ export type TypedSchema<D extends RouteDoc> = FastifySchema & {
 
 export function routeSchema<const D extends RouteDoc>(doc: D): TypedSchema<D> {
   const authenticated = doc.authenticated ?? true;
-  const problems = [...new Set([...(authenticated ? COMMON_PROBLEMS : []), ...(doc.problems ?? [])])];
-  if (doc.body && !problems.includes('validation-error')) problems.push('validation-error');
+  const problems = [
+    ...new Set([...(authenticated ? COMMON_PROBLEMS : []), ...BODY_PROBLEMS, ...(doc.problems ?? [])]),
+  ];
   const description = [doc.description, doc.scope && `Requires scope \`${doc.scope}\`.`]
     .filter(Boolean)
     .join('\n\n');
