@@ -26,7 +26,10 @@ describe('rate limiting and request ids', () => {
     const limited = await a.request('GET', '/v1/sessions');
     expect(limited.status).toBe(429);
     expect(limited.headers.get('content-type')).toMatch(/^application\/problem\+json/);
-    expect(limited.body).toMatchObject({ type: 'https://api.sessions.ventus.ai/errors/rate-limited', status: 429 });
+    expect(limited.body).toMatchObject({
+      type: 'https://api.sessions.ventus.ai/errors/rate-limited',
+      status: 429,
+    });
     expect(Number(limited.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
     // Another key has its own budget; unauthenticated documents are not limited.
     expect((await b.request('GET', '/v1/sessions')).status).toBe(200);

@@ -33,7 +33,13 @@ export class ApiClient {
     const text = await res.text();
     const parsed = (text ? JSON.parse(text) : undefined) as T;
     if (!contracts.has(this.baseUrl)) contracts.set(this.baseUrl, OpenApiContract.load(this.baseUrl));
-    const problems = (await contracts.get(this.baseUrl)!).check(method, res.url, res.status, res.headers, parsed);
+    const problems = (await contracts.get(this.baseUrl)!).check(
+      method,
+      res.url,
+      res.status,
+      res.headers,
+      parsed,
+    );
     if (problems.length > 0) throw new Error(`response breaks /openapi.json:\n  ${problems.join('\n  ')}`);
     return { status: res.status, headers: res.headers, body: parsed };
   }

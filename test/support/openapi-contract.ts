@@ -54,7 +54,8 @@ export class OpenApiContract {
     const pathname = new URL(url).pathname;
     const route = this.routes.find((r) => r.regex.test(pathname));
     // Unknown paths answer 404 problem documents; nothing in the document describes them.
-    if (!route) return status === 404 || status === 401 ? [] : [`${method} ${pathname}: no such path in /openapi.json`];
+    if (!route)
+      return status === 404 || status === 401 ? [] : [`${method} ${pathname}: no such path in /openapi.json`];
     const op = this.doc.paths[route.path]![method.toLowerCase()];
     if (!op) return status === 404 || status === 405 ? [] : [`${method} ${route.path}: no such operation`];
     const response = op.responses[String(status)];
@@ -68,7 +69,8 @@ export class OpenApiContract {
         if (required) errors.push(`${where}: header ${name} missing`);
         continue;
       }
-      if (header.schema && !this.validator(header.schema)(value)) errors.push(`${where}: header ${name}=${value} invalid`);
+      if (header.schema && !this.validator(header.schema)(value))
+        errors.push(`${where}: header ${name}=${value} invalid`);
     }
     if (!response.content) {
       if (body !== undefined && body !== '') errors.push(`${where}: documented without a body, got one`);
@@ -76,10 +78,15 @@ export class OpenApiContract {
     }
     const type = (headers.get('content-type') ?? '').split(';')[0]!.trim();
     const media = response.content[type];
-    if (!media) return [...errors, `${where}: content-type ${type} not documented (${Object.keys(response.content).join(', ')})`];
+    if (!media)
+      return [
+        ...errors,
+        `${where}: content-type ${type} not documented (${Object.keys(response.content).join(', ')})`,
+      ];
     if (media.schema) {
       const validate = this.validator(media.schema);
-      if (!validate(body)) errors.push(`${where}: body does not match schema: ${this.ajv.errorsText(validate.errors)}`);
+      if (!validate(body))
+        errors.push(`${where}: body does not match schema: ${this.ajv.errorsText(validate.errors)}`);
     }
     return errors;
   }
