@@ -119,20 +119,38 @@ describe('session lifecycle against a real browser', () => {
     await queue.close();
   });
 
-  it('an expire job that fires before a moved deadline re-schedules instead of expiring', async () => {
-    const s = await api.waitFor((await api.createSession({ keep_alive_seconds: 60 })).body.id, ['RUNNING']);
+  it('keep-alive extends a real session past its original expires_at; the original timer re-schedules', async () => {
+    const s = await api.waitFor(
+      (await api.createSession({ keep_alive_seconds: 60, timeout_seconds: 60 })).body.id,
+      ['RUNNING'],
+    );
+    const original = Date.parse(s.expires_at);
+    const first = await api.request<{ expires_at: string }>('POST', `/v1/sessions/${s.id}:keepalive`, {
+      body: { extend_seconds: 120 },
+    });
+    expect(first.status).toBe(200);
+    const second = await api.request<{ expires_at: string }>('POST', `/v1/sessions/${s.id}:keepalive`);
+    expect(second.status).toBe(200);
+    const extended = Date.parse(second.body.expires_at);
+    expect(extended - original).toBe(120_000 + 600_000);
+
+    // The clock double: fire the original expire job now, as if its time had come.
     const queue = new Queue('lifecycle', {
       connection: stack.services.redis,
       prefix: stack.services.queuePrefix,
     });
-    const later = Date.parse(s.expires_at) + 600_000;
-    await ctx.db.query('UPDATE sessions SET expires_at = $2 WHERE id = $1', [s.id, new Date(later)]);
-    await (await queue.getJob(jobIds.expire(s.id, Date.parse(s.expires_at))))!.promote();
+    await (await queue.getJob(jobIds.expire(s.id, original)))!.promote();
     await expect
-      .poll(async () => (await queue.getJob(jobIds.expire(s.id, later)))?.isDelayed(), { timeout: 10_000 })
+      .poll(async () => (await queue.getJob(jobIds.expire(s.id, extended)))?.isDelayed(), { timeout: 10_000 })
       .toBe(true);
+    const browser = await chromium.connectOverCDP(s.connect_url);
     expect((await api.getSession(s.id)).body.status).toBe('RUNNING');
+    await browser.close();
     await api.release(s.id);
+    const ended = await api.request('POST', `/v1/sessions/${s.id}:keepalive`, {
+      body: { extend_seconds: 60 },
+    });
+    expect(ended.status).toBe(409);
     await queue.close();
   });
 
