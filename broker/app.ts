@@ -6,6 +6,7 @@ import type { Services } from '../core/services.ts';
 import { registerProblemHandlers, sendProblem } from './problem-handler.ts';
 import { problemDocument } from '../core/domain/problems.ts';
 import { registerAuth } from './auth.ts';
+import { registerDeprecationHeaders } from './deprecation.ts';
 import { registerRateLimit } from './rate-limit.ts';
 import { registerOpenApi } from './openapi/openapi.plugin.ts';
 import { sessionsRoutes } from './routes/sessions.routes.ts';
@@ -47,16 +48,11 @@ export async function buildApp(services: Services, options: BuildAppOptions = {}
     // Router-level errors (malformed or overlong URLs) answer problem documents like everything else.
     frameworkErrors: (err, request, reply) => {
       const instance = request.url.split('?')[0];
-      if (err.code === 'FST_ERR_MAX_PARAM_LENGTH') {
-        return sendProblem(
-          reply,
-          problemDocument('not-found', { detail: 'No resource has an id that long', instance }),
-        );
-      }
-      return sendProblem(
-        reply,
-        problemDocument('validation-error', { detail: 'The URL is malformed', instance }),
-      );
+      const doc =
+        err.code === 'FST_ERR_MAX_PARAM_LENGTH'
+          ? problemDocument('not-found', { detail: 'No resource has an id that long', instance })
+          : problemDocument('validation-error', { detail: 'The URL is malformed', instance });
+      void sendProblem(reply, doc);
     },
   });
   const strict = makeAjv(false);
@@ -73,10 +69,11 @@ export async function buildApp(services: Services, options: BuildAppOptions = {}
   const parseJson = app.getDefaultJsonParser('error', 'error');
   app.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) => {
     if (body === '') return done(null, undefined);
-    parseJson(request, body as string, done);
+    void parseJson(request, body as string, done);
   });
   registerProblemHandlers(app);
   registerAuth(app, services.db);
+  registerDeprecationHeaders(app);
   await registerRateLimit(app, services);
   await registerOpenApi(app, services.config.publicUrl);
   app.get('/healthz', { schema: { hide: true } }, async () => ({ status: 'ok' }));

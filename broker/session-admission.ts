@@ -24,6 +24,11 @@ export interface CreateOutcome {
 async function resolvePool(services: Services, body: CreateSessionBody): Promise<PoolSettings> {
   const region = body.region ?? SESSION_DEFAULTS.region;
   const kind = body.runtime_kind ?? SESSION_DEFAULTS.runtime_kind;
+  if (kind === 'rda' && body.profile_id !== undefined) {
+    throw new ProblemError('unprocessable-entity', {
+      detail: 'profile_id is not supported for runtime_kind rda',
+    });
+  }
   if (kind === 'rda' && body.storage_state !== undefined) {
     throw new ProblemError('unprocessable-entity', {
       detail: 'storage_state is not supported for runtime_kind rda',

@@ -8,6 +8,7 @@ import type { Config } from '../core/config/config.ts';
 import { openServices, type Services } from '../core/services.ts';
 import { prepareDatabase } from '../core/db/bootstrap.ts';
 import { createDatabase } from '../core/db/database.ts';
+import { listPools } from '../core/db/pools.repository.ts';
 import { createDriver, defaultHeadless } from '../core/runtime/create-driver.ts';
 import type { RuntimeDriver } from '../core/runtime/driver.ts';
 import type { Logger } from '../core/logging/logger.ts';
@@ -62,6 +63,8 @@ export async function startStack(
       await workers.close();
       await proxy.close();
       await app.close();
+      // Unclaimed warm pods die with the service; held pods keep running for their sessions.
+      await deleteWarmPods(services, driver);
       await driver.close();
       await services.close();
     },
@@ -80,4 +83,15 @@ async function openServicesAfterMigrating(
     await db.end();
   }
   return openServices(config, urls, log);
+}
+
+async function deleteWarmPods(services: Services, driver: RuntimeDriver): Promise<void> {
+  for (const pool of await listPools(services.db)) {
+    for (const id of await services.pools.warmIds(pool.name)) {
+      if (await services.pools.removeWarm(pool.name, id)) {
+        await driver.deletePod(id).catch(() => {});
+        await services.pools.forgetPod(id);
+      }
+    }
+  }
 }

@@ -117,7 +117,7 @@ export function routeSchema<const D extends RouteDoc>(doc: D): TypedSchema<D> {
   const description = [doc.description, doc.scope && `Requires scope \`${doc.scope}\`.`]
     .filter(Boolean)
     .join('\n\n');
-  return {
+  const schema: FastifySchema = {
     operationId: doc.operationId,
     summary: doc.summary,
     ...(description && { description }),
@@ -128,5 +128,7 @@ export function routeSchema<const D extends RouteDoc>(doc: D): TypedSchema<D> {
     ...(doc.headers && { headers: doc.headers }),
     ...(doc.body && { body: doc.body }),
     response: { ...doc.responses, ...problemResponses(problems) },
-  } as unknown as TypedSchema<D>;
+  };
+  // The parts copied above are D's own schemas, so the narrower type holds.
+  return schema as TypedSchema<D>;
 }

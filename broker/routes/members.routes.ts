@@ -24,7 +24,7 @@ import {
   type Member,
 } from '../../core/db/members.repository.ts';
 import { appendAudit, type AuditEntry } from '../../core/db/audit.repository.ts';
-import { withTransaction } from '../../core/db/database.ts';
+import { withTransaction, type Queryable } from '../../core/db/database.ts';
 import type { Services } from '../../core/services.ts';
 import { requireScope } from '../auth.ts';
 import { emptyResponse, HEADERS, jsonResponse, routeSchema } from '../openapi/route-schema.ts';
@@ -40,7 +40,9 @@ function requireReader(request: FastifyRequest): ApiKeyPrincipal {
   const principal = request.principal;
   if (!principal) throw new ProblemError('unauthorized');
   if (!hasScope(principal.scopes, 'keys:admin') && !hasScope(principal.scopes, 'audit:read'))
-    throw new ProblemError('forbidden', { detail: "This API key lacks the 'keys:admin' or 'audit:read' scope" });
+    throw new ProblemError('forbidden', {
+      detail: "This API key lacks the 'keys:admin' or 'audit:read' scope",
+    });
   return principal;
 }
 
@@ -48,7 +50,7 @@ function memberAudit(
   principal: ApiKeyPrincipal,
   action: string,
   memberId: string,
-  detail: AuditEntry['detail'],
+  detail: NonNullable<AuditEntry['detail']>,
 ): AuditEntry {
   // The email stays out of the append-only log (it is personal data); the member id identifies the row.
   return {
@@ -58,7 +60,7 @@ function memberAudit(
     action,
     targetType: 'member',
     targetId: memberId,
-    ...(detail && { detail }),
+    detail,
   };
 }
 
@@ -67,11 +69,7 @@ export function membersRoutes(services: Services) {
     const api = app.withTypeProvider<TypeBoxTypeProvider>();
 
     /** Locks the member (and the owners) or 404s; another workspace's member does not exist here. */
-    async function lockOwn(
-      tx: Parameters<Parameters<typeof withTransaction>[1]>[0],
-      workspaceId: string,
-      id: string,
-    ): Promise<LockedMember> {
+    async function lockOwn(tx: Queryable, workspaceId: string, id: string): Promise<LockedMember> {
       const locked = isUlid(id) ? await lockMemberForChange(tx, workspaceId, id) : undefined;
       if (!locked) throw new ProblemError('not-found', { detail: `Member ${id} not found` });
       return locked;

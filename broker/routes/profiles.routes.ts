@@ -32,7 +32,13 @@ import { appendAudit } from '../../core/db/audit.repository.ts';
 import { withTransaction } from '../../core/db/database.ts';
 import type { Services } from '../../core/services.ts';
 import { requireScope } from '../auth.ts';
-import { HEADERS, emptyResponse, jsonResponse, routeSchema, type ResponseHeader } from '../openapi/route-schema.ts';
+import {
+  HEADERS,
+  emptyResponse,
+  jsonResponse,
+  routeSchema,
+  type ResponseHeader,
+} from '../openapi/route-schema.ts';
 
 const ProfileIdParams = Type.Object({
   id: Type.String({ description: 'Profile id (a ULID)', examples: ['01JC1AMQX4N3PWV9MR2BCKDH7E'] }),
@@ -245,10 +251,14 @@ export function profilesRoutes(services: Services) {
           headers: IfMatchHeaders,
           body: CreateProfileVersionBody,
           responses: {
-            201: jsonResponse('Created: the new version (without its storage_state).', ProfileVersionSummary, {
-              Location: HEADERS.location,
-              ETag: ETAG,
-            }),
+            201: jsonResponse(
+              'Created: the new version (without its storage_state).',
+              ProfileVersionSummary,
+              {
+                Location: HEADERS.location,
+                ETag: ETAG,
+              },
+            ),
           },
           problems: [
             'forbidden',

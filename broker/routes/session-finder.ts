@@ -10,13 +10,13 @@ export function sessionFinder(services: Services) {
   return {
     view: (s: Session) => toSessionResource(s, services.tokens, services.config.publicUrl),
     /** Another workspace's session does not exist for this caller (404, not 403). */
-    async findOwn(workspaceId: string, id: string): Promise<Session> {
+    findOwn: async (workspaceId: string, id: string): Promise<Session> => {
       const session = isUlid(id) ? await getWorkspaceSession(services.db, workspaceId, id) : undefined;
       if (!session) throw notFound(id);
       return session;
     },
     /** The operator surface reaches every workspace. */
-    async findAny(id: string): Promise<Session> {
+    findAny: async (id: string): Promise<Session> => {
       const session = isUlid(id) ? await getSession(services.db, id) : undefined;
       if (!session) throw notFound(id);
       return session;

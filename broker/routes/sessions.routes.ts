@@ -46,7 +46,8 @@ export function sessionsRoutes(services: Services) {
           description:
             'Admits the session against the pool (503 when it has no room) and returns it QUEUED with 202. ' +
             'Poll GET /v1/sessions/{id} until RUNNING, then connect to `connect_url` with any CDP client. ' +
-            'A replay with the same Idempotency-Key within 24 h returns the original session with 200.',
+            'A replay with the same Idempotency-Key within 24 h returns the original session with 200. ' +
+            'Starting from a profile (`profile_id`) also requires `profiles:read`.',
           tags: ['sessions'],
           scope: 'sessions:write',
           headers: IdempotencyHeaders,
@@ -74,6 +75,8 @@ export function sessionsRoutes(services: Services) {
       },
       async (request, reply) => {
         const principal = requireScope(request, 'sessions:write');
+        // A session started from a profile exposes its cookies over CDP: reading them needs the scope.
+        if (request.body.profile_id !== undefined) requireScope(request, 'profiles:read');
         const key = request.headers['idempotency-key'];
         if (typeof key !== 'string' || key.length === 0) {
           throw new ProblemError('idempotency-key-required', {

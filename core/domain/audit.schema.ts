@@ -10,15 +10,20 @@ export const AuditItem = Type.Object({
   id: Type.String({ description: 'A ULID; the list is sorted by it.' }),
   at: Type.String({ format: 'date-time' }),
   class: Type.Enum(AUDIT_CLASSES, {
-    description: '`tenant`: a workspace key acted on its own resources; `admin`: the operator surface; `system`: the service.',
+    description:
+      '`tenant`: a workspace key acted on its own resources; `admin`: the operator surface; `system`: the service.',
   }),
   actor: Type.String({ description: 'The acting API key id, or the service component.' }),
   action: Type.String({ examples: ['session.create', 'key.revoke', 'member.update'] }),
   target_type: Type.String({ examples: ['session', 'api_key', 'member'] }),
   target_id: Type.String(),
-  detail: Type.Record(Type.String(), Type.Union([Type.String(), Type.Number(), Type.Boolean(), Type.Null()]), {
-    description: 'Allowlisted fields only: never secrets, request bodies, URLs or page content.',
-  }),
+  detail: Type.Record(
+    Type.String(),
+    Type.Union([Type.String(), Type.Number(), Type.Boolean(), Type.Null()]),
+    {
+      description: 'Allowlisted fields only: never secrets, request bodies, URLs or page content.',
+    },
+  ),
 });
 export type AuditItem = Static<typeof AuditItem>;
 

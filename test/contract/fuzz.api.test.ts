@@ -124,7 +124,7 @@ describe('fuzzing every route', () => {
             expect(res.status, `${op.method} ${url} body=${rawBody} -> ${text}`).toBeGreaterThanOrEqual(400);
           if (res.status >= 400) {
             expect(res.headers.get('content-type')).toMatch(/^application\/problem\+json/);
-            const problems = contract.check(op.method, url, res.status, res.headers, JSON.parse(text));
+            const problems = contract.check(op.method, res.url, res.status, res.headers, JSON.parse(text));
             expect(problems, problems.join('\n')).toEqual([]);
           }
         },

@@ -65,6 +65,19 @@ describe('local driver and pod agent', { timeout: 60_000 }, () => {
       cdp.close();
     }
     await expect(RawCdp.connect(pod.cdpUrl.replace('/devtools/browser', '/nope'))).rejects.toThrow(/404/);
+    // Page endpoints are relayed too (some tools attach to one tab directly).
+    const browserCdp = await RawCdp.connect(pod.cdpUrl);
+    const { targetInfos } = await browserCdp.send<{ targetInfos: { targetId: string; type: string }[] }>(
+      'Target.getTargets',
+    );
+    browserCdp.close();
+    const page = targetInfos.find((t) => t.type === 'page')!;
+    const pageCdp = await RawCdp.connect(`ws://${new URL(pod.cdpUrl).host}/devtools/page/${page.targetId}`);
+    const sum = await pageCdp.send<{ result: { value: number } }>('Runtime.evaluate', {
+      expression: '20 + 22',
+    });
+    expect(sum.result.value).toBe(42);
+    pageCdp.close();
     // Clients given the HTTP URL discover the WebSocket through /json/version.
     const browser = await chromium.connectOverCDP(pod.controlUrl);
     expect(browser.version()).toMatch(/^\d+\./);
@@ -111,7 +124,7 @@ describe('local driver and pod agent', { timeout: 60_000 }, () => {
     await expect(creating).rejects.toThrow(/driver closed/);
     expect(existsSync(h.podDir(id))).toBe(false);
     expect(podProcesses(h.podDir(id))).toEqual([]);
-    expect(await h.driver.isHealthy(pod)).toBe(true);
+    expect(await eventually(() => h.driver.isHealthy(pod), 5_000)).toBe(true);
   });
 
   it('an agent whose starter went away before the ready line exits on its own', async () => {

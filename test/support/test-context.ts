@@ -3,7 +3,7 @@
  * its own (keys and BullMQ queues), and seeders. No mocks of Postgres, Redis, BullMQ or Chromium.
  */
 import { randomBytes } from 'node:crypto';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
@@ -19,6 +19,7 @@ import { openServices, type Services } from '../../core/services.ts';
 import { buildApp } from '../../broker/app.ts';
 import type { AddressInfo } from 'node:net';
 import { adminDatabaseUrl, redisUrl } from './env.ts';
+import { LocalDriver } from '../../core/runtime/local.driver.ts';
 
 export interface TestContextOptions {
   minReady?: number;
@@ -117,6 +118,11 @@ export class TestContext {
     await admin.connect();
     await admin.query(`DROP DATABASE IF EXISTS ${this.name} WITH (FORCE)`);
     await admin.end();
+    // Every pod a test left (held by a session that never ended, or mid-creation) goes with it.
+    const stateDir = path.join(this.dataDir, 'pods');
+    const driver = new LocalDriver({ stateDir });
+    for (const id of await readdir(stateDir).catch(() => [])) await driver.deletePod(id).catch(() => {});
+    await driver.close();
     await rm(this.dataDir, { recursive: true, force: true });
   }
 }

@@ -118,12 +118,6 @@ async function serve(
     relay,
     log,
   });
-  server.listen(config.port, config.host);
-  await Promise.race([
-    once(server, 'listening'),
-    once(server, 'error').then(([err]) => Promise.reject(err as Error)),
-  ]);
-
   const stop = (code: number): Promise<void> => {
     stopping ??= (async () => {
       server.close();
@@ -145,6 +139,12 @@ async function serve(
   };
   chromium.process.once('exit', onDeath('chromium'));
   xvfb?.process.once('exit', onDeath('Xvfb'));
+
+  server.listen(config.port, config.host);
+  await Promise.race([
+    once(server, 'listening'),
+    once(server, 'error').then(([err]) => Promise.reject(err as Error)),
+  ]);
 
   return { port: (server.address() as AddressInfo).port, done, stop: () => stop(0) };
 }
