@@ -21,7 +21,15 @@ const boundary = (self) => ({
 
 export default tseslint.config(
   {
-    ignores: ['node_modules/**', '.ventus/**', 'bin/**', 'eslint.config.js', 'runtime-image/**', 'charts/**'],
+    ignores: [
+      'node_modules/**',
+      '.ventus/**',
+      'scratch/**',
+      'bin/**',
+      'eslint.config.js',
+      'runtime-image/**',
+      'charts/**',
+    ],
   },
   js.configs.recommended,
   ...tseslint.configs.recommendedTypeChecked,

@@ -9,11 +9,10 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { closeSync, openSync } from 'node:fs';
 import { mkdir, readFile, rm, stat } from 'node:fs/promises';
-import { createRequire } from 'node:module';
 import { join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
-import { fileURLToPath, pathToFileURL } from 'node:url';
 import type { Pod, PodSessionConfig, PodSpec, PodStatus, RuntimeDriver } from './driver.ts';
+import { podAgentCommand } from './pod-agent-bundle.ts';
 import { POD_MARKER_VAR, isPodProcessAlive, stopPodProcesses } from './pod-processes.util.ts';
 import {
   isValidPodId,
@@ -37,15 +36,9 @@ export interface LocalDriverOptions {
   readyTimeoutMs?: number;
 }
 
-const AGENT_MAIN = fileURLToPath(new URL('./pod-agent/main.ts', import.meta.url));
-// Absolute loader URL, so the agent starts whatever the caller's working directory is.
-const TSX_LOADER = pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href;
 const DELETE_GRACE_MS = 2_000;
 
-/** How to start a pod agent by hand: `[node, ...args]` (configure it through its environment). */
-export function podAgentCommand(): [string, ...string[]] {
-  return [process.execPath, '--import', TSX_LOADER, AGENT_MAIN];
-}
+export { podAgentCommand };
 
 interface ReadyLine {
   ready: true;

@@ -2,17 +2,32 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Validator } from '@seriousme/openapi-schema-validator';
 import { TestContext } from '../support/test-context.ts';
 
+interface Operation {
+  parameters: { name: string }[];
+  responses: Record<
+    string,
+    {
+      headers?: Record<string, unknown>;
+      content?: Record<string, { schema: { properties: Record<string, unknown> } }>;
+    }
+  >;
+}
+interface OpenApiDoc {
+  openapi: string;
+  paths: Record<string, Record<string, Operation>>;
+}
+
 describe('/openapi.json', () => {
   let ctx: TestContext;
   let server: Awaited<ReturnType<TestContext['startApi']>>;
-  let doc: Record<string, any>;
+  let doc: OpenApiDoc;
 
   beforeAll(async () => {
     ctx = await TestContext.create();
     server = await ctx.startApi();
     const res = await fetch(`${server.url}/openapi.json`);
     expect(res.status).toBe(200);
-    doc = (await res.json()) as Record<string, any>;
+    doc = (await res.json()) as OpenApiDoc;
   });
   afterAll(async () => {
     await server?.close();
@@ -21,13 +36,13 @@ describe('/openapi.json', () => {
 
   it('is a valid OpenAPI 3.1 document, served without authentication', async () => {
     expect(doc.openapi).toBe('3.1.0');
-    const result = await new Validator().validate(doc);
+    const result = await new Validator().validate(doc as unknown as Record<string, unknown>);
     expect(result.errors ?? []).toEqual([]);
     expect(result.valid).toBe(true);
   });
 
   it('describes every session route with its headers and problem responses', () => {
-    const paths = doc.paths as Record<string, Record<string, any>>;
+    const paths = doc.paths;
     expect(Object.keys(paths)).toEqual(
       expect.arrayContaining([
         '/v1/sessions',
@@ -36,15 +51,15 @@ describe('/openapi.json', () => {
         '/v1/sessions/{id}/transitions',
       ]),
     );
-    const create = paths['/v1/sessions']!.post;
-    expect(create.parameters.map((p: { name: string }) => p.name)).toContain('idempotency-key');
+    const create = paths['/v1/sessions']!.post!;
+    expect(create.parameters.map((p) => p.name)).toContain('idempotency-key');
     expect(Object.keys(create.responses)).toEqual(
       expect.arrayContaining(['200', '202', '400', '401', '422', '429', '503']),
     );
-    expect(create.responses['503'].headers['Retry-After']).toBeDefined();
-    expect(create.responses['503'].content['application/problem+json'].schema.properties.type).toBeDefined();
-    expect(paths['/v1/sessions/{id}']!.delete.parameters.map((p: { name: string }) => p.name)).toContain(
-      'x-reason',
-    );
+    expect(create.responses['503']!.headers!['Retry-After']).toBeDefined();
+    expect(
+      create.responses['503']!.content!['application/problem+json']!.schema.properties.type,
+    ).toBeDefined();
+    expect(paths['/v1/sessions/{id}']!.delete!.parameters.map((p) => p.name)).toContain('x-reason');
   });
 });

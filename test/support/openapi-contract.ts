@@ -70,7 +70,7 @@ export class OpenApiContract {
         continue;
       }
       if (header.schema && !this.validator(header.schema)(value))
-        errors.push(`${where}: header ${name}=${value} invalid`);
+        errors.push(`${where}: header ${name}=${String(value)} invalid`);
     }
     if (!response.content) {
       if (body !== undefined && body !== '') errors.push(`${where}: documented without a body, got one`);
