@@ -31,8 +31,9 @@ if [ "${#missing[@]}" -gt 0 ]; then
   fi
 fi
 
-# npm ci when node_modules is absent or older than the lockfile.
+# npm install when node_modules is absent or older than the lockfile.
 if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
   say "installing npm dependencies"
-  npm ci --no-audit --no-fund --loglevel=error >&2
+  # `npm install` (not `npm ci`): it tolerates lockfiles that omit other platforms' optional packages.
+  npm install --no-audit --no-fund --loglevel=error >&2
 fi
