@@ -17,6 +17,8 @@ import type { Logger } from '../core/logging/logger.ts';
 const ADMISSION_GRACE_MS = 30_000;
 /** A pod younger than this may be mid-claim or mid-creation by a worker; the reaper leaves it alone. */
 const ORPHAN_GRACE_MS = 30_000;
+/** Failed probes in a row before a warm pod whose process still runs is replaced. */
+const UNHEALTHY_AFTER = 3;
 /** QUEUED this long without being picked up: the provision enqueue was probably lost. */
 const STUCK_QUEUED_MS = 10_000;
 
@@ -29,6 +31,8 @@ export interface ReconcilerOptions {
 export class PoolReconciler {
   /** Pods being created by this controller, per pool. */
   private readonly starting = new Map<string, Set<string>>();
+  /** Consecutive failed health probes per warm pod. */
+  private readonly failedChecks = new Map<string, number>();
 
   constructor(
     private readonly services: Services,
@@ -58,9 +62,18 @@ export class PoolReconciler {
     for (const id of await this.services.pools.warmIds(pool.name)) {
       const pod = byId.get(id);
       if (pod?.alive && (await this.options.driver.isHealthy(pod))) {
+        this.failedChecks.delete(id);
         healthy.push(id);
         continue;
       }
+      // A live process that misses one probe (a busy machine) gets another chance next pass.
+      const failures = (this.failedChecks.get(id) ?? 0) + 1;
+      if (pod?.alive && failures < UNHEALTHY_AFTER) {
+        this.failedChecks.set(id, failures);
+        healthy.push(id);
+        continue;
+      }
+      this.failedChecks.delete(id);
       if (await this.services.pools.removeWarm(pool.name, id)) {
         this.options.log.warn({ podId: id }, 'warm pod is dead; replacing it');
         await this.deletePod(id);
@@ -92,8 +105,9 @@ export class PoolReconciler {
   ): Promise<void> {
     for (const { session, podId } of live.values()) {
       if (session.status !== 'RUNNING' || !podId) continue;
-      const pod = byId.get(podId);
-      if (pod?.alive) continue;
+      if (byId.get(podId)?.alive) continue;
+      // The pod list is a snapshot from the start of the pass: a pod cold-started since is not in it.
+      if ((await this.options.driver.getPod(podId))?.alive) continue;
       this.options.log.warn({ sessionId: session.id, podId }, 'held pod died; session errored');
       await endSession(this.services, {
         sessionId: session.id,
