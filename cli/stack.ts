@@ -65,7 +65,8 @@ export async function startStack(
       await app.close();
       // Unclaimed warm pods die with the service; held pods keep running for their sessions.
       await deleteWarmPods(services, driver);
-      await driver.close();
+      await driver.close(); // aborts pod starts in flight
+      await controller.reconciler.settle();
       await services.close();
     },
   };

@@ -14,6 +14,7 @@ await runProcess('pool-controller', async (services, config) => {
     async close() {
       await controller.close();
       await driver.close();
+      await controller.reconciler.settle();
     },
   };
 });

@@ -31,6 +31,7 @@ export interface ReconcilerOptions {
 export class PoolReconciler {
   /** Pods being created by this controller, per pool. */
   private readonly starting = new Map<string, Set<string>>();
+  private readonly creations = new Set<Promise<void>>();
   /** Consecutive failed health probes per warm pod. */
   private readonly failedChecks = new Map<string, number>();
 
@@ -176,7 +177,7 @@ export class PoolReconciler {
     set.add(id);
     this.starting.set(pool.name, set);
     const started = Date.now();
-    this.options.driver
+    const creation = this.options.driver
       .createPod({ id, pool: pool.name, headless: this.options.headless })
       .then(async (pod) => {
         await this.services.pools.addWarm(pod);
@@ -186,7 +187,16 @@ export class PoolReconciler {
         this.options.log.error({ err, podId: id }, 'failed to start a warm pod');
         return this.deletePod(id);
       })
-      .finally(() => set.delete(id));
+      .finally(() => set.delete(id))
+      // Never an unhandled rejection, even when Redis is already closed at shutdown.
+      .catch(() => {});
+    this.creations.add(creation);
+    void creation.finally(() => this.creations.delete(creation));
+  }
+
+  /** Resolves once every pod start this reconciler began has finished or failed. */
+  async settle(): Promise<void> {
+    await Promise.allSettled([...this.creations]);
   }
 
   private async deletePod(id: string): Promise<void> {
