@@ -43,6 +43,7 @@ async function scenario(label: string, minReady: number): Promise<void> {
     VENTUS_POOL_MAX_TOTAL: '6',
     VENTUS_HEADLESS: values.headless,
     VENTUS_LOG_LEVEL: 'error',
+    VENTUS_RATE_LIMIT_PER_MINUTE: '10000000',
   });
   const stack = await startStack(
     config,
