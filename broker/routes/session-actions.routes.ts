@@ -42,7 +42,7 @@ export function sessionActionsRoutes(services: Services) {
           problems: ['forbidden', 'not-found', 'state-conflict'],
         }),
         preValidation: async (request) => {
-          request.body ??= {};
+          if (request.body === undefined) request.body = {};
         },
       },
       async (request) => {

@@ -70,7 +70,7 @@ export function sessionsRoutes(services: Services) {
         }),
         // All fields are optional: a POST with no body at all means "all defaults".
         preValidation: async (request) => {
-          request.body ??= {};
+          if (request.body === undefined) request.body = {};
         },
       },
       async (request, reply) => {
