@@ -8,7 +8,8 @@ import {
   type AuditItem,
 } from '../../core/domain/audit.schema.ts';
 import { ProblemError } from '../../core/domain/problems.ts';
-import { decodeCursor, toPage } from '../../core/domain/cursor.ts';
+import { readCursor, toPage } from '../../core/domain/cursor.ts';
+import { DEFAULT_PAGE_SIZE } from '../../core/domain/pagination.schema.ts';
 import { listAudit, type AuditRecord } from '../../core/db/audit.repository.ts';
 import type { Services } from '../../core/services.ts';
 import { requireScope } from '../auth.ts';
@@ -51,10 +52,8 @@ export function auditRoutes(services: Services) {
       },
       async (request) => {
         const principal = requireScope(request, 'audit:read');
-        const { limit = 20, cursor, target, action, actor } = request.query;
-        const beforeId = cursor === undefined ? undefined : decodeCursor(cursor);
-        if (cursor !== undefined && !beforeId)
-          throw new ProblemError('validation-error', { detail: 'cursor is not valid' });
+        const { limit = DEFAULT_PAGE_SIZE, cursor, target, action, actor } = request.query;
+        const beforeId = readCursor(cursor);
         const parsedTarget = target === undefined ? undefined : parseAuditTarget(target);
         if (target !== undefined && !parsedTarget)
           throw new ProblemError('validation-error', { detail: 'target must be <type>:<id> or an id' });

@@ -10,7 +10,8 @@ import {
   UpdateMemberBody,
 } from '../../core/domain/member.schema.ts';
 import { ProblemError } from '../../core/domain/problems.ts';
-import { decodeCursor, toPage } from '../../core/domain/cursor.ts';
+import { readCursor, toPage } from '../../core/domain/cursor.ts';
+import { DEFAULT_PAGE_SIZE } from '../../core/domain/pagination.schema.ts';
 import { isUlid } from '../../core/domain/ids.ts';
 import { hasScope } from '../../core/domain/scopes.ts';
 import type { ApiKeyPrincipal } from '../../core/db/workspaces.repository.ts';
@@ -90,10 +91,8 @@ export function membersRoutes(services: Services) {
       },
       async (request) => {
         const principal = requireReader(request);
-        const { limit = 20, cursor } = request.query;
-        const afterId = cursor === undefined ? undefined : decodeCursor(cursor);
-        if (cursor !== undefined && !afterId)
-          throw new ProblemError('validation-error', { detail: 'cursor is not valid' });
+        const { limit = DEFAULT_PAGE_SIZE, cursor } = request.query;
+        const afterId = readCursor(cursor);
         const rows = await listMembers(services.db, {
           workspaceId: principal.workspaceId,
           ...(afterId && { afterId }),

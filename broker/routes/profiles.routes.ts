@@ -16,7 +16,8 @@ import {
   ProfileVersionSummary,
 } from '../../core/domain/profile.schema.ts';
 import { ProblemError } from '../../core/domain/problems.ts';
-import { decodeCursor, toPage } from '../../core/domain/cursor.ts';
+import { readCursor, toPage } from '../../core/domain/cursor.ts';
+import { DEFAULT_PAGE_SIZE, PageQuery } from '../../core/domain/pagination.schema.ts';
 import { isUlid, newId } from '../../core/domain/ids.ts';
 import {
   appendProfileVersion,
@@ -49,17 +50,7 @@ const ProfileVersionParams = Type.Object({
   n: Type.Integer({ minimum: 1, maximum: MAX_PROFILE_VERSION, description: 'Version number' }),
 });
 
-const ListProfilesQuery = Type.Object(
-  {
-    limit: Type.Optional(
-      Type.Integer({ minimum: 1, maximum: 100, default: 20, description: 'Page size, 1-100.' }),
-    ),
-    cursor: Type.Optional(
-      Type.String({ maxLength: 512, description: 'Opaque; from next_cursor of the previous page.' }),
-    ),
-  },
-  { additionalProperties: false },
-);
+const ListProfilesQuery = PageQuery;
 
 const IfMatchHeaders = Type.Object({
   'if-match': Type.Optional(
@@ -199,10 +190,8 @@ export function profilesRoutes(services: Services) {
       },
       async (request) => {
         const principal = requireScope(request, 'profiles:read');
-        const { limit = 20, cursor } = request.query;
-        const afterId = cursor === undefined ? undefined : decodeCursor(cursor);
-        if (cursor !== undefined && !afterId)
-          throw new ProblemError('validation-error', { detail: 'cursor is not valid' });
+        const { limit = DEFAULT_PAGE_SIZE, cursor } = request.query;
+        const afterId = readCursor(cursor);
         const rows = await listProfiles(services.db, {
           workspaceId: principal.workspaceId,
           ...(afterId && { afterId }),

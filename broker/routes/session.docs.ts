@@ -1,6 +1,7 @@
 /** Request/response schemas of the session routes that are not the session shapes themselves. */
 import { Type } from 'typebox';
 import { SESSION_STATUSES } from '../../core/domain/session-states.ts';
+import { PAGE_QUERY_FIELDS } from '../../core/domain/pagination.schema.ts';
 
 export const SessionIdParams = Type.Object({
   id: Type.String({ description: 'Session id (a ULID)', examples: ['01JC1AMQX4N3PWV9MR2BCKDH7E'] }),
@@ -26,12 +27,7 @@ export const ReasonHeaders = Type.Object({
 
 export const ListSessionsQuery = Type.Object(
   {
-    limit: Type.Optional(
-      Type.Integer({ minimum: 1, maximum: 100, default: 20, description: 'Page size, 1-100.' }),
-    ),
-    cursor: Type.Optional(
-      Type.String({ maxLength: 512, description: 'Opaque; from next_cursor of the previous page.' }),
-    ),
+    ...PAGE_QUERY_FIELDS,
     status: Type.Optional(
       Type.String({
         pattern: `^(${SESSION_STATUSES.join('|')})(,(${SESSION_STATUSES.join('|')}))*$`,

@@ -1,10 +1,10 @@
 /** /v1/sessions: create (idempotent), list, read, release. */
 import type { FastifyInstance } from 'fastify';
-import { Type } from 'typebox';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { CreateSessionBody, SessionResource, UpdateSessionBody } from '../../core/domain/session.schema.ts';
 import { ProblemError } from '../../core/domain/problems.ts';
-import { decodeCursor, toPage } from '../../core/domain/cursor.ts';
+import { readCursor, toPage } from '../../core/domain/cursor.ts';
+import { DEFAULT_PAGE_SIZE, pageOf } from '../../core/domain/pagination.schema.ts';
 import type { SessionStatus } from '../../core/domain/session-states.ts';
 import { listSessions, type Session } from '../../core/db/sessions.repository.ts';
 import { endSession } from '../../core/lifecycle/end-session.ts';
@@ -16,11 +16,7 @@ import { IdempotencyHeaders, ListSessionsQuery, SessionIdParams } from './sessio
 import { sessionFinder } from './session-finder.ts';
 
 const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,255}$/;
-const SessionList = Type.Object({
-  items: Type.Array(SessionResource),
-  next_cursor: Type.Union([Type.String(), Type.Null()]),
-  has_more: Type.Boolean(),
-});
+const SessionList = pageOf(SessionResource);
 
 function parseLabels(label: string | string[] | undefined): Record<string, string> {
   const pairs = label === undefined ? [] : Array.isArray(label) ? label : [label];
@@ -110,10 +106,8 @@ export function sessionsRoutes(services: Services) {
       },
       async (request) => {
         const principal = requireScope(request, 'sessions:read');
-        const { limit = 20, cursor, status, label } = request.query;
-        const afterId = cursor === undefined ? undefined : decodeCursor(cursor);
-        if (cursor !== undefined && !afterId)
-          throw new ProblemError('validation-error', { detail: 'cursor is not valid' });
+        const { limit = DEFAULT_PAGE_SIZE, cursor, status, label } = request.query;
+        const afterId = readCursor(cursor);
         const rows = await listSessions(services.db, {
           workspaceId: principal.workspaceId,
           ...(afterId && { afterId }),

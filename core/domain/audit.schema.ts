@@ -1,5 +1,6 @@
 /** The audit log as the API returns it: newest first, workspace-scoped, allowlisted `detail`. */
 import { Type, type Static } from 'typebox';
+import { PAGE_QUERY_FIELDS, pageOf } from './pagination.schema.ts';
 
 export const AUDIT_CLASSES = ['tenant', 'admin', 'system'] as const;
 
@@ -27,20 +28,11 @@ export const AuditItem = Type.Object({
 });
 export type AuditItem = Static<typeof AuditItem>;
 
-export const AuditList = Type.Object({
-  items: Type.Array(AuditItem),
-  next_cursor: Type.Union([Type.String(), Type.Null()]),
-  has_more: Type.Boolean(),
-});
+export const AuditList = pageOf(AuditItem);
 
 export const ListAuditQuery = Type.Object(
   {
-    limit: Type.Optional(
-      Type.Integer({ minimum: 1, maximum: 100, default: 20, description: 'Page size, 1-100.' }),
-    ),
-    cursor: Type.Optional(
-      Type.String({ maxLength: 512, description: 'Opaque; from next_cursor of the previous page.' }),
-    ),
+    ...PAGE_QUERY_FIELDS,
     target: Type.Optional(
       Type.String({
         pattern: AUDIT_TARGET_PATTERN,

@@ -3,6 +3,7 @@
  * ULID (time-ordered), so a cursor stays valid and stable while new items are inserted.
  */
 import { isUlid } from './ids.ts';
+import { ProblemError } from './problems.ts';
 
 export function encodeCursor(afterId: string): string {
   return Buffer.from(JSON.stringify({ after: afterId })).toString('base64url');
@@ -16,6 +17,14 @@ export function decodeCursor(cursor: string): string | undefined {
   } catch {
     return undefined;
   }
+}
+
+/** The position a request's cursor names (undefined: from the start); a foreign cursor is a 400. */
+export function readCursor(cursor: string | undefined): string | undefined {
+  if (cursor === undefined) return undefined;
+  const position = decodeCursor(cursor);
+  if (!position) throw new ProblemError('validation-error', { detail: 'cursor is not valid' });
+  return position;
 }
 
 export interface Page<T> {

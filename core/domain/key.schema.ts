@@ -1,6 +1,7 @@
 /** API key request and resource shapes. The secret appears in one response only: the create. */
 import { Type, type Static } from 'typebox';
 import { SCOPES } from './scopes.ts';
+import { PageQuery, pageOf } from './pagination.schema.ts';
 
 export const CreateApiKeyBody = Type.Object(
   {
@@ -39,24 +40,10 @@ export const CreatedApiKey = Type.Object({
 });
 export type CreatedApiKey = Static<typeof CreatedApiKey>;
 
-export const ApiKeyList = Type.Object({
-  items: Type.Array(ApiKeyResource),
-  next_cursor: Type.Union([Type.String(), Type.Null()]),
-  has_more: Type.Boolean(),
-});
+export const ApiKeyList = pageOf(ApiKeyResource);
 
 export const ApiKeyIdParams = Type.Object({
   id: Type.String({ description: 'API key id (a ULID)', examples: ['01JC1AMQX4N3PWV9MR2BCKDH7E'] }),
 });
 
-export const ListApiKeysQuery = Type.Object(
-  {
-    limit: Type.Optional(
-      Type.Integer({ minimum: 1, maximum: 100, default: 20, description: 'Page size, 1-100.' }),
-    ),
-    cursor: Type.Optional(
-      Type.String({ maxLength: 512, description: 'Opaque; from next_cursor of the previous page.' }),
-    ),
-  },
-  { additionalProperties: false },
-);
+export const ListApiKeysQuery = PageQuery;

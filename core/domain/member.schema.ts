@@ -1,5 +1,6 @@
 /** Workspace member request and resource shapes. */
 import { Type, type Static } from 'typebox';
+import { PageQuery, pageOf } from './pagination.schema.ts';
 
 export const MEMBER_ROLES = ['owner', 'admin', 'member'] as const;
 export type MemberRole = (typeof MEMBER_ROLES)[number];
@@ -31,24 +32,10 @@ export const MemberResource = Type.Object({
 });
 export type MemberResource = Static<typeof MemberResource>;
 
-export const MemberList = Type.Object({
-  items: Type.Array(MemberResource),
-  next_cursor: Type.Union([Type.String(), Type.Null()]),
-  has_more: Type.Boolean(),
-});
+export const MemberList = pageOf(MemberResource);
 
 export const MemberIdParams = Type.Object({
   id: Type.String({ description: 'Member id (a ULID)', examples: ['01JC1AMQX4N3PWV9MR2BCKDH7E'] }),
 });
 
-export const ListMembersQuery = Type.Object(
-  {
-    limit: Type.Optional(
-      Type.Integer({ minimum: 1, maximum: 100, default: 20, description: 'Page size, 1-100.' }),
-    ),
-    cursor: Type.Optional(
-      Type.String({ maxLength: 512, description: 'Opaque; from next_cursor of the previous page.' }),
-    ),
-  },
-  { additionalProperties: false },
-);
+export const ListMembersQuery = PageQuery;

@@ -5,6 +5,7 @@
  */
 import { Type, type Static } from 'typebox';
 import { StorageState } from './session.schema.ts';
+import { pageOf } from './pagination.schema.ts';
 
 /** Postgres `integer`: a version number beyond it cannot exist. */
 export const MAX_PROFILE_VERSION = 2_147_483_647;
@@ -59,8 +60,4 @@ export const ProfileVersionResource = Type.Object({
 });
 export type ProfileVersionResource = Static<typeof ProfileVersionResource>;
 
-export const ProfileList = Type.Object({
-  items: Type.Array(ProfileResource),
-  next_cursor: Type.Union([Type.String(), Type.Null()]),
-  has_more: Type.Boolean(),
-});
+export const ProfileList = pageOf(ProfileResource);
