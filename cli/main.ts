@@ -10,6 +10,7 @@ import { prepareDatabase } from '../core/db/bootstrap.ts';
 import { createApiKey, createWorkspace, findWorkspace } from '../core/db/workspaces.repository.ts';
 import { DEFAULT_SCOPES, SCOPES, isScope, type Scope } from '../core/domain/scopes.ts';
 import { resolveConnections } from './connections.ts';
+import { closeOnSignals } from '../core/process/shutdown.ts';
 
 const USAGE = `usage:
   ventus up                                   run the whole service (broker, proxy, workers, pool controller)
@@ -59,17 +60,11 @@ async function up(config: Config): Promise<void> {
   // Loaded only here: the whole service is a large import graph the other commands do not need.
   const { startStack } = await import('./stack.ts');
   const stack = await startStack(config, conns, log);
-  let stopping = false;
-  const stop = async (signal: string) => {
-    if (stopping) return;
-    stopping = true;
-    log.info({ signal }, 'shutting down');
-    await stack.close().catch((err: unknown) => log.error({ err }, 'error while closing'));
-    await conns.stop();
-    process.exit(0);
-  };
-  process.on('SIGINT', () => void stop('SIGINT'));
-  process.on('SIGTERM', () => void stop('SIGTERM'));
+  closeOnSignals(
+    log,
+    () => stack.close(),
+    () => conns.stop(),
+  );
   process.stderr.write(`Ventus Sessions is up on ${config.publicUrl} (listening on port ${stack.port})\n`);
 }
 

@@ -6,6 +6,7 @@
 import { ConfigError, loadConfig, type Config } from '../config/config.ts';
 import { createLogger, type Logger } from '../logging/logger.ts';
 import { openServices, type Services } from '../services.ts';
+import { closeOnSignals } from './shutdown.ts';
 
 export interface ProcessHandle {
   close(): Promise<void>;
@@ -40,15 +41,9 @@ export async function runProcess(
     log,
   );
   const handle = await start(services, config, log);
-  let stopping = false;
-  const stop = async (signal: string) => {
-    if (stopping) return;
-    stopping = true;
-    log.info({ signal }, 'shutting down');
-    await handle.close().catch((err: unknown) => log.error({ err }, 'error while closing'));
-    await services.close();
-    process.exit(0);
-  };
-  process.on('SIGTERM', () => void stop('SIGTERM'));
-  process.on('SIGINT', () => void stop('SIGINT'));
+  closeOnSignals(
+    log,
+    () => handle.close(),
+    () => services.close(),
+  );
 }
