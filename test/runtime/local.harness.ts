@@ -47,7 +47,12 @@ export function podProcesses(podDir: string): number[] {
 export function browserPid(podDir: string): number | undefined {
   return podProcesses(podDir).find((pid) => {
     const args = cmdline(pid);
-    return /chrom/i.test(args[0] ?? '') && !args.some((a) => a.startsWith('--type='));
+    // The crashpad handler also matches /chrom/ and has no --type=; killing it leaves the browser up.
+    return (
+      /chrom/i.test(args[0] ?? '') &&
+      !/crashpad/i.test(args[0] ?? '') &&
+      !args.some((a) => a.startsWith('--type='))
+    );
   });
 }
 
