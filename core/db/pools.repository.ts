@@ -68,15 +68,38 @@ export async function seedPool(
   );
 }
 
+export async function getPool(q: Queryable, name: string): Promise<PoolSettings | undefined> {
+  const { rows } = await q.query<PoolRow>('SELECT * FROM pools WHERE name = $1', [name]);
+  return rows[0] && toPool(rows[0]);
+}
+
+/** The settings an operator may change live. `maxStarting: null` removes the limit. */
+export interface PoolPatch {
+  minReady?: number;
+  maxTotal?: number;
+  maxStarting?: number | null;
+}
+
+/** Applies a patch; returns the pool before and after (undefined when there is no such pool). */
 export async function updatePool(
   q: Queryable,
   name: string,
-  patch: { minReady?: number; maxTotal?: number },
-): Promise<PoolSettings | undefined> {
-  const { rows } = await q.query<PoolRow>(
-    `UPDATE pools SET min_ready = COALESCE($2, min_ready), max_total = COALESCE($3, max_total), updated_at = now()
-      WHERE name = $1 RETURNING *`,
-    [name, patch.minReady ?? null, patch.maxTotal ?? null],
+  patch: PoolPatch,
+): Promise<{ before: PoolSettings; after: PoolSettings } | undefined> {
+  const { rows } = await q.query<PoolRow & { old: PoolRow }>(
+    `UPDATE pools p SET min_ready = COALESCE($2, p.min_ready), max_total = COALESCE($3, p.max_total),
+            max_starting = CASE WHEN $4 THEN $5::integer ELSE p.max_starting END, updated_at = now()
+       FROM (SELECT * FROM pools WHERE name = $1 FOR UPDATE) old
+      WHERE p.name = old.name
+      RETURNING p.*, row_to_json(old) AS old`,
+    [
+      name,
+      patch.minReady ?? null,
+      patch.maxTotal ?? null,
+      patch.maxStarting !== undefined,
+      patch.maxStarting ?? null,
+    ],
   );
-  return rows[0] && toPool(rows[0]);
+  const row = rows[0];
+  return row && { before: toPool(row.old), after: toPool(row) };
 }

@@ -14,6 +14,14 @@ export class RedisKeys {
   poolWarm(pool: string): string {
     return `${this.prefix}:pool:${pool}:warm`;
   }
+  /** SET of pod ids the controller is starting for the pool (the "warming" pods). */
+  poolStarting(pool: string): string {
+    return `${this.prefix}:pool:${pool}:starting`;
+  }
+  /** LIST of recent pod start durations (ms), newest first: the pool's measured warm-up time. */
+  poolWarmupSamples(pool: string): string {
+    return `${this.prefix}:pool:${pool}:warmup`;
+  }
   /** STRING JSON of a pod (ids, endpoints) for whoever claims it. */
   pod(podId: string): string {
     return `${this.prefix}:pod:${podId}`;

@@ -7,6 +7,8 @@ import { withCommands, type VentusRedis } from './commands.ts';
 import type { RedisKeys } from './keys.ts';
 import type { Pod } from '../runtime/driver.ts';
 
+const WARMUP_SAMPLES = 50;
+
 export type Admission = 'admitted' | 'full' | 'limits-unknown';
 
 export interface PoolLimits {
@@ -116,6 +118,35 @@ export class PoolState {
 
   async clearSessionPod(sessionId: string): Promise<void> {
     await this.redis.del(this.keys.sessionPod(sessionId));
+  }
+
+  async markStarting(pool: string, podId: string): Promise<void> {
+    await this.redis.sadd(this.keys.poolStarting(pool), podId);
+  }
+
+  async doneStarting(pool: string, podId: string): Promise<void> {
+    await this.redis.srem(this.keys.poolStarting(pool), podId);
+  }
+
+  async startingIds(pool: string): Promise<string[]> {
+    return this.redis.smembers(this.keys.poolStarting(pool));
+  }
+
+  /** Records how long a pod took to become ready (the last 50 starts are kept). */
+  async recordWarmup(pool: string, ms: number): Promise<void> {
+    await this.redis
+      .multi()
+      .lpush(this.keys.poolWarmupSamples(pool), Math.round(ms))
+      .ltrim(this.keys.poolWarmupSamples(pool), 0, WARMUP_SAMPLES - 1)
+      .exec();
+  }
+
+  /** Median of the recent pod start durations (ms), or undefined before the first start. */
+  async warmupMs(pool: string): Promise<number | undefined> {
+    const samples = (await this.redis.lrange(this.keys.poolWarmupSamples(pool), 0, -1))
+      .map(Number)
+      .sort((a, b) => a - b);
+    return samples.length ? samples[Math.floor(samples.length / 2)] : undefined;
   }
 
   /** Wakes the pool controller (a pod was claimed, a session ended). */

@@ -1,0 +1,65 @@
+/**
+ * The one way pool settings change (API and CLI): validate the result, update Postgres and append an
+ * audit row in one transaction, then wake the pool controller so it acts within a second.
+ */
+import { withTransaction, type Database } from '../db/database.ts';
+import { updatePool, type PoolPatch, type PoolSettings } from '../db/pools.repository.ts';
+import { appendAudit, type AuditClass } from '../db/audit.repository.ts';
+
+export interface PoolChangeActor {
+  /** API key id, or "cli". */
+  id: string;
+  class: AuditClass;
+  workspaceId: string | null;
+}
+
+export type PoolChangeResult =
+  | { outcome: 'changed'; before: PoolSettings; after: PoolSettings }
+  | { outcome: 'not-found' }
+  | { outcome: 'invalid'; reason: string };
+
+/** Thrown inside the transaction so the update rolls back. */
+class InvalidPoolChange extends Error {}
+
+export async function changePool(
+  deps: { db: Database; signalChange?: (pool: string) => Promise<void> },
+  name: string,
+  patch: PoolPatch,
+  actor: PoolChangeActor,
+): Promise<PoolChangeResult> {
+  let result: PoolChangeResult;
+  try {
+    result = await withTransaction(deps.db, async (tx): Promise<PoolChangeResult> => {
+      const updated = await updatePool(tx, name, patch);
+      if (!updated) return { outcome: 'not-found' };
+      const { before, after } = updated;
+      if (after.minReady > after.maxTotal) {
+        throw new InvalidPoolChange(
+          `min_ready (${after.minReady}) cannot exceed max_total (${after.maxTotal})`,
+        );
+      }
+      await appendAudit(tx, {
+        workspaceId: actor.workspaceId,
+        class: actor.class,
+        actor: actor.id,
+        action: 'pool.updated',
+        targetType: 'pool',
+        targetId: name,
+        detail: {
+          min_ready: after.minReady,
+          max_total: after.maxTotal,
+          max_starting: after.maxStarting,
+          previous_min_ready: before.minReady,
+          previous_max_total: before.maxTotal,
+          previous_max_starting: before.maxStarting,
+        },
+      });
+      return { outcome: 'changed', before, after };
+    });
+  } catch (err) {
+    if (err instanceof InvalidPoolChange) return { outcome: 'invalid', reason: err.message };
+    throw err;
+  }
+  if (result.outcome === 'changed') await deps.signalChange?.(name);
+  return result;
+}
