@@ -15,6 +15,7 @@ import { keysRoutes } from './routes/keys.routes.ts';
 import { membersRoutes } from './routes/members.routes.ts';
 import { auditRoutes } from './routes/audit.routes.ts';
 import { profilesRoutes } from './routes/profiles.routes.ts';
+import { poolsRoutes } from './routes/pools.routes.ts';
 import { scrubUrl } from '../core/domain/scrubber.ts';
 
 export interface BuildAppOptions {
@@ -83,5 +84,6 @@ export async function buildApp(services: Services, options: BuildAppOptions = {}
   await app.register(membersRoutes(services));
   await app.register(auditRoutes(services));
   await app.register(profilesRoutes(services));
+  await app.register(poolsRoutes(services));
   return app;
 }

@@ -8,6 +8,7 @@ export interface PoolSettings {
   minReady: number;
   maxTotal: number;
   maxStarting: number | null;
+  updatedAt: Date;
 }
 
 interface PoolRow {
@@ -17,6 +18,7 @@ interface PoolRow {
   min_ready: number;
   max_total: number;
   max_starting: number | null;
+  updated_at: Date | string;
 }
 
 const toPool = (r: PoolRow): PoolSettings => ({
@@ -26,6 +28,8 @@ const toPool = (r: PoolRow): PoolSettings => ({
   minReady: r.min_ready,
   maxTotal: r.max_total,
   maxStarting: r.max_starting,
+  // row_to_json (the "before" row of an update) gives the timestamp as a string.
+  updatedAt: new Date(r.updated_at),
 });
 
 export function poolName(region: string, runtimeKind: string): string {
@@ -52,7 +56,7 @@ export async function findPool(
 /** Seeds a pool on first start; an existing pool keeps the settings operators gave it. */
 export async function seedPool(
   q: Queryable,
-  p: Omit<PoolSettings, 'name' | 'maxStarting'> & { maxStarting?: number | null },
+  p: Omit<PoolSettings, 'name' | 'maxStarting' | 'updatedAt'> & { maxStarting?: number | null },
 ): Promise<void> {
   await q.query(
     `INSERT INTO pools (name, region, runtime_kind, min_ready, max_total, max_starting)

@@ -263,3 +263,17 @@ export async function extendSession(q: Queryable, id: string, seconds: number): 
   );
   return rows[0] && toSession(rows[0]);
 }
+
+/** Live sessions of a pool by status (QUEUED, PROVISIONING, RUNNING). */
+export async function liveStatusCounts(
+  q: Queryable,
+  pool: string,
+): Promise<{ queued: number; provisioning: number; running: number }> {
+  const { rows } = await q.query<{ status: string; n: number }>(
+    `SELECT status, count(*)::int AS n FROM sessions
+      WHERE pool = $1 AND status IN ('QUEUED','PROVISIONING','RUNNING') GROUP BY status`,
+    [pool],
+  );
+  const of = (status: string) => rows.find((r) => r.status === status)?.n ?? 0;
+  return { queued: of('QUEUED'), provisioning: of('PROVISIONING'), running: of('RUNNING') };
+}

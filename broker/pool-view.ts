@@ -1,0 +1,32 @@
+/** A pool as the operator API shows it: settings from Postgres, live figures from Redis and Postgres. */
+import type { PoolSettings } from '../core/db/pools.repository.ts';
+import { liveStatusCounts } from '../core/db/sessions.repository.ts';
+import type { PoolResource } from '../core/domain/pool.schema.ts';
+import type { Services } from '../core/services.ts';
+
+export async function poolView(services: Services, pool: PoolSettings): Promise<PoolResource> {
+  const [warm, starting, admitted, counts, warmupMs] = await Promise.all([
+    services.pools.warmIds(pool.name),
+    services.pools.startingIds(pool.name),
+    services.pools.activeCount(pool.name),
+    liveStatusCounts(services.db, pool.name),
+    services.pools.warmupMs(pool.name),
+  ]);
+  return {
+    name: pool.name,
+    region: pool.region,
+    runtime_kind: pool.runtimeKind,
+    min_ready: pool.minReady,
+    max_total: pool.maxTotal,
+    max_starting: pool.maxStarting,
+    updated_at: pool.updatedAt.toISOString(),
+    status: {
+      ready: warm.length,
+      warming: starting.length,
+      admitted,
+      queued: counts.queued,
+      held: counts.provisioning + counts.running,
+      warmup_ms: warmupMs ?? null,
+    },
+  };
+}
