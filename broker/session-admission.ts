@@ -13,6 +13,7 @@ import { ProblemError } from '../core/domain/problems.ts';
 import { SESSION_DEFAULTS, type CreateSessionBody } from '../core/domain/session.schema.ts';
 import type { ApiKeyPrincipal } from '../core/db/workspaces.repository.ts';
 import { jobIds } from '../core/queue/jobs.ts';
+import { restorePoolSlots } from '../core/pools/restore-slots.ts';
 import type { Services } from '../core/services.ts';
 
 export interface CreateOutcome {
@@ -91,18 +92,30 @@ async function replay(
   return session ? { session, replayed: true } : undefined;
 }
 
-/** Seconds until a slot is likely to free: the earliest expiry, or a short wait while pods start. */
+/**
+ * Seconds until a slot is likely to free, from the pool itself: the earliest `expires_at` of an
+ * admitted session, or the measured warm-up time when pods are starting (an operator raised the pool)
+ * and that comes sooner. With neither known, the warm-up time (1 s before the first start).
+ */
 async function retryAfterSeconds(services: Services, pool: PoolSettings): Promise<number> {
-  const soonest = await earliestExpiry(services.db, pool.name);
-  if (!soonest) return 1;
-  return Math.min(3600, Math.max(1, Math.ceil((soonest.getTime() - Date.now()) / 1000)));
+  const [soonest, starting, warmupMs] = await Promise.all([
+    earliestExpiry(services.db, pool.name),
+    services.pools.startingIds(pool.name),
+    services.pools.warmupMs(pool.name),
+  ]);
+  const waits: number[] = [];
+  if (soonest) waits.push(soonest.getTime() - Date.now());
+  if (starting.length > 0 && warmupMs !== undefined) waits.push(warmupMs);
+  const ms = waits.length > 0 ? Math.min(...waits) : (warmupMs ?? 1000);
+  return Math.min(3600, Math.max(1, Math.ceil(ms / 1000)));
 }
 
 async function admit(services: Services, pool: PoolSettings, sessionId: string): Promise<boolean> {
   let result = await services.pools.admit(pool.name, sessionId);
   if (result === 'limits-unknown') {
-    // First use since a Redis flush or start: publish the limits from Postgres, then decide.
-    await services.pools.publishLimits(pool.name, { maxTotal: pool.maxTotal, minReady: pool.minReady });
+    // First use since a start or a Redis loss: restore the limits and every live session's slot from
+    // Postgres, so a flushed Redis does not admit past max_total.
+    await restorePoolSlots(services, pool);
     result = await services.pools.admit(pool.name, sessionId);
   }
   return result === 'admitted';

@@ -38,6 +38,7 @@ export async function startController(
     driver: options.driver,
     headless: options.headless,
     log,
+    lease: lock,
   });
   let stopped = false;
   let running: Promise<void> | undefined;
@@ -45,7 +46,10 @@ export async function startController(
 
   async function pass(): Promise<void> {
     if (!(await lock.tryAcquire())) return;
-    for (const pool of await listPools(services.db)) await reconciler.reconcile(pool);
+    const recover = await services.pools.stateLost();
+    if (recover) log.warn('Redis lost its data; rebuilding from Postgres and the driver');
+    for (const pool of await listPools(services.db)) await reconciler.reconcile(pool, { recover });
+    if (recover) await services.pools.markStateKnown();
   }
 
   /** Coalesces triggers: at most one pass runs, and one more follows if anything asked meanwhile. */

@@ -1,31 +1,43 @@
 /**
- * One reconcile pass over one pool: keep `warm + starting >= min(min_ready, max_total - active)`,
+ * One reconcile pass over one pool: keep `warm + starting >= min(min_ready, max_total - admitted)`,
  * never more pods than `max_total`, drop dead warm pods, end sessions whose pod died, delete pods
- * nobody references, and bring capacity counters back to what Postgres says.
+ * nobody references, and bring capacity counters back to what Postgres says. Every pod this pass
+ * creates or deletes is fenced by the leader lease: a controller that lost it changes nothing.
  */
-import { liveSessionIds, getSession, type Session } from '../core/db/sessions.repository.ts';
+import { getSession, listLiveSessions, type Session } from '../core/db/sessions.repository.ts';
 import type { PoolSettings } from '../core/db/pools.repository.ts';
 import { endSession, afterEnd } from '../core/lifecycle/end-session.ts';
+import { restorePoolSlots } from '../core/pools/restore-slots.ts';
 import { newId } from '../core/domain/ids.ts';
 import { isTerminal } from '../core/domain/session-states.ts';
 import { jobIds } from '../core/queue/jobs.ts';
 import type { PodStatus, RuntimeDriver } from '../core/runtime/driver.ts';
 import type { Services } from '../core/services.ts';
 import type { Logger } from '../core/logging/logger.ts';
+import { recoverLostRedisState } from './redis-recovery.ts';
 
 /** An admitted slot younger than this may not have its Postgres row yet; leave it alone. */
 const ADMISSION_GRACE_MS = 30_000;
-/** A pod younger than this may be mid-claim or mid-creation by a worker; the reaper leaves it alone. */
+/** A pod must look unreferenced for this long (two sightings) before the reaper deletes it. */
 const ORPHAN_GRACE_MS = 30_000;
 /** Failed probes in a row before a warm pod whose process still runs is replaced. */
 const UNHEALTHY_AFTER = 3;
 /** QUEUED this long without being picked up: the provision enqueue was probably lost. */
 const STUCK_QUEUED_MS = 10_000;
+const DEFAULT_MAX_STARTING = 4;
+
+/** The controller's leader lease, as the reconciler needs it. */
+export interface Lease {
+  readonly token: string;
+  /** Asks Redis whether the lease still holds this controller's token. */
+  stillHeld(): Promise<boolean>;
+}
 
 export interface ReconcilerOptions {
   driver: RuntimeDriver;
   headless: boolean;
   log: Logger;
+  lease: Lease;
 }
 
 export class PoolReconciler {
@@ -34,6 +46,8 @@ export class PoolReconciler {
   private readonly creations = new Set<Promise<void>>();
   /** Consecutive failed health probes per warm pod. */
   private readonly failedChecks = new Map<string, number>();
+  /** When the reaper first saw each pod unreferenced. */
+  private readonly unreferencedSince = new Map<string, number>();
 
   constructor(
     private readonly services: Services,
@@ -44,16 +58,20 @@ export class PoolReconciler {
     return this.starting.get(pool)?.size ?? 0;
   }
 
-  async reconcile(pool: PoolSettings): Promise<void> {
-    const { pools } = this.services;
-    await pools.publishLimits(pool.name, { maxTotal: pool.maxTotal, minReady: pool.minReady });
+  /** `recover`: Redis lost its data since the last pass; rebuild routes and jobs from Postgres. */
+  async reconcile(pool: PoolSettings, { recover = false } = {}): Promise<void> {
+    const live = await listLiveSessions(this.services.db, pool.name);
+    await restorePoolSlots(this.services, pool, live);
+    if (recover) await recoverLostRedisState(this.services, this.options.driver, live, this.options.log);
+    await this.forgetStaleStarts(pool);
     const pods = (await this.options.driver.listPods()).filter((p) => p.pool === pool.name);
     const byId = new Map(pods.map((p) => [p.id, p]));
     const warm = await this.pruneWarm(pool, byId);
-    const live = await this.loadLiveSessions(pool);
-    await this.healHeldPods(live, byId);
-    await this.reapOrphans(pool, pods, new Set(warm), live);
-    await this.syncSlots(pool, live);
+    const held = await this.heldPods(live);
+    await this.requeueStuck(live);
+    await this.healHeldPods(live, held, byId);
+    await this.reapOrphans(pool, pods, new Set(warm), new Set(held.values()));
+    await this.syncSlots(pool, new Set(live.map((s) => s.id)));
     await this.scale(pool, warm);
   }
 
@@ -83,28 +101,36 @@ export class PoolReconciler {
     return healthy;
   }
 
-  private async loadLiveSessions(
-    pool: PoolSettings,
-  ): Promise<Map<string, { session: Session; podId: string | null }>> {
-    const live = new Map<string, { session: Session; podId: string | null }>();
-    for (const id of await liveSessionIds(this.services.db, pool.name)) {
-      const session = await getSession(this.services.db, id);
-      if (!session || isTerminal(session.status)) continue;
-      const podId = session.podId ?? (await this.services.pools.sessionPod(id));
-      live.set(id, { session, podId });
-      if (session.status === 'QUEUED' && Date.now() - session.createdAt.getTime() > STUCK_QUEUED_MS) {
-        await this.services.jobs.enqueue('provision', { sessionId: id }, { jobId: jobIds.provision(id) });
-      }
+  /** Session id -> the pod it holds (Postgres once RUNNING, the claim record before). */
+  private async heldPods(live: Session[]): Promise<Map<string, string>> {
+    const held = new Map<string, string>();
+    for (const session of live) {
+      const podId = session.podId ?? (await this.services.pools.sessionPod(session.id));
+      if (podId) held.set(session.id, podId);
     }
-    return live;
+    return held;
+  }
+
+  private async requeueStuck(live: Session[]): Promise<void> {
+    for (const session of live) {
+      if (session.status !== 'QUEUED' || Date.now() - session.createdAt.getTime() <= STUCK_QUEUED_MS)
+        continue;
+      await this.services.jobs.enqueue(
+        'provision',
+        { sessionId: session.id },
+        { jobId: jobIds.provision(session.id) },
+      );
+    }
   }
 
   /** A RUNNING session whose pod is gone ends ERRORED (runtime_failure); its clients are disconnected. */
   private async healHeldPods(
-    live: Map<string, { session: Session; podId: string | null }>,
+    live: Session[],
+    held: Map<string, string>,
     byId: Map<string, PodStatus>,
   ): Promise<void> {
-    for (const { session, podId } of live.values()) {
+    for (const session of live) {
+      const podId = held.get(session.id);
       if (session.status !== 'RUNNING' || !podId) continue;
       if (byId.get(podId)?.alive) continue;
       // The pod list is a snapshot from the start of the pass: a pod cold-started since is not in it.
@@ -120,28 +146,39 @@ export class PoolReconciler {
     }
   }
 
-  /** Pods that no warm list, start or live session references, past a grace period, are deleted. */
+  /**
+   * Pods that no warm list, start or live session references are deleted once they have looked
+   * unreferenced for the grace period (a worker may be between claiming a pod and recording it).
+   */
   private async reapOrphans(
     pool: PoolSettings,
     pods: PodStatus[],
     warm: Set<string>,
-    live: Map<string, { session: Session; podId: string | null }>,
+    held: Set<string>,
   ): Promise<void> {
-    const held = new Set([...live.values()].map((l) => l.podId).filter((id): id is string => id !== null));
     const starting = this.starting.get(pool.name) ?? new Set();
+    const now = Date.now();
+    const seen = new Set<string>();
     for (const pod of pods) {
-      if (warm.has(pod.id) || held.has(pod.id) || starting.has(pod.id)) continue;
-      if (Date.now() - pod.createdAt.getTime() < ORPHAN_GRACE_MS) continue;
+      seen.add(pod.id);
+      if (warm.has(pod.id) || held.has(pod.id) || starting.has(pod.id)) {
+        this.unreferencedSince.delete(pod.id);
+        continue;
+      }
+      const since = this.unreferencedSince.get(pod.id) ?? now;
+      this.unreferencedSince.set(pod.id, since);
+      if (now - since < ORPHAN_GRACE_MS || now - pod.createdAt.getTime() < ORPHAN_GRACE_MS) continue;
+      // Fenced: a controller that lost the lease deletes nothing.
+      if (!(await this.options.lease.stillHeld())) return;
       this.options.log.warn({ podId: pod.id }, 'reaping orphan pod');
+      this.unreferencedSince.delete(pod.id);
       await this.deletePod(pod.id);
     }
+    for (const id of this.unreferencedSince.keys()) if (!seen.has(id)) this.unreferencedSince.delete(id);
   }
 
   /** Slots held in Redis by sessions Postgres says have ended (or never committed) are freed. */
-  private async syncSlots(
-    pool: PoolSettings,
-    live: Map<string, { session: Session; podId: string | null }>,
-  ): Promise<void> {
+  private async syncSlots(pool: PoolSettings, live: Set<string>): Promise<void> {
     for (const id of await this.services.pools.activeAdmittedBefore(
       pool.name,
       Date.now() - ADMISSION_GRACE_MS,
@@ -153,10 +190,18 @@ export class PoolReconciler {
     }
   }
 
+  /** Starts recorded in Redis by a controller that is gone (or this one before a restart). */
+  private async forgetStaleStarts(pool: PoolSettings): Promise<void> {
+    const mine = this.starting.get(pool.name) ?? new Set();
+    for (const id of await this.services.pools.startingIds(pool.name)) {
+      if (!mine.has(id)) await this.services.pools.doneStarting(pool.name, id);
+    }
+  }
+
   private async scale(pool: PoolSettings, warm: string[]): Promise<void> {
-    const active = await this.services.pools.activeCount(pool.name);
+    const admitted = await this.services.pools.activeCount(pool.name);
     const starting = this.startingCount(pool.name);
-    const desired = Math.max(0, Math.min(pool.minReady, pool.maxTotal - active));
+    const desired = Math.max(0, Math.min(pool.minReady, pool.maxTotal - admitted));
     const excess = warm.length + starting - desired;
     if (excess > 0) {
       for (const id of warm.slice(0, excess)) {
@@ -165,9 +210,10 @@ export class PoolReconciler {
       }
       return;
     }
-    const room = pool.maxTotal - active - warm.length - starting;
-    const maxStarting = pool.maxStarting ?? 4;
+    const room = pool.maxTotal - admitted - warm.length - starting;
+    const maxStarting = pool.maxStarting ?? DEFAULT_MAX_STARTING;
     const toStart = Math.min(-excess, room, Math.max(0, maxStarting - starting));
+    if (toStart > 0 && !(await this.options.lease.stillHeld())) return;
     for (let i = 0; i < toStart; i++) this.startPod(pool);
   }
 
@@ -177,17 +223,29 @@ export class PoolReconciler {
     set.add(id);
     this.starting.set(pool.name, set);
     const started = Date.now();
-    const creation = this.options.driver
-      .createPod({ id, pool: pool.name, headless: this.options.headless })
+    const { pools } = this.services;
+    const creation = pools
+      .markStarting(pool.name, id)
+      .then(() => this.options.driver.createPod({ id, pool: pool.name, headless: this.options.headless }))
       .then(async (pod) => {
-        await this.services.pools.addWarm(pod);
-        this.options.log.debug({ podId: id, ms: Date.now() - started }, 'warm pod ready');
+        const ms = Date.now() - started;
+        await pools.recordWarmup(pool.name, ms);
+        const added = await pools.addWarm(pod, this.options.lease.token);
+        if (added === 'added') {
+          this.options.log.debug({ podId: id, ms }, 'warm pod ready');
+          return;
+        }
+        this.options.log.info({ podId: id, why: added }, 'started pod not needed any more; deleting it');
+        await this.deletePod(id);
       })
       .catch((err: unknown) => {
         this.options.log.error({ err, podId: id }, 'failed to start a warm pod');
         return this.deletePod(id);
       })
-      .finally(() => set.delete(id))
+      .finally(() => {
+        set.delete(id);
+        return pools.doneStarting(pool.name, id);
+      })
       // Never an unhandled rejection, even when Redis is already closed at shutdown.
       .catch(() => {});
     this.creations.add(creation);

@@ -47,7 +47,25 @@ async function acquirePod(deps: ProvisionDeps, session: Session, log: Logger): P
   return pod;
 }
 
-async function tearDown(deps: ProvisionDeps, sessionId: string): Promise<void> {
+/**
+ * The RUNNING transition found the session no longer PROVISIONING: either it ended meanwhile (tear
+ * its pod down) or a duplicate provision job (re-enqueued after a Redis loss) won with another pod
+ * (delete only ours; the winner's route stays).
+ */
+async function lostTheRace(deps: ProvisionDeps, sessionId: string, pod: Pod, log: Logger): Promise<void> {
+  const now = await getSession(deps.services.db, sessionId);
+  if (now && !isTerminal(now.status)) {
+    if (now.podId !== pod.id) {
+      log.warn(
+        { podId: pod.id, winner: now.podId },
+        'another provision of this session won; deleting our pod',
+      );
+      await deps.driver.deletePod(pod.id);
+      await deps.services.pools.forgetPod(pod.id);
+    }
+    return;
+  }
+  log.info('session ended while provisioning; tearing its pod down');
   await deps.services.routes.delete(sessionId);
   await deps.services.jobs.enqueue('teardown', { sessionId }, { jobId: jobIds.teardown(sessionId) });
 }
@@ -89,8 +107,7 @@ export function provisionProcessor(deps: ProvisionDeps) {
         podId: pod.id,
       });
       if (!running) {
-        log.info('session ended while provisioning; tearing its pod down');
-        await tearDown(deps, session.id);
+        await lostTheRace(deps, session.id, pod, log);
         return;
       }
       const due = running.expiresAt.getTime();

@@ -185,14 +185,6 @@ export async function transitionSession(q: Queryable, t: TransitionRequest): Pro
 }
 
 /** Live (not ended) session ids of a pool, to rebuild capacity counters from the source of truth. */
-export async function liveSessionIds(q: Queryable, pool: string): Promise<string[]> {
-  const { rows } = await q.query<{ id: string }>(
-    `SELECT id FROM sessions WHERE pool = $1 AND status IN ('QUEUED','PROVISIONING','RUNNING')`,
-    [pool],
-  );
-  return rows.map((r) => r.id);
-}
-
 export interface TransitionRecord {
   from: SessionStatus | null;
   to: SessionStatus;
@@ -276,4 +268,13 @@ export async function liveStatusCounts(
   );
   const of = (status: string) => rows.find((r) => r.status === status)?.n ?? 0;
   return { queued: of('QUEUED'), provisioning: of('PROVISIONING'), running: of('RUNNING') };
+}
+
+/** A pool's live sessions (QUEUED, PROVISIONING, RUNNING) in one query. */
+export async function listLiveSessions(q: Queryable, pool: string): Promise<Session[]> {
+  const { rows } = await q.query<SessionRow>(
+    `SELECT * FROM sessions WHERE pool = $1 AND status IN ('QUEUED','PROVISIONING','RUNNING')`,
+    [pool],
+  );
+  return rows.map(toSession);
 }

@@ -7,6 +7,16 @@ const lua = (name: string) => readFileSync(new URL(`./lua/${name}.lua`, import.m
 export interface VentusRedis extends Redis {
   admit(activeKey: string, limitsKey: string, sessionId: string, nowMs: number): Promise<number>;
   claim(warmKey: string, sessionPodKey: string): Promise<string | null>;
+  addWarm(
+    warmKey: string,
+    activeKey: string,
+    limitsKey: string,
+    podKey: string,
+    leaderKey: string,
+    podId: string,
+    podJson: string,
+    leaderToken: string,
+  ): Promise<number>;
 }
 
 export function withCommands(redis: Redis): VentusRedis {
@@ -14,6 +24,7 @@ export function withCommands(redis: Redis): VentusRedis {
   if (typeof r.admit !== 'function') {
     redis.defineCommand('admit', { numberOfKeys: 2, lua: lua('admit') });
     redis.defineCommand('claim', { numberOfKeys: 2, lua: lua('claim') });
+    redis.defineCommand('addWarm', { numberOfKeys: 5, lua: lua('add-warm') });
   }
   return r;
 }

@@ -42,6 +42,10 @@ export class RedisKeys {
   idempotencyInFlight(workspaceId: string, key: string): string {
     return `${this.prefix}:idem:${workspaceId}:${key}`;
   }
+  /** STRING set once per Redis lifetime: its absence means Redis lost its data and state is rebuilt. */
+  stateEpoch(): string {
+    return `${this.prefix}:state:epoch`;
+  }
   /** STRING the pool controller's leader lock. */
   controllerLeader(): string {
     return `${this.prefix}:controller:leader`;

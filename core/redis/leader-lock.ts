@@ -33,6 +33,11 @@ export class LeaderLock {
     return this.held;
   }
 
+  /** Asks Redis (not local memory) whether the lease still holds this instance's token: a fence. */
+  async stillHeld(): Promise<boolean> {
+    return this.held && (await this.redis.get(this.key)) === this.token;
+  }
+
   async release(): Promise<void> {
     if (this.held) await this.redis.eval(RELEASE, 1, this.key, this.token);
     this.held = false;

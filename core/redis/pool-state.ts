@@ -66,13 +66,46 @@ export class PoolState {
     return this.redis.zrangebyscore(this.keys.poolActive(pool), '-inf', beforeMs);
   }
 
-  async addWarm(pod: Pod): Promise<void> {
+  /**
+   * Puts a started pod on the warm list if it fits (warm + admitted < max_total) and `leaderToken`
+   * still holds the controller lease. A pod that is not added is the caller's to delete.
+   */
+  async addWarm(pod: Pod, leaderToken: string): Promise<'added' | 'no-room' | 'not-leader'> {
     const stored: StoredPod = { ...pod, createdAt: pod.createdAt.toISOString() };
-    await this.redis
-      .multi()
-      .set(this.keys.pod(pod.id), JSON.stringify(stored))
-      .rpush(this.keys.poolWarm(pod.pool), pod.id)
-      .exec();
+    const result = await this.redis.addWarm(
+      this.keys.poolWarm(pod.pool),
+      this.keys.poolActive(pod.pool),
+      this.keys.poolLimits(pod.pool),
+      this.keys.pod(pod.id),
+      this.keys.controllerLeader(),
+      pod.id,
+      JSON.stringify(stored),
+      leaderToken,
+    );
+    return result === 1 ? 'added' : result === 0 ? 'no-room' : 'not-leader';
+  }
+
+  /** Adds slots for admitted sessions Redis lost (a flush); existing slots keep their time. */
+  async restoreSlots(pool: string, sessions: { id: string; admittedAtMs: number }[]): Promise<number> {
+    if (sessions.length === 0) return 0;
+    const args = sessions.flatMap((s) => [s.admittedAtMs, s.id]);
+    return this.redis.zadd(this.keys.poolActive(pool), 'NX', ...args);
+  }
+
+  async activeIds(pool: string): Promise<string[]> {
+    return this.redis.zrange(this.keys.poolActive(pool), 0, -1);
+  }
+
+  /**
+   * True when Redis lost its data (a flush, a restart without persistence) since `markStateKnown`:
+   * the controller then rebuilds what only Postgres and the driver still know.
+   */
+  async stateLost(): Promise<boolean> {
+    return (await this.redis.exists(this.keys.stateEpoch())) === 0;
+  }
+
+  async markStateKnown(): Promise<void> {
+    await this.redis.set(this.keys.stateEpoch(), new Date().toISOString());
   }
 
   async warmIds(pool: string): Promise<string[]> {

@@ -1,0 +1,23 @@
+/**
+ * Brings a pool's Redis fast path back to what Postgres says after Redis lost its data: the limits,
+ * and a slot for every live session. Idempotent (existing slots keep their admission time), so the
+ * broker (on first admission after a loss) and the pool controller (every pass) may both run it.
+ */
+import type { PoolSettings } from '../db/pools.repository.ts';
+import { listLiveSessions, type Session } from '../db/sessions.repository.ts';
+import type { Queryable } from '../db/database.ts';
+import type { PoolState } from '../redis/pool-state.ts';
+
+export async function restorePoolSlots(
+  deps: { db: Queryable; pools: PoolState },
+  pool: PoolSettings,
+  live?: Session[],
+): Promise<number> {
+  const sessions = live ?? (await listLiveSessions(deps.db, pool.name));
+  const restored = await deps.pools.restoreSlots(
+    pool.name,
+    sessions.map((s) => ({ id: s.id, admittedAtMs: s.createdAt.getTime() })),
+  );
+  await deps.pools.publishLimits(pool.name, { maxTotal: pool.maxTotal, minReady: pool.minReady });
+  return restored;
+}

@@ -1,0 +1,54 @@
+/**
+ * After Redis lost its data (a flush, a restart without persistence), rebuild what only Postgres and
+ * the driver still know, for one pool: held pods' records and routes (so clients can still connect)
+ * and the jobs that drive live sessions (provision for QUEUED/PROVISIONING, expire for RUNNING).
+ * Slots and limits are restored every pass anyway (restorePoolSlots). Warm pods are not re-adopted:
+ * an idle-looking pod may be mid-claim by a worker whose claim record was lost, so the reaper deletes
+ * them after its grace period and the pool refills.
+ */
+import type { Session } from '../core/db/sessions.repository.ts';
+import { jobIds } from '../core/queue/jobs.ts';
+import type { RuntimeDriver } from '../core/runtime/driver.ts';
+import type { Services } from '../core/services.ts';
+import type { Logger } from '../core/logging/logger.ts';
+
+export async function recoverLostRedisState(
+  services: Services,
+  driver: RuntimeDriver,
+  live: Session[],
+  log: Logger,
+): Promise<void> {
+  let routes = 0;
+  let jobs = 0;
+  for (const session of live) {
+    if (session.status !== 'RUNNING') {
+      await services.jobs.enqueue(
+        'provision',
+        { sessionId: session.id },
+        { jobId: jobIds.provision(session.id) },
+      );
+      jobs++;
+      continue;
+    }
+    const due = session.expiresAt.getTime();
+    await services.jobs.enqueue(
+      'expire',
+      { sessionId: session.id },
+      { jobId: jobIds.expire(session.id, due), delay: Math.max(0, due - Date.now()) },
+    );
+    jobs++;
+    if (!session.podId || (await services.routes.get(session.id))) continue;
+    const pod = await driver.getPod(session.podId);
+    if (!pod?.alive) continue; // the pod healer ends the session
+    await services.pools.recordPod(pod);
+    await services.pools.setSessionPod(session.id, pod.id);
+    await services.routes.publish({
+      sessionId: session.id,
+      workspaceId: session.workspaceId,
+      cdpUrl: pod.cdpUrl,
+      keepAliveSeconds: session.keepAliveSeconds,
+    });
+    routes++;
+  }
+  if (live.length > 0) log.warn({ routes, jobs }, 'rebuilt state Redis had lost');
+}
