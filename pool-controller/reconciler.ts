@@ -18,8 +18,6 @@ import { recoverLostRedisState } from './redis-recovery.ts';
 
 /** An admitted slot younger than this may not have its Postgres row yet; leave it alone. */
 const ADMISSION_GRACE_MS = 30_000;
-/** A pod must look unreferenced for this long (two sightings) before the reaper deletes it. */
-const ORPHAN_GRACE_MS = 30_000;
 /** Failed probes in a row before a warm pod whose process still runs is replaced. */
 const UNHEALTHY_AFTER = 3;
 /** QUEUED this long without being picked up: the provision enqueue was probably lost. */
@@ -148,7 +146,7 @@ export class PoolReconciler {
 
   /**
    * Pods that no warm list, start or live session references are deleted once they have looked
-   * unreferenced for the grace period (a worker may be between claiming a pod and recording it).
+   * unreferenced for the grace period (VENTUS_ORPHAN_GRACE_MS).
    */
   private async reapOrphans(
     pool: PoolSettings,
@@ -167,7 +165,9 @@ export class PoolReconciler {
       }
       const since = this.unreferencedSince.get(pod.id) ?? now;
       this.unreferencedSince.set(pod.id, since);
-      if (now - since < ORPHAN_GRACE_MS || now - pod.createdAt.getTime() < ORPHAN_GRACE_MS) continue;
+      // Two sightings a grace period apart: a worker may be between claiming a pod and recording it.
+      const grace = this.services.config.orphanGraceMs;
+      if (now - since < grace || now - pod.createdAt.getTime() < grace) continue;
       // Fenced: a controller that lost the lease deletes nothing.
       if (!(await this.options.lease.stillHeld())) return;
       this.options.log.warn({ podId: pod.id }, 'reaping orphan pod');

@@ -25,8 +25,20 @@ export interface Config {
   logLevel: string;
   /** How often the pool controller reconciles (ms). */
   reconcileIntervalMs: number;
+  /** How long a pod must look unreferenced before the pool controller's reaper deletes it (ms). */
+  orphanGraceMs: number;
   /** Requests per minute per API key before 429. */
   rateLimitPerMinute: number;
+  /** VENTUS_DRIVER=sim only: how long a simulated pod takes to become ready (ms). */
+  simReadyMs: number;
+  /**
+   * Port of the ops HTTP server (/healthz, /readyz, /metrics) of the workers and pool-controller
+   * processes; 0 picks a free port. Undefined: the process's own default (see OPS_DEFAULT_PORTS).
+   * The broker, the proxy and `ventus up` serve these on PORT.
+   */
+  opsPort: number | undefined;
+  /** When set, GET /metrics requires `Authorization: Bearer <token>`. */
+  metricsToken: string | undefined;
 }
 
 export class ConfigError extends Error {
@@ -96,6 +108,15 @@ export function loadConfig(env: Env): Config {
   if (jwtSecret !== undefined && jwtSecret.length < 32) {
     problems.push('VENTUS_JWT_SECRET: expected at least 32 characters');
   }
+  const metricsToken = env.VENTUS_METRICS_TOKEN || undefined;
+  if (metricsToken !== undefined && metricsToken.length < 16) {
+    problems.push('VENTUS_METRICS_TOKEN: expected at least 16 characters');
+  }
+  const opsPortRaw = env.VENTUS_OPS_PORT;
+  const opsPort =
+    opsPortRaw === undefined || opsPortRaw === ''
+      ? undefined
+      : integer(env, 'VENTUS_OPS_PORT', 0, 0, 65535, problems);
   const config: Config = {
     databaseUrl: url(env, 'DATABASE_URL', ['postgres:', 'postgresql:'], problems),
     redisUrl: url(env, 'REDIS_URL', ['redis:', 'rediss:'], problems),
@@ -111,7 +132,12 @@ export function loadConfig(env: Env): Config {
     jwtSecret,
     logLevel: env.VENTUS_LOG_LEVEL ?? 'info',
     reconcileIntervalMs: integer(env, 'VENTUS_RECONCILE_INTERVAL_MS', 1000, 50, 60_000, problems),
+    orphanGraceMs: integer(env, 'VENTUS_ORPHAN_GRACE_MS', 30_000, 0, 3_600_000, problems),
     rateLimitPerMinute: integer(env, 'VENTUS_RATE_LIMIT_PER_MINUTE', 1200, 1, 10_000_000, problems),
+    // At most 60 s: a simulated pod's creation is one long-polled request to the sim runtime server.
+    simReadyMs: integer(env, 'VENTUS_SIM_READY_MS', 50, 0, 60_000, problems),
+    opsPort,
+    metricsToken,
   };
   if (!['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].includes(config.logLevel)) {
     problems.push(
