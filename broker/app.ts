@@ -15,6 +15,7 @@ import { keysRoutes } from './routes/keys.routes.ts';
 import { membersRoutes } from './routes/members.routes.ts';
 import { auditRoutes } from './routes/audit.routes.ts';
 import { profilesRoutes } from './routes/profiles.routes.ts';
+import { healthRoutes } from './health.routes.ts';
 import { poolsRoutes } from './routes/pools.routes.ts';
 import { scrubUrl } from '../core/domain/scrubber.ts';
 
@@ -77,7 +78,7 @@ export async function buildApp(services: Services, options: BuildAppOptions = {}
   registerDeprecationHeaders(app);
   await registerRateLimit(app, services);
   await registerOpenApi(app, services.config.publicUrl);
-  app.get('/healthz', { schema: { hide: true } }, async () => ({ status: 'ok' }));
+  await app.register(healthRoutes(services));
   await app.register(sessionsRoutes(services));
   await app.register(sessionActionsRoutes(services));
   await app.register(keysRoutes(services));

@@ -118,7 +118,9 @@ async function admit(services: Services, pool: PoolSettings, sessionId: string):
     await restorePoolSlots(services, pool);
     result = await services.pools.admit(pool.name, sessionId);
   }
-  return result === 'admitted';
+  const admitted = result === 'admitted';
+  services.metrics.admissions.inc({ pool: pool.name, outcome: admitted ? 'admitted' : 'full' });
+  return admitted;
 }
 
 const IN_FLIGHT_MS = 30_000;
@@ -189,6 +191,7 @@ async function createNew(
     if (raced) return raced;
     const retryAfter = await retryAfterSeconds(services, pool);
     const at = new Date().toISOString().replace(/\.\d{3}Z$/, 'Z');
+    services.metrics.insufficientCapacity.inc({ pool: pool.name });
     throw new ProblemError('insufficient-capacity', {
       retryAfter,
       detail: `No agents in region ${pool.region} had spare capacity at ${at}. Retry after the pool drains; ${pool.region} is the only region available today.`,

@@ -1,5 +1,5 @@
 /**
- * The `ventus` command: up, migrate, workspaces create, keys create.
+ * The `ventus` command: up, migrate, workspaces create, keys create, pools list|set|advise.
  * `--json` output is one JSON document on stdout; logs go to stderr.
  */
 import { parseArgs } from 'node:util';
@@ -11,12 +11,14 @@ import { createApiKey, createWorkspace, findWorkspace } from '../core/db/workspa
 import { DEFAULT_SCOPES, SCOPES, isScope, type Scope } from '../core/domain/scopes.ts';
 import { resolveConnections } from './connections.ts';
 import { closeOnSignals } from '../core/process/shutdown.ts';
+import { POOLS_USAGE, poolsCommand } from './pools.command.ts';
 
 const USAGE = `usage:
   ventus up                                   run the whole service (broker, proxy, workers, pool controller)
   ventus migrate                              apply database migrations
   ventus workspaces create <name> [--json]
-  ventus keys create --workspace <name-or-id> [--scopes a,b] [--name label] [--json]`;
+  ventus keys create --workspace <name-or-id> [--scopes a,b] [--name label] [--json]
+${POOLS_USAGE}`;
 
 function fail(message: string): never {
   process.stderr.write(`${message}\n`);
@@ -69,6 +71,8 @@ async function up(config: Config): Promise<void> {
 }
 
 async function main(argv: string[]): Promise<void> {
+  // `pools` has flags of its own.
+  if (argv[0] === 'pools') return poolsCommand(argv.slice(1), { readConfig, withDatabase, fail });
   const { values, positionals } = parseArgs({
     args: argv,
     allowPositionals: true,

@@ -13,6 +13,8 @@ import { SessionRoutes } from './redis/session-routes.ts';
 import { JobProducer } from './queue/producer.ts';
 import { SessionTokens } from './security/cdp-token.ts';
 import type { Logger } from './logging/logger.ts';
+import { createMetrics, type Metrics } from './metrics/metrics.ts';
+import { storeSources } from './metrics/state-sources.ts';
 
 export interface Services {
   config: Config;
@@ -24,6 +26,11 @@ export interface Services {
   routes: SessionRoutes;
   jobs: JobProducer;
   tokens: SessionTokens;
+  /**
+   * This process's Prometheus registry and metrics: one per Services, so `ventus up`'s all-in-one
+   * process has one registry shared by broker, workers, controller and proxy.
+   */
+  metrics: Metrics;
   /** BullMQ key prefix (workers must use the same one as the producer). */
   queuePrefix: string;
   /** A new Redis connection for blocking uses (BullMQ workers, pub/sub); closed by `close()`. */
@@ -50,6 +57,10 @@ export async function openServices(
   const secret =
     config.jwtSecret ??
     (await settingOrCreate(db, 'cdp_jwt_secret', () => randomBytes(32).toString('base64url')));
+  const metricsLog = log.child({ component: 'metrics' });
+  const metrics = createMetrics(storeSources({ db, redis, keys, jobs }), (err) =>
+    metricsLog.warn({ err }, 'reading pool or queue state for /metrics failed'),
+  );
   return {
     config,
     log,
@@ -60,6 +71,7 @@ export async function openServices(
     routes: new SessionRoutes(redis, keys),
     jobs,
     tokens: new SessionTokens(secret),
+    metrics,
     queuePrefix,
     duplicateRedis() {
       const r = openRedis(urls.redisUrl);
@@ -67,6 +79,7 @@ export async function openServices(
       return r;
     },
     async close() {
+      metrics.close();
       await jobs.close().catch(() => {});
       for (const r of extra) r.disconnect();
       redis.disconnect();

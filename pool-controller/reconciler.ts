@@ -173,6 +173,7 @@ export class PoolReconciler {
       this.options.log.warn({ podId: pod.id }, 'reaping orphan pod');
       this.unreferencedSince.delete(pod.id);
       await this.deletePod(pod.id);
+      this.services.metrics.orphansReaped.inc({ pool: pool.name });
     }
     for (const id of this.unreferencedSince.keys()) if (!seen.has(id)) this.unreferencedSince.delete(id);
   }
@@ -230,6 +231,7 @@ export class PoolReconciler {
       .then(async (pod) => {
         const ms = Date.now() - started;
         await pools.recordWarmup(pool.name, ms);
+        this.services.metrics.podStartSeconds.observe({ pool: pool.name, kind: 'warm' }, ms / 1000);
         const added = await pools.addWarm(pod, this.options.lease.token);
         if (added === 'added') {
           this.options.log.debug({ podId: id, ms }, 'warm pod ready');

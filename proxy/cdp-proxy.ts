@@ -10,7 +10,7 @@ import { getSession } from '../core/db/sessions.repository.ts';
 import { isTerminal } from '../core/domain/session-states.ts';
 import { endSession } from '../core/lifecycle/end-session.ts';
 import type { Services } from '../core/services.ts';
-import { refuseUpgrade, spliceWebSocket, type Splice } from './socket-splice.ts';
+import { refuseUpgrade as refuseSocket, spliceWebSocket, type Splice } from './socket-splice.ts';
 
 const CDP_PATH = /^\/v1\/sessions\/([^/?#]+)\/cdp$/;
 
@@ -33,6 +33,15 @@ export async function attachCdpProxy(
   subscriber: Redis,
 ): Promise<CdpProxy> {
   const log = services.log.child({ component: 'proxy' });
+  const { metrics } = services;
+  const bytes = {
+    client_to_pod: metrics.cdpBytes.labels('client_to_pod'),
+    pod_to_client: metrics.cdpBytes.labels('pod_to_client'),
+  };
+  const refuseUpgrade = (socket: Duplex, status: number, message: string) => {
+    metrics.cdpRefused.inc({ status: String(status) });
+    refuseSocket(socket, status, message);
+  };
   const live = new Map<string, Set<Splice>>();
   /** Disconnect handling still in flight; close() waits for it before the clients go away. */
   const pending = new Set<Promise<void>>();
@@ -77,12 +86,17 @@ export async function attachCdpProxy(
       if (isTerminal(session.status)) return refuseUpgrade(socket, 410, `Session ended (${session.status})`);
       return refuseUpgrade(socket, 409, `Session is ${session.status}; connect once it is RUNNING`);
     }
-    const splice = spliceWebSocket(req, socket, head, route.cdpUrl);
+    const splice = spliceWebSocket(req, socket, head, route.cdpUrl, (direction, n) =>
+      bytes[direction].inc(n),
+    );
+    metrics.cdpConnections.inc();
+    metrics.cdpConnectionsTotal.inc();
     const set = live.get(sessionId) ?? new Set<Splice>();
     set.add(splice);
     live.set(sessionId, set);
     await services.routes.connected(sessionId);
     const handled = splice.closed.then(async () => {
+      metrics.cdpConnections.dec();
       set.delete(splice);
       if (set.size === 0) live.delete(sessionId);
       await onClosed(sessionId, route.keepAliveSeconds).catch((err: unknown) =>

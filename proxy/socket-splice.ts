@@ -26,6 +26,9 @@ function upgradeRequest(req: IncomingMessage, target: URL): string {
   return `${lines.join('\r\n')}\r\n\r\n`;
 }
 
+/** Bytes seen in one direction (called per chunk, so counters move while a connection lives). */
+export type OnBytes = (direction: 'client_to_pod' | 'pod_to_client', bytes: number) => void;
+
 export interface Splice {
   /** Resolves once, when either side closes or fails. */
   closed: Promise<void>;
@@ -37,6 +40,7 @@ export function spliceWebSocket(
   client: Duplex,
   head: Buffer,
   targetUrl: string,
+  onBytes?: OnBytes,
 ): Splice {
   const target = new URL(targetUrl);
   const upstream = net.connect({ host: target.hostname, port: Number(target.port) });
@@ -65,6 +69,12 @@ export function spliceWebSocket(
     if (head.length > 0) upstream.write(head);
     upstream.pipe(client);
     client.pipe(upstream);
+    if (onBytes) {
+      // Attached after pipe(): a 'data' listener added earlier would start the flow before the pipe.
+      if (head.length > 0) onBytes('client_to_pod', head.length);
+      client.on('data', (chunk: Buffer) => onBytes('client_to_pod', chunk.length));
+      upstream.on('data', (chunk: Buffer) => onBytes('pod_to_client', chunk.length));
+    }
   });
   for (const side of [client, upstream]) {
     side.once('error', destroy);

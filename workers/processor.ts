@@ -1,11 +1,13 @@
 /**
  * The wrapper every processor runs in: parse the payload against the catalog, bind a child logger
- * with the session id, and turn non-retryable errors into BullMQ's UnrecoverableError.
+ * with the session id, turn non-retryable errors into BullMQ's UnrecoverableError, and record how
+ * long the job waited and ran.
  */
 import { UnrecoverableError, type Job } from 'bullmq';
 import { Value } from 'typebox/value';
 import { JOBS, type JobName, type JobPayload } from '../core/queue/jobs.ts';
 import type { Logger } from '../core/logging/logger.ts';
+import type { JobOutcome, Metrics } from '../core/metrics/metrics.ts';
 
 /** Thrown by a processor when retrying cannot help (bad payload, session in a state it cannot act on). */
 export class PermanentJobError extends Error {
@@ -22,19 +24,43 @@ export interface JobContext<N extends JobName> {
 
 export type Processor<N extends JobName> = (ctx: JobContext<N>) => Promise<void>;
 
-export function wrapProcessor<N extends JobName>(name: N, log: Logger, processor: Processor<N>) {
+/** Seconds from when the job was due (added, plus its delay) to when this attempt started. */
+function waitSeconds(job: Job): number {
+  const due = job.timestamp + (job.delay ?? 0);
+  return Math.max(0, (job.processedOn ?? Date.now()) - due) / 1000;
+}
+
+export function wrapProcessor<N extends JobName>(
+  name: N,
+  log: Logger,
+  processor: Processor<N>,
+  metrics: Metrics,
+) {
+  const queue = JOBS[name].queue;
   return async (job: Job): Promise<void> => {
-    const spec = JOBS[name];
-    if (!Value.Check(spec.payload, job.data)) throw new UnrecoverableError(`invalid ${name} payload`);
-    const payload = job.data as JobPayload<N>;
-    const child = log.child({ job: name, jobId: job.id, sessionId: payload.sessionId });
+    const started = performance.now();
+    // Retries wait for their backoff on purpose: only a first attempt's wait measures the queue.
+    if (job.attemptsMade === 0) metrics.jobWaitSeconds.observe({ queue, job: name }, waitSeconds(job));
     const attempts = job.opts.attempts ?? 1;
+    const lastAttempt = job.attemptsMade + 1 >= attempts;
+    let outcome: JobOutcome = 'failed';
     try {
-      await processor({ payload, log: child, job, lastAttempt: job.attemptsMade + 1 >= attempts });
-    } catch (err) {
-      child.warn({ err, attempt: job.attemptsMade + 1, attempts }, 'job failed');
-      if (err instanceof PermanentJobError) throw new UnrecoverableError(err.message);
-      throw err;
+      const spec = JOBS[name];
+      if (!Value.Check(spec.payload, job.data)) throw new UnrecoverableError(`invalid ${name} payload`);
+      const payload = job.data as JobPayload<N>;
+      const child = log.child({ job: name, jobId: job.id, sessionId: payload.sessionId });
+      try {
+        await processor({ payload, log: child, job, lastAttempt });
+        outcome = 'completed';
+      } catch (err) {
+        child.warn({ err, attempt: job.attemptsMade + 1, attempts }, 'job failed');
+        if (err instanceof PermanentJobError) throw new UnrecoverableError(err.message);
+        if (!lastAttempt && !(err instanceof UnrecoverableError)) outcome = 'retry';
+        throw err;
+      }
+    } finally {
+      const seconds = (performance.now() - started) / 1000;
+      metrics.jobDurationSeconds.observe({ queue, job: name, outcome }, seconds);
     }
   };
 }

@@ -11,6 +11,7 @@ import { jobIds } from '../core/queue/jobs.ts';
 import type { Pod, RuntimeDriver } from '../core/runtime/driver.ts';
 import type { Services } from '../core/services.ts';
 import type { Logger } from '../core/logging/logger.ts';
+import type { ClaimKind } from '../core/metrics/metrics.ts';
 import type { JobContext } from './processor.ts';
 
 export interface ProvisionDeps {
@@ -22,14 +23,18 @@ export interface ProvisionDeps {
 const ACTOR = 'workers';
 
 /** A warm pod if one is left (skipping any that died while warm), else a cold start. */
-async function acquirePod(deps: ProvisionDeps, session: Session, log: Logger): Promise<Pod> {
-  const { pools } = deps.services;
+async function acquirePod(
+  deps: ProvisionDeps,
+  session: Session,
+  log: Logger,
+): Promise<{ pod: Pod; kind: ClaimKind }> {
+  const { pools, metrics } = deps.services;
   for (;;) {
     const claimed = await pools.claim(session.pool, session.id);
     if (!claimed) break;
     if (await deps.driver.isHealthy(claimed)) {
       log.debug({ podId: claimed.id }, 'claimed warm pod');
-      return claimed;
+      return { pod: claimed, kind: 'warm' };
     }
     // Died while warm: drop it and try the next one; the user never sees this.
     log.warn({ podId: claimed.id }, 'claimed pod is unhealthy; deleting it');
@@ -37,14 +42,22 @@ async function acquirePod(deps: ProvisionDeps, session: Session, log: Logger): P
     await deps.driver.deletePod(claimed.id);
     await pools.forgetPod(claimed.id);
   }
-  const podId = (await pools.sessionPod(session.id)) ?? newId();
-  await pools.setSessionPod(session.id, podId);
-  const existing = await deps.driver.getPod(podId);
-  if (existing?.alive) return existing;
+  const recorded = await pools.sessionPod(session.id);
+  const podId = recorded ?? newId();
+  if (recorded) {
+    const existing = await deps.driver.getPod(podId);
+    if (existing?.alive) return { pod: existing, kind: 'cold' };
+    // A previous attempt died mid-start (a crashed worker): clear what it left, start afresh, same id.
+    await deps.driver.deletePod(podId);
+  } else {
+    await pools.setSessionPod(session.id, podId); // first, so a retry finds it
+  }
   log.info({ podId }, 'no warm pod; cold start');
+  const started = performance.now();
   const pod = await deps.driver.createPod({ id: podId, pool: session.pool, headless: deps.headless });
+  metrics.podStartSeconds.observe({ pool: session.pool, kind: 'cold' }, (performance.now() - started) / 1000);
   await pools.recordPod(pod);
-  return pod;
+  return { pod, kind: 'cold' };
 }
 
 /**
@@ -72,6 +85,7 @@ async function lostTheRace(deps: ProvisionDeps, sessionId: string, pod: Pod, log
 
 export function provisionProcessor(deps: ProvisionDeps) {
   const { services, driver } = deps;
+  const { metrics } = services;
   return async ({ payload, log, lastAttempt }: JobContext<'provision'>): Promise<void> => {
     let session = await getSession(services.db, payload.sessionId);
     if (!session || isTerminal(session.status)) return;
@@ -87,7 +101,9 @@ export function provisionProcessor(deps: ProvisionDeps) {
     }
     if (session.status === 'RUNNING') return; // a duplicate delivery after success
     try {
-      const pod = await acquirePod(deps, session, log);
+      const claimStarted = performance.now();
+      const { pod, kind } = await acquirePod(deps, session, log);
+      metrics.claimSeconds.observe({ pool: session.pool, kind }, (performance.now() - claimStarted) / 1000);
       await services.pools.signalChange(session.pool);
       await driver.configureSession(pod, {
         ...(session.config.viewport && { viewport: session.config.viewport }),
@@ -110,6 +126,8 @@ export function provisionProcessor(deps: ProvisionDeps) {
         await lostTheRace(deps, session.id, pod, log);
         return;
       }
+      const sinceCreated = Math.max(0, Date.now() - running.createdAt.getTime()) / 1000;
+      metrics.timeToRunningSeconds.observe({ pool: session.pool, kind }, sinceCreated);
       const due = running.expiresAt.getTime();
       await services.jobs.enqueue(
         'expire',

@@ -21,14 +21,16 @@ export interface RunningWorkers {
 
 export function startWorkers(services: Services, options: WorkersOptions): RunningWorkers {
   const log = services.log.child({ component: 'workers' });
+  const { metrics } = services;
   const handlers: Record<JobName, (job: Job) => Promise<void>> = {
     provision: wrapProcessor(
       'provision',
       log,
       provisionProcessor({ services, driver: options.driver, headless: options.headless }),
+      metrics,
     ),
-    expire: wrapProcessor('expire', log, expireProcessor(services)),
-    teardown: wrapProcessor('teardown', log, teardownProcessor(services, options.driver)),
+    expire: wrapProcessor('expire', log, expireProcessor(services), metrics),
+    teardown: wrapProcessor('teardown', log, teardownProcessor(services, options.driver), metrics),
   };
   const dispatch = async (job: Job) => {
     const handler = handlers[job.name as JobName] as ((job: Job) => Promise<void>) | undefined;
@@ -41,6 +43,11 @@ export function startWorkers(services: Services, options: WorkersOptions): Runni
         connection: services.duplicateRedis(),
         prefix: services.queuePrefix,
         concurrency: options.concurrency ?? 16,
+        // A worker that dies (SIGKILL, node loss) holds a job's lock until it lapses; then another
+        // worker's stalled-job check takes the job back. Shorter than BullMQ's 30 s + 30 s defaults.
+        lockDuration: 10_000,
+        stalledInterval: 5_000,
+        maxStalledCount: 3,
       }),
   );
   for (const w of workers) w.on('error', (err) => log.error({ err }, 'worker error'));

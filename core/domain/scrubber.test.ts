@@ -17,6 +17,18 @@ describe('scrubber', () => {
     });
   });
 
+  it('redacts the camelCase spellings code uses too', () => {
+    expect(
+      scrub({ storageState: {}, connectUrl: 'ws://x', jwtSecret: 's', metricsToken: 't', sessionId: 'kept' }),
+    ).toEqual({
+      storageState: REDACTED,
+      connectUrl: REDACTED,
+      jwtSecret: REDACTED,
+      metricsToken: REDACTED,
+      sessionId: 'kept',
+    });
+  });
+
   it('removes tokens, URL credentials and API keys from free text', () => {
     expect(scrubUrl('GET /v1/sessions/1/cdp?token=eyJabc.def&x=1')).toBe(
       `GET /v1/sessions/1/cdp?token=${REDACTED}&x=1`,

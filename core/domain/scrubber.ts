@@ -24,12 +24,14 @@ export const SECRET_KEYS = [
   'x-api-key',
 ] as const;
 
-const SECRET_SET = new Set<string>(SECRET_KEYS);
+/** Keys compared without case, `_` or `-`: `storage_state`, `storageState` and `StorageState` alike. */
+const normalize = (key: string) => key.toLowerCase().replace(/[_-]/g, '');
+const SECRET_SET = new Set<string>(SECRET_KEYS.map(normalize));
 export const REDACTED = '[REDACTED]';
 
 function isSecretKey(key: string): boolean {
-  const k = key.toLowerCase();
-  return SECRET_SET.has(k) || k.endsWith('_token') || k.endsWith('_secret') || k.endsWith('password');
+  const k = normalize(key);
+  return SECRET_SET.has(k) || k.endsWith('token') || k.endsWith('secret') || k.endsWith('password');
 }
 
 /** Removes `token=` (and similar) query values and userinfo from URLs inside a string. */

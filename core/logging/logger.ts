@@ -1,24 +1,82 @@
-/** Structured logs (pino) that pass through the scrubber: secrets never reach a log line. */
-import { pino, type Logger } from 'pino';
+/**
+ * Structured JSON logs (pino) that pass through the scrubber: secrets never reach a log line. Every
+ * part of a line is scrubbed: the merged object, child-logger bindings, the message, interpolated
+ * arguments, and errors (message and stack, which may embed a URL with a token).
+ */
+import { pino, type Bindings, type ChildLoggerOptions, type DestinationStream, type Logger } from 'pino';
 import { scrub, scrubUrl } from '../domain/scrubber.ts';
 
 export type { Logger };
 
-/** Logs go to stderr, so stdout stays free for the CLI's `--json` output. */
-export function createLogger(level: string, bindings: Record<string, string> = {}): Logger {
-  return pino(
+/** An Error as JSON (type, message, stack, own fields), with tokens removed; the stack is worth keeping. */
+function errorView(err: Error): unknown {
+  return scrub(pino.stdSerializers.err(err));
+}
+
+/** Fastify logs its request and reply objects: keep what identifies them, never their headers. */
+function httpView(key: string, value: object): unknown {
+  const v = value as { method?: unknown; url?: unknown; ip?: unknown; statusCode?: unknown };
+  if (key === 'req' && typeof v.method === 'string' && typeof v.url === 'string')
+    return {
+      method: v.method,
+      url: scrubUrl(v.url),
+      ...(typeof v.ip === 'string' && { remoteAddress: v.ip }),
+    };
+  if (key === 'res' && typeof v.statusCode === 'number') return { statusCode: v.statusCode };
+  return undefined;
+}
+
+/** The merged object of a log line, scrubbed. */
+export function scrubLogObject(obj: Record<string, unknown>): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(obj)) {
+    if (value instanceof Error) out[key] = errorView(value);
+    else if (value && typeof value === 'object' && (key === 'req' || key === 'res'))
+      out[key] = httpView(key, value) ?? scrub(value);
+    else out[key] = value;
+  }
+  return scrub(out) as Record<string, unknown>;
+}
+
+/**
+ * Logs go to stderr, so stdout stays free for the CLI's `--json` output. `destination` is for tests.
+ */
+export function createLogger(
+  level: string,
+  bindings: Record<string, string> = {},
+  destination: DestinationStream = pino.destination(2),
+): Logger {
+  const root = pino(
     {
       level,
-      base: { ...bindings },
-      formatters: { log: (obj) => scrub(obj) as Record<string, unknown> },
+      base: scrub(bindings) as Record<string, unknown>,
+      formatters: { log: (obj) => scrubLogObject(obj) },
+      // Errors are serialized (and scrubbed) by the `log` formatter above; pino's own would redo it.
+      serializers: { err: (err: unknown) => err },
       hooks: {
         logMethod(args, method) {
-          // Scrub a message string too (it may embed a URL with a token).
-          const scrubbed = args.map((a) => (typeof a === 'string' ? scrubUrl(a) : a)) as typeof args;
+          const scrubbed = args.map((a, i) => {
+            // The message and its interpolated values (%s, %o, %j) may carry a token.
+            if (typeof a === 'string') return scrubUrl(a);
+            if (i > 0 && a !== null && typeof a === 'object') return scrub(a);
+            return a;
+          }) as typeof args;
+          const first = scrubbed[0];
+          // `log.error(err)` makes err.message the message: use a scrubbed copy of it instead.
+          if (first instanceof Error && typeof scrubbed[1] !== 'string')
+            scrubbed.splice(0, 1, { err: first } as never, scrubUrl(first.message) as never);
           method.apply(this, scrubbed);
         },
       },
     },
-    pino.destination(2),
+    destination,
   );
+  // pino passes child bindings through no formatter (it resets `formatters.bindings` for children),
+  // so scrub them on the way in. Children inherit this method, grandchildren included.
+  // eslint-disable-next-line @typescript-eslint/unbound-method -- called below with each logger's own `this`
+  const child = root.child;
+  root.child = function scrubbedChild(this: Logger, b: Bindings, options?: ChildLoggerOptions) {
+    return Reflect.apply(child, this, [scrub(b), options]) as Logger;
+  } as unknown as Logger['child'];
+  return root;
 }

@@ -38,6 +38,26 @@ export class JobProducer {
     });
   }
 
+  /** Jobs per queue in the states operators watch (one count script per queue). */
+  async jobCounts(): Promise<
+    { queue: QueueName; counts: Record<'waiting' | 'delayed' | 'active' | 'failed', number> }[]
+  > {
+    return Promise.all(
+      QUEUE_NAMES.map(async (queue) => {
+        const c = await this.queues[queue].getJobCounts('waiting', 'delayed', 'active', 'failed');
+        return {
+          queue,
+          counts: {
+            waiting: c.waiting ?? 0,
+            delayed: c.delayed ?? 0,
+            active: c.active ?? 0,
+            failed: c.failed ?? 0,
+          },
+        };
+      }),
+    );
+  }
+
   async close(): Promise<void> {
     await Promise.all(Object.values(this.queues).map((q) => q.close()));
   }

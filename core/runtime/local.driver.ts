@@ -11,6 +11,8 @@ import { closeSync, openSync } from 'node:fs';
 import { mkdir, readFile, rm, stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
+import { answersOk, postSessionConfig } from './pod-control.client.ts';
+import { PodCreations } from './pod-creations.ts';
 import type { Pod, PodSessionConfig, PodSpec, PodStatus, RuntimeDriver } from './driver.ts';
 import { podAgentCommand } from './pod-agent-bundle.ts';
 import { POD_MARKER_VAR, isPodProcessAlive, stopPodProcesses } from './pod-processes.util.ts';
@@ -55,7 +57,7 @@ export class LocalDriver implements RuntimeDriver {
   private readonly stateDir: string;
   private readonly host: string;
   private readonly readyTimeoutMs: number;
-  private readonly creating = new Set<{ controller: AbortController; creation: Promise<Pod> }>();
+  private readonly creations = new PodCreations();
 
   constructor(private readonly options: LocalDriverOptions) {
     this.stateDir = resolve(options.stateDir);
@@ -64,18 +66,7 @@ export class LocalDriver implements RuntimeDriver {
   }
 
   async createPod(spec: PodSpec, signal?: AbortSignal): Promise<Pod> {
-    const controller = new AbortController();
-    const creation = this.create(
-      spec,
-      signal ? AbortSignal.any([signal, controller.signal]) : controller.signal,
-    );
-    const entry = { controller, creation };
-    this.creating.add(entry);
-    try {
-      return await creation;
-    } finally {
-      this.creating.delete(entry);
-    }
+    return this.creations.run(signal, (aborted) => this.create(spec, aborted));
   }
 
   private async create(spec: PodSpec, signal: AbortSignal): Promise<Pod> {
@@ -150,27 +141,11 @@ export class LocalDriver implements RuntimeDriver {
   }
 
   async isHealthy(pod: Pod): Promise<boolean> {
-    try {
-      const res = await fetch(`${pod.controlUrl}/healthz`, { signal: AbortSignal.timeout(1_000) });
-      await res.body?.cancel();
-      return res.ok;
-    } catch {
-      return false;
-    }
+    return answersOk(`${pod.controlUrl}/healthz`);
   }
 
   async configureSession(pod: Pod, config: PodSessionConfig): Promise<void> {
-    const res = await fetch(`${pod.controlUrl}/session`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify(config),
-      signal: AbortSignal.timeout(10_000),
-    });
-    if (!res.ok) {
-      const body = await res.text().catch(() => '');
-      throw new Error(`pod ${pod.id}: POST /session answered ${res.status} ${body}`.trim());
-    }
-    await res.body?.cancel();
+    await postSessionConfig(pod, config);
   }
 
   async deletePod(id: string): Promise<void> {
@@ -188,8 +163,7 @@ export class LocalDriver implements RuntimeDriver {
    * is aborted and cleaned up before close() resolves.
    */
   async close(): Promise<void> {
-    for (const { controller } of this.creating) controller.abort(new Error('driver closed'));
-    await Promise.allSettled([...this.creating].map((c) => c.creation));
+    await this.creations.abortAll(new Error('driver closed'));
   }
 
   private agentEnv(spec: PodSpec, dir: string): NodeJS.ProcessEnv {

@@ -62,4 +62,13 @@ describe('/openapi.json', () => {
     ).toBeDefined();
     expect(paths['/v1/sessions/{id}']!.delete!.parameters.map((p) => p.name)).toContain('x-reason');
   });
+
+  it('describes the unauthenticated operations routes: /healthz, /readyz, /metrics', () => {
+    const ops = (path: string) => doc.paths[path]!.get! as Operation & { security: unknown[] };
+    for (const path of ['/healthz', '/readyz', '/metrics']) expect(ops(path).security).toEqual([]);
+    expect(Object.keys(ops('/readyz').responses)).toEqual(expect.arrayContaining(['200', '503']));
+    expect(ops('/readyz').responses['503']!.headers!['Retry-After']).toBeDefined();
+    expect(Object.keys(ops('/metrics').responses['200']!.content!)).toEqual(['text/plain']);
+    expect(Object.keys(ops('/metrics').responses)).toContain('401');
+  });
 });

@@ -39,10 +39,8 @@ describe('admission', () => {
     expect(await server.services.pools.activeCount('us-east1-chromium')).toBe(MAX_TOTAL);
 
     const refused = results.find((r) => r.status === 503)!;
-    expect(refused.body).toMatchObject({
-      type: expect.stringMatching(/insufficient-capacity$/),
-      status: 503,
-    });
+    expect(String(refused.body.type)).toMatch(/insufficient-capacity$/);
+    expect(refused.body.status).toBe(503);
     expect(String(refused.body.detail)).toMatch(
       /^No agents in region us-east1 had spare capacity at \d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ\. Retry after the pool drains; us-east1 is the only region available today\.$/,
     );

@@ -47,7 +47,7 @@ describe('Redis loses its data', () => {
     await redis.del(...(await redis.keys(`${ctx.name}:*`)));
 
     // The route comes back: a CDP client connects through the proxy and gets an answer.
-    const cdp = await eventually('CDP through the proxy', async () => RawCdp.connect(session.connect_url!), {
+    const cdp = await eventually('CDP through the proxy', async () => RawCdp.connect(session.connect_url), {
       everyMs: 200,
     });
     const version = await cdp.send<{ product: string }>('Browser.getVersion');

@@ -1,7 +1,8 @@
 /**
  * The runtime-driver conformance suite: what every RuntimeDriver (local, kubernetes, sim) must do,
- * checked against real browsers. A driver's test file calls `describeDriverConformance` with a
- * harness that knows how to look behind the driver (processes, directories) and break a pod.
+ * checked against real browsers (simulated ones for sim). A driver's test file calls
+ * `describeDriverConformance` with a harness that knows how to look behind the driver (processes,
+ * directories, the sim runtime server) and break a pod.
  */
 import { once } from 'node:events';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -18,6 +19,11 @@ export interface DriverHarness {
   leftovers(podId: string): Promise<string[]>;
   /** Kills the pod's browser from outside, as a crash or the OOM killer would. */
   killBrowser(pod: Pod): Promise<void>;
+  /**
+   * Has the pod's browser send a `size`-character string back over `client`. Default: what a real
+   * browser does (a page evaluates it); a simulated browser that runs no JavaScript brings its own.
+   */
+  largeReply?(client: RawCdp, size: number): Promise<string>;
   /** Deletes whatever the suite left behind. */
   cleanup(): Promise<void>;
 }
@@ -32,13 +38,29 @@ export function podId(prefix: string): string {
 export async function eventually(
   probe: () => Promise<boolean> | boolean,
   timeoutMs: number,
+  everyMs = 50,
 ): Promise<boolean> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     if (await probe()) return true;
     if (Date.now() > deadline) return false;
-    await sleep(50);
+    await sleep(everyMs);
   }
+}
+
+/** A real browser's way to send a big message: a new page evaluates a `size`-character string. */
+async function evaluateLargeString(c: RawCdp, size: number): Promise<string> {
+  const { targetId } = await c.send<{ targetId: string }>('Target.createTarget', { url: 'about:blank' });
+  const { sessionId } = await c.send<{ sessionId: string }>('Target.attachToTarget', {
+    targetId,
+    flatten: true,
+  });
+  const evaluated = await c.send<{ result: { value: string } }>(
+    'Runtime.evaluate',
+    { expression: `'0123456789abcdef'.repeat(${size / 16})`, returnByValue: true },
+    sessionId,
+  );
+  return evaluated.result.value;
 }
 
 export function describeDriverConformance(name: string, makeHarness: () => Promise<DriverHarness>): void {
@@ -105,21 +127,10 @@ export function describeDriverConformance(name: string, makeHarness: () => Promi
         // A 16 MiB string back from the browser: as big as a full-page screenshot, and split by Chromium
         // into many TCP segments, so any re-framing or size limit in between would show.
         const c = clients[0]!;
-        const { targetId } = await c.send<{ targetId: string }>('Target.createTarget', {
-          url: 'about:blank',
-        });
-        const { sessionId } = await c.send<{ sessionId: string }>('Target.attachToTarget', {
-          targetId,
-          flatten: true,
-        });
         const size = 16 * 1024 * 1024;
-        const evaluated = await c.send<{ result: { value: string } }>(
-          'Runtime.evaluate',
-          { expression: `'0123456789abcdef'.repeat(${size / 16})`, returnByValue: true },
-          sessionId,
-        );
-        expect(evaluated.result.value.length).toBe(size);
-        expect(evaluated.result.value.slice(-16)).toBe('0123456789abcdef');
+        const value = h.largeReply ? await h.largeReply(c, size) : await evaluateLargeString(c, size);
+        expect(value.length).toBe(size);
+        expect(value.slice(-16)).toBe('0123456789abcdef');
         // The other clients were not disturbed.
         await Promise.all(clients.slice(1).map((other) => other.send('Browser.getVersion')));
         for (const client of clients) client.close();

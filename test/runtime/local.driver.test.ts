@@ -119,7 +119,8 @@ describe('local driver and pod agent', { timeout: 60_000 }, () => {
     const driver = new LocalDriver({ stateDir: h.stateDir });
     const id = podId('closing');
     const creating = driver.createPod({ id, pool: 'p1', headless: true });
-    await sleep(300);
+    // Closed as soon as the agent is spawned (its record written), well before Chromium answers.
+    expect(await eventually(() => existsSync(join(h.podDir(id), 'pod.json')), 5_000, 2)).toBe(true);
     await driver.close();
     await expect(creating).rejects.toThrow(/driver closed/);
     expect(existsSync(h.podDir(id))).toBe(false);

@@ -20,6 +20,7 @@ import { buildApp } from '../../broker/app.ts';
 import type { AddressInfo } from 'node:net';
 import { adminDatabaseUrl, redisUrl } from './env.ts';
 import { LocalDriver } from '../../core/runtime/local.driver.ts';
+import { stopSimServer } from '../../core/runtime/sim/sim-server.launcher.ts';
 
 export interface TestContextOptions {
   minReady?: number;
@@ -123,6 +124,7 @@ export class TestContext {
     const driver = new LocalDriver({ stateDir });
     for (const id of await readdir(stateDir).catch(() => [])) await driver.deletePod(id).catch(() => {});
     await driver.close();
+    await stopSimServer(path.join(this.dataDir, 'sim')).catch(() => {});
     await rm(this.dataDir, { recursive: true, force: true });
   }
 }

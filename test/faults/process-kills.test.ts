@@ -1,0 +1,106 @@
+/**
+ * SIGKILL of a process at a bad moment loses no session and leaks no pod: the four processes run
+ * as separate OS processes (as in production) and one is killed while it is mid-way through work.
+ */
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { TestContext } from '../support/test-context.ts';
+import { ApiClient } from '../support/api-client.ts';
+import { eventually } from '../support/eventually.ts';
+import { ProcessStack } from '../support/process-stack.ts';
+import { LocalDriver } from '../../core/runtime/local.driver.ts';
+
+const POOL = 'us-east1-chromium';
+const ENV = { VENTUS_HEADLESS: 'true', VENTUS_ORPHAN_GRACE_MS: '2000' };
+
+function faultStack(options: { minReady: number; maxTotal: number }) {
+  const state = {} as { ctx: TestContext; stack: ProcessStack; api: ApiClient; driver: LocalDriver };
+  beforeAll(async () => {
+    state.ctx = await TestContext.create({ ...options, env: ENV });
+    state.stack = await ProcessStack.start(state.ctx, ENV);
+    state.api = new ApiClient(state.stack.brokerUrl, (await state.ctx.seedKey()).apiKey);
+    state.driver = new LocalDriver({ stateDir: path.join(state.ctx.dataDir, 'pods') });
+  });
+  afterAll(async () => {
+    await state.stack?.close();
+    await state.driver?.close();
+    await state.ctx?.close();
+  });
+  return state;
+}
+
+const alivePodIds = async (driver: LocalDriver) =>
+  (await driver.listPods()).filter((p) => p.alive).map((p) => p.id);
+
+describe('SIGKILL of the workers mid-provision', () => {
+  const s = faultStack({ minReady: 0, maxTotal: 6 });
+
+  it('every session still reaches RUNNING on its own pod, and no pod is orphaned', async () => {
+    const ids = await Promise.all(
+      Array.from({ length: 4 }, async () => (await s.api.createSession({ timeout_seconds: 300 })).body.id),
+    );
+    await eventually(
+      'a session PROVISIONING',
+      async () => {
+        const { rows } = await s.ctx.db.query(`SELECT 1 FROM sessions WHERE status = 'PROVISIONING'`);
+        return rows.length > 0;
+      },
+      { everyMs: 5 },
+    );
+    await s.stack.kill('workers');
+    s.stack.start('workers');
+
+    for (const id of ids) {
+      await s.api.waitFor(id, ['RUNNING'], 90_000).catch((err: Error) => {
+        throw new Error(`${err.message}\nworkers: ${s.stack.output.get('workers') ?? ''}`);
+      });
+    }
+    const { rows } = await s.ctx.db.query<{ pod_id: string }>(
+      `SELECT pod_id FROM sessions WHERE id = ANY($1)`,
+      [ids],
+    );
+    const podIds = rows.map((r) => r.pod_id);
+    expect(new Set(podIds).size).toBe(4);
+    // Pods the killed worker started and never recorded are reaped after the grace period.
+    await eventually(
+      'only the 4 held pods alive',
+      async () => {
+        const alive = await alivePodIds(s.driver);
+        return alive.length === 4 && podIds.every((id) => alive.includes(id));
+      },
+      { timeoutMs: 60_000 },
+    );
+
+    for (const id of ids) expect((await s.api.release(id)).status).toBe(200);
+    await eventually('every pod deleted', async () => (await alivePodIds(s.driver)).length === 0);
+  }, 180_000);
+});
+
+describe('SIGKILL of the pool controller mid-reconcile', () => {
+  const s = faultStack({ minReady: 3, maxTotal: 5 });
+
+  it('the next controller fills the pool to min_ready and reaps the pods the dead one was starting', async () => {
+    const starting = `${s.ctx.name}:pool:${POOL}:starting`;
+    const redis = (await import('ioredis')).Redis;
+    const client = new redis(s.ctx.redisUrl);
+    try {
+      await eventually('pods starting', async () => (await client.scard(starting)) > 0, { everyMs: 5 });
+      await s.stack.kill('pool-controller');
+      s.stack.start('pool-controller');
+      await eventually(
+        '3 warm pods and nothing else',
+        async () => {
+          const warm = await client.lrange(`${s.ctx.name}:pool:${POOL}:warm`, 0, -1);
+          const alive = await alivePodIds(s.driver);
+          return warm.length === 3 && alive.length === 3 && warm.every((id) => alive.includes(id));
+        },
+        { timeoutMs: 60_000 },
+      );
+    } finally {
+      client.disconnect();
+    }
+    // And the pool still serves: a session claims a warm pod.
+    const created = await s.api.createSession();
+    await s.api.waitFor(created.body.id, ['RUNNING'], 30_000);
+  }, 120_000);
+});
