@@ -6,7 +6,13 @@
 import { parseArgs } from 'node:util';
 import type { Config } from '../core/config/config.ts';
 import type { Database } from '../core/db/database.ts';
-import { getPool, listPools, type PoolPatch, type PoolSettings } from '../core/db/pools.repository.ts';
+import {
+  DEFAULT_MAX_STARTING,
+  getPool,
+  listPools,
+  type PoolPatch,
+  type PoolSettings,
+} from '../core/db/pools.repository.ts';
 import { liveStatusCounts } from '../core/db/sessions.repository.ts';
 import { changePool, type PoolChangeActor } from '../core/pools/change-pool.ts';
 import { advise, predict } from '../core/capacity/erlang-b.ts';
@@ -38,7 +44,6 @@ export interface PoolsCommandDeps {
 
 const CLI_ACTOR: PoolChangeActor = { id: 'cli', class: 'admin', workspaceId: null };
 /** What the controller does with `max_starting: null` (the API documents it as the default, 4). */
-const DEFAULT_MAX_STARTING = 4;
 
 const OPTIONS = {
   json: { type: 'boolean', default: false },

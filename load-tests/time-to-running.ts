@@ -6,54 +6,23 @@
  *
  *   node --import tsx load-tests/time-to-running.ts [--sessions 50] [--headless true|false]
  */
-import { randomBytes, randomUUID } from 'node:crypto';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { randomUUID } from 'node:crypto';
 import os from 'node:os';
-import path from 'node:path';
 import { parseArgs } from 'node:util';
-import pg from 'pg';
-import { loadConfig } from '../core/config/config.ts';
-import { createLogger } from '../core/logging/logger.ts';
-import { createApiKey, createWorkspace } from '../core/db/workspaces.repository.ts';
-import { startStack } from '../cli/stack.ts';
 import { percentiles, formatMs } from './stats.ts';
+import { startScratchStack } from './scratch-stack.ts';
 
 const { values } = parseArgs({
   options: { sessions: { type: 'string', default: '50' }, headless: { type: 'string', default: 'auto' } },
 });
 const N = Number(values.sessions);
-const ADMIN_URL = process.env.TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 
 async function scenario(label: string, minReady: number): Promise<void> {
-  const name = `bench_${randomBytes(4).toString('hex')}`;
-  const admin = new pg.Client(ADMIN_URL);
-  await admin.connect();
-  await admin.query(`CREATE DATABASE ${name}`);
-  const dbUrl = new URL(ADMIN_URL);
-  dbUrl.pathname = `/${name}`;
-  const dataDir = await mkdtemp(path.join(os.tmpdir(), 'ventus-bench-'));
-  const config = loadConfig({
-    DATABASE_URL: dbUrl.toString(),
-    REDIS_URL: process.env.REDIS_URL ?? 'redis://127.0.0.1:6379',
-    PORT: '0',
-    HOST: '127.0.0.1',
-    VENTUS_REDIS_PREFIX: name,
-    VENTUS_DATA_DIR: dataDir,
+  const { stack, headers, close } = await startScratchStack({
     VENTUS_POOL_MIN_READY: String(minReady),
     VENTUS_POOL_MAX_TOTAL: '6',
     VENTUS_HEADLESS: values.headless,
-    VENTUS_LOG_LEVEL: 'error',
-    VENTUS_RATE_LIMIT_PER_MINUTE: '10000000',
   });
-  const stack = await startStack(
-    config,
-    { databaseUrl: dbUrl.toString(), redisUrl: config.redisUrl! },
-    createLogger('error'),
-  );
-  (config as { publicUrl: string }).publicUrl = stack.url;
-  const ws = await createWorkspace(stack.services.db, 'bench');
-  const { apiKey } = await createApiKey(stack.services.db, ws.id, ['sessions:read', 'sessions:write']);
-  const headers = { authorization: `Bearer ${apiKey}`, 'content-type': 'application/json' };
   const client: number[] = [];
   const server: number[] = [];
   try {
@@ -99,16 +68,13 @@ async function scenario(label: string, minReady: number): Promise<void> {
       });
     }
   } finally {
-    await stack.close();
-    await admin.query(`DROP DATABASE ${name} WITH (FORCE)`);
-    await admin.end();
-    await rm(dataDir, { recursive: true, force: true });
+    await close();
   }
   const c = percentiles(client);
   const s = percentiles(server);
   console.log(
-    `${label.padEnd(6)} n=${N}  client POST->RUNNING p50 ${formatMs(c.p50)}  p95 ${formatMs(c.p95)}  max ${formatMs(c.max)}` +
-      `  | server created->RUNNING p50 ${formatMs(s.p50)}  p95 ${formatMs(s.p95)}  max ${formatMs(s.max)}`,
+    `${label.padEnd(6)} n=${N}  client POST->RUNNING p50 ${formatMs(c.p50)}  p95 ${formatMs(c.p95)}  p99 ${formatMs(c.p99)}  max ${formatMs(c.max)}` +
+      `  | server created->RUNNING p50 ${formatMs(s.p50)}  p95 ${formatMs(s.p95)}  p99 ${formatMs(s.p99)}  max ${formatMs(s.max)}`,
   );
 }
 

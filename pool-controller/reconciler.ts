@@ -5,7 +5,7 @@
  * creates or deletes is fenced by the leader lease: a controller that lost it changes nothing.
  */
 import { getSession, listLiveSessions, type Session } from '../core/db/sessions.repository.ts';
-import type { PoolSettings } from '../core/db/pools.repository.ts';
+import { DEFAULT_MAX_STARTING, type PoolSettings } from '../core/db/pools.repository.ts';
 import { endSession, afterEnd } from '../core/lifecycle/end-session.ts';
 import { restorePoolSlots } from '../core/pools/restore-slots.ts';
 import { newId } from '../core/domain/ids.ts';
@@ -22,7 +22,8 @@ const ADMISSION_GRACE_MS = 30_000;
 const UNHEALTHY_AFTER = 3;
 /** QUEUED this long without being picked up: the provision enqueue was probably lost. */
 const STUCK_QUEUED_MS = 10_000;
-const DEFAULT_MAX_STARTING = 4;
+/** Longer than every provision attempt with its backoff: a session still PROVISIONING is stuck. */
+const PROVISION_DEADLINE_MS = 5 * 60_000;
 
 /** The controller's leader lease, as the reconciler needs it. */
 export interface Lease {
@@ -109,15 +110,30 @@ export class PoolReconciler {
     return held;
   }
 
+  /**
+   * QUEUED too long: the provision enqueue was lost, enqueue it again (idempotent by job id).
+   * PROVISIONING past every retry: the job is gone for good (e.g. it stalled on dying workers more
+   * often than BullMQ retries); the session ends ERRORED rather than waiting forever.
+   */
   private async requeueStuck(live: Session[]): Promise<void> {
     for (const session of live) {
-      if (session.status !== 'QUEUED' || Date.now() - session.createdAt.getTime() <= STUCK_QUEUED_MS)
-        continue;
-      await this.services.jobs.enqueue(
-        'provision',
-        { sessionId: session.id },
-        { jobId: jobIds.provision(session.id) },
-      );
+      const age = Date.now() - session.createdAt.getTime();
+      if (session.status === 'QUEUED' && age > STUCK_QUEUED_MS) {
+        await this.services.jobs.enqueue(
+          'provision',
+          { sessionId: session.id },
+          { jobId: jobIds.provision(session.id) },
+        );
+      } else if (session.status === 'PROVISIONING' && age > PROVISION_DEADLINE_MS) {
+        this.options.log.error({ sessionId: session.id }, 'provisioning never finished; session errored');
+        await endSession(this.services, {
+          sessionId: session.id,
+          reason: 'provision_failed',
+          actor: 'pool-controller',
+          auditClass: 'system',
+          error: 'The browser runtime failed to start',
+        });
+      }
     }
   }
 

@@ -1,6 +1,9 @@
 /** Pool settings (region x runtime_kind), the data the controller reconciles towards. */
 import type { Queryable } from './database.ts';
 
+/** Pods the controller starts at once when a pool sets no `max_starting`. */
+export const DEFAULT_MAX_STARTING = 4;
+
 export interface PoolSettings {
   name: string;
   region: string;

@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TestContext } from '../support/test-context.ts';
 import { ApiClient } from '../support/api-client.ts';
 import { eventually } from '../support/eventually.ts';
+import { poolSnapshot } from '../support/pool-snapshot.ts';
 import type { Stack } from '../../cli/stack.ts';
 
 const POOL = 'us-east1-chromium';
@@ -20,7 +21,7 @@ describe('live pool tuning', () => {
   let stack: Stack;
   let operator: ApiClient;
   let tenant: ApiClient;
-  /** Every sample of pods alive vs the pool's max_total and the sessions holding a pod. */
+  /** Every atomic sample of warm + held pods over the pool's max_total. */
   const violations: string[] = [];
   /** The max_total the samples hold the pool to: a lowered one once the controller has acted on it. */
   let limit = 8;
@@ -40,16 +41,14 @@ describe('live pool tuning', () => {
     operator = new ApiClient(stack.url, (await ctx.seedKey(['operator'])).apiKey);
     tenant = new ApiClient(stack.url, (await ctx.seedKey()).apiKey);
     sampler = setInterval(() => {
-      void (async () => {
-        const [p, pods] = await Promise.all([pool(), alivePods()]);
-        const max = Math.max(limit, p.status.held);
-        if (p.status.ready + p.status.held > max) {
-          violations.push(`warm ${p.status.ready} + held ${p.status.held} > max_total ${limit}`);
-        }
-        if (pods.length > max + p.status.warming)
-          violations.push(`${pods.length} pods alive, max_total ${limit}`);
-      })().catch(() => {});
-    }, 100);
+      void poolSnapshot(stack.services.redis, stack.services.keys, POOL)
+        .then(({ warm, held }) => {
+          if (warm + held > Math.max(limit, held)) {
+            violations.push(`warm ${warm} + held ${held} > max_total ${limit}`);
+          }
+        })
+        .catch(() => {});
+    }, 50);
   });
   afterAll(async () => {
     clearInterval(sampler);
@@ -98,7 +97,7 @@ describe('live pool tuning', () => {
     expect((await tenant.createSession()).status).toBe(503);
   });
 
-  it('never had more pods than max_total (or the sessions holding one) at any sample', () => {
+  it('never had warm + held above max_total (or the sessions holding a pod) at any sample', () => {
     expect(violations).toEqual([]);
   });
 });

@@ -7,6 +7,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TestContext } from '../support/test-context.ts';
 import { ApiClient } from '../support/api-client.ts';
+import { poolSnapshot } from '../support/pool-snapshot.ts';
 import { openServices, type Services } from '../../core/services.ts';
 import { createLogger } from '../../core/logging/logger.ts';
 import { createDriver } from '../../core/runtime/create-driver.ts';
@@ -17,15 +18,6 @@ import type { Stack } from '../../cli/stack.ts';
 const POOL = 'us-east1-chromium';
 const MAX_TOTAL = 6;
 const RACE_MS = Number(process.env.VENTUS_RACE_MS ?? 60_000);
-
-/** One atomic look at the pool: warm pods, and admitted sessions that hold a pod. */
-const SNAPSHOT = `
-local warm = redis.call('LLEN', KEYS[1])
-local held = 0
-for _, id in ipairs(redis.call('ZRANGE', KEYS[2], 0, -1)) do
-  if redis.call('EXISTS', ARGV[1] .. id .. ':pod') == 1 then held = held + 1 end
-end
-return {warm, held}`;
 
 describe('two pool controllers racing', () => {
   let ctx: TestContext;
@@ -71,13 +63,7 @@ describe('two pool controllers racing', () => {
 
       const sampler = (async () => {
         while (!stop) {
-          const [warm, held] = (await redis.eval(
-            SNAPSHOT,
-            2,
-            keys.poolWarm(POOL),
-            keys.poolActive(POOL),
-            `${ctx.name}:session:`,
-          )) as [number, number];
+          const { warm, held } = await poolSnapshot(redis, keys, POOL);
           samples.push({ warm, held });
           await new Promise((r) => setTimeout(r, 20));
         }

@@ -1,0 +1,68 @@
+/**
+ * The whole service on a scratch database and Redis prefix, for benchmarks: started in-process,
+ * with an API key, and removed (database, Redis keys, pods) when the benchmark ends.
+ */
+import { randomBytes } from 'node:crypto';
+import { mkdtemp, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import pg from 'pg';
+import { Redis } from 'ioredis';
+import { loadConfig } from '../core/config/config.ts';
+import { createLogger } from '../core/logging/logger.ts';
+import { createApiKey, createWorkspace } from '../core/db/workspaces.repository.ts';
+import { startStack, type Stack } from '../cli/stack.ts';
+
+export const ADMIN_URL = process.env.TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
+const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
+
+export interface ScratchStack {
+  stack: Stack;
+  /** Request headers with the benchmark's API key (sessions:read, sessions:write). */
+  headers: Record<string, string>;
+  close(): Promise<void>;
+}
+
+/** `env` adds VENTUS_* settings (pool size, driver, headless…) to the scratch defaults. */
+export async function startScratchStack(env: Record<string, string>): Promise<ScratchStack> {
+  const name = `bench_${randomBytes(4).toString('hex')}`;
+  const admin = new pg.Client(ADMIN_URL);
+  await admin.connect();
+  await admin.query(`CREATE DATABASE ${name}`);
+  const dbUrl = new URL(ADMIN_URL);
+  dbUrl.pathname = `/${name}`;
+  const dataDir = await mkdtemp(path.join(os.tmpdir(), 'ventus-bench-'));
+  const config = loadConfig({
+    DATABASE_URL: dbUrl.toString(),
+    REDIS_URL,
+    PORT: '0',
+    HOST: '127.0.0.1',
+    VENTUS_REDIS_PREFIX: name,
+    VENTUS_DATA_DIR: dataDir,
+    VENTUS_LOG_LEVEL: 'error',
+    VENTUS_RATE_LIMIT_PER_MINUTE: '10000000',
+    ...env,
+  });
+  const stack = await startStack(
+    config,
+    { databaseUrl: dbUrl.toString(), redisUrl: REDIS_URL },
+    createLogger('error'),
+  );
+  (config as { publicUrl: string }).publicUrl = stack.url;
+  const ws = await createWorkspace(stack.services.db, 'bench');
+  const { apiKey } = await createApiKey(stack.services.db, ws.id, ['sessions:read', 'sessions:write']);
+  return {
+    stack,
+    headers: { authorization: `Bearer ${apiKey}`, 'content-type': 'application/json' },
+    async close() {
+      await stack.close();
+      await admin.query(`DROP DATABASE ${name} WITH (FORCE)`);
+      await admin.end();
+      const redis = new Redis(REDIS_URL);
+      const keys = await redis.keys(`${name}:*`);
+      for (let i = 0; i < keys.length; i += 1000) await redis.del(...keys.slice(i, i + 1000));
+      redis.disconnect();
+      await rm(dataDir, { recursive: true, force: true });
+    },
+  };
+}
