@@ -10,6 +10,7 @@ import { settingOrCreate } from './db/settings.repository.ts';
 import { RedisKeys } from './redis/keys.ts';
 import { PoolState } from './redis/pool-state.ts';
 import { SessionRoutes } from './redis/session-routes.ts';
+import { CdpConnections } from './redis/cdp-connections.ts';
 import { JobProducer } from './queue/producer.ts';
 import { SessionTokens } from './security/cdp-token.ts';
 import type { Logger } from './logging/logger.ts';
@@ -24,6 +25,7 @@ export interface Services {
   keys: RedisKeys;
   pools: PoolState;
   routes: SessionRoutes;
+  connections: CdpConnections;
   jobs: JobProducer;
   tokens: SessionTokens;
   /**
@@ -69,6 +71,7 @@ export async function openServices(
     keys,
     pools: new PoolState(redis, keys),
     routes: new SessionRoutes(redis, keys),
+    connections: new CdpConnections(redis, keys),
     jobs,
     tokens: new SessionTokens(secret),
     metrics,

@@ -18,11 +18,12 @@ const { values } = parseArgs({
 const N = Number(values.sessions);
 
 async function scenario(label: string, minReady: number): Promise<void> {
-  const { stack, headers, close } = await startScratchStack({
+  const bench = await startScratchStack({
     VENTUS_POOL_MIN_READY: String(minReady),
     VENTUS_POOL_MAX_TOTAL: '6',
     VENTUS_HEADLESS: values.headless,
   });
+  const { stack, headers } = bench;
   const client: number[] = [];
   const server: number[] = [];
   try {
@@ -68,7 +69,7 @@ async function scenario(label: string, minReady: number): Promise<void> {
       });
     }
   } finally {
-    await close();
+    await bench.close();
   }
   const c = percentiles(client);
   const s = percentiles(server);

@@ -8,6 +8,7 @@ import { LeaderLock } from '../core/redis/leader-lock.ts';
 import type { RuntimeDriver } from '../core/runtime/driver.ts';
 import type { Services } from '../core/services.ts';
 import { PoolReconciler } from './reconciler.ts';
+import { sweepDeadProxies } from './dead-proxy-sweep.ts';
 
 export interface ControllerOptions {
   driver: RuntimeDriver;
@@ -48,6 +49,7 @@ export async function startController(
     if (!(await lock.tryAcquire())) return;
     const recover = await services.pools.stateLost();
     if (recover) log.warn('Redis lost its data; rebuilding from Postgres and the driver');
+    await sweepDeadProxies(services, log);
     for (const pool of await listPools(services.db)) await reconciler.reconcile(pool, { recover });
     if (recover) await services.pools.markStateKnown();
   }

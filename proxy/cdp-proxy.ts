@@ -6,6 +6,8 @@
 import type { IncomingMessage, Server } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { Redis } from 'ioredis';
+import { newId } from '../core/domain/ids.ts';
+import { PROXY_HEARTBEAT_MS } from '../core/redis/cdp-connections.ts';
 import { getSession } from '../core/db/sessions.repository.ts';
 import { isTerminal } from '../core/domain/session-states.ts';
 import { endSession } from '../core/lifecycle/end-session.ts';
@@ -46,12 +48,22 @@ export async function attachCdpProxy(
   /** Disconnect handling still in flight; close() waits for it before the clients go away. */
   const pending = new Set<Promise<void>>();
 
+  // This instance's connections count only while its heartbeat lives (see CdpConnections).
+  const proxyId = newId();
+  await services.connections.heartbeat(proxyId);
+  const heartbeat = setInterval(() => {
+    services.connections
+      .heartbeat(proxyId)
+      .catch((err: unknown) => log.warn({ err }, 'proxy heartbeat failed'));
+  }, PROXY_HEARTBEAT_MS / 3);
+  heartbeat.unref();
+
   await services.routes.subscribeEnded(subscriber, (sessionId) => {
     for (const splice of live.get(sessionId) ?? []) splice.destroy();
   });
 
   async function onClosed(sessionId: string, keepAliveSeconds: number): Promise<void> {
-    const remaining = await services.routes.disconnected(sessionId);
+    const remaining = await services.connections.disconnected(sessionId, proxyId);
     if (remaining > 0 || keepAliveSeconds > 0) return;
     const ended = await endSession(services, {
       sessionId,
@@ -94,7 +106,7 @@ export async function attachCdpProxy(
     const set = live.get(sessionId) ?? new Set<Splice>();
     set.add(splice);
     live.set(sessionId, set);
-    await services.routes.connected(sessionId);
+    await services.connections.connected(sessionId, proxyId);
     const handled = splice.closed.then(async () => {
       metrics.cdpConnections.dec();
       set.delete(splice);
@@ -122,6 +134,8 @@ export async function attachCdpProxy(
       server.off('upgrade', listener);
       for (const set of live.values()) for (const splice of set) splice.destroy();
       await Promise.all(pending);
+      clearInterval(heartbeat);
+      await services.connections.retire(proxyId).catch(() => {});
       await subscriber.unsubscribe().catch(() => {});
     },
   };

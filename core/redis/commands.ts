@@ -7,6 +7,14 @@ const lua = (name: string) => readFileSync(new URL(`./lua/${name}.lua`, import.m
 export interface VentusRedis extends Redis {
   admit(activeKey: string, limitsKey: string, sessionId: string, nowMs: number): Promise<number>;
   claim(warmKey: string, sessionPodKey: string): Promise<string | null>;
+  cdpLeave(
+    connectionsKey: string,
+    proxySessionsKey: string,
+    proxyId: string,
+    count: string,
+    proxyPrefix: string,
+    sessionId: string,
+  ): Promise<[number, number]>;
   addWarm(
     warmKey: string,
     activeKey: string,
@@ -25,6 +33,7 @@ export function withCommands(redis: Redis): VentusRedis {
     redis.defineCommand('admit', { numberOfKeys: 2, lua: lua('admit') });
     redis.defineCommand('claim', { numberOfKeys: 2, lua: lua('claim') });
     redis.defineCommand('addWarm', { numberOfKeys: 5, lua: lua('add-warm') });
+    redis.defineCommand('cdpLeave', { numberOfKeys: 2, lua: lua('cdp-leave') });
   }
   return r;
 }

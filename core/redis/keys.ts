@@ -34,9 +34,23 @@ export class RedisKeys {
   route(sessionId: string): string {
     return `${this.prefix}:route:${sessionId}`;
   }
-  /** STRING counter of open CDP client sockets, across every proxy replica. */
+  /** HASH proxy id -> open CDP client sockets of the session through that proxy. */
   cdpConnections(sessionId: string): string {
     return `${this.prefix}:session:${sessionId}:cdp`;
+  }
+  /** Prefix of a proxy instance's keys: `<prefix>:proxy:<id>:alive` (heartbeat), `:sessions` (SET). */
+  proxyPrefix(): string {
+    return `${this.prefix}:proxy:`;
+  }
+  proxyAlive(proxyId: string): string {
+    return `${this.proxyPrefix()}${proxyId}:alive`;
+  }
+  proxySessions(proxyId: string): string {
+    return `${this.proxyPrefix()}${proxyId}:sessions`;
+  }
+  /** ZSET proxy id -> first seen (ms): every proxy instance that may hold connections. */
+  proxies(): string {
+    return `${this.prefix}:proxies`;
   }
   /** STRING held while a create with this Idempotency-Key is in flight, so duplicates wait, not race. */
   idempotencyInFlight(workspaceId: string, key: string): string {

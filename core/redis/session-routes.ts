@@ -28,16 +28,6 @@ export class SessionRoutes {
     await this.redis.del(this.keys.route(sessionId), this.keys.cdpConnections(sessionId));
   }
 
-  /** Counts a CDP client in; returns how many are open now, across every proxy. */
-  async connected(sessionId: string): Promise<number> {
-    return this.redis.incr(this.keys.cdpConnections(sessionId));
-  }
-
-  /** Counts a CDP client out; returns how many remain. */
-  async disconnected(sessionId: string): Promise<number> {
-    return this.redis.decr(this.keys.cdpConnections(sessionId));
-  }
-
   async announceEnded(sessionId: string): Promise<void> {
     await this.redis.publish(this.keys.sessionEndedChannel(), sessionId);
   }

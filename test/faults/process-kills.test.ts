@@ -9,6 +9,7 @@ import { ApiClient } from '../support/api-client.ts';
 import { eventually } from '../support/eventually.ts';
 import { ProcessStack } from '../support/process-stack.ts';
 import { LocalDriver } from '../../core/runtime/local.driver.ts';
+import { RawCdp } from '../runtime/raw-cdp.client.ts';
 
 const POOL = 'us-east1-chromium';
 const ENV = { VENTUS_HEADLESS: 'true', VENTUS_ORPHAN_GRACE_MS: '2000' };
@@ -77,14 +78,19 @@ describe('SIGKILL of the workers mid-provision', () => {
 });
 
 describe('SIGKILL of the pool controller mid-reconcile', () => {
-  const s = faultStack({ minReady: 3, maxTotal: 5 });
+  const s = faultStack({ minReady: 0, maxTotal: 5 });
 
   it('the next controller fills the pool to min_ready and reaps the pods the dead one was starting', async () => {
     const starting = `${s.ctx.name}:pool:${POOL}:starting`;
     const redis = (await import('ioredis')).Redis;
     const client = new redis(s.ctx.redisUrl);
     try {
-      await eventually('pods starting', async () => (await client.scard(starting)) > 0, { everyMs: 5 });
+      // Raised now, so the kill lands while the controller is starting pods.
+      const operator = new ApiClient(s.stack.brokerUrl, (await s.ctx.seedKey(['operator'])).apiKey);
+      expect((await operator.request('PATCH', `/v1/pools/${POOL}`, { body: { min_ready: 3 } })).status).toBe(
+        200,
+      );
+      await eventually('pods starting', async () => (await client.scard(starting)) > 0, { everyMs: 2 });
       await s.stack.kill('pool-controller');
       s.stack.start('pool-controller');
       await eventually(
@@ -102,5 +108,42 @@ describe('SIGKILL of the pool controller mid-reconcile', () => {
     // And the pool still serves: a session claims a warm pod.
     const created = await s.api.createSession();
     await s.api.waitFor(created.body.id, ['RUNNING'], 30_000);
+  }, 120_000);
+});
+
+describe('SIGKILL of the proxy mid-connection', () => {
+  const s = faultStack({ minReady: 2, maxTotal: 4 });
+
+  it('clients see their socket close; keep-alive sessions take a reconnect, the others are released', async () => {
+    const keep = await s.api.waitFor((await s.api.createSession({ keep_alive_seconds: 120 })).body.id, [
+      'RUNNING',
+    ]);
+    const once = await s.api.waitFor((await s.api.createSession()).body.id, ['RUNNING']);
+    const clients = [await RawCdp.connect(keep.connect_url), await RawCdp.connect(once.connect_url)];
+    for (const c of clients) expect(await c.send('Browser.getVersion')).toHaveProperty('product');
+    const closed = clients.map((c) => new Promise((resolve) => c.ws.once('close', resolve)));
+
+    await s.stack.kill('proxy');
+    await Promise.all(closed); // no hang: the sockets close with the process
+    s.stack.start('proxy');
+    await s.stack.ready();
+
+    // The keep-alive session is still RUNNING and takes a new client through the new proxy.
+    const again = await RawCdp.connect(keep.connect_url);
+    expect(await again.send('Browser.getVersion')).toHaveProperty('product');
+    expect((await s.api.getSession(keep.id)).body.status).toBe('RUNNING');
+    // The other one lost its last client with the proxy: released once the proxy's heartbeat lapses.
+    const ended = await s.api.waitFor(once.id, ['COMPLETED', 'EXPIRED', 'ERRORED'], 60_000);
+    expect(ended).toMatchObject({ status: 'COMPLETED', release_reason: 'cdp_disconnect' });
+    // Its pod goes; the keep-alive session's pod stays.
+    const heldPod = async (id: string) =>
+      (await s.ctx.db.query<{ pod_id: string }>('SELECT pod_id FROM sessions WHERE id = $1', [id])).rows[0]!
+        .pod_id;
+    const [keepPod, oncePod] = [await heldPod(keep.id), await heldPod(once.id)];
+    await eventually('the released session pod deleted', async () => {
+      const alive = await alivePodIds(s.driver);
+      return !alive.includes(oncePod) && alive.includes(keepPod);
+    });
+    again.ws.terminate();
   }, 120_000);
 });
