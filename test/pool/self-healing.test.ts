@@ -49,7 +49,7 @@ describe('self-healing pool', () => {
     expect((await stack.driver.getPod(warm[0]!))?.alive).not.toBe(true);
     // A session created now gets a live pod.
     const session = await api.waitFor((await api.createSession()).body.id, ['RUNNING']);
-    const cdp = await RawCdp.connect(session.connect_url!);
+    const cdp = await RawCdp.connect(session.connect_url);
     expect(await cdp.send('Browser.getVersion')).toHaveProperty('product');
     cdp.ws.terminate();
   });
@@ -58,7 +58,7 @@ describe('self-healing pool', () => {
     const session = await api.waitFor((await api.createSession({ keep_alive_seconds: 60 })).body.id, [
       'RUNNING',
     ]);
-    const cdp = await RawCdp.connect(session.connect_url!);
+    const cdp = await RawCdp.connect(session.connect_url);
     const closed = new Promise((resolve) => cdp.ws.once('close', resolve));
     const { rows } = await ctx.db.query<{ pod_id: string }>('SELECT pod_id FROM sessions WHERE id = $1', [
       session.id,
