@@ -78,4 +78,23 @@ describe('self-healing pool', () => {
       async () => (await stack.driver.getPod(rows[0]!.pod_id)) === undefined,
     );
   });
+
+  it('a claim of a pod that died while warm falls back to a cold start, unseen by the user', async () => {
+    await eventually('2 warm pods', async () => (await stack.services.pools.warmIds(POOL)).length === 2);
+    // No controller from here on: nobody notices the deaths before a session claims the dead pods.
+    await stack.controller.close();
+    const dead = await stack.services.pools.warmIds(POOL);
+    for (const id of dead) crash(id);
+    const created = await api.createSession();
+    expect(created.status).toBe(202);
+    const session = await api.waitFor(created.body.id, ['RUNNING'], 30_000);
+    const { rows } = await ctx.db.query<{ pod_id: string }>('SELECT pod_id FROM sessions WHERE id = $1', [
+      session.id,
+    ]);
+    expect(dead).not.toContain(rows[0]!.pod_id);
+    expect(await stack.services.pools.warmIds(POOL)).toEqual([]);
+    const cdp = await RawCdp.connect(session.connect_url!);
+    expect(await cdp.send('Browser.getVersion')).toHaveProperty('product');
+    cdp.ws.terminate();
+  });
 });
