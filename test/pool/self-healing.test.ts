@@ -93,7 +93,7 @@ describe('self-healing pool', () => {
     ]);
     expect(dead).not.toContain(rows[0]!.pod_id);
     expect(await stack.services.pools.warmIds(POOL)).toEqual([]);
-    const cdp = await RawCdp.connect(session.connect_url!);
+    const cdp = await RawCdp.connect(session.connect_url);
     expect(await cdp.send('Browser.getVersion')).toHaveProperty('product');
     cdp.ws.terminate();
   });
