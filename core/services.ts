@@ -51,7 +51,9 @@ export async function openServices(
   log: Logger,
 ): Promise<Services> {
   const db = createDatabase(urls.databaseUrl);
-  const redis = openRedis(urls.redisUrl);
+  // ioredis reconnects by itself; an error with no listener would print as "Unhandled error event".
+  const onRedisError = (err: Error) => log.warn({ err }, 'redis connection error (reconnecting)');
+  const redis = openRedis(urls.redisUrl).on('error', onRedisError);
   const extra: Redis[] = [];
   const keys = new RedisKeys(config.redisPrefix);
   const queuePrefix = `${config.redisPrefix}:bull`;
@@ -77,7 +79,7 @@ export async function openServices(
     metrics,
     queuePrefix,
     duplicateRedis() {
-      const r = openRedis(urls.redisUrl);
+      const r = openRedis(urls.redisUrl).on('error', onRedisError);
       extra.push(r);
       return r;
     },
