@@ -1,5 +1,5 @@
 /**
- * The `ventus` command: up, migrate, workspaces create, keys create, pools list|set|advise.
+ * The `ventus` command: up, migrate, workspaces create, keys create, pools list|set|advise, load.
  * `--json` output is one JSON document on stdout; logs go to stderr.
  */
 import { parseArgs } from 'node:util';
@@ -12,13 +12,15 @@ import { DEFAULT_SCOPES, SCOPES, isScope, type Scope } from '../core/domain/scop
 import { resolveConnections } from './connections.ts';
 import { closeOnSignals } from '../core/process/shutdown.ts';
 import { POOLS_USAGE, poolsCommand } from './pools.command.ts';
+import { LOAD_USAGE, loadCommand } from './load.command.ts';
 
 const USAGE = `usage:
   ventus up                                   run the whole service (broker, proxy, workers, pool controller)
   ventus migrate                              apply database migrations
   ventus workspaces create <name> [--json]
   ventus keys create --workspace <name-or-id> [--scopes a,b] [--name label] [--json]
-${POOLS_USAGE}`;
+${POOLS_USAGE}
+${LOAD_USAGE}`;
 
 function fail(message: string): never {
   process.stderr.write(`${message}\n`);
@@ -73,6 +75,8 @@ async function up(config: Config): Promise<void> {
 async function main(argv: string[]): Promise<void> {
   // `pools` has flags of its own.
   if (argv[0] === 'pools') return poolsCommand(argv.slice(1), { readConfig, withDatabase, fail });
+  // `load` talks to a deployment over HTTP only: no configuration of its own.
+  if (argv[0] === 'load') return loadCommand(argv.slice(1), { fail });
   const { values, positionals } = parseArgs({
     args: argv,
     allowPositionals: true,

@@ -1,0 +1,133 @@
+/**
+ * `ventus load`: open-loop load against any deployment, over its HTTP API only (no database or
+ * Redis access, so it needs no configuration of its own). Writes a JSON, Markdown and SVG report
+ * (load-tests/harness/); stdout gets the Markdown summary, or with --json one JSON document.
+ * Bad flags and a refused key exit 2; an unreachable target exits 1.
+ */
+import { parseArgs } from 'node:util';
+
+export const LOAD_USAGE = `  ventus load --target URL --api-key KEY --scenario create|lifecycle --rate R --duration D
+              [--concurrency 64] [--out load-tests/results] [--name BASE] [--driver-label NAME]
+              [--page-url URL] [--json]      (KEY may come from VENTUS_API_KEY; D: 30, 30s, 5m)`;
+
+const OPTIONS = {
+  target: { type: 'string' },
+  'api-key': { type: 'string' },
+  scenario: { type: 'string' },
+  rate: { type: 'string' },
+  duration: { type: 'string' },
+  concurrency: { type: 'string', default: '64' },
+  out: { type: 'string', default: 'load-tests/results' },
+  name: { type: 'string' },
+  'driver-label': { type: 'string' },
+  'page-url': { type: 'string' },
+  json: { type: 'boolean', default: false },
+  help: { type: 'boolean', short: 'h', default: false },
+} as const;
+
+export interface LoadCommandDeps {
+  /** Prints the message to stderr and exits 2. */
+  fail: (message: string) => never;
+}
+
+function httpUrl(flag: string, raw: string, fail: (m: string) => never): string {
+  let url: URL | undefined;
+  try {
+    url = new URL(raw);
+  } catch {
+    // Reported below.
+  }
+  if (!url || (url.protocol !== 'http:' && url.protocol !== 'https:')) {
+    fail(`--${flag}=${JSON.stringify(raw)}: expected an http:// or https:// URL`);
+  }
+  return raw.replace(/\/+$/, '');
+}
+
+function positive(flag: string, raw: string, max: number, fail: (m: string) => never, whole = false): number {
+  const value = raw.trim() === '' ? Number.NaN : Number(raw);
+  if (!Number.isFinite(value) || value <= 0 || value > max || (whole && !Number.isInteger(value))) {
+    fail(
+      `--${flag}=${JSON.stringify(raw)}: expected a ${whole ? 'whole ' : ''}number above 0, at most ${max}`,
+    );
+  }
+  return value;
+}
+
+/** `30`, `30s`, `5m`, `1h` -> seconds (at most a day). */
+function duration(raw: string, fail: (m: string) => never): number {
+  const match = /^(\d+(?:\.\d+)?)([smh]?)$/.exec(raw.trim());
+  const seconds = match ? Number(match[1]) * ({ '': 1, s: 1, m: 60, h: 3600 }[match[2]!] ?? 1) : Number.NaN;
+  if (!(seconds > 0 && seconds <= 86_400)) {
+    fail(`--duration=${JSON.stringify(raw)}: expected a duration such as 30, 30s or 5m (at most 24h)`);
+  }
+  return seconds;
+}
+
+/** Report files are `<out>/<BASE>.json` and so on: a plain file name, no path. */
+function fileBase(raw: string, fail: (m: string) => never): string {
+  if (!/^[\w][\w.-]*$/.test(raw))
+    fail(`--name=${JSON.stringify(raw)}: expected letters, digits, '.', '-' or '_'`);
+  return raw;
+}
+
+export async function loadCommand(argv: string[], deps: LoadCommandDeps): Promise<void> {
+  const { fail } = deps;
+  let values: Partial<Record<keyof typeof OPTIONS, string | boolean>>;
+  try {
+    ({ values } = parseArgs({ args: argv, options: OPTIONS, strict: true, allowPositionals: false }));
+  } catch (err) {
+    return fail(`${(err as Error).message}\nusage:\n${LOAD_USAGE}`);
+  }
+  if (values.help) return void process.stdout.write(`usage:\n${LOAD_USAGE}\n`);
+  const str = (f: keyof typeof OPTIONS) => (typeof values[f] === 'string' ? values[f] : undefined);
+  const apiKey = str('api-key') ?? process.env.VENTUS_API_KEY;
+  const missing = [
+    !str('target') && '--target',
+    !apiKey && '--api-key (or VENTUS_API_KEY)',
+    !str('scenario') && '--scenario',
+    !str('rate') && '--rate',
+    !str('duration') && '--duration',
+  ].filter(Boolean);
+  if (missing.length > 0) fail(`missing ${missing.join(', ')}\nusage:\n${LOAD_USAGE}`);
+  // Loaded here: the harness (and Playwright, for lifecycle) is not needed by other commands.
+  const { runLoad, isScenarioName, SCENARIOS, LoadSetupError } = await import('../load-tests/harness/run.ts');
+  const scenario = str('scenario')!;
+  if (!isScenarioName(scenario)) {
+    return fail(
+      `--scenario=${JSON.stringify(scenario)}: expected one of ${Object.keys(SCENARIOS).join(', ')}`,
+    );
+  }
+  const options = {
+    target: httpUrl('target', str('target')!, fail),
+    apiKey: apiKey!,
+    scenario,
+    rate: positive('rate', str('rate')!, 100_000, fail),
+    durationSeconds: duration(str('duration')!, fail),
+    concurrency: positive('concurrency', str('concurrency')!, 100_000, fail, true),
+    outDir: str('out')!,
+    ...(str('name') !== undefined && { baseName: fileBase(str('name')!, fail) }),
+    ...(str('driver-label') !== undefined && { driverLabel: str('driver-label')! }),
+    ...(str('page-url') !== undefined && { pageUrl: httpUrl('page-url', str('page-url')!, fail) }),
+  };
+  if (options.rate * options.durationSeconds < 1) fail('--rate × --duration is below one request');
+  try {
+    const { report, files } = await runLoad(options);
+    process.stderr.write(`wrote ${Object.values(files).join(', ')}\n`);
+    if (values.json) {
+      // Every sample is in the JSON file; stdout gets the summary.
+      const { samples, timeSeries, ...rest } = report;
+      void samples;
+      void timeSeries;
+      process.stdout.write(`${JSON.stringify({ files, ...rest })}\n`);
+    } else {
+      const { readFile } = await import('node:fs/promises');
+      process.stdout.write(await readFile(files.markdown, 'utf8'));
+    }
+  } catch (err) {
+    if (err instanceof LoadSetupError) {
+      process.stderr.write(`${err.message}\n`);
+      process.exit(err.exitCode);
+    }
+    throw err;
+  }
+}

@@ -1,0 +1,153 @@
+/**
+ * `npm run bench`: a short run of each scenario on a scratch local stack, through the same harness
+ * as `ventus load` (over HTTP, as against any deployment), written to load-tests/results/:
+ * `latest.md` (committed) and, per scenario, `latest-<scenario>.json` (gitignored) and two SVGs.
+ * Each run is `ventus load` in a child process. `create` runs on the sim driver (the control plane, not Chromium, is measured); `lifecycle` on
+ * real headless Chromium pods. Uses the machine's Postgres and Redis when they answer, else
+ * starts embedded ones (as the test suite does), so a fresh clone needs only `npm install`.
+ *
+ *   npm run bench [-- --duration 10]
+ */
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import net from 'node:net';
+import { readFile, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { startEmbeddedPostgres, startEmbeddedRedis, type EmbeddedService } from '../cli/embedded-services.ts';
+import { createLogger } from '../core/logging/logger.ts';
+import { describeMachine, machine } from './harness/environment.ts';
+import { markdownSummary } from './harness/markdown.ts';
+import type { Report } from './harness/report.ts';
+import type { ScenarioName } from './harness/run.ts';
+import { formatMarkdown, type ReportFiles } from './harness/write-report.ts';
+
+const RESULTS = fileURLToPath(new URL('./results/', import.meta.url));
+const VENTUS = fileURLToPath(new URL('../bin/ventus.js', import.meta.url));
+const DEFAULT_POSTGRES = 'postgres://postgres@127.0.0.1:5432/postgres';
+const DEFAULT_REDIS = 'redis://127.0.0.1:6379';
+
+const { values } = parseArgs({ options: { duration: { type: 'string', default: '10' } } });
+const DURATION = Number(values.duration);
+if (!(DURATION > 0)) throw new Error(`--duration ${values.duration}: expected seconds above 0`);
+
+interface Plan {
+  scenario: ScenarioName;
+  rate: number;
+  concurrency: number;
+  /** VENTUS_* settings of the scratch stack. */
+  env: Record<string, string>;
+  why: string;
+}
+
+const PLANS: Plan[] = [
+  {
+    scenario: 'create',
+    // What 2 cores sustain with the whole stack and the load generator on them (50/s saturates).
+    rate: 20,
+    concurrency: 64,
+    env: { VENTUS_DRIVER: 'sim', VENTUS_POOL_MIN_READY: '10', VENTUS_POOL_MAX_TOTAL: '100' },
+    why: 'sim driver, pool min_ready 10 / max_total 100',
+  },
+  {
+    scenario: 'lifecycle',
+    rate: 1,
+    concurrency: 8,
+    env: {
+      VENTUS_DRIVER: 'local',
+      VENTUS_HEADLESS: 'true',
+      VENTUS_POOL_MIN_READY: '2',
+      VENTUS_POOL_MAX_TOTAL: '6',
+    },
+    why: 'local driver (headless Chromium), pool min_ready 2 / max_total 6',
+  },
+];
+
+function reachable(url: string): Promise<boolean> {
+  const { hostname, port } = new URL(url);
+  return new Promise((resolve) => {
+    const socket = net.connect({ host: hostname, port: Number(port) });
+    socket.setTimeout(2000, () => (socket.destroy(), resolve(false)));
+    socket.once('error', () => resolve(false));
+    socket.once('connect', () => (socket.destroy(), resolve(true)));
+  });
+}
+
+/** Postgres and Redis for the scratch stacks; scratch-stack.ts reads these variables. */
+async function ensureServices(): Promise<EmbeddedService[]> {
+  const log = createLogger('warn', { component: 'bench' });
+  const started: EmbeddedService[] = [];
+  if (!(await reachable(process.env.TEST_DATABASE_URL ?? DEFAULT_POSTGRES))) {
+    const pg = await startEmbeddedPostgres('.ventus/bench', log);
+    started.push(pg);
+    process.env.TEST_DATABASE_URL = pg.url;
+  }
+  if (!(await reachable(process.env.REDIS_URL ?? DEFAULT_REDIS))) {
+    const redis = await startEmbeddedRedis(log);
+    started.push(redis);
+    process.env.REDIS_URL = redis.url;
+  }
+  return started;
+}
+
+/**
+ * `ventus load` in a process of its own: sharing the stack's event loop would make each slow the
+ * other, and the figures would be the harness's as much as the service's.
+ */
+async function ventusLoad(args: string[]): Promise<ReportFiles> {
+  const child = spawn(process.execPath, [VENTUS, 'load', ...args, '--json'], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  let stdout = '';
+  child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+  const [code] = (await once(child, 'exit')) as [number | null];
+  if (code !== 0) throw new Error(`ventus load ${args.join(' ')} exited ${code}`);
+  return (JSON.parse(stdout) as { files: ReportFiles }).files;
+}
+
+const services = await ensureServices();
+// Imported after the variables are set: it reads them when loaded.
+const { startScratchStack } = await import('./scratch-stack.ts');
+const sections: string[] = [];
+try {
+  for (const plan of PLANS) {
+    const bench = await startScratchStack(plan.env);
+    try {
+      const files = await ventusLoad([
+        ...['--target', bench.stack.url, '--scenario', plan.scenario],
+        ...['--rate', String(plan.rate), '--duration', String(DURATION)],
+        ...['--concurrency', String(plan.concurrency), '--out', RESULTS, '--name', `latest-${plan.scenario}`],
+        ...['--api-key', bench.headers.authorization!.replace(/^Bearer /, '')],
+        ...['--driver-label', plan.env.VENTUS_DRIVER!],
+      ]);
+      const report = JSON.parse(await readFile(files.json, 'utf8')) as Report;
+      report.notes.unshift(`Stack: \`ventus up\` in-process on a scratch database, ${plan.why}.`);
+      const plots = {
+        latency: path.basename(files.latencySvg),
+        percentiles: path.basename(files.percentilesSvg),
+      };
+      sections.push(markdownSummary(report, plots));
+      process.stderr.write(`bench: ${plan.scenario} done (${report.summary.scheduled} arrivals)\n`);
+    } finally {
+      await bench.close();
+    }
+  }
+  const header = [
+    '# Latest benchmark (`npm run bench`)',
+    '',
+    `Short runs (${DURATION} s each) of every scenario on the local stack, written by \`load-tests/bench.ts\`. ` +
+      'Figures depend on the machine; compare runs from the same machine only. JSON (every sample) ' +
+      'and plots sit next to this file.',
+    '',
+    `- machine: ${describeMachine(machine())}`,
+    `- date: ${new Date().toISOString()}`,
+    '',
+  ];
+  const file = path.join(RESULTS, 'latest.md');
+  await writeFile(file, await formatMarkdown([...header, ...sections].join('\n')));
+  process.stderr.write(`bench: wrote ${path.relative(process.cwd(), file)}\n`);
+} finally {
+  for (const s of services.reverse()) await s.stop();
+}
+process.exit(0);

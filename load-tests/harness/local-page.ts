@@ -1,0 +1,24 @@
+/** A page the harness serves on 127.0.0.1 for `lifecycle` browsers to open (no internet). */
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+
+const PAGE =
+  '<!doctype html><html><head><title>Ventus load test</title></head><body><h1>load test page</h1></body></html>';
+
+export async function serveLocalPage(): Promise<{ url: string; close(): Promise<void> }> {
+  const server = http.createServer((_req, res) => {
+    res.setHeader('content-type', 'text/html');
+    res.setHeader('cache-control', 'no-store');
+    res.end(PAGE);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `http://127.0.0.1:${port}/`,
+    close: () =>
+      new Promise((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+}
