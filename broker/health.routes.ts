@@ -17,7 +17,15 @@ import {
 import { HEADERS, jsonResponse, routeSchema } from './openapi/route-schema.ts';
 import { sendProblem } from './problem-handler.ts';
 
-const Health = Type.Object({ status: Type.Literal('ok') }, { additionalProperties: false });
+const Health = Type.Object(
+  {
+    status: Type.Literal('ok'),
+    driver: Type.Enum(['local', 'kubernetes', 'sim'], {
+      description: 'The runtime driver behind this deployment (load-test reports name it).',
+    }),
+  },
+  { additionalProperties: false },
+);
 
 const Checks = Type.Object(
   {
@@ -48,7 +56,7 @@ export function healthRoutes(services: Services) {
           responses: { 200: jsonResponse('The process is alive.', Health) },
         }),
       },
-      async () => ({ status: 'ok' as const }),
+      async () => ({ status: 'ok' as const, driver: services.config.driver }),
     );
 
     app.get(

@@ -31,7 +31,7 @@ function sendProblem(res: ServerResponse, doc: ProblemDocument, headers: Record<
 }
 
 async function serve(services: OpsServices, path: string, req: IncomingMessage, res: ServerResponse) {
-  if (path === '/healthz') return sendJson(res, 200, { status: 'ok' });
+  if (path === '/healthz') return sendJson(res, 200, { status: 'ok', driver: services.config.driver });
   if (path === '/readyz') {
     const readiness = await checkReadiness(services);
     if (readiness.ready) return sendJson(res, 200, readyBody(readiness));

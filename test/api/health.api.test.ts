@@ -36,7 +36,10 @@ describe('/healthz and /readyz on the broker', () => {
   });
 
   it('answer without authentication, as /openapi.json documents', async () => {
-    expect(await anonymous.request('GET', '/healthz')).toMatchObject({ status: 200, body: { status: 'ok' } });
+    expect(await anonymous.request('GET', '/healthz')).toMatchObject({
+      status: 200,
+      body: { status: 'ok', driver: 'local' },
+    });
     expect(await anonymous.request('GET', '/readyz')).toMatchObject({
       status: 200,
       body: { status: 'ready', checks: { postgres: 'ok', redis: 'ok' } },
@@ -146,7 +149,7 @@ describe('the ops server of the workers and pool-controller processes', () => {
   it('serves /healthz, /readyz and /metrics on a port of its own', async () => {
     const health = await fetch(`${base}/healthz`);
     expect(health.status).toBe(200);
-    expect(await health.json()).toEqual({ status: 'ok' });
+    expect(await health.json()).toEqual({ status: 'ok', driver: 'local' });
     const ready = await fetch(`${base}/readyz`);
     expect(ready.status).toBe(200);
     expect(await ready.json()).toEqual({ status: 'ready', checks: { postgres: 'ok', redis: 'ok' } });
