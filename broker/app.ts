@@ -15,8 +15,10 @@ import { keysRoutes } from './routes/keys.routes.ts';
 import { membersRoutes } from './routes/members.routes.ts';
 import { auditRoutes } from './routes/audit.routes.ts';
 import { profilesRoutes } from './routes/profiles.routes.ts';
+import { profileSnapshotRoutes } from './routes/profile-snapshot.routes.ts';
 import { healthRoutes } from './health.routes.ts';
 import { poolsRoutes } from './routes/pools.routes.ts';
+import { recordingsRoutes } from './routes/recordings.routes.ts';
 import { scrubUrl } from '../core/domain/scrubber.ts';
 
 export interface BuildAppOptions {
@@ -85,6 +87,8 @@ export async function buildApp(services: Services, options: BuildAppOptions = {}
   await app.register(membersRoutes(services));
   await app.register(auditRoutes(services));
   await app.register(profilesRoutes(services));
+  await app.register(profileSnapshotRoutes(services));
   await app.register(poolsRoutes(services));
+  await app.register(recordingsRoutes(services));
   return app;
 }

@@ -11,6 +11,7 @@ import { getWorkspaceProfile } from '../core/db/profiles.repository.ts';
 import { newId } from '../core/domain/ids.ts';
 import { ProblemError } from '../core/domain/problems.ts';
 import { SESSION_DEFAULTS, type CreateSessionBody } from '../core/domain/session.schema.ts';
+import { proxyUrlProblem } from '../core/domain/proxy-settings.ts';
 import type { ApiKeyPrincipal } from '../core/db/workspaces.repository.ts';
 import { jobIds } from '../core/queue/jobs.ts';
 import { restorePoolSlots } from '../core/pools/restore-slots.ts';
@@ -23,6 +24,8 @@ export interface CreateOutcome {
 }
 
 async function resolvePool(services: Services, body: CreateSessionBody): Promise<PoolSettings> {
+  const proxyProblem = body.proxy && proxyUrlProblem(body.proxy.url);
+  if (proxyProblem) throw new ProblemError('unprocessable-entity', { detail: proxyProblem });
   const region = body.region ?? SESSION_DEFAULTS.region;
   const kind = body.runtime_kind ?? SESSION_DEFAULTS.runtime_kind;
   if (kind === 'rda' && body.profile_id !== undefined) {

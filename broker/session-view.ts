@@ -23,6 +23,7 @@ export async function toSessionResource(
     expires_at: s.expiresAt.toISOString(),
     released_at: s.releasedAt?.toISOString() ?? null,
     release_reason: s.releaseReason,
+    error: s.error,
     connect_url: `${wsBase}/v1/sessions/${s.id}/cdp?token=${cdpToken}`,
     // Placeholder until live view ships (spec: "Treat the field as a placeholder").
     live_view_url: `${publicUrl}/v/${s.id}?token=${viewToken}`,
@@ -33,6 +34,7 @@ export async function toSessionResource(
     proxy: proxy ? { url: scrubUrl(proxy.url), username: proxy.username ?? null } : null,
     profile_id: s.config.profile_id ?? null,
     profile_version: s.config.profile_version ?? null,
+    restored_state: s.restoredState,
     labels: s.labels,
     recording: { enabled: s.config.recording?.enabled ?? false },
   };

@@ -8,7 +8,11 @@ import { parseArgs } from 'node:util';
 
 export const LOAD_USAGE = `  ventus load --target URL --api-key KEY --scenario create|lifecycle --rate R --duration D
               [--concurrency 64] [--out load-tests/results] [--name BASE] [--driver-label NAME]
-              [--page-url URL] [--json]      (KEY may come from VENTUS_API_KEY; D: 30, 30s, 5m)`;
+              [--page-url URL] [--json]      (KEY may come from VENTUS_API_KEY; D: 30, 30s, 5m)
+  ventus load --target URL --api-key KEY --scenario cdp [--round-trips 1000] [--screenshots 50]
+              [--session-id ID --direct-url ws://BROWSER/devtools/browser/…]   (proxy vs direct)
+  ventus load --target URL --api-key OPERATOR_KEY --scenario pool-sweep --settings 4:1,6:2,8:3
+              --rate R --duration D --session-seconds S [--pool NAME] [--seed 1]   (per setting)`;
 
 const OPTIONS = {
   target: { type: 'string' },
@@ -21,6 +25,14 @@ const OPTIONS = {
   name: { type: 'string' },
   'driver-label': { type: 'string' },
   'page-url': { type: 'string' },
+  'round-trips': { type: 'string', default: '1000' },
+  screenshots: { type: 'string', default: '50' },
+  'session-id': { type: 'string' },
+  'direct-url': { type: 'string' },
+  settings: { type: 'string' },
+  'session-seconds': { type: 'string' },
+  pool: { type: 'string' },
+  seed: { type: 'string' },
   json: { type: 'boolean', default: false },
   help: { type: 'boolean', short: 'h', default: false },
 } as const;
@@ -70,6 +82,82 @@ function fileBase(raw: string, fail: (m: string) => never): string {
   return raw;
 }
 
+const MEASUREMENTS = ['cdp', 'pool-sweep'] as const;
+
+/** `cdp` and `pool-sweep`: not one open-loop run, so they have flags and report files of their own. */
+async function measurement(
+  scenario: (typeof MEASUREMENTS)[number],
+  str: (flag: keyof typeof OPTIONS) => string | undefined,
+  apiKey: string,
+  json: boolean,
+  fail: (m: string) => never,
+): Promise<void> {
+  const common = {
+    target: httpUrl('target', str('target')!, fail),
+    apiKey,
+    outDir: str('out')!,
+    ...(str('name') !== undefined && { baseName: fileBase(str('name')!, fail) }),
+    ...(str('driver-label') !== undefined && { driverLabel: str('driver-label')! }),
+  };
+  const { runCdpLoad, runPoolSweepLoad } = await import('../load-tests/scenarios/measurements.run.ts');
+  const { LoadSetupError } = await import('../load-tests/harness/run.ts');
+  let result: { report: object; files: { markdown: string } };
+  try {
+    if (scenario === 'cdp') {
+      const directUrl = str('direct-url');
+      if (directUrl !== undefined && !/^wss?:\/\//.test(directUrl)) {
+        fail(`--direct-url=${JSON.stringify(directUrl)}: expected a ws:// or wss:// URL`);
+      }
+      if (directUrl !== undefined && str('session-id') === undefined) {
+        fail('--direct-url needs --session-id: the browser it leads to must be that session’s');
+      }
+      result = await runCdpLoad({
+        ...common,
+        roundTrips: positive('round-trips', str('round-trips')!, 1_000_000, fail, true),
+        screenshots: positive('screenshots', str('screenshots')!, 10_000, fail, true),
+        ...(str('session-id') !== undefined && { sessionId: str('session-id')! }),
+        ...(directUrl !== undefined && { directUrl }),
+      });
+    } else {
+      const { parseSettings } = await import('../load-tests/scenarios/pool-sweep.scenario.ts');
+      const settings = parseSettings(str('settings')!);
+      if (typeof settings === 'string') fail(`--settings: ${settings}`);
+      result = await runPoolSweepLoad({
+        ...common,
+        settings,
+        rate: positive('rate', str('rate')!, 100_000, fail),
+        durationSeconds: duration(str('duration')!, fail),
+        sessionSeconds: positive('session-seconds', str('session-seconds')!, 86_400, fail),
+        concurrency: positive('concurrency', str('concurrency')!, 100_000, fail, true),
+        ...(str('pool') !== undefined && { pool: str('pool')! }),
+        ...(str('seed') !== undefined && { seed: positive('seed', str('seed')!, 2 ** 31, fail, true) }),
+      });
+    }
+  } catch (err) {
+    if (err instanceof LoadSetupError) {
+      process.stderr.write(`${err.message}\n`);
+      process.exit(err.exitCode);
+    }
+    throw err;
+  }
+  process.stderr.write(`wrote ${Object.values(result.files).join(', ')}\n`);
+  if (json) {
+    // Samples stay in the JSON file.
+    const { samples, rows, ...rest } = result.report as {
+      samples?: unknown;
+      rows?: Array<{ samples: unknown }>;
+    };
+    void samples;
+    const summaryRows = rows?.map(({ samples: _s, ...row }) => (void _s, row));
+    process.stdout.write(
+      `${JSON.stringify({ files: result.files, ...rest, ...(summaryRows && { rows: summaryRows }) })}\n`,
+    );
+  } else {
+    const { readFile } = await import('node:fs/promises');
+    process.stdout.write(await readFile(result.files.markdown, 'utf8'));
+  }
+}
+
 export async function loadCommand(argv: string[], deps: LoadCommandDeps): Promise<void> {
   const { fail } = deps;
   let values: Partial<Record<keyof typeof OPTIONS, string | boolean>>;
@@ -81,20 +169,26 @@ export async function loadCommand(argv: string[], deps: LoadCommandDeps): Promis
   if (values.help) return void process.stdout.write(`usage:\n${LOAD_USAGE}\n`);
   const str = (f: keyof typeof OPTIONS) => (typeof values[f] === 'string' ? values[f] : undefined);
   const apiKey = str('api-key') ?? process.env.VENTUS_API_KEY;
+  const scenario = str('scenario');
+  const timed = scenario !== 'cdp';
   const missing = [
     !str('target') && '--target',
     !apiKey && '--api-key (or VENTUS_API_KEY)',
-    !str('scenario') && '--scenario',
-    !str('rate') && '--rate',
-    !str('duration') && '--duration',
+    !scenario && '--scenario',
+    timed && !str('rate') && '--rate',
+    timed && !str('duration') && '--duration',
+    scenario === 'pool-sweep' && !str('settings') && '--settings',
+    scenario === 'pool-sweep' && !str('session-seconds') && '--session-seconds',
   ].filter(Boolean);
   if (missing.length > 0) fail(`missing ${missing.join(', ')}\nusage:\n${LOAD_USAGE}`);
+  if (scenario === 'cdp' || scenario === 'pool-sweep') {
+    return measurement(scenario, str, apiKey!, values.json === true, fail);
+  }
   // Loaded here: the harness (and Playwright, for lifecycle) is not needed by other commands.
   const { runLoad, isScenarioName, SCENARIOS, LoadSetupError } = await import('../load-tests/harness/run.ts');
-  const scenario = str('scenario')!;
-  if (!isScenarioName(scenario)) {
+  if (!isScenarioName(scenario!)) {
     return fail(
-      `--scenario=${JSON.stringify(scenario)}: expected one of ${Object.keys(SCENARIOS).join(', ')}`,
+      `--scenario=${JSON.stringify(scenario)}: expected one of ${[...Object.keys(SCENARIOS), ...MEASUREMENTS].join(', ')}`,
     );
   }
   const options = {

@@ -6,7 +6,9 @@ import { randomBytes } from 'node:crypto';
 import { Redis } from 'ioredis';
 import type { Config } from './config/config.ts';
 import { createDatabase, type Database } from './db/database.ts';
-import { settingOrCreate } from './db/settings.repository.ts';
+import { getSetting, settingOrCreate } from './db/settings.repository.ts';
+import { sealPlaintextVersions } from './db/profiles.repository.ts';
+import { formatProfileKey, parseProfileKey, ProfileCipher } from './security/profile-cipher.ts';
 import { RedisKeys } from './redis/keys.ts';
 import { PoolState } from './redis/pool-state.ts';
 import { SessionRoutes } from './redis/session-routes.ts';
@@ -28,6 +30,8 @@ export interface Services {
   connections: CdpConnections;
   jobs: JobProducer;
   tokens: SessionTokens;
+  /** Seals and opens profile storage_state at rest. */
+  profileCipher: ProfileCipher;
   /**
    * This process's Prometheus registry and metrics: one per Services, so `ventus up`'s all-in-one
    * process has one registry shared by broker, workers, controller and proxy.
@@ -43,6 +47,30 @@ export interface Services {
 export function openRedis(url: string): Redis {
   // maxRetriesPerRequest: null is what BullMQ requires of a connection that blocks; harmless elsewhere.
   return new Redis(url, { maxRetriesPerRequest: null, lazyConnect: false });
+}
+
+const GENERATED_PROFILE_KEY = 'profile_storage_key';
+
+/**
+ * The profile cipher: VENTUS_PROFILE_KEYS when set (first encrypts, all decrypt), else a key generated
+ * once per installation and kept in the settings table (next to the data it protects: development
+ * only). A generated key stays readable after VENTUS_PROFILE_KEYS is set, so nothing sealed is lost.
+ */
+async function openProfileCipher(db: Database, config: Config, log: Logger): Promise<ProfileCipher> {
+  if (!config.profileKeys) {
+    const generate = () => formatProfileKey({ kid: 'generated-1', key: randomBytes(32) });
+    return new ProfileCipher(parseProfileKey(await settingOrCreate(db, GENERATED_PROFILE_KEY, generate)));
+  }
+  const [current, ...older] = config.profileKeys;
+  // With configured keys a process starts even while Postgres is down (its /readyz then says so);
+  // versions sealed with a generated development key stay unreadable until the next start.
+  const stored = await getSetting(db, GENERATED_PROFILE_KEY).catch((err: unknown) => {
+    log.warn({ err }, 'could not read the generated profile key; continuing with the configured keys');
+    return undefined;
+  });
+  const generated = stored ? [parseProfileKey(stored)] : [];
+  const configured = new Set(config.profileKeys.map((k) => k.kid));
+  return new ProfileCipher(current!, [...generated.filter((k) => !configured.has(k.kid)), ...older]);
 }
 
 export async function openServices(
@@ -61,6 +89,12 @@ export async function openServices(
   const secret =
     config.jwtSecret ??
     (await settingOrCreate(db, 'cdp_jwt_secret', () => randomBytes(32).toString('base64url')));
+  const profileCipher = await openProfileCipher(db, config, log);
+  // Versions written before encryption at rest: sealed once, by whichever process starts first.
+  await sealPlaintextVersions(db, profileCipher).then(
+    (n) => n > 0 && log.info({ sealed: n }, 'sealed plaintext profile versions'),
+    (err: Error) => log.warn({ err }, 'sealing plaintext profile versions failed; reads still work'),
+  );
   const metricsLog = log.child({ component: 'metrics' });
   const metrics = createMetrics(storeSources({ db, redis, keys, jobs }), (err) =>
     metricsLog.warn({ err }, 'reading pool or queue state for /metrics failed'),
@@ -76,6 +110,7 @@ export async function openServices(
     connections: new CdpConnections(redis, keys),
     jobs,
     tokens: new SessionTokens(secret),
+    profileCipher,
     metrics,
     queuePrefix,
     duplicateRedis() {

@@ -2,13 +2,15 @@
  * `npm run bench`: a short run of each scenario on a scratch local stack, through the same harness
  * as `ventus load` (over HTTP, as against any deployment), written to load-tests/results/:
  * `latest.md` (committed) and, per scenario, `latest-<scenario>.json` (gitignored) and two SVGs.
- * Each run is `ventus load` in a child process. `create` runs on the sim driver (the control plane, not Chromium, is measured); `lifecycle` on
- * real headless Chromium pods. Uses the machine's Postgres and Redis when they answer, else
+ * Each run is `ventus load` in a child process. `create` runs on the sim driver (the control plane,
+ * not Chromium, is measured); `lifecycle` and `cdp` (proxy vs direct) on real headless Chromium
+ * pods; `pool-sweep` on the sim driver with 300 ms pod starts, three pool settings. Uses the machine's Postgres and Redis when they answer, else
  * starts embedded ones (as the test suite does), so a fresh clone needs only `npm install`.
  *
- *   npm run bench [-- --duration 10]
+ *   npm run bench [-- --duration 10] [--only create,lifecycle,cdp,pool-sweep]
  */
 import { spawn } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
 import { once } from 'node:events';
 import net from 'node:net';
 import { readFile, writeFile } from 'node:fs/promises';
@@ -22,13 +24,21 @@ import { markdownSummary } from './harness/markdown.ts';
 import type { Report } from './harness/report.ts';
 import type { ScenarioName } from './harness/run.ts';
 import { formatMarkdown, type ReportFiles } from './harness/write-report.ts';
+import type { CdpReport } from './scenarios/cdp.scenario.ts';
+import { cdpMarkdown, type CdpFiles } from './scenarios/cdp.report.ts';
+import type { PoolSweepReport } from './scenarios/pool-sweep.scenario.ts';
+import { poolSweepMarkdown, type PoolSweepFiles } from './scenarios/pool-sweep.report.ts';
 
 const RESULTS = fileURLToPath(new URL('./results/', import.meta.url));
 const VENTUS = fileURLToPath(new URL('../bin/ventus.js', import.meta.url));
 const DEFAULT_POSTGRES = 'postgres://postgres@127.0.0.1:5432/postgres';
 const DEFAULT_REDIS = 'redis://127.0.0.1:6379';
 
-const { values } = parseArgs({ options: { duration: { type: 'string', default: '10' } } });
+const { values } = parseArgs({
+  options: { duration: { type: 'string', default: '10' }, only: { type: 'string' } },
+});
+/** `--only cdp,pool-sweep`: a subset of the scenarios (latest.md then holds only those). */
+const ONLY = values.only?.split(',');
 const DURATION = Number(values.duration);
 if (!(DURATION > 0)) throw new Error(`--duration ${values.duration}: expected seconds above 0`);
 
@@ -95,7 +105,7 @@ async function ensureServices(): Promise<EmbeddedService[]> {
  * `ventus load` in a process of its own: sharing the stack's event loop would make each slow the
  * other, and the figures would be the harness's as much as the service's.
  */
-async function ventusLoad(args: string[]): Promise<ReportFiles> {
+async function ventusLoad<F = ReportFiles>(args: string[]): Promise<F> {
   const child = spawn(process.execPath, [VENTUS, 'load', ...args, '--json'], {
     stdio: ['ignore', 'pipe', 'inherit'],
   });
@@ -103,15 +113,102 @@ async function ventusLoad(args: string[]): Promise<ReportFiles> {
   child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
   const [code] = (await once(child, 'exit')) as [number | null];
   if (code !== 0) throw new Error(`ventus load ${args.join(' ')} exited ${code}`);
-  return (JSON.parse(stdout) as { files: ReportFiles }).files;
+  return (JSON.parse(stdout) as { files: F }).files;
+}
+
+/**
+ * A RUNNING session on the scratch stack, and its browser's own CDP URL: the proxy's route in
+ * Redis, readable here because the stack runs in this process (a deployment's operator passes it
+ * to `ventus load --scenario cdp` as --direct-url).
+ */
+async function runningSession(bench: ScratchStack): Promise<{ id: string; cdpUrl: string }> {
+  const url = bench.stack.url;
+  const created = await fetch(`${url}/v1/sessions`, {
+    method: 'POST',
+    headers: { ...bench.headers, 'idempotency-key': randomUUID() },
+    body: '{}',
+  });
+  if (created.status !== 202) throw new Error(`bench: POST /v1/sessions answered ${created.status}`);
+  const { id } = (await created.json()) as { id: string };
+  const deadline = Date.now() + 60_000;
+  while (Date.now() < deadline) {
+    const res = await fetch(`${url}/v1/sessions/${id}`, { headers: bench.headers });
+    const { status } = (await res.json()) as { status: string };
+    if (status === 'RUNNING') {
+      const route = await bench.stack.services.routes.get(id);
+      if (route) return { id, cdpUrl: route.cdpUrl };
+    }
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  throw new Error(`bench: session ${id} not RUNNING within 60 s`);
+}
+
+const apiKeyOf = (bench: ScratchStack) => bench.headers.authorization!.replace(/^Bearer /, '');
+
+/** `cdp` on headless Chromium: 200 round trips and 20 screenshots per side. */
+async function benchCdp(): Promise<string> {
+  const bench = await startScratchStack({
+    VENTUS_DRIVER: 'local',
+    VENTUS_HEADLESS: 'true',
+    VENTUS_POOL_MIN_READY: '1',
+    VENTUS_POOL_MAX_TOTAL: '2',
+  });
+  try {
+    const session = await runningSession(bench);
+    const files = await ventusLoad<CdpFiles>([
+      ...['--target', bench.stack.url, '--scenario', 'cdp', '--api-key', apiKeyOf(bench)],
+      ...['--session-id', session.id, '--direct-url', session.cdpUrl],
+      ...['--round-trips', '200', '--screenshots', '20', '--driver-label', 'local'],
+      ...['--out', RESULTS, '--name', 'latest-cdp'],
+    ]);
+    const report = JSON.parse(await readFile(files.json, 'utf8')) as CdpReport;
+    report.notes.unshift(
+      'Stack: `ventus up` in-process on a scratch database, local driver (headless Chromium); the direct URL is the proxy’s route in Redis.',
+    );
+    process.stderr.write('bench: cdp done\n');
+    return cdpMarkdown(report, path.basename(files.percentilesSvg));
+  } finally {
+    await bench.close();
+  }
+}
+
+/** `pool-sweep` on the sim driver (300 ms pod starts, so warm and cold claims differ). */
+async function benchPoolSweep(): Promise<string> {
+  const bench = await startScratchStack(
+    {
+      VENTUS_DRIVER: 'sim',
+      VENTUS_SIM_READY_MS: '300',
+      VENTUS_POOL_MIN_READY: '1',
+      VENTUS_POOL_MAX_TOTAL: '3',
+      VENTUS_RECONCILE_INTERVAL_MS: '200',
+    },
+    ['operator'],
+  );
+  try {
+    const files = await ventusLoad<PoolSweepFiles>([
+      ...['--target', bench.stack.url, '--scenario', 'pool-sweep', '--api-key', apiKeyOf(bench)],
+      ...['--settings', '3:1,5:2,7:3', '--rate', '2', '--session-seconds', '2'],
+      ...['--duration', String(DURATION), '--concurrency', '256', '--driver-label', 'sim'],
+      ...['--out', RESULTS, '--name', 'latest-pool-sweep'],
+    ]);
+    const report = JSON.parse(await readFile(files.json, 'utf8')) as PoolSweepReport;
+    report.notes.unshift(
+      'Stack: `ventus up` in-process on a scratch database, sim driver with VENTUS_SIM_READY_MS=300.',
+    );
+    process.stderr.write('bench: pool-sweep done\n');
+    return poolSweepMarkdown(report, path.basename(files.svg));
+  } finally {
+    await bench.close();
+  }
 }
 
 const services = await ensureServices();
 // Imported after the variables are set: it reads them when loaded.
 const { startScratchStack } = await import('./scratch-stack.ts');
+type ScratchStack = Awaited<ReturnType<typeof startScratchStack>>;
 const sections: string[] = [];
 try {
-  for (const plan of PLANS) {
+  for (const plan of PLANS.filter((p) => !ONLY || ONLY.includes(p.scenario))) {
     const bench = await startScratchStack(plan.env);
     try {
       const files = await ventusLoad([
@@ -133,6 +230,8 @@ try {
       await bench.close();
     }
   }
+  if (!ONLY || ONLY.includes('cdp')) sections.push(await benchCdp());
+  if (!ONLY || ONLY.includes('pool-sweep')) sections.push(await benchPoolSweep());
   const header = [
     '# Latest benchmark (`npm run bench`)',
     '',

@@ -11,6 +11,7 @@ import { Redis } from 'ioredis';
 import { loadConfig } from '../core/config/config.ts';
 import { createLogger } from '../core/logging/logger.ts';
 import { createApiKey, createWorkspace } from '../core/db/workspaces.repository.ts';
+import type { Scope } from '../core/domain/scopes.ts';
 import { startStack, type Stack } from '../cli/stack.ts';
 
 export const ADMIN_URL = process.env.TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
@@ -18,13 +19,19 @@ const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 
 export interface ScratchStack {
   stack: Stack;
-  /** Request headers with the benchmark's API key (sessions:read, sessions:write). */
+  /** Request headers with the benchmark's API key (sessions:read, sessions:write, or `scopes`). */
   headers: Record<string, string>;
   close(): Promise<void>;
 }
 
-/** `env` adds VENTUS_* settings (pool size, driver, headless…) to the scratch defaults. */
-export async function startScratchStack(env: Record<string, string>): Promise<ScratchStack> {
+/**
+ * `env` adds VENTUS_* settings (pool size, driver, headless…) to the scratch defaults; `scopes`
+ * replaces the key's (`operator` for pool-sweep, which changes pool settings).
+ */
+export async function startScratchStack(
+  env: Record<string, string>,
+  scopes: Scope[] = ['sessions:read', 'sessions:write'],
+): Promise<ScratchStack> {
   const name = `bench_${randomBytes(4).toString('hex')}`;
   const admin = new pg.Client(ADMIN_URL);
   await admin.connect();
@@ -50,7 +57,7 @@ export async function startScratchStack(env: Record<string, string>): Promise<Sc
   );
   (config as { publicUrl: string }).publicUrl = stack.url;
   const ws = await createWorkspace(stack.services.db, 'bench');
-  const { apiKey } = await createApiKey(stack.services.db, ws.id, ['sessions:read', 'sessions:write']);
+  const { apiKey } = await createApiKey(stack.services.db, ws.id, scopes);
   return {
     stack,
     headers: { authorization: `Bearer ${apiKey}`, 'content-type': 'application/json' },

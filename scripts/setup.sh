@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs what Ventus Sessions needs on a Debian/Ubuntu machine, and nothing when it is all there:
-# Chromium (+ headless shell), Xvfb and Redis from apt (as root), and the npm dependencies.
+# Chromium (+ headless shell), Xvfb, Redis and ffmpeg (session recordings: WebM encoding, ffprobe)
+# from apt (as root), and the npm dependencies.
 # Postgres needs no install: `ventus up` embeds one when DATABASE_URL is unset.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -18,6 +19,8 @@ command -v chromium >/dev/null 2>&1 || [ -x /usr/bin/chromium ] || missing+=(chr
 [ -x /usr/bin/chromium-headless-shell ] || missing+=(chromium-headless-shell)
 command -v Xvfb >/dev/null 2>&1 || missing+=(xvfb)
 command -v redis-server >/dev/null 2>&1 || missing+=(redis-server)
+# Pod agents encode recorded screencast frames to WebM (VP8) with it; tests check the result with ffprobe.
+{ command -v ffmpeg && command -v ffprobe; } >/dev/null 2>&1 || missing+=(ffmpeg)
 if [ "${#missing[@]}" -gt 0 ]; then
   if [ "$(id -u)" -eq 0 ] && command -v apt-get >/dev/null 2>&1; then
     say "installing ${missing[*]} with apt-get"

@@ -48,7 +48,8 @@ export function wrapProcessor<N extends JobName>(
       const spec = JOBS[name];
       if (!Value.Check(spec.payload, job.data)) throw new UnrecoverableError(`invalid ${name} payload`);
       const payload = job.data as JobPayload<N>;
-      const child = log.child({ job: name, jobId: job.id, sessionId: payload.sessionId });
+      const sessionId = 'sessionId' in payload ? payload.sessionId : undefined;
+      const child = log.child({ job: name, jobId: job.id, ...(sessionId && { sessionId }) });
       try {
         await processor({ payload, log: child, job, lastAttempt });
         outcome = 'completed';

@@ -3,16 +3,22 @@
  * -> apply the session's settings -> publish the route -> RUNNING -> schedule expiry.
  * A retried job finds the pod it claimed before; a session that ended meanwhile gets its pod torn down.
  */
-import { getSession, transitionSession, type Session } from '../core/db/sessions.repository.ts';
+import {
+  getSession,
+  setRestoredState,
+  transitionSession,
+  type Session,
+} from '../core/db/sessions.repository.ts';
 import { isTerminal } from '../core/domain/session-states.ts';
 import { newId } from '../core/domain/ids.ts';
 import { endSession } from '../core/lifecycle/end-session.ts';
 import { jobIds } from '../core/queue/jobs.ts';
-import type { Pod, RuntimeDriver } from '../core/runtime/driver.ts';
+import { SessionConfigRejectedError, type Pod, type RuntimeDriver } from '../core/runtime/driver.ts';
 import type { Services } from '../core/services.ts';
 import type { Logger } from '../core/logging/logger.ts';
 import type { ClaimKind } from '../core/metrics/metrics.ts';
-import type { JobContext } from './processor.ts';
+import { PermanentJobError, type JobContext } from './processor.ts';
+import { sessionStorageState, toRestoredState } from './storage-state.ts';
 
 export interface ProvisionDeps {
   services: Services;
@@ -87,28 +93,34 @@ export function provisionProcessor(deps: ProvisionDeps) {
   const { services, driver } = deps;
   const { metrics } = services;
   return async ({ payload, log, lastAttempt }: JobContext<'provision'>): Promise<void> => {
-    let session = await getSession(services.db, payload.sessionId);
-    if (!session || isTerminal(session.status)) return;
-    if (session.status === 'QUEUED') {
-      session = await transitionSession(services.db, {
-        id: session.id,
+    // The common case first: QUEUED -> PROVISIONING in one compare-and-set (no read before it).
+    const session =
+      (await transitionSession(services.db, {
+        id: payload.sessionId,
         from: ['QUEUED'],
         to: 'PROVISIONING',
         actor: ACTOR,
         startClock: true,
-      });
-      if (!session) return; // released while queued
-    }
-    if (session.status === 'RUNNING') return; // a duplicate delivery after success
+      })) ?? (await getSession(services.db, payload.sessionId));
+    // Ended (released while queued), or RUNNING already (a duplicate delivery after success).
+    if (!session || session.status !== 'PROVISIONING') return;
     try {
       const claimStarted = performance.now();
       const { pod, kind } = await acquirePod(deps, session, log);
       metrics.claimSeconds.observe({ pool: session.pool, kind }, (performance.now() - claimStarted) / 1000);
       await services.pools.signalChange(session.pool);
-      await driver.configureSession(pod, {
+      const storageState = await sessionStorageState(services, session);
+      const podConfig = {
         ...(session.config.viewport && { viewport: session.config.viewport }),
         ...(session.config.user_agent && { userAgent: session.config.user_agent }),
-      });
+        ...(session.config.proxy && { proxy: session.config.proxy }),
+        ...(session.config.recording?.enabled && { recording: { enabled: true } }),
+        ...(storageState && { storageState }),
+      };
+      // Nothing to apply (the common case): no round trip to the pod on the warm path.
+      const restored =
+        Object.keys(podConfig).length > 0 ? await driver.configureSession(pod, podConfig) : undefined;
+      if (restored) await setRestoredState(services.db, session.id, toRestoredState(restored));
       await services.routes.publish({
         sessionId: session.id,
         workspaceId: session.workspaceId,
@@ -136,6 +148,18 @@ export function provisionProcessor(deps: ProvisionDeps) {
       );
       log.info({ podId: pod.id }, 'session running');
     } catch (err) {
+      // The pod refused the settings for good (e.g. the upstream proxy refused the credentials):
+      // retrying cannot help, so the session ends now, with the pod's reason for its owner to read.
+      if (err instanceof SessionConfigRejectedError) {
+        await endSession(services, {
+          sessionId: session.id,
+          reason: 'provision_failed',
+          actor: ACTOR,
+          auditClass: 'system',
+          error: err.message,
+        });
+        throw new PermanentJobError(err.message);
+      }
       if (lastAttempt) {
         await endSession(services, {
           sessionId: session.id,

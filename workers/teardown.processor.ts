@@ -1,17 +1,29 @@
-/** teardown: after a session ends, delete its pod (never reused) and free its slot in the pool. */
+/**
+ * teardown: after a session ends, save its recording (if any), delete its pod (never reused) and free
+ * its slot in the pool.
+ */
 import { getSession } from '../core/db/sessions.repository.ts';
 import { isTerminal } from '../core/domain/session-states.ts';
 import type { RuntimeDriver } from '../core/runtime/driver.ts';
+import type { ArtifactStore } from '../core/artifacts/artifact-store.ts';
+import { createArtifactStore } from '../core/artifacts/local-artifact.store.ts';
 import type { Services } from '../core/services.ts';
 import type { JobContext } from './processor.ts';
 import { PermanentJobError } from './processor.ts';
+import { collectRecording } from './recording-collect.ts';
 
-export function teardownProcessor(services: Services, driver: RuntimeDriver) {
+export function teardownProcessor(
+  services: Services,
+  driver: RuntimeDriver,
+  store: ArtifactStore = createArtifactStore(services.config),
+) {
   return async ({ payload, log }: JobContext<'teardown'>): Promise<void> => {
     const session = await getSession(services.db, payload.sessionId);
     if (!session) throw new PermanentJobError('unknown session');
     if (!isTerminal(session.status)) throw new PermanentJobError(`session is ${session.status}, not ended`);
     const podId = session.podId ?? (await services.pools.sessionPod(session.id));
+    // Before the pod goes: its recording is encoded on it and copied out (best effort).
+    await collectRecording({ services, driver, store }, session, podId, log);
     if (podId) {
       await driver.deletePod(podId);
       await services.pools.forgetPod(podId);

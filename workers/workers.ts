@@ -2,11 +2,13 @@
 import { Worker, type Job } from 'bullmq';
 import type { RuntimeDriver } from '../core/runtime/driver.ts';
 import type { Services } from '../core/services.ts';
-import type { JobName } from '../core/queue/jobs.ts';
+import { QUEUE_NAMES, type JobName } from '../core/queue/jobs.ts';
 import { wrapProcessor } from './processor.ts';
 import { provisionProcessor } from './provision.processor.ts';
 import { expireProcessor } from './expire.processor.ts';
 import { teardownProcessor } from './teardown.processor.ts';
+import { recordingSweepProcessor } from './recording-sweep.processor.ts';
+import { createArtifactStore } from '../core/artifacts/local-artifact.store.ts';
 
 export interface WorkersOptions {
   driver: RuntimeDriver;
@@ -22,6 +24,7 @@ export interface RunningWorkers {
 export function startWorkers(services: Services, options: WorkersOptions): RunningWorkers {
   const log = services.log.child({ component: 'workers' });
   const { metrics } = services;
+  const store = createArtifactStore(services.config);
   const handlers: Record<JobName, (job: Job) => Promise<void>> = {
     provision: wrapProcessor(
       'provision',
@@ -30,19 +33,26 @@ export function startWorkers(services: Services, options: WorkersOptions): Runni
       metrics,
     ),
     expire: wrapProcessor('expire', log, expireProcessor(services), metrics),
-    teardown: wrapProcessor('teardown', log, teardownProcessor(services, options.driver), metrics),
+    teardown: wrapProcessor('teardown', log, teardownProcessor(services, options.driver, store), metrics),
+    'recording-sweep': wrapProcessor(
+      'recording-sweep',
+      log,
+      recordingSweepProcessor(services, store),
+      metrics,
+    ),
   };
   const dispatch = async (job: Job) => {
     const handler = handlers[job.name as JobName] as ((job: Job) => Promise<void>) | undefined;
     if (!handler) throw new Error(`no processor for job ${job.name}`);
     await handler(job);
   };
-  const workers = (['provision', 'lifecycle'] as const).map(
+  const workers = QUEUE_NAMES.map(
     (queue) =>
       new Worker(queue, dispatch, {
         connection: services.duplicateRedis(),
         prefix: services.queuePrefix,
-        concurrency: options.concurrency ?? 16,
+        // One sweep at a time is plenty; session work runs many jobs at once.
+        concurrency: queue === 'maintenance' ? 1 : (options.concurrency ?? 16),
         // A worker that dies (SIGKILL, node loss) holds a job's lock until it lapses; then another
         // worker's stalled-job check takes the job back. Shorter than BullMQ's 30 s + 30 s defaults.
         lockDuration: 10_000,
@@ -51,6 +61,10 @@ export function startWorkers(services: Services, options: WorkersOptions): Runni
       }),
   );
   for (const w of workers) w.on('error', (err) => log.error({ err }, 'worker error'));
+  const sweepMs = services.config.recordingSweepMs;
+  services.jobs.schedule('recording-sweep', {}, sweepMs).catch((err: Error) => {
+    log.error({ err }, 'scheduling the recording sweep failed');
+  });
   return {
     async close() {
       await Promise.all(workers.map((w) => w.close()));

@@ -139,7 +139,7 @@ export function profilesRoutes(services: Services) {
         const principal = requireScope(request, 'profiles:write');
         const { name, storage_state } = request.body;
         const profile = await withTransaction(services.db, async (tx) => {
-          const created = await insertProfile(tx, {
+          const created = await insertProfile(tx, services.profileCipher, {
             id: newId(),
             workspaceId: principal.workspaceId,
             name,
@@ -264,7 +264,7 @@ export function profilesRoutes(services: Services) {
         const expectedVersion = parseIfMatch(request.headers['if-match']);
         if (!isUlid(id)) throw notFound(id);
         const outcome = await withTransaction(services.db, async (tx) => {
-          const result = await appendProfileVersion(tx, {
+          const result = await appendProfileVersion(tx, services.profileCipher, {
             workspaceId: principal.workspaceId,
             profileId: id,
             storageState: request.body.storage_state,
@@ -319,7 +319,7 @@ export function profilesRoutes(services: Services) {
         const principal = requireScope(request, 'profiles:read');
         const { id, n } = request.params;
         const version = isUlid(id)
-          ? await getProfileVersion(services.db, principal.workspaceId, id, n)
+          ? await getProfileVersion(services.db, services.profileCipher, principal.workspaceId, id, n)
           : undefined;
         if (!version) {
           await findOwn(principal.workspaceId, id);

@@ -39,6 +39,24 @@ export interface Config {
   opsPort: number | undefined;
   /** When set, GET /metrics requires `Authorization: Bearer <token>`. */
   metricsToken: string | undefined;
+  /**
+   * VENTUS_PROFILE_KEYS: AES-256 keys for profile storage_state at rest, the first encrypts, every one
+   * decrypts (rotation). Undefined: a key generated once and kept in the settings table (dev only).
+   */
+  profileKeys: ProfileKey[] | undefined;
+  /** Where recordings are stored (the local artifact store); default `<dataDir>/artifacts`. */
+  artifactsDir: string;
+  /** How often the retention sweeper deletes recordings past their `delete_after` (ms). */
+  recordingSweepMs: number;
+  /** How long a signed `recording_url` works (seconds). */
+  recordingUrlTtlSeconds: number;
+}
+
+export interface ProfileKey {
+  /** Stored with every ciphertext, so old versions stay readable after a rotation. */
+  kid: string;
+  /** 32 bytes. */
+  key: Buffer;
 }
 
 export class ConfigError extends Error {
@@ -80,6 +98,29 @@ function url(env: Env, name: string, protocols: string[], problems: string[]): s
     problems.push(`${name}: expected a URL starting with ${protocols.map((p) => `${p}//`).join(' or ')}`);
     return undefined;
   }
+}
+
+const KID = /^[A-Za-z0-9_.-]{1,32}$/;
+
+/** `kid:base64key,kid2:base64key` (the first is current); one problem line per bad entry. */
+function profileKeys(env: Env, problems: string[]): ProfileKey[] | undefined {
+  const raw = env.VENTUS_PROFILE_KEYS;
+  if (raw === undefined || raw.trim() === '') return undefined;
+  const keys: ProfileKey[] = [];
+  raw.split(',').forEach((entry, i) => {
+    const [kid = '', encoded = '', ...rest] = entry.trim().split(':');
+    const key = Buffer.from(encoded, 'base64');
+    // Name the entry, never echo it: it holds a key.
+    const where = `VENTUS_PROFILE_KEYS entry ${i + 1}`;
+    if (rest.length > 0 || !KID.test(kid) || !/^[A-Za-z0-9+/_-]+={0,2}$/.test(encoded) || key.length !== 32) {
+      problems.push(`${where}: expected kid:base64key (kid 1-32 of A-Z a-z 0-9 . _ -; a 32-byte key)`);
+    } else if (keys.some((k) => k.kid === kid)) {
+      problems.push(`${where}: kid ${JSON.stringify(kid)} appears twice`);
+    } else {
+      keys.push({ kid, key });
+    }
+  });
+  return keys.length > 0 ? keys : undefined;
 }
 
 export function loadConfig(env: Env): Config {
@@ -138,6 +179,10 @@ export function loadConfig(env: Env): Config {
     simReadyMs: integer(env, 'VENTUS_SIM_READY_MS', 50, 0, 60_000, problems),
     opsPort,
     metricsToken,
+    profileKeys: profileKeys(env, problems),
+    artifactsDir: env.VENTUS_ARTIFACTS_DIR || `${env.VENTUS_DATA_DIR ?? '.ventus'}/artifacts`,
+    recordingSweepMs: integer(env, 'VENTUS_RECORDING_SWEEP_MS', 600_000, 100, 86_400_000, problems),
+    recordingUrlTtlSeconds: integer(env, 'VENTUS_RECORDING_URL_TTL_SECONDS', 600, 1, 3600, problems),
   };
   if (!['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].includes(config.logLevel)) {
     problems.push(

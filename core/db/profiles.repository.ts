@@ -1,9 +1,11 @@
 /**
  * Profiles and their immutable versions. Every read is scoped to a workspace and skips deleted
  * profiles; a version is appended under the profile's row lock, so two writers never get the same number.
+ * storage_state is sealed (AES-256-GCM, core/security/profile-cipher.ts) on write and opened on read.
  */
 import type { Queryable } from './database.ts';
 import type { CreateSessionBody } from '../domain/session.schema.ts';
+import type { ProfileCipher } from '../security/profile-cipher.ts';
 
 export type StorageState = NonNullable<CreateSessionBody['storage_state']>;
 
@@ -38,7 +40,8 @@ interface ProfileRow {
 interface ProfileVersionRow {
   profile_id: string;
   version: number;
-  storage_state: StorageState;
+  /** Sealed; a plaintext StorageState only in rows written before encryption (until sealed at start). */
+  storage_state: unknown;
   created_by: string | null;
   created_at: Date;
 }
@@ -57,11 +60,11 @@ function toProfile(row: ProfileRow): Profile {
   };
 }
 
-function toVersion(row: ProfileVersionRow): ProfileVersion {
+function toVersion(row: ProfileVersionRow, cipher: ProfileCipher): ProfileVersion {
   return {
     profileId: row.profile_id,
     version: row.version,
-    storageState: row.storage_state,
+    storageState: cipher.open<StorageState>(row.storage_state, row.profile_id, row.version),
     createdBy: row.created_by,
     createdAt: row.created_at,
   };
@@ -79,7 +82,11 @@ export interface NewProfile {
  * Inserts a profile with its version 1. Returns undefined when the workspace already has a live
  * profile of that name (a concurrent create of the same name waits for the first and then gets undefined).
  */
-export async function insertProfile(q: Queryable, p: NewProfile): Promise<Profile | undefined> {
+export async function insertProfile(
+  q: Queryable,
+  cipher: ProfileCipher,
+  p: NewProfile,
+): Promise<Profile | undefined> {
   const { rows } = await q.query<ProfileRow>(
     `WITH ins AS (
        INSERT INTO profiles (id, workspace_id, name, latest_version, created_by)
@@ -89,7 +96,7 @@ export async function insertProfile(q: Queryable, p: NewProfile): Promise<Profil
      v AS (INSERT INTO profile_versions (profile_id, version, storage_state, created_by)
            SELECT id, 1, $4::jsonb, $5 FROM ins)
      SELECT * FROM ins`,
-    [p.id, p.workspaceId, p.name, JSON.stringify(p.storageState), p.createdBy],
+    [p.id, p.workspaceId, p.name, JSON.stringify(cipher.seal(p.storageState, p.id, 1)), p.createdBy],
   );
   return rows[0] && toProfile(rows[0]);
 }
@@ -144,7 +151,11 @@ export type AppendOutcome =
  * Appends the next version. Must run inside a transaction: the profile row stays locked (FOR UPDATE)
  * until commit, so a concurrent writer waits, then sees the new latest_version and conflicts.
  */
-export async function appendProfileVersion(q: Queryable, v: NewProfileVersion): Promise<AppendOutcome> {
+export async function appendProfileVersion(
+  q: Queryable,
+  cipher: ProfileCipher,
+  v: NewProfileVersion,
+): Promise<AppendOutcome> {
   const locked = await q.query<{ latest_version: number }>(
     `SELECT latest_version FROM profiles
       WHERE id = $1 AND workspace_id = $2 AND deleted_at IS NULL
@@ -161,18 +172,23 @@ export async function appendProfileVersion(q: Queryable, v: NewProfileVersion): 
     `INSERT INTO profile_versions (profile_id, version, storage_state, created_by)
      VALUES ($1, $2, $3, $4)
      RETURNING profile_id, version, storage_state, created_by, created_at`,
-    [v.profileId, next, JSON.stringify(v.storageState), v.createdBy],
+    [v.profileId, next, JSON.stringify(cipher.seal(v.storageState, v.profileId, next)), v.createdBy],
   );
   const profile = await q.query<ProfileRow>(
     `UPDATE profiles SET latest_version = $2, updated_at = now() WHERE id = $1 RETURNING ${PROFILE_COLUMNS}`,
     [v.profileId, next],
   );
-  return { kind: 'appended', profile: toProfile(profile.rows[0]!), version: toVersion(version.rows[0]!) };
+  return {
+    kind: 'appended',
+    profile: toProfile(profile.rows[0]!),
+    version: toVersion({ ...version.rows[0]!, storage_state: v.storageState }, cipher),
+  };
 }
 
 /** One version of a live profile of the workspace, with its storage_state. */
 export async function getProfileVersion(
   q: Queryable,
+  cipher: ProfileCipher,
   workspaceId: string,
   profileId: string,
   version: number,
@@ -183,7 +199,52 @@ export async function getProfileVersion(
       WHERE v.profile_id = $1 AND v.version = $3 AND p.workspace_id = $2 AND p.deleted_at IS NULL`,
     [profileId, workspaceId, version],
   );
-  return rows[0] && toVersion(rows[0]);
+  return rows[0] && toVersion(rows[0], cipher);
+}
+
+/**
+ * The storage_state a session pinned: deleted profiles included (a delete never changes what a
+ * created session loads), other workspaces' never.
+ */
+export async function getPinnedStorageState(
+  q: Queryable,
+  cipher: ProfileCipher,
+  workspaceId: string,
+  profileId: string,
+  version: number,
+): Promise<StorageState | undefined> {
+  const { rows } = await q.query<ProfileVersionRow>(
+    `SELECT v.profile_id, v.version, v.storage_state, v.created_by, v.created_at
+       FROM profile_versions v JOIN profiles p ON p.id = v.profile_id
+      WHERE v.profile_id = $1 AND v.version = $3 AND p.workspace_id = $2`,
+    [profileId, workspaceId, version],
+  );
+  return rows[0] && toVersion(rows[0], cipher).storageState;
+}
+
+/**
+ * Seals every version still stored in plaintext (written before encryption at rest). Idempotent and
+ * safe to run from several processes at once: each row is sealed only while it is still plaintext
+ * (the immutability trigger allows exactly that change). Returns how many rows it sealed.
+ */
+export async function sealPlaintextVersions(q: Queryable, cipher: ProfileCipher): Promise<number> {
+  const { rows } = await q.query<ProfileVersionRow>(
+    `SELECT profile_id, version, storage_state FROM profile_versions WHERE NOT (storage_state ? 'ciphertext')`,
+  );
+  let sealed = 0;
+  for (const row of rows) {
+    const res = await q.query(
+      `UPDATE profile_versions SET storage_state = $3::jsonb
+        WHERE profile_id = $1 AND version = $2 AND NOT (storage_state ? 'ciphertext')`,
+      [
+        row.profile_id,
+        row.version,
+        JSON.stringify(cipher.seal(row.storage_state, row.profile_id, row.version)),
+      ],
+    );
+    sealed += res.rowCount ?? 0;
+  }
+  return sealed;
 }
 
 /** Soft-deletes a live profile; undefined when there is none (already deleted, or not this workspace's). */

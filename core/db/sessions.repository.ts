@@ -1,7 +1,7 @@
 /** Sessions and their append-only transitions. Every status write is a compare-and-set. */
 import type { Queryable } from './database.ts';
 import type { ReleaseReason, SessionStatus } from '../domain/session-states.ts';
-import type { CreateSessionBody } from '../domain/session.schema.ts';
+import type { CreateSessionBody, RestoredState } from '../domain/session.schema.ts';
 
 /** What the request carried into the browser; stored whole, never returned whole (it holds secrets). */
 export type SessionConfig = Pick<
@@ -28,6 +28,8 @@ export interface Session {
   releasedAt: Date | null;
   releaseReason: ReleaseReason | null;
   error: string | null;
+  /** Counts of what was restored into the browser (never values); null when nothing was. */
+  restoredState: RestoredState | null;
 }
 
 export interface NewSession {
@@ -62,6 +64,7 @@ interface SessionRow {
   released_at: Date | null;
   release_reason: ReleaseReason | null;
   error: string | null;
+  restored_state: RestoredState | null;
 }
 
 function toSession(row: SessionRow): Session {
@@ -84,6 +87,7 @@ function toSession(row: SessionRow): Session {
     releasedAt: row.released_at,
     releaseReason: row.release_reason,
     error: row.error,
+    restoredState: row.restored_state ?? null,
   };
 }
 
@@ -182,6 +186,14 @@ export async function transitionSession(q: Queryable, t: TransitionRequest): Pro
     ],
   );
   return rows[0] && toSession(rows[0]);
+}
+
+/** Records what provisioning restored into the browser; only while the session is PROVISIONING. */
+export async function setRestoredState(q: Queryable, id: string, restored: RestoredState): Promise<void> {
+  await q.query(`UPDATE sessions SET restored_state = $2 WHERE id = $1 AND status = 'PROVISIONING'`, [
+    id,
+    JSON.stringify(restored),
+  ]);
 }
 
 /** Live (not ended) session ids of a pool, to rebuild capacity counters from the source of truth. */

@@ -10,3 +10,9 @@ export async function settingOrCreate(q: Queryable, key: string, generate: () =>
   const { rows } = await q.query<{ value: string }>('SELECT value FROM settings WHERE key = $1', [key]);
   return rows[0]!.value;
 }
+
+/** A setting's value, or undefined when it was never generated. */
+export async function getSetting(q: Queryable, key: string): Promise<string | undefined> {
+  const { rows } = await q.query<{ value: string }>('SELECT value FROM settings WHERE key = $1', [key]);
+  return rows[0]?.value;
+}

@@ -4,7 +4,8 @@
  * Pure data, no I/O.
  */
 import { Type, type Static } from 'typebox';
-import { StorageState } from './session.schema.ts';
+import { RestoredState, StorageState } from './session.schema.ts';
+import { ULID_PATTERN } from './ids.ts';
 import { pageOf } from './pagination.schema.ts';
 
 /** Postgres `integer`: a version number beyond it cannot exist. */
@@ -61,3 +62,37 @@ export const ProfileVersionResource = Type.Object({
 export type ProfileVersionResource = Static<typeof ProfileVersionResource>;
 
 export const ProfileList = pageOf(ProfileResource);
+
+/** POST /v1/sessions/{id}/profile-snapshot: into an existing profile (`profile_id`) or a new one (`name`). */
+export const ProfileSnapshotBody = Type.Object(
+  {
+    profile_id: Type.Optional(
+      Type.String({
+        pattern: ULID_PATTERN,
+        description: 'Append the snapshot as the next version of this profile.',
+      }),
+    ),
+    expected_version: Type.Optional(
+      Type.Integer({
+        minimum: 1,
+        maximum: MAX_PROFILE_VERSION,
+        description:
+          'With `profile_id`: the latest_version you last saw. If another writer appended first the snapshot is ' +
+          'refused with 409 and nothing is overwritten. Without it the version is appended after whatever is latest.',
+      }),
+    ),
+    // Create a new profile of this name from the snapshot (instead of profile_id).
+    name: Type.Optional(ProfileName),
+  },
+  { additionalProperties: false },
+);
+export type ProfileSnapshotBody = Static<typeof ProfileSnapshotBody>;
+
+/** The version a snapshot created, with counts (never values) of what it captured. */
+export const ProfileSnapshotResource = Type.Object({
+  profile_id: Type.String(),
+  version: Type.Integer({ minimum: 1 }),
+  created_at: Type.String({ format: 'date-time' }),
+  captured: RestoredState,
+});
+export type ProfileSnapshotResource = Static<typeof ProfileSnapshotResource>;

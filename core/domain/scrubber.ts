@@ -21,6 +21,7 @@ export const SECRET_KEYS = [
   'storage_state',
   'localstorage',
   'jwt_secret',
+  'profile_keys',
   'x-api-key',
 ] as const;
 

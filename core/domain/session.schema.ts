@@ -101,6 +101,25 @@ export const UpdateSessionBody = Type.Object(
 );
 export type UpdateSessionBody = Static<typeof UpdateSessionBody>;
 
+/** What was restored into a session's browser before RUNNING: counts, never values. */
+export const RestoredState = Type.Object(
+  {
+    cookies: Type.Integer({ minimum: 0, description: 'Cookies the browser accepted.' }),
+    origins: Type.Array(
+      Type.Object({
+        origin: Type.String({ examples: ['https://app.example.com'] }),
+        local_storage_items: Type.Integer({ minimum: 0 }),
+      }),
+    ),
+  },
+  {
+    description:
+      'What was restored from `storage_state` or the pinned profile version before the session turned ' +
+      'RUNNING (counts only); null when nothing was restored (yet).',
+  },
+);
+export type RestoredState = Static<typeof RestoredState>;
+
 const Nullable = <T extends Parameters<typeof Type.Union>[0][number]>(schema: T) =>
   Type.Union([schema, Type.Null()]);
 
@@ -114,6 +133,8 @@ export const SessionResource = Type.Object({
   expires_at: Type.String({ format: 'date-time' }),
   released_at: Nullable(Type.String({ format: 'date-time' })),
   release_reason: Nullable(Type.Enum(RELEASE_REASONS)),
+  /** Why an ERRORED session failed, in words for its owner (e.g. the upstream proxy refused the credentials). */
+  error: Nullable(Type.String()),
   connect_url: Nullable(Type.String()),
   live_view_url: Nullable(Type.String()),
   timeout_seconds: Type.Integer(),
@@ -123,6 +144,7 @@ export const SessionResource = Type.Object({
   proxy: Nullable(Type.Object({ url: Type.String(), username: Nullable(Type.String()) })),
   profile_id: Nullable(Type.String()),
   profile_version: Nullable(Type.Integer()),
+  restored_state: Nullable(RestoredState),
   labels: Labels,
   recording: Type.Object({ enabled: Type.Boolean() }),
 });

@@ -2,11 +2,14 @@
  * The job catalog: every job names its queue and payload schema. A job missing either does not
  * compile; `JobProducer.enqueue` validates the payload before it reaches Redis.
  */
-import { Type, type Static } from 'typebox';
+import { Type, type Static, type TObject } from 'typebox';
 
 const SessionJob = Type.Object({ sessionId: Type.String({ minLength: 1 }) }, { additionalProperties: false });
+/** Housekeeping jobs repeat on a schedule and carry nothing. */
+const ScheduledJob = Type.Object({}, { additionalProperties: false });
 
-export const QUEUE_NAMES = ['provision', 'lifecycle'] as const;
+/** `maintenance` keeps housekeeping (sweeps) apart from session work and out of its queue metrics. */
+export const QUEUE_NAMES = ['provision', 'lifecycle', 'maintenance'] as const;
 export type QueueName = (typeof QUEUE_NAMES)[number];
 
 export const JOBS = {
@@ -16,7 +19,9 @@ export const JOBS = {
   expire: { queue: 'lifecycle', payload: SessionJob, attempts: 5 },
   /** After a session ends: delete its pod, free its slot. */
   teardown: { queue: 'lifecycle', payload: SessionJob, attempts: 8 },
-} as const satisfies Record<string, { queue: QueueName; payload: typeof SessionJob; attempts: number }>;
+  /** Every VENTUS_RECORDING_SWEEP_MS: delete recordings past their retention (each deletion audited). */
+  'recording-sweep': { queue: 'maintenance', payload: ScheduledJob, attempts: 1 },
+} as const satisfies Record<string, { queue: QueueName; payload: TObject; attempts: number }>;
 
 export type JobName = keyof typeof JOBS;
 export type JobPayload<N extends JobName> = Static<(typeof JOBS)[N]['payload']>;

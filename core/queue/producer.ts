@@ -38,6 +38,24 @@ export class JobProducer {
     });
   }
 
+  /**
+   * Runs `name` every `everyMs` (a BullMQ job scheduler, id = the job's name). Every process may call
+   * it: the scheduler is one per queue and name, so replicas update it instead of adding runs.
+   */
+  async schedule<N extends JobName>(name: N, payload: JobPayload<N>, everyMs: number): Promise<void> {
+    const spec = JOBS[name];
+    if (!Value.Check(spec.payload, payload)) throw new Error(`invalid payload for job ${name}`);
+    await this.queues[spec.queue].upsertJobScheduler(
+      name,
+      { every: everyMs },
+      {
+        name,
+        data: payload,
+        opts: { attempts: spec.attempts, removeOnComplete: true, removeOnFail: { age: 24 * 3600 } },
+      },
+    );
+  }
+
   /** Jobs per queue in the states operators watch (one count script per queue). */
   async jobCounts(): Promise<
     { queue: QueueName; counts: Record<'waiting' | 'delayed' | 'active' | 'failed', number> }[]

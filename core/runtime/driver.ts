@@ -8,6 +8,50 @@
 export interface PodSessionConfig {
   viewport?: { width: number; height: number };
   userAgent?: string;
+  /** Cookies and localStorage to restore before the session is handed over (Playwright's shape). */
+  storageState?: PodStorageState;
+  /** Upstream HTTP proxy for all of the browser's traffic; the agent checks it before answering. */
+  proxy?: PodProxyConfig;
+  /** Record the session (screencast to WebM, pod-agent/pod.recording.ts); stopped at teardown. */
+  recording?: { enabled: boolean };
+}
+
+/** A session's upstream proxy. The password travels only to the pod's agent, never into a log. */
+export interface PodProxyConfig {
+  url: string;
+  username?: string;
+  password?: string;
+}
+
+/**
+ * The pod refused the session's settings for a reason retrying cannot fix (the upstream proxy
+ * refused the credentials or is unreachable). `message` is safe to show the session's owner.
+ */
+export class SessionConfigRejectedError extends Error {
+  override name = 'SessionConfigRejectedError';
+}
+
+/** Playwright's storage_state shape (the API's), declared here so the pod agent needs no schema library. */
+export interface PodStorageState {
+  cookies?: {
+    name: string;
+    value: string;
+    domain?: string;
+    path?: string;
+    url?: string;
+    /** Unix seconds; -1 (or absent) is a session cookie. */
+    expires?: number;
+    httpOnly?: boolean;
+    secure?: boolean;
+    sameSite?: 'Strict' | 'Lax' | 'None';
+  }[];
+  origins?: { origin: string; localStorage: { name: string; value: string }[] }[];
+}
+
+/** What POST /session restored: counts only, never values. */
+export interface RestoredCounts {
+  cookies: number;
+  origins: { origin: string; localStorageItems: number }[];
 }
 
 export interface PodSpec {
@@ -42,8 +86,11 @@ export interface RuntimeDriver {
   getPod(id: string): Promise<PodStatus | undefined>;
   /** Health probe: true when the pod's browser answers CDP /json/version. */
   isHealthy(pod: Pod): Promise<boolean>;
-  /** Applies a session's settings inside the browser (persisting for every current and future page). */
-  configureSession(pod: Pod, config: PodSessionConfig): Promise<void>;
+  /**
+   * Applies a session's settings inside the browser (persisting for every current and future page).
+   * Resolves with what was restored when `config.storageState` is given, else undefined.
+   */
+  configureSession(pod: Pod, config: PodSessionConfig): Promise<RestoredCounts | undefined>;
   /** Stops the pod and wipes its user-data-dir. Idempotent: deleting a missing pod resolves. */
   deletePod(id: string): Promise<void>;
   close(): Promise<void>;

@@ -13,7 +13,7 @@ import { join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { answersOk, postSessionConfig } from './pod-control.client.ts';
 import { PodCreations } from './pod-creations.ts';
-import type { Pod, PodSessionConfig, PodSpec, PodStatus, RuntimeDriver } from './driver.ts';
+import type { Pod, PodSessionConfig, PodSpec, PodStatus, RestoredCounts, RuntimeDriver } from './driver.ts';
 import { podAgentCommand } from './pod-agent-bundle.ts';
 import { POD_MARKER_VAR, isPodProcessAlive, stopPodProcesses } from './pod-processes.util.ts';
 import {
@@ -144,8 +144,8 @@ export class LocalDriver implements RuntimeDriver {
     return answersOk(`${pod.controlUrl}/healthz`);
   }
 
-  async configureSession(pod: Pod, config: PodSessionConfig): Promise<void> {
-    await postSessionConfig(pod, config);
+  configureSession(pod: Pod, config: PodSessionConfig): Promise<RestoredCounts | undefined> {
+    return postSessionConfig(pod, config);
   }
 
   async deletePod(id: string): Promise<void> {

@@ -1,5 +1,6 @@
 /** HTTP calls to a pod's control endpoint, the same for every driver whose pods run our agent API. */
-import type { Pod, PodSessionConfig } from './driver.ts';
+import { SessionConfigRejectedError } from './driver.ts';
+import type { Pod, PodSessionConfig, PodStorageState, RestoredCounts } from './driver.ts';
 
 /** True when `url` answers 2xx within a second. */
 export async function answersOk(url: string): Promise<boolean> {
@@ -12,17 +13,43 @@ export async function answersOk(url: string): Promise<boolean> {
   }
 }
 
-/** POST /session: applies a session's settings inside the pod's browser. */
-export async function postSessionConfig(pod: Pod, config: PodSessionConfig): Promise<void> {
+async function failure(pod: Pod, what: string, res: Response): Promise<Error> {
+  const body = await res.text().catch(() => '');
+  return new Error(`pod ${pod.id}: ${what} answered ${res.status} ${body}`.trim());
+}
+
+/**
+ * POST /session: applies a session's settings inside the pod's browser. Resolves with the counts of
+ * what was restored when the config carried a storage state (the agent answers 200 with them).
+ */
+export async function postSessionConfig(
+  pod: Pod,
+  config: PodSessionConfig,
+): Promise<RestoredCounts | undefined> {
   const res = await fetch(`${pod.controlUrl}/session`, {
     method: 'POST',
     headers: { 'content-type': 'application/json' },
     body: JSON.stringify(config),
-    signal: AbortSignal.timeout(10_000),
+    // Restoring localStorage loads one (intercepted) page per origin.
+    signal: AbortSignal.timeout(config.storageState ? 60_000 : 10_000),
   });
-  if (!res.ok) {
-    const body = await res.text().catch(() => '');
-    throw new Error(`pod ${pod.id}: POST /session answered ${res.status} ${body}`.trim());
+  // 422: the agent refused the settings for good (e.g. the upstream proxy refused the credentials).
+  if (res.status === 422) {
+    const body = (await res.json().catch(() => ({}))) as { error?: unknown };
+    throw new SessionConfigRejectedError(typeof body.error === 'string' ? body.error : 'rejected');
   }
-  await res.body?.cancel();
+  if (!res.ok) throw await failure(pod, 'POST /session', res);
+  if (res.status !== 200) {
+    await res.body?.cancel();
+    return undefined;
+  }
+  const body = (await res.json()) as { restored?: RestoredCounts };
+  return body.restored;
+}
+
+/** GET /storage-state: the browser's cookies and localStorage now (Playwright's shape). */
+export async function fetchStorageState(pod: Pod): Promise<PodStorageState> {
+  const res = await fetch(`${pod.controlUrl}/storage-state`, { signal: AbortSignal.timeout(30_000) });
+  if (!res.ok) throw await failure(pod, 'GET /storage-state', res);
+  return (await res.json()) as PodStorageState;
 }

@@ -6,7 +6,7 @@
 import { SignJWT, jwtVerify } from 'jose';
 
 const ISSUER = 'ventus-sessions';
-export type TokenAudience = 'cdp' | 'live-view';
+export type TokenAudience = 'cdp' | 'live-view' | 'recording';
 
 export interface TokenClaims {
   workspaceId: string;
@@ -45,6 +45,26 @@ export class SessionTokens {
       .setSubject(sessionId)
       .setIssuedAt(iat)
       .setExpirationTime(iat + 300)
+      .sign(this.key);
+  }
+
+  /**
+   * The token of a signed `recording_url`: one session's recording, until `expiresAt`. Verified by
+   * `verify(token, 'recording')` (jose rejects it after `exp`).
+   */
+  async recordingToken(
+    workspaceId: string,
+    sessionId: string,
+    expiresAt: Date,
+    now = new Date(),
+  ): Promise<string> {
+    return new SignJWT({ ws: workspaceId })
+      .setProtectedHeader({ alg: 'HS256', typ: 'JWT' })
+      .setIssuer(ISSUER)
+      .setAudience('recording')
+      .setSubject(sessionId)
+      .setIssuedAt(Math.floor(now.getTime() / 1000))
+      .setExpirationTime(Math.floor(expiresAt.getTime() / 1000))
       .sign(this.key);
   }
 

@@ -79,7 +79,7 @@ export function percentilePlot(report: Report): string {
 }
 
 /** (x = -log10(1 - p), latency) at about 300 points, ranks nearest to an even grid on x. */
-function curve(values: number[], decades: number): Array<[number, number]> {
+export function curve(values: number[], decades: number): Array<[number, number]> {
   const sorted = [...values].sort((a, b) => a - b);
   const n = sorted.length;
   if (n === 0) return [];

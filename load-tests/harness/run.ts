@@ -51,7 +51,8 @@ export class LoadSetupError extends Error {
   }
 }
 
-async function preflight(http: HttpClient, target: string): Promise<void> {
+/** `/healthz` answers 200 and the key is accepted; else a LoadSetupError. */
+export async function preflight(http: HttpClient, target: string): Promise<void> {
   const health = await http.request('GET', '/healthz').catch((err: unknown) => {
     throw new LoadSetupError(`${target} does not answer: ${(err as Error).message}`, 1);
   });

@@ -44,6 +44,12 @@ export interface OpenLoopOptions {
   concurrency: number;
   task: Task;
   onSample?: (sample: Sample) => void;
+  /**
+   * `uniform` (default): request i at t0 + i / rate. `poisson`: exponential gaps of mean 1 / rate
+   * (what queueing formulas such as Erlang-B assume), drawn from `seed` so a run can be repeated.
+   */
+  arrivals?: 'uniform' | 'poisson';
+  seed?: number;
 }
 
 export interface OpenLoopResult {
@@ -63,12 +69,23 @@ export class OpenLoop {
   private scheduledCount = 0;
   private readonly samples: Sample[] = [];
   readonly total: number;
+  /** Scheduled starts (ms after t0) for Poisson arrivals; uniform ones are i / rate. */
+  private readonly offsets: number[] | undefined;
 
   constructor(private readonly options: OpenLoopOptions) {
     if (!(options.rate > 0) || !(options.durationMs > 0) || !(options.concurrency >= 1)) {
       throw new RangeError('rate, duration and concurrency must be positive');
     }
-    this.total = Math.ceil((options.rate * options.durationMs) / 1000 - 1e-9);
+    if (options.arrivals === 'poisson') {
+      this.offsets = poissonOffsets(options.rate, options.durationMs, options.seed ?? 1);
+      this.total = this.offsets.length;
+    } else {
+      this.total = Math.ceil((options.rate * options.durationMs) / 1000 - 1e-9);
+    }
+  }
+
+  private offset(index: number): number {
+    return this.offsets ? this.offsets[index]! : (index * 1000) / this.options.rate;
   }
 
   get inFlight(): number {
@@ -84,8 +101,6 @@ export class OpenLoop {
   }
 
   async run(): Promise<OpenLoopResult> {
-    const { rate } = this.options;
-    const interval = 1000 / rate;
     const t0 = performance.now();
     const startedAt = new Date();
     const running = new Set<Promise<void>>();
@@ -94,16 +109,16 @@ export class OpenLoop {
         // A late timer (busy event loop) starts every arrival already due, each still timed from
         // its own scheduled start.
         const elapsed = performance.now() - t0;
-        while (this.scheduledCount < this.total && this.scheduledCount * interval <= elapsed) {
+        while (this.scheduledCount < this.total && this.offset(this.scheduledCount) <= elapsed) {
           const index = this.scheduledCount++;
-          const p = this.launch(index, t0 + index * interval, t0);
+          const p = this.launch(index, t0 + this.offset(index), t0);
           if (p) {
             running.add(p);
             void p.finally(() => running.delete(p));
           }
         }
         if (this.scheduledCount >= this.total) return resolve();
-        const wait = this.scheduledCount * interval - (performance.now() - t0);
+        const wait = this.offset(this.scheduledCount) - (performance.now() - t0);
         setTimeout(tick, Math.max(0, wait));
       };
       tick();
@@ -162,6 +177,24 @@ export class OpenLoop {
           ...(Object.keys(steps).length > 0 && { steps }),
         });
       });
+  }
+}
+
+/** Arrival times of a Poisson process of `rate` per second over `durationMs` (mulberry32 PRNG). */
+export function poissonOffsets(rate: number, durationMs: number, seed: number): number[] {
+  let state = seed >>> 0;
+  const random = () => {
+    state = (state + 0x6d2b79f5) >>> 0;
+    let t = state;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+  const offsets: number[] = [];
+  for (let t = 0; ;) {
+    t += (-Math.log(1 - random()) * 1000) / rate;
+    if (t >= durationMs) return offsets;
+    offsets.push(t);
   }
 }
 

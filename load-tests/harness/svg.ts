@@ -53,6 +53,8 @@ export function chart(options: ChartOptions): string {
   let lx = MARGIN.left;
   let ly = 34;
   for (const s of options.series) {
+    // An unlabelled series (dots drawn over a line of the same data) has no legend entry.
+    if (!s.label) continue;
     const w = 18 + s.label.length * 6.2 + 14;
     if (lx + w > width - MARGIN.right && lx > MARGIN.left) [lx, ly] = [MARGIN.left, ly + LEGEND_ROW];
     legend.push({ x: lx, y: ly, s });

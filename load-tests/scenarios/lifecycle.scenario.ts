@@ -14,9 +14,18 @@ const RUNNING_TIMEOUT_MS = 60_000;
 const STEP_TIMEOUT_MS = 30_000;
 const LIVE = new Set(['QUEUED', 'PROVISIONING']);
 
-type Failure = { outcome: string; error: true; detail: string };
+export type Failure = { outcome: string; error: true; detail: string };
 
-async function waitForRunning(http: HttpClient, id: string): Promise<SessionView | Failure> {
+/**
+ * Whether waitForRunning failed. Not `'error' in x`: the session resource has an `error` field of
+ * its own (null, or what went wrong with the session).
+ */
+export function isFailure(x: SessionView | Failure): x is Failure {
+  return (x as Failure).error === true && typeof (x as Failure).outcome === 'string';
+}
+
+/** Polls GET every 10 ms until the session is RUNNING (or ends, or a minute passes). */
+export async function waitForRunning(http: HttpClient, id: string): Promise<SessionView | Failure> {
   const deadline = performance.now() + RUNNING_TIMEOUT_MS;
   for (;;) {
     const res = await http.request('GET', `/v1/sessions/${encodeURIComponent(id)}`);
@@ -68,7 +77,7 @@ export const lifecycleScenario: Scenario = {
           if (created.status !== 202) return unexpected(created);
           id = (created.body as SessionView).id;
           const running = await waitForRunning(http, id);
-          if ('error' in running) return running;
+          if (isFailure(running)) return running;
           mark('to_running');
           browser = await chromium.connectOverCDP(running.connect_url!, { timeout: STEP_TIMEOUT_MS });
           const context = browser.contexts()[0] ?? (await browser.newContext());

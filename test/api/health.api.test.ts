@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import net from 'node:net';
 import { TestContext } from '../support/test-context.ts';
@@ -81,7 +82,9 @@ describe('/healthz and /readyz on the broker', () => {
 
   it('/readyz names both checks when Postgres is unreachable too', async () => {
     const log = createLogger('silent');
-    const config = { ...ctx.config, jwtSecret: 'x'.repeat(32) };
+    // Secrets configured, as in production: nothing needs Postgres to start.
+    const profileKeys = [{ kid: 'k1', key: randomBytes(32) }];
+    const config = { ...ctx.config, jwtSecret: 'x'.repeat(32), profileKeys };
     const databaseUrl = `postgres://postgres@127.0.0.1:${await closedPort()}/none`;
     const redisUrl = `redis://127.0.0.1:${await closedPort()}`;
     const services = await openServices(config, { databaseUrl, redisUrl }, log);

@@ -2,7 +2,7 @@
  * The pod agent's configuration, from its environment. Read once in main.ts, never at import time.
  */
 import { hostname } from 'node:os';
-import { isAbsolute, resolve, sep } from 'node:path';
+import { dirname, isAbsolute, join, resolve, sep } from 'node:path';
 
 export interface AgentConfig {
   podId: string;
@@ -15,6 +15,14 @@ export interface AgentConfig {
   headless: boolean;
   /** Chromium's profile directory; created at start, removed at exit. */
   userDataDir: string;
+  /**
+   * The pod's scratch space (recording frames and the encoded WebM); created when first needed,
+   * removed at exit. Default: `scratch` beside the user-data-dir, so a driver that deletes the pod's
+   * directory (local: `<data dir>/pods/<id>/`) deletes it too, even after the agent was killed.
+   */
+  scratchDir: string;
+  /** The ffmpeg executable (recordings); default `ffmpeg` on PATH. */
+  ffmpegPath: string | undefined;
 }
 
 function parseBool(name: string, raw: string | undefined, fallback: boolean, problems: string[]): boolean {
@@ -43,6 +51,10 @@ export function readAgentConfig(env: NodeJS.ProcessEnv): AgentConfig {
       `USER_DATA_DIR must be an absolute path at least two levels deep, got ${JSON.stringify(userDataDir)}`,
     );
   }
+  const scratchDir = env.SCRATCH_DIR;
+  if (scratchDir !== undefined && scratchDir !== '' && !isAbsolute(scratchDir)) {
+    problems.push(`SCRATCH_DIR must be an absolute path, got ${JSON.stringify(scratchDir)}`);
+  }
   const headless = parseBool('HEADLESS', env.HEADLESS, true, problems);
   if (problems.length > 0) throw new Error(problems.join('\n'));
   return {
@@ -53,5 +65,7 @@ export function readAgentConfig(env: NodeJS.ProcessEnv): AgentConfig {
     chromiumPath: env.CHROMIUM_PATH || undefined,
     headless,
     userDataDir: resolve(userDataDir ?? ''),
+    scratchDir: scratchDir ? resolve(scratchDir) : join(dirname(resolve(userDataDir ?? '')), 'scratch'),
+    ffmpegPath: env.FFMPEG_PATH || undefined,
   };
 }

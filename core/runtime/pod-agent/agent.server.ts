@@ -4,18 +4,31 @@
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
-import type { PodSessionConfig } from '../driver.ts';
+import type { PodSessionConfig, PodStorageState, RestoredCounts } from '../driver.ts';
 import type { CdpRelay } from './cdp.relay.ts';
+import { parseStorageState } from './storage-state.ts';
+import { parseUpstreamProxy, type ForwardProxyStatus } from './forward-proxy.ts';
+import { handleRecordingRequest, type PodRecording } from './pod.recording.ts';
 
 export interface AgentServerDeps {
   /** Chromium's /json/version, or undefined when it does not answer. */
   version(): Promise<Record<string, unknown> | undefined>;
   configure(config: PodSessionConfig): Promise<void>;
+  /** Applies a storage_state (cookies, localStorage) before the session is handed over. */
+  restoreStorage(state: PodStorageState): Promise<RestoredCounts>;
+  /** The browser's storage_state now. */
+  captureStorage(): Promise<PodStorageState>;
+  /** Checks the session's upstream proxy and routes traffic through it; resolves with a refusal, if any. */
+  useProxy(proxy: NonNullable<PodSessionConfig['proxy']>): Promise<string | undefined>;
+  proxyStatus(): ForwardProxyStatus;
+  /** The session's recording (POST /recording/stop, GET /recording). */
+  recording: PodRecording;
   relay: CdpRelay;
   log: Logger;
 }
 
-const MAX_BODY = 64 * 1024;
+// A storage_state may be large: as large as the broker's body limit (5 MiB) lets it be, and more.
+const MAX_BODY = 16 * 1024 * 1024;
 
 function send(res: ServerResponse, status: number, body?: unknown): void {
   if (body === undefined) {
@@ -51,7 +64,7 @@ export function parseSessionConfig(raw: string): PodSessionConfig | string {
     return 'body is not JSON';
   }
   if (typeof body !== 'object' || body === null || Array.isArray(body)) return 'body must be a JSON object';
-  const { viewport, userAgent } = body as Record<string, unknown>;
+  const { viewport, userAgent, storageState, proxy, recording } = body as Record<string, unknown>;
   const config: PodSessionConfig = {};
   if (viewport !== undefined) {
     const v = viewport as Record<string, unknown> | null;
@@ -65,6 +78,21 @@ export function parseSessionConfig(raw: string): PodSessionConfig | string {
       return 'userAgent must be a non-empty string of at most 1024 characters';
     }
     config.userAgent = userAgent;
+  }
+  if (storageState !== undefined) {
+    const state = parseStorageState(storageState);
+    if (typeof state === 'string') return state;
+    config.storageState = state;
+  }
+  if (proxy !== undefined) {
+    const settings = parseUpstreamProxy(proxy);
+    if (typeof settings === 'string') return settings;
+    config.proxy = settings;
+  }
+  if (recording !== undefined) {
+    const enabled = (recording as Record<string, unknown> | null)?.enabled;
+    if (typeof enabled !== 'boolean') return 'recording must be {enabled: boolean}';
+    config.recording = { enabled };
   }
   return config;
 }
@@ -87,8 +115,20 @@ async function handle(deps: AgentServerDeps, req: IncomingMessage, res: ServerRe
   if (req.method === 'POST' && path === '/session') {
     const config = parseSessionConfig(await readBody(req));
     if (typeof config === 'string') return send(res, 400, { error: config });
+    // The proxy first, and answered before anything else: a refused upstream fails the claim (422).
+    const refused = config.proxy && (await deps.useProxy(config.proxy));
+    if (refused) return send(res, 422, { error: refused });
+    // Storage first: the helper tab it opens is gone before the emulator starts attaching to pages.
+    const restored = config.storageState && (await deps.restoreStorage(config.storageState));
     if (config.viewport || config.userAgent !== undefined) await deps.configure(config);
-    return send(res, 204);
+    // Last: the helper tab of the storage restore is gone, so the recording starts on the user's page.
+    if (config.recording?.enabled) await deps.recording.start();
+    return restored ? send(res, 200, { restored }) : send(res, 204);
+  }
+  if (req.method === 'GET' && path === '/proxy') return send(res, 200, deps.proxyStatus());
+  if (await handleRecordingRequest(deps.recording, req, res, path ?? '/')) return;
+  if (req.method === 'GET' && path === '/storage-state') {
+    return send(res, 200, await deps.captureStorage());
   }
   return send(res, 404, { error: 'not found' });
 }

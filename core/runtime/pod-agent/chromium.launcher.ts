@@ -25,9 +25,13 @@ export interface LaunchOptions {
   tmpDir?: string;
   timeoutMs: number;
   signal?: AbortSignal;
+  /** Port of the pod's forwarding proxy on 127.0.0.1 (forward-proxy.ts); every request goes through it. */
+  proxyPort?: number;
 }
 
-export function chromiumArgs(opts: Pick<LaunchOptions, 'executable' | 'headless' | 'userDataDir'>): string[] {
+export function chromiumArgs(
+  opts: Pick<LaunchOptions, 'executable' | 'headless' | 'userDataDir' | 'proxyPort'>,
+): string[] {
   const args = [
     '--no-sandbox', // we run as root; the pod (container or process group) is the isolation boundary
     // The network is closed: without these Chromium keeps retrying Google services and floods it.
@@ -44,6 +48,11 @@ export function chromiumArgs(opts: Pick<LaunchOptions, 'executable' | 'headless'
     '--remote-debugging-port=0', // Chromium picks a free port and prints it (see below)
     `--user-data-dir=${opts.userDataDir}`,
   ];
+  if (opts.proxyPort !== undefined) {
+    // `<-loopback>` removes Chromium's implicit bypass of localhost: a session's proxy sees every
+    // request, and in direct mode the forwarding proxy reaches loopback just as Chromium would.
+    args.push(`--proxy-server=http://127.0.0.1:${opts.proxyPort}`, '--proxy-bypass-list=<-loopback>');
+  }
   if (opts.headless && !isHeadlessShell(opts.executable)) args.push('--headless=new');
   if (!opts.headless) args.push('--window-position=0,0', '--window-size=1920,1080'); // fill the Xvfb screen
   args.push('about:blank');

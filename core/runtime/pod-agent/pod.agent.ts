@@ -9,14 +9,17 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
 import { resolveChromium } from '../chromium.resolver.ts';
-import type { PodSessionConfig } from '../driver.ts';
+import type { PodSessionConfig, PodStorageState } from '../driver.ts';
 import type { AgentConfig } from './agent.config.ts';
 import { createAgentServer } from './agent.server.ts';
 import { CdpConnection } from './cdp.client.ts';
 import { CdpRelay } from './cdp.relay.ts';
 import { stopChild } from './child.util.ts';
 import { fetchChromiumVersion, launchChromium, type ChromiumHandle } from './chromium.launcher.ts';
+import { ForwardProxy } from './forward-proxy.ts';
+import { PodRecording } from './pod.recording.ts';
 import { SessionEmulator } from './session.emulator.ts';
+import { captureStorageState, restoreStorageState } from './storage-state.ts';
 import { startXvfb, type XvfbHandle } from './xvfb.launcher.ts';
 
 export interface PodAgent {
@@ -38,14 +41,16 @@ interface Started {
   chromium?: ChromiumHandle;
   xvfb?: XvfbHandle;
   tmpDir?: string;
+  forwardProxy?: ForwardProxy;
 }
 
-async function stopProcesses(started: Started, userDataDir: string): Promise<void> {
+async function stopProcesses(started: Started, userDataDir: string, scratchDir?: string): Promise<void> {
+  started.forwardProxy?.close();
   // Chromium first: it flushes nothing we keep, but a browser losing its display mid-run logs noise.
   if (started.chromium) await stopChild(started.chromium.process, 1_000, true);
   if (started.xvfb) await stopChild(started.xvfb.process, 500);
   await Promise.all(
-    [userDataDir, started.tmpDir]
+    [userDataDir, started.tmpDir, scratchDir]
       .filter((dir): dir is string => dir !== undefined)
       .map((dir) => rm(dir, { recursive: true, force: true, maxRetries: 3 })),
   );
@@ -65,7 +70,11 @@ export async function startPodAgent(
     if (!config.headless) started.xvfb = await startXvfb({ timeoutMs: 10_000, signal });
     const executable = config.chromiumPath ?? resolveChromium({ headless: config.headless });
     const display = started.xvfb?.display;
+    // Before Chromium: its proxy is fixed at launch, so it always points here (forward-proxy.ts).
+    started.forwardProxy = new ForwardProxy(log);
+    const proxyPort = await started.forwardProxy.listen();
     const chromium = await launchChromium({
+      proxyPort,
       executable,
       headless: config.headless,
       userDataDir: config.userDataDir,
@@ -111,10 +120,43 @@ async function serve(
     }
   };
 
+  // Storage work gets a connection of its own per call (see storage-state.ts); origins restored are
+  // remembered so a capture reads them even when no page has them open.
+  const restoredOrigins = new Set<string>();
+  const withBrowser = async <T>(fn: (c: CdpConnection) => Promise<T>): Promise<T> => {
+    const c = await CdpConnection.connect(`ws://127.0.0.1:${chromiumPort}${browserPath}`, 5_000);
+    try {
+      return await fn(c);
+    } finally {
+      c.close();
+    }
+  };
+  const restoreStorage = (state: PodStorageState) =>
+    withBrowser(async (c) => {
+      const restored = await restoreStorageState(c, state);
+      for (const o of restored.origins) restoredOrigins.add(o.origin);
+      return restored;
+    });
+  const recording = new PodRecording(
+    `ws://127.0.0.1:${chromiumPort}${browserPath}`,
+    config.scratchDir,
+    log,
+    config.ffmpegPath,
+  );
+  // The snapshot's helper tab is the agent's, not the user's: kept out of the recording.
+  const captureStorage = () =>
+    recording.hidePagesDuring(() => withBrowser((c) => captureStorageState(c, restoredOrigins)));
+
   const relay = new CdpRelay(() => (browserAlive ? { port: chromiumPort, browserPath } : undefined), log);
   const server = createAgentServer({
     version: () => (browserAlive ? fetchChromiumVersion(chromiumPort, 1_000) : Promise.resolve(undefined)),
     configure,
+    restoreStorage,
+    captureStorage,
+    useProxy: (proxy) =>
+      started.forwardProxy?.tryUpstream(proxy) ?? Promise.resolve('this pod has no forwarding proxy'),
+    proxyStatus: () => started.forwardProxy?.status() ?? { mode: 'direct', lastError: null },
+    recording,
     relay,
     log,
   });
@@ -124,7 +166,8 @@ async function serve(
       server.closeAllConnections();
       relay.closeAll();
       cdp?.close();
-      await stopProcesses(started, config.userDataDir);
+      await recording.dispose();
+      await stopProcesses(started, config.userDataDir, config.scratchDir);
       resolveDone(code);
     })();
     return stopping;

@@ -2,7 +2,8 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 
-const MAX_BODY = 64 * 1024;
+// POST /session may carry a storage_state (see the pod agent's limit).
+const MAX_BODY = 16 * 1024 * 1024;
 
 export function sendJson(res: ServerResponse, status: number, body?: unknown): void {
   if (res.headersSent || res.destroyed) return;

@@ -84,10 +84,12 @@ export class PodRoutes {
       const config = parseSessionConfig(await readBody(req));
       if (typeof config === 'string') sendJson(res, 400, { error: config });
       else {
-        browser.configure(config);
-        sendJson(res, 204);
+        const restored = browser.configure(config);
+        if (restored) sendJson(res, 200, { restored });
+        else sendJson(res, 204);
       }
-    } else sendJson(res, 404, { error: 'not found' });
+    } else if (req.method === 'GET' && sub === '/storage-state') sendJson(res, 200, browser.storageState());
+    else sendJson(res, 404, { error: 'not found' });
     return true;
   }
 

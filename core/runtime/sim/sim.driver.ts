@@ -10,7 +10,7 @@
 import { resolve } from 'node:path';
 import { answersOk, postSessionConfig } from '../pod-control.client.ts';
 import { PodCreations } from '../pod-creations.ts';
-import type { Pod, PodSessionConfig, PodSpec, PodStatus, RuntimeDriver } from '../driver.ts';
+import type { Pod, PodSessionConfig, PodSpec, PodStatus, RestoredCounts, RuntimeDriver } from '../driver.ts';
 import { isValidPodId } from '../pod.store.ts';
 import { SimAdminClient, type AdminAnswer } from './sim-admin.client.ts';
 import type { SimServer } from './sim-server.launcher.ts';
@@ -117,8 +117,8 @@ export class SimDriver implements RuntimeDriver {
     return answersOk(`${pod.controlUrl}/json/version`);
   }
 
-  async configureSession(pod: Pod, config: PodSessionConfig): Promise<void> {
-    await postSessionConfig(pod, config);
+  configureSession(pod: Pod, config: PodSessionConfig): Promise<RestoredCounts | undefined> {
+    return postSessionConfig(pod, config);
   }
 
   async deletePod(id: string): Promise<void> {

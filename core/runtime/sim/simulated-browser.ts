@@ -5,7 +5,7 @@
  * big as a screenshot). No I/O here: the server feeds frames in and sends what comes out.
  */
 import { randomBytes } from 'node:crypto';
-import type { PodSessionConfig } from '../driver.ts';
+import type { PodSessionConfig, PodStorageState, RestoredCounts } from '../driver.ts';
 
 export const SIM_PRODUCT = 'SimChrome/1.0';
 const PROTOCOL_VERSION = '1.3';
@@ -96,8 +96,25 @@ export class SimulatedBrowser {
   }
 
   /** Session settings from POST /session: remembered, and visible through Browser.getVersion. */
-  configure(config: PodSessionConfig): void {
+  configure(config: PodSessionConfig): RestoredCounts | undefined {
     this.session = { ...this.session, ...config };
+    const state = config.storageState;
+    if (!state) return undefined;
+    return {
+      cookies: state.cookies?.length ?? 0,
+      origins: (state.origins ?? []).map((o) => ({
+        origin: o.origin,
+        localStorageItems: o.localStorage.length,
+      })),
+    };
+  }
+
+  /** GET /storage-state: what was restored (nothing here changes storage). */
+  storageState(): PodStorageState {
+    return {
+      cookies: this.session.storageState?.cookies ?? [],
+      origins: this.session.storageState?.origins ?? [],
+    };
   }
 
   /** Answers one text frame received on `conn`. */

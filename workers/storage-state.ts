@@ -1,0 +1,33 @@
+/** The storage_state a session starts with: inline (wins, per the spec) or its pinned profile version. */
+import { getPinnedStorageState } from '../core/db/profiles.repository.ts';
+import type { Session } from '../core/db/sessions.repository.ts';
+import type { RestoredState } from '../core/domain/session.schema.ts';
+import type { PodStorageState, RestoredCounts } from '../core/runtime/driver.ts';
+import type { Services } from '../core/services.ts';
+
+export async function sessionStorageState(
+  services: Services,
+  session: Session,
+): Promise<PodStorageState | undefined> {
+  const { storage_state: inline, profile_id: profileId, profile_version: version } = session.config;
+  if (inline) return inline;
+  if (profileId === undefined || version === undefined) return undefined;
+  const state = await getPinnedStorageState(
+    services.db,
+    services.profileCipher,
+    session.workspaceId,
+    profileId,
+    version,
+  );
+  // The version was checked at create and versions are never deleted: this is lost data, not a race.
+  if (!state) throw new Error(`profile ${profileId} version ${version} not found`);
+  return state;
+}
+
+/** The pod's counts in the API's shape. */
+export function toRestoredState(counts: RestoredCounts): RestoredState {
+  return {
+    cookies: counts.cookies,
+    origins: counts.origins.map((o) => ({ origin: o.origin, local_storage_items: o.localStorageItems })),
+  };
+}
