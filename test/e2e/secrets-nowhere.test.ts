@@ -91,10 +91,10 @@ describe('secrets reach no log line, event or problem document', { timeout: 120_
     expect(created.status).toBe(202);
     const running = await api.waitFor(created.body.id, ['RUNNING'], 60_000);
     responses.push(JSON.stringify(running));
-    const connectToken = new URL(running.connect_url!).searchParams.get('token')!;
+    const connectToken = new URL(running.connect_url).searchParams.get('token')!;
     expect(connectToken.length).toBeGreaterThan(20);
 
-    const cdp = await RawCdp.connect(running.connect_url!);
+    const cdp = await RawCdp.connect(running.connect_url);
     await cdp.send('Browser.getVersion');
     keep(await api.request('POST', `/v1/sessions/${running.id}:keepalive`, { body: {} }));
     const snapshot = keep(
