@@ -127,11 +127,14 @@ describe('session recording (real Chromium + ffmpeg)', () => {
     );
     await expect.poll(() => existsSync(artifact), { timeout: 15_000 }).toBe(false);
     expect(existsSync(stored)).toBe(true);
-    const audit = await ctx.db.query<{ class: string; actor: string; detail: Record<string, unknown> }>(
-      "SELECT class, actor, detail FROM audit_log WHERE action = 'recording.deleted' AND target_id = $1",
-      [running.id],
-    );
-    expect(audit.rows).toHaveLength(1);
+    const deletions = () =>
+      ctx.db.query<{ class: string; actor: string; detail: Record<string, unknown> }>(
+        "SELECT class, actor, detail FROM audit_log WHERE action = 'recording.deleted' AND target_id = $1",
+        [running.id],
+      );
+    // The file goes first, then the row and its audit entry are written.
+    await expect.poll(async () => (await deletions()).rows.length, { timeout: 15_000 }).toBe(1);
+    const audit = await deletions();
     expect(audit.rows[0]).toMatchObject({
       class: 'system',
       actor: 'workers',
