@@ -13,7 +13,7 @@ import { POD_MARKER_VAR } from '../../core/runtime/pod-processes.util.ts';
 import { chromium } from 'playwright-core';
 import { describeDriverConformance, eventually, podId } from './driver.conformance.ts';
 import { RawCdp } from './raw-cdp.client.ts';
-import { localHarness, podProcesses, type LocalHarness } from './local.harness.ts';
+import { browserPid, localHarness, podProcesses, type LocalHarness } from './local.harness.ts';
 
 describeDriverConformance('local, headless', () => localHarness(true));
 // Headful conformance is in local-headful.driver.test.ts: a separate file runs in a parallel fork.
@@ -101,6 +101,19 @@ describe('local driver and pod agent', { timeout: 60_000 }, () => {
       /invalid/,
     );
     expect(await h.driver.getPod('../escape')).toBeUndefined();
+  });
+
+  it("Chromium's HOME (downloads, config, crash dumps) is inside the pod dir, gone with the pod", async () => {
+    const p = await h.driver.createPod({ id: podId('home'), pool: 'p1', headless: true });
+    const dir = h.podDir(p.id);
+    const pid = browserPid(dir);
+    expect(pid).toBeDefined();
+    const environ = readFileSync(`/proc/${pid}/environ`, 'utf8').split('\0');
+    expect(environ).toContain(`HOME=${join(dir, 'home')}`);
+    expect(environ).toContain(`XDG_CONFIG_HOME=${join(dir, 'home', '.config')}`);
+    expect(existsSync(join(dir, 'home'))).toBe(true);
+    await h.driver.deletePod(p.id);
+    expect(existsSync(dir)).toBe(false);
   });
 
   it('agent alone on SIGTERM: stops the browser, wipes the user-data-dir, exits', async () => {

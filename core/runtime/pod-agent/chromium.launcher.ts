@@ -21,8 +21,13 @@ export interface LaunchOptions {
   userDataDir: string;
   /** X display for headful pods. */
   display?: string;
-  /** Private TMPDIR (and config home) for Chromium, removed with the pod; see pod.agent.ts. */
+  /** Private TMPDIR for Chromium, removed with the pod; see pod.agent.ts. */
   tmpDir?: string;
+  /**
+   * HOME (and XDG dirs) for Chromium inside the pod's own directory: default downloads (~/Downloads),
+   * config and crash dumps go with the pod on every path, a crash or a reap included.
+   */
+  homeDir?: string;
   timeoutMs: number;
   signal?: AbortSignal;
   /** Port of the pod's forwarding proxy on 127.0.0.1 (forward-proxy.ts); every request goes through it. */
@@ -129,6 +134,13 @@ export async function launchChromium(opts: LaunchOptions): Promise<ChromiumHandl
     // by default ~/.config, shared by every pod and never wiped. --crash-dumps-dir is ignored, and
     // --disable-crashpad-for-testing breaks full Chromium's network service, so move the config home.
     env.XDG_CONFIG_HOME = join(opts.tmpDir, 'config');
+  }
+  if (opts.homeDir) {
+    env.HOME = opts.homeDir;
+    env.XDG_CONFIG_HOME = join(opts.homeDir, '.config');
+    env.XDG_CACHE_HOME = join(opts.homeDir, '.cache');
+    env.XDG_DATA_HOME = join(opts.homeDir, '.local', 'share');
+    env.XDG_DOWNLOAD_DIR = join(opts.homeDir, 'Downloads');
   }
   // Own process group: the executable may be a wrapper script (Debian's headless shell is one) that
   // does not forward signals, so stopping Chromium means signalling the group, not the pid.

@@ -6,7 +6,7 @@ import { once } from 'node:events';
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import type { Logger } from 'pino';
 import { resolveChromium } from '../chromium.resolver.ts';
 import type { PodSessionConfig, PodStorageState } from '../driver.ts';
@@ -41,6 +41,7 @@ interface Started {
   chromium?: ChromiumHandle;
   xvfb?: XvfbHandle;
   tmpDir?: string;
+  homeDir?: string;
   forwardProxy?: ForwardProxy;
 }
 
@@ -50,7 +51,7 @@ async function stopProcesses(started: Started, userDataDir: string, scratchDir?:
   if (started.chromium) await stopChild(started.chromium.process, 1_000, true);
   if (started.xvfb) await stopChild(started.xvfb.process, 500);
   await Promise.all(
-    [userDataDir, started.tmpDir, scratchDir]
+    [userDataDir, started.tmpDir, started.homeDir, scratchDir]
       .filter((dir): dir is string => dir !== undefined)
       .map((dir) => rm(dir, { recursive: true, force: true, maxRetries: 3 })),
   );
@@ -67,6 +68,9 @@ export async function startPodAgent(
     // Headful Chromium leaves its process-singleton socket dir in TMPDIR when killed; a private TMPDIR
     // (short: a unix socket path must fit in 108 bytes) goes away with the pod instead of piling up.
     started.tmpDir = await mkdtemp(join(tmpdir(), 'ventus-chromium-'));
+    // Next to the user-data-dir, in the pod's own directory: deleted with the pod on every path.
+    started.homeDir = join(dirname(config.userDataDir), 'home');
+    await mkdir(started.homeDir, { recursive: true });
     if (!config.headless) started.xvfb = await startXvfb({ timeoutMs: 10_000, signal });
     const executable = config.chromiumPath ?? resolveChromium({ headless: config.headless });
     const display = started.xvfb?.display;
@@ -80,6 +84,7 @@ export async function startPodAgent(
       userDataDir: config.userDataDir,
       display,
       tmpDir: started.tmpDir,
+      homeDir: started.homeDir,
       timeoutMs: 15_000,
       signal,
     });
