@@ -29,6 +29,7 @@ export default tseslint.config(
       'eslint.config.js',
       'runtime-image/**',
       'charts/**',
+      'sdk/dist/**',
     ],
   },
   js.configs.recommended,
@@ -58,6 +59,16 @@ export default tseslint.config(
             },
           ],
         },
+      ],
+    },
+  },
+  {
+    // The SDK is a package of its own: it talks to the service over HTTP only.
+    files: ['sdk/src/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        { patterns: [{ group: ['../../*'], message: 'sdk/src imports nothing outside the SDK package.' }] },
       ],
     },
   },

@@ -50,6 +50,27 @@ export interface Config {
   recordingSweepMs: number;
   /** How long a signed `recording_url` works (seconds). */
   recordingUrlTtlSeconds: number;
+  /** VENTUS_DRIVER=kubernetes only (VENTUS_K8S_*); the kubeconfig comes from the standard loader. */
+  kubernetes: KubernetesConfig;
+}
+
+/** The Pod template and API settings of the kubernetes driver (core/runtime/kubernetes/). */
+export interface KubernetesConfig {
+  /** VENTUS_K8S_NAMESPACE, default `default`. */
+  namespace: string;
+  /** VENTUS_K8S_IMAGE: the runtime image; required with VENTUS_DRIVER=kubernetes. */
+  image: string | undefined;
+  /** VENTUS_K8S_RUNTIME_CLASS, e.g. gvisor. */
+  runtimeClassName: string | undefined;
+  /** VENTUS_K8S_NODE_SELECTOR: `key=value,key2=value2`. */
+  nodeSelector: Record<string, string> | undefined;
+  /** VENTUS_K8S_CPU / VENTUS_K8S_MEMORY: requests and limits of the browser container. */
+  cpu: string | undefined;
+  memory: string | undefined;
+  /** VENTUS_K8S_DELETE_GRACE_SECONDS, default 5. */
+  deleteGraceSeconds: number;
+  /** VENTUS_K8S_MAX_API_CALLS: requests in flight to the API server per process, default 8. */
+  maxApiCalls: number;
 }
 
 export interface ProfileKey {
@@ -123,6 +144,55 @@ function profileKeys(env: Env, problems: string[]): ProfileKey[] | undefined {
   return keys.length > 0 ? keys : undefined;
 }
 
+const K8S_NAME = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
+const K8S_QUANTITY = /^[0-9]+(\.[0-9]+)?(m|k|M|G|T|Ki|Mi|Gi|Ti)?$/;
+
+function kubernetesConfig(env: Env, driver: string, problems: string[]): KubernetesConfig {
+  const namespace = env.VENTUS_K8S_NAMESPACE || 'default';
+  if (!K8S_NAME.test(namespace) || namespace.length > 63) {
+    problems.push(`VENTUS_K8S_NAMESPACE=${JSON.stringify(namespace)}: expected a Kubernetes namespace name`);
+  }
+  const image = env.VENTUS_K8S_IMAGE || undefined;
+  if (driver === 'kubernetes' && image === undefined) {
+    problems.push('VENTUS_K8S_IMAGE: required when VENTUS_DRIVER=kubernetes (the runtime image)');
+  }
+  const runtimeClassName = env.VENTUS_K8S_RUNTIME_CLASS || undefined;
+  if (runtimeClassName !== undefined && !K8S_NAME.test(runtimeClassName)) {
+    problems.push(
+      `VENTUS_K8S_RUNTIME_CLASS=${JSON.stringify(runtimeClassName)}: expected a RuntimeClass name`,
+    );
+  }
+  let nodeSelector: Record<string, string> | undefined;
+  const selectorRaw = env.VENTUS_K8S_NODE_SELECTOR;
+  if (selectorRaw) {
+    const pairs = selectorRaw.split(',').map((p) => p.trim().split('='));
+    if (pairs.some((p) => p.length !== 2 || !p[0])) {
+      problems.push(
+        `VENTUS_K8S_NODE_SELECTOR=${JSON.stringify(selectorRaw)}: expected key=value[,key=value]`,
+      );
+    } else {
+      nodeSelector = Object.fromEntries(pairs.map(([k, v]) => [k!, v!]));
+    }
+  }
+  const quantity = (name: string): string | undefined => {
+    const raw = env[name] || undefined;
+    if (raw !== undefined && !K8S_QUANTITY.test(raw)) {
+      problems.push(`${name}=${JSON.stringify(raw)}: expected a Kubernetes quantity (e.g. 1, 500m, 2Gi)`);
+    }
+    return raw;
+  };
+  return {
+    namespace,
+    image,
+    runtimeClassName,
+    nodeSelector,
+    cpu: quantity('VENTUS_K8S_CPU'),
+    memory: quantity('VENTUS_K8S_MEMORY'),
+    deleteGraceSeconds: integer(env, 'VENTUS_K8S_DELETE_GRACE_SECONDS', 5, 0, 3600, problems),
+    maxApiCalls: integer(env, 'VENTUS_K8S_MAX_API_CALLS', 8, 1, 256, problems),
+  };
+}
+
 export function loadConfig(env: Env): Config {
   const problems: string[] = [];
   const port = integer(env, 'PORT', 8080, 0, 65535, problems);
@@ -183,6 +253,7 @@ export function loadConfig(env: Env): Config {
     artifactsDir: env.VENTUS_ARTIFACTS_DIR || `${env.VENTUS_DATA_DIR ?? '.ventus'}/artifacts`,
     recordingSweepMs: integer(env, 'VENTUS_RECORDING_SWEEP_MS', 600_000, 100, 86_400_000, problems),
     recordingUrlTtlSeconds: integer(env, 'VENTUS_RECORDING_URL_TTL_SECONDS', 600, 1, 3600, problems),
+    kubernetes: kubernetesConfig(env, driver, problems),
   };
   if (!['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].includes(config.logLevel)) {
     problems.push(

@@ -2,6 +2,8 @@
 import path from 'node:path';
 import type { Config } from '../config/config.ts';
 import type { RuntimeDriver } from './driver.ts';
+import { KubeConfig } from '@kubernetes/client-node';
+import { KubernetesDriver } from './kubernetes/kubernetes.driver.ts';
 import { LocalDriver, xvfbAvailable } from './local.driver.ts';
 import { SimDriver } from './sim/sim.driver.ts';
 
@@ -20,7 +22,29 @@ export function createDriver(config: Config): RuntimeDriver {
     case 'sim':
       // Load tests only: one shared sim runtime server per data dir hosts every process's pods.
       return new SimDriver({ stateDir: path.resolve(config.dataDir, 'sim'), readyMs: config.simReadyMs });
-    case 'kubernetes':
-      throw new Error(`VENTUS_DRIVER=${config.driver} is not available in this build yet; use local`);
+    case 'kubernetes': {
+      const k8s = config.kubernetes;
+      if (k8s.image === undefined)
+        throw new Error('VENTUS_K8S_IMAGE is required with VENTUS_DRIVER=kubernetes');
+      // The standard loader: $KUBECONFIG, else in-cluster (service account), else ~/.kube/config.
+      const kubeConfig = new KubeConfig();
+      kubeConfig.loadFromDefault();
+      const resources: Record<string, string> = {
+        ...(k8s.cpu !== undefined && { cpu: k8s.cpu }),
+        ...(k8s.memory !== undefined && { memory: k8s.memory }),
+      };
+      return new KubernetesDriver({
+        kubeConfig,
+        namespace: k8s.namespace,
+        deleteGraceSeconds: k8s.deleteGraceSeconds,
+        maxConcurrentCalls: k8s.maxApiCalls,
+        template: {
+          image: k8s.image,
+          ...(Object.keys(resources).length > 0 && { resources: { requests: resources, limits: resources } }),
+          ...(k8s.nodeSelector !== undefined && { nodeSelector: k8s.nodeSelector }),
+          ...(k8s.runtimeClassName !== undefined && { runtimeClassName: k8s.runtimeClassName }),
+        },
+      });
+    }
   }
 }

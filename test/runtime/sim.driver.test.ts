@@ -146,7 +146,7 @@ describe('sim driver and sim runtime server', { timeout: 60_000 }, () => {
     expect(await h.driver.getPod(pod.id)).toMatchObject({ alive: true });
     await driver.deletePod(pod.id);
     await driver.close();
-    expect(() => createDriver(loadConfig({ VENTUS_DRIVER: 'kubernetes' }))).toThrow(/not available/);
+    expect(() => createDriver(loadConfig({ VENTUS_DRIVER: 'kubernetes' }))).toThrow(/VENTUS_K8S_IMAGE/);
   });
 
   it('processes starting at once on a fresh data dir share one server, which outlives them all', async () => {

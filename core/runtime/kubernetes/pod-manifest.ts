@@ -1,0 +1,184 @@
+/**
+ * What a ventus pod is to Kubernetes: the Pod object the driver creates from its template, and how the
+ * driver reads one back (id, pool, endpoint, readiness, liveness).
+ */
+import type { V1Pod, V1ResourceRequirements, V1Toleration } from '@kubernetes/client-node';
+import type { PodSpec, PodStatus } from '../driver.ts';
+
+export const MANAGED_BY_LABEL = 'app.kubernetes.io/managed-by';
+export const MANAGED_BY = 'ventus';
+export const POOL_LABEL = 'ventus.io/pool';
+/** The caller's pod id, verbatim (a ULID is upper case; a Pod name cannot be). */
+export const POD_ID_LABEL = 'ventus.io/pod-id';
+/** The pool name verbatim: a label value cannot hold every pool name. */
+export const POOL_ANNOTATION = 'ventus.io/pool';
+export const SESSION_ANNOTATION = 'ventus.io/session';
+/**
+ * Overrides the agent port for one Pod. The runtime image never sets it (the agent listens on 9222);
+ * the test double's "kubelet" does, because all of its agents share one host (127.0.0.1).
+ */
+export const AGENT_PORT_ANNOTATION = 'ventus.io/agent-port';
+
+/** Every pod this driver manages, in every pool. */
+export const MANAGED_SELECTOR = `${MANAGED_BY_LABEL}=${MANAGED_BY}`;
+
+export const DEFAULT_AGENT_PORT = 9222;
+const DATA_DIR = '/data';
+
+/** How the pods of this driver are shaped (one template; per-pool templates are future work). */
+export interface PodTemplate {
+  /** The runtime image (it runs the pod agent, core/runtime/pod-agent/main.ts). */
+  image: string;
+  imagePullPolicy?: 'Always' | 'IfNotPresent' | 'Never';
+  resources?: V1ResourceRequirements;
+  nodeSelector?: Record<string, string>;
+  tolerations?: V1Toleration[];
+  /** e.g. `gvisor` or `kata`: a sandboxed runtime for untrusted pages. */
+  runtimeClassName?: string;
+  /** Labels and annotations added to every pod (never overriding ventus's own). */
+  labels?: Record<string, string>;
+  annotations?: Record<string, string>;
+  /** Pod-level terminationGracePeriodSeconds; the agent needs ~2 s to stop Chromium and wipe its dirs. */
+  terminationGracePeriodSeconds?: number;
+}
+
+/** The Pod name for a pod id: Pod names are lower-case RFC 1123 subdomains; the API rejects the rest. */
+export function podName(id: string): string {
+  return `ventus-${id.toLowerCase()}`;
+}
+
+const DNS_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
+
+/** True when `name` could be a Pod name at all (GET/DELETE of anything else cannot find one). */
+export function isValidPodName(name: string): boolean {
+  return name.length <= 253 && DNS_SUBDOMAIN.test(name);
+}
+
+/** A label value for any string: at most 63 of [A-Za-z0-9._-], starting and ending alphanumeric. */
+export function labelValue(value: string): string {
+  const cleaned = value
+    .replace(/[^A-Za-z0-9._-]/g, '_')
+    .slice(0, 63)
+    .replace(/^[^A-Za-z0-9]+|[^A-Za-z0-9]+$/g, '');
+  return cleaned;
+}
+
+export function buildPodManifest(spec: PodSpec, template: PodTemplate, sessionId?: string): V1Pod {
+  const annotations: Record<string, string> = { ...template.annotations, [POOL_ANNOTATION]: spec.pool };
+  if (sessionId !== undefined) annotations[SESSION_ANNOTATION] = sessionId;
+  return {
+    apiVersion: 'v1',
+    kind: 'Pod',
+    metadata: {
+      name: podName(spec.id),
+      labels: {
+        ...template.labels,
+        [MANAGED_BY_LABEL]: MANAGED_BY,
+        [POOL_LABEL]: labelValue(spec.pool),
+        [POD_ID_LABEL]: spec.id,
+      },
+      annotations,
+    },
+    spec: {
+      // Disposable: a pod whose browser died is replaced by the pool controller, never restarted.
+      restartPolicy: 'Never',
+      // A user namespace: root in the container is nobody on the node.
+      hostUsers: false,
+      automountServiceAccountToken: false,
+      enableServiceLinks: false,
+      terminationGracePeriodSeconds: template.terminationGracePeriodSeconds ?? 10,
+      ...(template.runtimeClassName !== undefined && { runtimeClassName: template.runtimeClassName }),
+      ...(template.nodeSelector !== undefined && { nodeSelector: template.nodeSelector }),
+      ...(template.tolerations !== undefined && { tolerations: template.tolerations }),
+      containers: [
+        {
+          name: 'browser',
+          image: template.image,
+          ...(template.imagePullPolicy !== undefined && { imagePullPolicy: template.imagePullPolicy }),
+          ...(template.resources !== undefined && { resources: template.resources }),
+          ports: [{ name: 'cdp', containerPort: DEFAULT_AGENT_PORT, protocol: 'TCP' }],
+          env: [
+            { name: 'POD_ID', value: spec.id },
+            { name: 'AGENT_HOST', value: '0.0.0.0' },
+            { name: 'AGENT_PORT', value: String(DEFAULT_AGENT_PORT) },
+            { name: 'HEADLESS', value: String(spec.headless) },
+            // Both on the emptyDir: nothing of a session survives its pod.
+            { name: 'USER_DATA_DIR', value: `${DATA_DIR}/user-data` },
+            { name: 'SCRATCH_DIR', value: `${DATA_DIR}/scratch` },
+          ],
+          readinessProbe: {
+            httpGet: { path: '/healthz', port: 'cdp' },
+            periodSeconds: 1,
+            failureThreshold: 3,
+          },
+          securityContext: { allowPrivilegeEscalation: false },
+          volumeMounts: [
+            { name: 'data', mountPath: DATA_DIR },
+            { name: 'shm', mountPath: '/dev/shm' },
+          ],
+        },
+      ],
+      volumes: [
+        { name: 'data', emptyDir: {} },
+        // Chromium's shared memory; the container runtime's default 64 MiB crashes busy tabs.
+        { name: 'shm', emptyDir: { medium: 'Memory', sizeLimit: '1Gi' } },
+      ],
+    },
+  };
+}
+
+/** The ventus pod id of a Pod (the label; the name as a fallback for a hand-made one). */
+export function podIdOf(pod: V1Pod): string {
+  return pod.metadata?.labels?.[POD_ID_LABEL] ?? pod.metadata?.name ?? '';
+}
+
+/** Ready for a session: the Ready condition holds and the Pod has an IP to reach it at. */
+export function isPodReady(pod: V1Pod): boolean {
+  if (!pod.status?.podIP || pod.metadata?.deletionTimestamp) return false;
+  return pod.status.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') ?? false;
+}
+
+/** Why a Pod will never become ready (it ended or is going), or undefined while it still may. */
+export function podFailure(pod: V1Pod): string | undefined {
+  if (pod.metadata?.deletionTimestamp) return 'it is being deleted';
+  const phase = pod.status?.phase;
+  if (phase === 'Failed' || phase === 'Succeeded') {
+    const terminated = pod.status?.containerStatuses?.find((c) => c.state?.terminated)?.state?.terminated;
+    const why = terminated ? ` (${terminated.reason ?? 'exit'} ${terminated.exitCode})` : '';
+    return `it ended in phase ${phase}${why}${pod.status?.message ? `: ${pod.status.message}` : ''}`;
+  }
+  const waiting = pod.status?.containerStatuses?.find((c) => c.state?.waiting)?.state?.waiting;
+  // Image pull failures never heal on their own within a pod start's budget.
+  if (waiting && ['ErrImagePull', 'ImagePullBackOff', 'InvalidImageName'].includes(waiting.reason ?? '')) {
+    return `its image cannot be pulled (${waiting.reason}: ${waiting.message ?? ''})`;
+  }
+  return undefined;
+}
+
+/** Running, not being deleted, no container terminated: the browser can still serve. */
+export function isPodAlive(pod: V1Pod): boolean {
+  if (pod.metadata?.deletionTimestamp || pod.status?.phase !== 'Running') return false;
+  return !(pod.status.containerStatuses ?? []).some((c) => c.state?.terminated !== undefined);
+}
+
+function urlHost(ip: string): string {
+  return ip.includes(':') ? `[${ip}]` : ip;
+}
+
+/**
+ * The driver's view of a Pod. A Pod without an IP yet gets an unusable endpoint; it is only ever
+ * reported once its creator gave up on it, so that the reaper deletes it.
+ */
+export function toPodStatus(pod: V1Pod, defaultPort: number): PodStatus {
+  const annotations = pod.metadata?.annotations ?? {};
+  const port = Number(annotations[AGENT_PORT_ANNOTATION] ?? defaultPort) || defaultPort;
+  const base = `${urlHost(pod.status?.podIP ?? '0.0.0.0')}:${port}`;
+  return {
+    id: podIdOf(pod),
+    pool: annotations[POOL_ANNOTATION] ?? pod.metadata?.labels?.[POOL_LABEL] ?? '',
+    cdpUrl: `ws://${base}/devtools/browser`,
+    controlUrl: `http://${base}`,
+    createdAt: new Date(pod.metadata?.creationTimestamp ?? 0),
+    alive: isPodAlive(pod),
+  };
+}
