@@ -37,6 +37,7 @@ const EXPECTED_TEMPLATES = [
   'ingress.yaml',
   'pdb.yaml',
   'artifacts-pvc.yaml',
+  'servicemonitor.yaml',
 ];
 
 const templateFiles = readdirSync(TEMPLATES);
@@ -174,6 +175,25 @@ describe('charts/ventus', () => {
     expect(cdp).not.toContain('-broker');
     expect(api).toMatch(/- path: \/recordings\/[\s\S]*- path: \/\n/);
     expect(api).not.toContain('-proxy');
+  });
+
+  it('scrapes the four Services through a ServiceMonitor only when serviceMonitor.enabled', () => {
+    const monitor = template('servicemonitor.yaml');
+    expect(monitor.trimStart().split('\n')[0]).toBe('{{- if .Values.serviceMonitor.enabled }}');
+    expect(monitor.trimEnd().split('\n').at(-1)).toBe('{{- end }}');
+    expect((values.serviceMonitor as Tree).enabled).toBe(false);
+    expect(monitor).toContain('apiVersion: monitoring.coreos.com/v1');
+    expect(monitor).toContain('kind: ServiceMonitor');
+    expect(monitor).toContain('values: [broker, proxy, workers, pool-controller]');
+    expect(monitor).toContain('{{- range $port := list "http" "metrics" }}');
+    expect(monitor).toContain('path: /metrics');
+    // The port names it scrapes are the ones the Services give: http (broker, proxy), metrics (the rest).
+    const services = template('services.yaml');
+    expect(services.match(/- name: http\n/g)?.length).toBe(1); // inside the broker/proxy range
+    expect(services.match(/- name: metrics\n/g)?.length).toBe(2);
+    for (const component of ['broker', 'proxy', 'workers', 'pool-controller']) {
+      expect(services).toMatch(new RegExp(`(list "broker" "proxy"|component: ${component})`));
+    }
   });
 
   it('sets only environment variables the processes read', () => {
