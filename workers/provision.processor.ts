@@ -109,6 +109,10 @@ export function provisionProcessor(deps: ProvisionDeps) {
       const { pod, kind } = await acquirePod(deps, session, log);
       metrics.claimSeconds.observe({ pool: session.pool, kind }, (performance.now() - claimStarted) / 1000);
       await services.pools.signalChange(session.pool);
+      // Informational (operators see which session a Pod serves); never on the session's critical path.
+      driver
+        .annotateSession?.(pod.id, session.id)
+        .catch((err: unknown) => log.warn({ err, podId: pod.id }, 'could not annotate the pod'));
       const storageState = await sessionStorageState(services, session);
       const podConfig = {
         ...(session.config.viewport && { viewport: session.config.viewport }),

@@ -93,5 +93,7 @@ export interface RuntimeDriver {
   configureSession(pod: Pod, config: PodSessionConfig): Promise<RestoredCounts | undefined>;
   /** Stops the pod and wipes its user-data-dir. Idempotent: deleting a missing pod resolves. */
   deletePod(id: string): Promise<void>;
+  /** Optional: records on the pod which session holds it (Kubernetes: a Pod annotation). */
+  annotateSession?(id: string, sessionId: string): Promise<void>;
   close(): Promise<void>;
 }

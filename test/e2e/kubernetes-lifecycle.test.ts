@@ -62,6 +62,12 @@ describe('a real browser session on the kubernetes driver (API double)', { timeo
       'app.kubernetes.io/managed-by': 'ventus',
       'ventus.io/pod-id': podId,
     });
+    // The Pod says which session it serves (set in the background after the claim).
+    await expect
+      .poll(
+        () => k8s.double.store.get('pods', k8s.namespace, name)?.metadata.annotations?.['ventus.io/session'],
+      )
+      .toBe(running.id);
     const browser = await chromium.connectOverCDP(running.connect_url);
     const context = browser.contexts()[0]!;
     const page = await context.newPage();
