@@ -19,6 +19,7 @@ export async function poolView(services: Services, pool: PoolSettings): Promise<
     min_ready: pool.minReady,
     max_total: pool.maxTotal,
     max_starting: pool.maxStarting,
+    pod_template: pool.podTemplate,
     updated_at: pool.updatedAt.toISOString(),
     status: {
       ready: warm.length,

@@ -243,7 +243,14 @@ export class PoolReconciler {
     const { pools } = this.services;
     const creation = pools
       .markStarting(pool.name, id)
-      .then(() => this.options.driver.createPod({ id, pool: pool.name, headless: this.options.headless }))
+      .then(() =>
+        this.options.driver.createPod({
+          id,
+          pool: pool.name,
+          headless: this.options.headless,
+          template: pool.podTemplate,
+        }),
+      )
       .then(async (pod) => {
         const ms = Date.now() - started;
         await pools.recordWarmup(pool.name, ms);

@@ -11,6 +11,7 @@ import {
 } from '../core/db/sessions.repository.ts';
 import { isTerminal } from '../core/domain/session-states.ts';
 import { newId } from '../core/domain/ids.ts';
+import { getPool } from '../core/db/pools.repository.ts';
 import { endSession } from '../core/lifecycle/end-session.ts';
 import { jobIds } from '../core/queue/jobs.ts';
 import { SessionConfigRejectedError, type Pod, type RuntimeDriver } from '../core/runtime/driver.ts';
@@ -60,7 +61,13 @@ async function acquirePod(
   }
   log.info({ podId }, 'no warm pod; cold start');
   const started = performance.now();
-  const pod = await deps.driver.createPod({ id: podId, pool: session.pool, headless: deps.headless });
+  const template = (await getPool(deps.services.db, session.pool))?.podTemplate;
+  const pod = await deps.driver.createPod({
+    id: podId,
+    pool: session.pool,
+    headless: deps.headless,
+    ...(template && { template }),
+  });
   metrics.podStartSeconds.observe({ pool: session.pool, kind: 'cold' }, (performance.now() - started) / 1000);
   await pools.recordPod(pod);
   return { pod, kind: 'cold' };

@@ -63,7 +63,8 @@ export function poolsRoutes(services: Services) {
           operationId: 'updatePool',
           summary: 'Change pool settings live (operator)',
           description:
-            'Changes `min_ready`, `max_total` or `max_starting`; the pool controller acts within a second. ' +
+            'Changes `min_ready`, `max_total`, `max_starting` or `pod_template` (replaced whole; new pods ' +
+            'only); the pool controller acts within a second. ' +
             'Warm pods are added or retired; sessions that hold a pod are never touched, even when ' +
             '`max_total` drops below the number running. Recorded in the audit log as an admin action. ' +
             '422 when `min_ready` would exceed `max_total`.',
@@ -77,7 +78,7 @@ export function poolsRoutes(services: Services) {
       },
       async (request) => {
         const principal = requireScope(request, 'operator');
-        const { min_ready, max_total, max_starting } = request.body;
+        const { min_ready, max_total, max_starting, pod_template } = request.body;
         const result = await changePool(
           { db: services.db, signalChange: (pool) => services.pools.signalChange(pool) },
           request.params.name,
@@ -85,6 +86,7 @@ export function poolsRoutes(services: Services) {
             ...(min_ready !== undefined && { minReady: min_ready }),
             ...(max_total !== undefined && { maxTotal: max_total }),
             ...(max_starting !== undefined && { maxStarting: max_starting }),
+            ...(pod_template !== undefined && { podTemplate: pod_template }),
           },
           { id: principal.keyId, class: 'admin', workspaceId: principal.workspaceId },
         );

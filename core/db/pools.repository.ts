@@ -1,5 +1,6 @@
 /** Pool settings (region x runtime_kind), the data the controller reconciles towards. */
 import type { Queryable } from './database.ts';
+import type { PodTemplateSettings } from '../domain/pod-template.schema.ts';
 
 /** Pods the controller starts at once when a pool sets no `max_starting`. */
 export const DEFAULT_MAX_STARTING = 4;
@@ -11,6 +12,8 @@ export interface PoolSettings {
   minReady: number;
   maxTotal: number;
   maxStarting: number | null;
+  /** How the pool's pods are shaped on the kubernetes driver ({} = the driver's defaults). */
+  podTemplate: PodTemplateSettings;
   updatedAt: Date;
 }
 
@@ -21,6 +24,7 @@ interface PoolRow {
   min_ready: number;
   max_total: number;
   max_starting: number | null;
+  pod_template: PodTemplateSettings | null;
   updated_at: Date | string;
 }
 
@@ -31,6 +35,7 @@ const toPool = (r: PoolRow): PoolSettings => ({
   minReady: r.min_ready,
   maxTotal: r.max_total,
   maxStarting: r.max_starting,
+  podTemplate: r.pod_template ?? {},
   // row_to_json (the "before" row of an update) gives the timestamp as a string.
   updatedAt: new Date(r.updated_at),
 });
@@ -59,7 +64,9 @@ export async function findPool(
 /** Seeds a pool on first start; an existing pool keeps the settings operators gave it. */
 export async function seedPool(
   q: Queryable,
-  p: Omit<PoolSettings, 'name' | 'maxStarting' | 'updatedAt'> & { maxStarting?: number | null },
+  p: Omit<PoolSettings, 'name' | 'maxStarting' | 'updatedAt' | 'podTemplate'> & {
+    maxStarting?: number | null;
+  },
 ): Promise<void> {
   await q.query(
     `INSERT INTO pools (name, region, runtime_kind, min_ready, max_total, max_starting)
@@ -85,6 +92,7 @@ export interface PoolPatch {
   minReady?: number;
   maxTotal?: number;
   maxStarting?: number | null;
+  podTemplate?: PodTemplateSettings;
 }
 
 /** Applies a patch; returns the pool before and after (undefined when there is no such pool). */
@@ -95,7 +103,8 @@ export async function updatePool(
 ): Promise<{ before: PoolSettings; after: PoolSettings } | undefined> {
   const { rows } = await q.query<PoolRow & { old: PoolRow }>(
     `UPDATE pools p SET min_ready = COALESCE($2, p.min_ready), max_total = COALESCE($3, p.max_total),
-            max_starting = CASE WHEN $4 THEN $5::integer ELSE p.max_starting END, updated_at = now()
+            max_starting = CASE WHEN $4 THEN $5::integer ELSE p.max_starting END,
+            pod_template = COALESCE($6::jsonb, p.pod_template), updated_at = now()
        FROM (SELECT * FROM pools WHERE name = $1 FOR UPDATE) old
       WHERE p.name = old.name
       RETURNING p.*, row_to_json(old) AS old`,
@@ -105,6 +114,7 @@ export async function updatePool(
       patch.maxTotal ?? null,
       patch.maxStarting !== undefined,
       patch.maxStarting ?? null,
+      patch.podTemplate === undefined ? null : JSON.stringify(patch.podTemplate),
     ],
   );
   const row = rows[0];

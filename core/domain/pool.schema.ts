@@ -1,5 +1,6 @@
 /** Pool request and resource shapes (operator API). */
 import { Type, type Static } from 'typebox';
+import { PodTemplateSettings } from './pod-template.schema.ts';
 
 export const POOL_NAME_PATTERN = '^[a-z0-9][a-z0-9-]{0,62}$';
 
@@ -27,6 +28,7 @@ export const PatchPoolBody = Type.Object(
         description: 'Most pods starting at once; `null` restores the default (4).',
       }),
     ),
+    pod_template: Type.Optional(PodTemplateSettings),
   },
   { additionalProperties: false, minProperties: 1 },
 );
@@ -41,6 +43,7 @@ export const PoolResource = Type.Object({
   min_ready: Count,
   max_total: Count,
   max_starting: Type.Union([Type.Integer({ minimum: 1 }), Type.Null()]),
+  pod_template: PodTemplateSettings,
   updated_at: Type.String({ format: 'date-time' }),
   status: Type.Object(
     {

@@ -52,6 +52,7 @@ export async function changePool(
           previous_min_ready: before.minReady,
           previous_max_total: before.maxTotal,
           previous_max_starting: before.maxStarting,
+          pod_template_changed: JSON.stringify(before.podTemplate) !== JSON.stringify(after.podTemplate),
         },
       });
       return { outcome: 'changed', before, after };

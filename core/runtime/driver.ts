@@ -54,11 +54,22 @@ export interface RestoredCounts {
   origins: { origin: string; localStorageItems: number }[];
 }
 
+/** A pool's pod template (see core/domain/pod-template.schema.ts); drivers that cannot use it ignore it. */
+export interface PoolPodTemplate {
+  image?: string;
+  resources?: { requests?: { cpu?: string; memory?: string }; limits?: { cpu?: string; memory?: string } };
+  node_selector?: Record<string, string>;
+  tolerations?: { key?: string; operator?: string; value?: string; effect?: string }[];
+  runtime_class?: string;
+}
+
 export interface PodSpec {
   /** Chosen by the caller before creation, so a crashed caller can find (or delete) the pod later. */
   id: string;
   pool: string;
   headless: boolean;
+  /** The pool's pod template, when it has one. */
+  template?: PoolPodTemplate;
 }
 
 export interface Pod {

@@ -91,8 +91,38 @@ describe('pools API (operator)', () => {
       previous_min_ready: 2,
       previous_max_total: 8,
       previous_max_starting: 3,
+      pod_template_changed: false,
     });
     expect(first!.detail).toMatchObject({ previous_min_ready: 1, previous_max_total: 3 });
+  });
+
+  it('sets a pod template for the pool (kubernetes driver), replaced whole, and validates it', async () => {
+    const template = {
+      image: 'registry.example/ventus/runtime:1.2.3',
+      resources: { requests: { cpu: '500m', memory: '1Gi' }, limits: { memory: '2Gi' } },
+      node_selector: { 'ventus.io/browsers': 'true' },
+      tolerations: [{ key: 'browsers', operator: 'Exists', effect: 'NoSchedule' }],
+      runtime_class: 'gvisor',
+    };
+    const set = await operator.request<PoolBody & { pod_template: unknown }>('PATCH', `/v1/pools/${POOL}`, {
+      body: { pod_template: template },
+    });
+    expect(set.status).toBe(200);
+    expect(set.body.pod_template).toEqual(template);
+    const audit = await operator.request<{ items: AuditItem[] }>('GET', '/v1/audit?action=pool.updated');
+    expect(audit.body.items[0]!.detail).toMatchObject({ pod_template_changed: true });
+    for (const bad of [
+      { image: 'has space' },
+      { resources: { requests: { cpu: 'lots' } } },
+      { privileged: true },
+    ]) {
+      const res = await operator.request('PATCH', `/v1/pools/${POOL}`, { body: { pod_template: bad } });
+      expect(res.status, JSON.stringify(bad)).toBe(400);
+    }
+    const cleared = await operator.request<{ pod_template: unknown }>('PATCH', `/v1/pools/${POOL}`, {
+      body: { pod_template: {} },
+    });
+    expect(cleared.body.pod_template).toEqual({});
   });
 
   it('refuses min_ready above max_total with 422 and changes nothing', async () => {

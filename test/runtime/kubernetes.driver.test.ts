@@ -67,6 +67,27 @@ describe('kubernetes driver', { timeout: 60_000 }, () => {
     await h.driver.deletePod(s.id);
   });
 
+  it("a pool's pod template overrides the driver's image, resources and placement", async () => {
+    const template = {
+      image: 'registry.example/ventus/runtime:pool-1',
+      resources: { requests: { cpu: '250m', memory: '512Mi' }, limits: { memory: '1Gi' } },
+      node_selector: { 'ventus.io/browsers': 'true' },
+      tolerations: [{ key: 'browsers', operator: 'Exists', effect: 'NoSchedule' }],
+      runtime_class: 'gvisor',
+    };
+    const s = { id: podId('POOLTPL').toUpperCase(), pool: 'p-tpl', headless: true, template };
+    await h.driver.createPod(s);
+    const object = h.double.store.get('pods', NAMESPACE, podName(s.id))!;
+    const spec = object.spec as Record<string, unknown> & { containers: Record<string, unknown>[] };
+    expect(spec).toMatchObject({
+      runtimeClassName: 'gvisor',
+      nodeSelector: template.node_selector,
+      tolerations: template.tolerations,
+    });
+    expect(spec.containers[0]).toMatchObject({ image: template.image, resources: template.resources });
+    await h.driver.deletePod(s.id);
+  });
+
   it('surfaces a Pod the API rejects as a clear error, without retrying it', async () => {
     const before = h.double.counts.get('POST pods') ?? 0;
     const creating = h.driver.createPod({ id: 'bad_name', pool: 'k8s', headless: true });

@@ -15,6 +15,7 @@ import {
   MANAGED_SELECTOR,
   SESSION_ANNOTATION,
   buildPodManifest,
+  withPoolTemplate,
   isPodReady,
   isValidPodName,
   podFailure,
@@ -83,7 +84,7 @@ export class KubernetesDriver implements RuntimeDriver {
   private async create(spec: PodSpec, signal: AbortSignal): Promise<Pod> {
     signal.throwIfAborted();
     await this.watch.start();
-    const body = buildPodManifest(spec, this.options.template);
+    const body = buildPodManifest(spec, withPoolTemplate(this.options.template, spec.template));
     let created: V1Pod;
     let attempted = false;
     try {

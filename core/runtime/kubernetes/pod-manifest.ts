@@ -3,7 +3,7 @@
  * driver reads one back (id, pool, endpoint, readiness, liveness).
  */
 import type { V1Pod, V1ResourceRequirements, V1Toleration } from '@kubernetes/client-node';
-import type { PodSpec, PodStatus } from '../driver.ts';
+import type { PodSpec, PodStatus, PoolPodTemplate } from '../driver.ts';
 
 export const MANAGED_BY_LABEL = 'app.kubernetes.io/managed-by';
 export const MANAGED_BY = 'ventus';
@@ -25,7 +25,7 @@ export const MANAGED_SELECTOR = `${MANAGED_BY_LABEL}=${MANAGED_BY}`;
 export const DEFAULT_AGENT_PORT = 9222;
 const DATA_DIR = '/data';
 
-/** How the pods of this driver are shaped (one template; per-pool templates are future work). */
+/** How the pods of this driver are shaped by default; a pool's template overrides parts of it. */
 export interface PodTemplate {
   /** The runtime image (it runs the pod agent, core/runtime/pod-agent/main.ts). */
   image: string;
@@ -40,6 +40,19 @@ export interface PodTemplate {
   annotations?: Record<string, string>;
   /** Pod-level terminationGracePeriodSeconds; the agent needs ~2 s to stop Chromium and wipe its dirs. */
   terminationGracePeriodSeconds?: number;
+}
+
+/** The driver's template with a pool's own settings on top (image, resources, placement). */
+export function withPoolTemplate(base: PodTemplate, pool: PoolPodTemplate | undefined): PodTemplate {
+  if (!pool) return base;
+  return {
+    ...base,
+    ...(pool.image && { image: pool.image }),
+    ...(pool.resources && { resources: pool.resources }),
+    ...(pool.node_selector && { nodeSelector: pool.node_selector }),
+    ...(pool.tolerations && { tolerations: pool.tolerations }),
+    ...(pool.runtime_class && { runtimeClassName: pool.runtime_class }),
+  };
 }
 
 /** The Pod name for a pod id: Pod names are lower-case RFC 1123 subdomains; the API rejects the rest. */

@@ -457,7 +457,7 @@ export interface paths {
     head?: never;
     /**
      * Change pool settings live (operator)
-     * @description Changes `min_ready`, `max_total` or `max_starting`; the pool controller acts within a second. Warm pods are added or retired; sessions that hold a pod are never touched, even when `max_total` drops below the number running. Recorded in the audit log as an admin action. 422 when `min_ready` would exceed `max_total`.
+     * @description Changes `min_ready`, `max_total`, `max_starting` or `pod_template` (replaced whole; new pods only); the pool controller acts within a second. Warm pods are added or retired; sessions that hold a pod are never touched, even when `max_total` drops below the number running. Recorded in the audit log as an admin action. 422 when `min_ready` would exceed `max_total`.
      *
      *     Requires scope `operator`.
      */
@@ -8124,6 +8124,34 @@ export interface operations {
               min_ready: number;
               max_total: number;
               max_starting: number | null;
+              /** @description How the pool’s browser pods are shaped on the kubernetes driver; absent fields keep the driver’s defaults (VENTUS_K8S_*). Ignored by the local and sim drivers. */
+              pod_template: {
+                /** @description Runtime image. */
+                image?: string;
+                resources?: {
+                  requests?: {
+                    cpu?: string;
+                    memory?: string;
+                  };
+                  limits?: {
+                    cpu?: string;
+                    memory?: string;
+                  };
+                };
+                node_selector?: {
+                  [key: string]: string;
+                };
+                tolerations?: {
+                  key?: string;
+                  /** @enum {unknown} */
+                  operator?: 'Exists' | 'Equal';
+                  value?: string;
+                  /** @enum {unknown} */
+                  effect?: 'NoSchedule' | 'PreferNoSchedule' | 'NoExecute';
+                }[];
+                /** @description e.g. `gvisor`. */
+                runtime_class?: string;
+              };
               /** Format: date-time */
               updated_at: string;
               /** @description Live figures, read when the request is served. */
@@ -8400,6 +8428,34 @@ export interface operations {
             min_ready: number;
             max_total: number;
             max_starting: number | null;
+            /** @description How the pool’s browser pods are shaped on the kubernetes driver; absent fields keep the driver’s defaults (VENTUS_K8S_*). Ignored by the local and sim drivers. */
+            pod_template: {
+              /** @description Runtime image. */
+              image?: string;
+              resources?: {
+                requests?: {
+                  cpu?: string;
+                  memory?: string;
+                };
+                limits?: {
+                  cpu?: string;
+                  memory?: string;
+                };
+              };
+              node_selector?: {
+                [key: string]: string;
+              };
+              tolerations?: {
+                key?: string;
+                /** @enum {unknown} */
+                operator?: 'Exists' | 'Equal';
+                value?: string;
+                /** @enum {unknown} */
+                effect?: 'NoSchedule' | 'PreferNoSchedule' | 'NoExecute';
+              }[];
+              /** @description e.g. `gvisor`. */
+              runtime_class?: string;
+            };
             /** Format: date-time */
             updated_at: string;
             /** @description Live figures, read when the request is served. */
@@ -8699,6 +8755,34 @@ export interface operations {
           max_total?: number;
           /** @description Most pods starting at once; `null` restores the default (4). */
           max_starting?: number | null;
+          /** @description How the pool’s browser pods are shaped on the kubernetes driver; absent fields keep the driver’s defaults (VENTUS_K8S_*). Ignored by the local and sim drivers. */
+          pod_template?: {
+            /** @description Runtime image. */
+            image?: string;
+            resources?: {
+              requests?: {
+                cpu?: string;
+                memory?: string;
+              };
+              limits?: {
+                cpu?: string;
+                memory?: string;
+              };
+            };
+            node_selector?: {
+              [key: string]: string;
+            };
+            tolerations?: {
+              key?: string;
+              /** @enum {unknown} */
+              operator?: 'Exists' | 'Equal';
+              value?: string;
+              /** @enum {unknown} */
+              effect?: 'NoSchedule' | 'PreferNoSchedule' | 'NoExecute';
+            }[];
+            /** @description e.g. `gvisor`. */
+            runtime_class?: string;
+          };
         };
       };
     };
@@ -8718,6 +8802,34 @@ export interface operations {
             min_ready: number;
             max_total: number;
             max_starting: number | null;
+            /** @description How the pool’s browser pods are shaped on the kubernetes driver; absent fields keep the driver’s defaults (VENTUS_K8S_*). Ignored by the local and sim drivers. */
+            pod_template: {
+              /** @description Runtime image. */
+              image?: string;
+              resources?: {
+                requests?: {
+                  cpu?: string;
+                  memory?: string;
+                };
+                limits?: {
+                  cpu?: string;
+                  memory?: string;
+                };
+              };
+              node_selector?: {
+                [key: string]: string;
+              };
+              tolerations?: {
+                key?: string;
+                /** @enum {unknown} */
+                operator?: 'Exists' | 'Equal';
+                value?: string;
+                /** @enum {unknown} */
+                effect?: 'NoSchedule' | 'PreferNoSchedule' | 'NoExecute';
+              }[];
+              /** @description e.g. `gvisor`. */
+              runtime_class?: string;
+            };
             /** Format: date-time */
             updated_at: string;
             /** @description Live figures, read when the request is served. */
