@@ -32,9 +32,12 @@ describe('Redis loses its data', () => {
   it('rebuilds routes, slots, timers and the warm pool from Postgres and the driver', async () => {
     const created = await api.createSession({ timeout_seconds: 600, keep_alive_seconds: 60 });
     const session = await api.waitFor(created.body.id, ['RUNNING']);
+    // A started pod is listed by the driver a moment before it joins the warm list: wait for both.
     await eventually(
       'a warm pod besides the held one',
-      async () => (await stack.driver.listPods()).length === 2,
+      async () =>
+        (await stack.driver.listPods()).length === 2 &&
+        (await stack.services.pools.warmIds('us-east1-chromium')).length === 1,
     );
     const warmBefore = await stack.services.pools.warmIds('us-east1-chromium');
     expect(warmBefore).toHaveLength(1);
