@@ -39,7 +39,12 @@ async function acquirePod(
   for (;;) {
     const claimed = await pools.claim(session.pool, session.id);
     if (!claimed) break;
-    if (await deps.driver.isHealthy(claimed)) {
+    // A busy machine can miss one probe (1 s timeout): a pod whose process lives gets a second one
+    // before it is thrown away for a much slower cold start.
+    const healthy =
+      (await deps.driver.isHealthy(claimed)) ||
+      (((await deps.driver.getPod(claimed.id))?.alive ?? false) && (await deps.driver.isHealthy(claimed)));
+    if (healthy) {
       log.debug({ podId: claimed.id }, 'claimed warm pod');
       return { pod: claimed, kind: 'warm' };
     }
