@@ -6,14 +6,10 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TestContext } from '../support/test-context.ts';
+import { startExtraController, type ExtraController } from '../support/extra-controller.ts';
 import { ApiClient } from '../support/api-client.ts';
 import { poolSnapshot } from '../support/pool-snapshot.ts';
 import { kubernetesStackEnv, type KubernetesStackEnv } from '../support/k8s-api-double/stack-env.ts';
-import { openServices, type Services } from '../../core/services.ts';
-import { createLogger } from '../../core/logging/logger.ts';
-import { createDriver } from '../../core/runtime/create-driver.ts';
-import type { RuntimeDriver } from '../../core/runtime/driver.ts';
-import { startController, type RunningController } from '../../pool-controller/controller.ts';
 import type { Stack } from '../../cli/stack.ts';
 
 const POOL = 'us-east1-chromium';
@@ -26,7 +22,7 @@ describe('pool controller restart on the kubernetes driver', { timeout: 300_000 
   let ctx: TestContext;
   let stack: Stack;
   let api: ApiClient;
-  let second: { services: Services; driver: RuntimeDriver; controller: RunningController } | undefined;
+  let second: ExtraController | undefined;
 
   beforeAll(async () => {
     k8s = await kubernetesStackEnv();
@@ -36,10 +32,7 @@ describe('pool controller restart on the kubernetes driver', { timeout: 300_000 
   }, 120_000);
 
   afterAll(async () => {
-    await second?.controller.close();
-    await second?.controller.reconciler.settle();
-    await second?.driver.close();
-    await second?.services.close();
+    await second?.close();
     await stack?.close();
     await k8s?.close();
     await ctx?.close();
@@ -104,18 +97,8 @@ describe('pool controller restart on the kubernetes driver', { timeout: 300_000 
     await stack.controller.reconciler.settle();
     const writesBefore = k8s.podWrites();
     const listsBefore = k8s.double.counts.get('GET pods') ?? 0;
-    const services = await openServices(
-      ctx.config,
-      { databaseUrl: ctx.databaseUrl, redisUrl: ctx.redisUrl },
-      createLogger('silent', {}),
-    );
-    const driver = createDriver(ctx.config);
-    const controller = await startController(services, services.duplicateRedis(), {
-      driver,
-      headless: true,
-      intervalMs: ctx.config.reconcileIntervalMs,
-    });
-    second = { services, driver, controller };
+    second = await startExtraController(ctx);
+    const { controller, services } = second;
     await new Promise((r) => setTimeout(r, QUIET_MS));
     await controller.reconcileNow();
     await controller.reconciler.settle();

@@ -6,13 +6,9 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TestContext } from '../support/test-context.ts';
+import { startExtraController, type ExtraController } from '../support/extra-controller.ts';
 import { ApiClient } from '../support/api-client.ts';
 import { poolSnapshot } from '../support/pool-snapshot.ts';
-import { openServices, type Services } from '../../core/services.ts';
-import { createLogger } from '../../core/logging/logger.ts';
-import { createDriver } from '../../core/runtime/create-driver.ts';
-import type { RuntimeDriver } from '../../core/runtime/driver.ts';
-import { startController, type RunningController } from '../../pool-controller/controller.ts';
 import type { Stack } from '../../cli/stack.ts';
 
 const POOL = 'us-east1-chromium';
@@ -22,32 +18,18 @@ const RACE_MS = Number(process.env.VENTUS_RACE_MS ?? 60_000);
 describe('two pool controllers racing', () => {
   let ctx: TestContext;
   let stack: Stack;
-  let second: { services: Services; driver: RuntimeDriver; controller: RunningController };
+  let second: ExtraController;
   let api: ApiClient;
 
   beforeAll(async () => {
     const env = { VENTUS_DRIVER: 'sim', VENTUS_SIM_READY_MS: '150', VENTUS_RATE_LIMIT_PER_MINUTE: '100000' };
     ctx = await TestContext.create({ minReady: 3, maxTotal: MAX_TOTAL, env });
     stack = await ctx.startStack();
-    const services = await openServices(
-      ctx.config,
-      { databaseUrl: ctx.databaseUrl, redisUrl: ctx.redisUrl },
-      createLogger('silent', {}),
-    );
-    const driver = createDriver(ctx.config);
-    const controller = await startController(services, services.duplicateRedis(), {
-      driver,
-      headless: true,
-      intervalMs: ctx.config.reconcileIntervalMs,
-    });
-    second = { services, driver, controller };
+    second = await startExtraController(ctx);
     api = new ApiClient(stack.url, (await ctx.seedKey()).apiKey);
   });
   afterAll(async () => {
-    await second?.controller.close();
-    await second?.controller.reconciler.settle();
-    await second?.driver.close();
-    await second?.services.close();
+    await second?.close();
     await stack?.close();
     await ctx?.close();
   });
