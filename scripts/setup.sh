@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs what Ventus Sessions needs on a Debian/Ubuntu machine, and nothing when it is all there:
-# Chromium (+ headless shell), Xvfb, Redis and ffmpeg (session recordings: WebM encoding, ffprobe)
+# Chromium (+ headless shell), Xvfb, x11vnc (live view), Redis and ffmpeg (session recordings: WebM
+# encoding, ffprobe)
 # from apt (as root), and the npm dependencies.
 # Postgres needs no install: `ventus up` embeds one when DATABASE_URL is unset.
 set -euo pipefail
@@ -21,6 +22,8 @@ command -v Xvfb >/dev/null 2>&1 || missing+=(xvfb)
 command -v redis-server >/dev/null 2>&1 || missing+=(redis-server)
 # Pod agents encode recorded screencast frames to WebM (VP8) with it; tests check the result with ffprobe.
 { command -v ffmpeg && command -v ffprobe; } >/dev/null 2>&1 || missing+=(ffmpeg)
+# Live view: headful pods serve their Xvfb desktop over VNC (the proxy relays it to the viewer).
+command -v x11vnc >/dev/null 2>&1 || missing+=(x11vnc)
 if [ "${#missing[@]}" -gt 0 ]; then
   if [ "$(id -u)" -eq 0 ] && command -v apt-get >/dev/null 2>&1; then
     say "installing ${missing[*]} with apt-get"
