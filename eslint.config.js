@@ -45,6 +45,21 @@ export default tseslint.config(
       '@typescript-eslint/require-await': 'off',
     },
   },
+  {
+    // The dashboard's browser modules: plain ES modules served as they are (no build step), so
+    // they are linted without type information, against the browser's globals.
+    files: ['broker/dashboard/public/**/*.js'],
+    ...tseslint.configs.disableTypeChecked,
+    languageOptions: {
+      ...tseslint.configs.disableTypeChecked.languageOptions,
+      sourceType: 'module',
+      globals: Object.fromEntries(
+        'window document location sessionStorage fetch URL URLSearchParams Node HTMLElement CSS setTimeout clearTimeout'
+          .split(' ')
+          .map((name) => [name, 'readonly']),
+      ),
+    },
+  },
   ...processes.map(boundary),
   {
     files: ['core/**/*.ts'],

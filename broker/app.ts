@@ -6,6 +6,7 @@ import type { Services } from '../core/services.ts';
 import { registerProblemHandlers, sendProblem } from './problem-handler.ts';
 import { problemDocument } from '../core/domain/problems.ts';
 import { registerAuth } from './auth.ts';
+import { registerTextGuard } from './text-guard.ts';
 import { registerDeprecationHeaders } from './deprecation.ts';
 import { registerRateLimit } from './rate-limit.ts';
 import { registerOpenApi } from './openapi/openapi.plugin.ts';
@@ -19,11 +20,20 @@ import { profileSnapshotRoutes } from './routes/profile-snapshot.routes.ts';
 import { healthRoutes } from './health.routes.ts';
 import { poolsRoutes } from './routes/pools.routes.ts';
 import { recordingsRoutes } from './routes/recordings.routes.ts';
+import { liveViewRoutes } from './routes/live-view.routes.ts';
+import { poolInsightsRoutes } from './routes/pool-insights.routes.ts';
+import { POOL_HISTORY_INTERVAL_MS, registerPoolSampler } from './pool-history.ts';
+import { dashboardPlugin } from './dashboard/dashboard.plugin.ts';
 import { scrubUrl } from '../core/domain/scrubber.ts';
+
+/** How long a client may take to send its request headers (HTTP requests and CDP upgrades alike). */
+export const HEADERS_TIMEOUT_MS = 10_000;
 
 export interface BuildAppOptions {
   /** Body size limit in bytes (storage_state can be large). */
   bodyLimit?: number;
+  /** How often the broker samples pool figures for the dashboard's history (default 5 s). */
+  poolHistoryIntervalMs?: number;
 }
 
 function makeAjv(coerce: boolean): Ajv {
@@ -46,6 +56,8 @@ export async function buildApp(services: Services, options: BuildAppOptions = {}
     // eslint-disable-next-line @typescript-eslint/no-unnecessary-type-assertion
     loggerInstance: services.log.child({ component: 'broker' }) as FastifyBaseLogger,
     bodyLimit: options.bodyLimit ?? 5 * 1024 * 1024,
+    // Slowloris: a client that trickles its request headers is cut (408) after 10 s, not Node's 60-90 s.
+    http: { headersTimeout: HEADERS_TIMEOUT_MS, connectionsCheckingInterval: 1_000 },
     // Ids are generated here; a client's own X-Request-Id is not trusted for logs.
     requestIdHeader: false,
     genReqId: () => crypto.randomUUID(),
@@ -69,6 +81,8 @@ export async function buildApp(services: Services, options: BuildAppOptions = {}
     request.log = request.log.child({ path: scrubUrl(request.url) });
     void reply.header('X-Request-Id', request.id);
   });
+  // Every body is JSON: text/plain (Fastify's other default parser) is a 415, not a string to validate.
+  app.removeContentTypeParser('text/plain');
   // An empty body sent as application/json (common on DELETE) means "no body", not a parse error.
   const parseJson = app.getDefaultJsonParser('error', 'error');
   app.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) => {
@@ -77,6 +91,7 @@ export async function buildApp(services: Services, options: BuildAppOptions = {}
   });
   registerProblemHandlers(app);
   registerAuth(app, services.db);
+  registerTextGuard(app);
   registerDeprecationHeaders(app);
   await registerRateLimit(app, services);
   await registerOpenApi(app, services.config.publicUrl);
@@ -90,5 +105,9 @@ export async function buildApp(services: Services, options: BuildAppOptions = {}
   await app.register(profileSnapshotRoutes(services));
   await app.register(poolsRoutes(services));
   await app.register(recordingsRoutes(services));
+  await app.register(liveViewRoutes(services));
+  await app.register(poolInsightsRoutes(services));
+  registerPoolSampler(app, services, options.poolHistoryIntervalMs ?? POOL_HISTORY_INTERVAL_MS);
+  await app.register(dashboardPlugin(services.config));
   return app;
 }

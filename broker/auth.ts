@@ -3,7 +3,8 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { authenticateApiKey, type ApiKeyPrincipal } from '../core/db/workspaces.repository.ts';
 import type { Database } from '../core/db/database.ts';
 import { ProblemError } from '../core/domain/problems.ts';
-import { hasScope, type Scope } from '../core/domain/scopes.ts';
+import { hasScope, isScope, type Scope } from '../core/domain/scopes.ts';
+import { REQUIRED_SCOPE } from './openapi/route-schema.ts';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -44,6 +45,12 @@ export function registerAuth(app: FastifyInstance, db: Database): void {
   app.decorateRequest('principal', undefined);
   app.addHook('onRequest', async (request) => {
     if (!request.url.startsWith('/v1/')) return;
+    // Node keeps the first of several Authorization headers; a proxy in front may keep the last.
+    // Credentials that two hops could read differently are refused outright.
+    if (
+      request.raw.rawHeaders.filter((h, i) => i % 2 === 0 && h.toLowerCase() === 'authorization').length > 1
+    )
+      throw new ProblemError('validation-error', { detail: 'Send exactly one Authorization header' });
     const header = request.headers.authorization;
     const token = header?.startsWith('Bearer ') ? header.slice(7).trim() : undefined;
     if (!token)
@@ -61,6 +68,11 @@ export function registerAuth(app: FastifyInstance, db: Database): void {
     if (cache.size >= CACHE_MAX) cache.clear();
     if (!revokedHere.has(principal.keyId)) cache.set(token, { principal, at: Date.now() });
     request.principal = principal;
+  });
+  // A key without the route's scope learns nothing about the request's shape: 403 before 400.
+  app.addHook('preValidation', async (request) => {
+    const scope = (request.routeOptions.schema as Record<string, unknown> | undefined)?.[REQUIRED_SCOPE];
+    if (request.principal && typeof scope === 'string' && isScope(scope)) requireScope(request, scope);
   });
 }
 

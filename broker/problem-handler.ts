@@ -1,6 +1,8 @@
 /** Renders every error as application/problem+json (RFC 7807); unknown routes included. */
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { ProblemError, problemDocument, type ProblemDocument } from '../core/domain/problems.ts';
+import { isDependencyOutage } from '../core/process/dependency-outage.ts';
+import { READINESS_RETRY_AFTER_SECONDS } from '../core/process/health.ts';
 
 export function sendProblem(reply: FastifyReply, doc: ProblemDocument, retryAfter?: number): FastifyReply {
   // Also set here: router-level errors answer before the onRequest hook that normally sets it.
@@ -65,6 +67,18 @@ export function registerProblemHandlers(app: FastifyInstance): void {
     if (err instanceof ProblemError) return sendProblem(reply, err.toDocument(instance), err.retryAfter);
     const mapped = fromFastifyError(err, instance);
     if (mapped) return sendProblem(reply, mapped);
+    if (isDependencyOutage(err)) {
+      // Postgres or Redis is down or restarting: the same request succeeds once it is back.
+      request.log.warn({ err }, 'a store is unavailable');
+      return sendProblem(
+        reply,
+        problemDocument('service-unavailable', {
+          detail: 'A backing store is unavailable (restarting or unreachable); retry the same request',
+          instance,
+        }),
+        READINESS_RETRY_AFTER_SECONDS,
+      );
+    }
     request.log.error({ err }, 'unhandled error');
     return sendProblem(
       reply,

@@ -19,7 +19,10 @@ export async function registerRateLimit(app: FastifyInstance, services: Services
     // A Redis outage must not turn every request into a 500: the other checks still hold.
     skipOnError: true,
     enableDraftSpec: true,
-    allowList: (request) => !request.url.startsWith('/v1/') || request.principal === undefined,
+    // While Redis is unreachable nothing is counted (as skipOnError would, but without first waiting
+    // out a command timeout on every request).
+    allowList: (request) =>
+      !request.url.startsWith('/v1/') || request.principal === undefined || services.redis.status !== 'ready',
     keyGenerator: (request) => request.principal?.keyId ?? request.ip,
     errorResponseBuilder: (_request, context) =>
       new ProblemError('rate-limited', {

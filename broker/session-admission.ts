@@ -12,6 +12,7 @@ import { newId } from '../core/domain/ids.ts';
 import { ProblemError } from '../core/domain/problems.ts';
 import { SESSION_DEFAULTS, type CreateSessionBody } from '../core/domain/session.schema.ts';
 import { proxyUrlProblem } from '../core/domain/proxy-settings.ts';
+import { forbiddenTargetProblem, storageStateTargetProblem } from '../core/security/network-target.ts';
 import type { ApiKeyPrincipal } from '../core/db/workspaces.repository.ts';
 import { jobIds } from '../core/queue/jobs.ts';
 import { restorePoolSlots } from '../core/pools/restore-slots.ts';
@@ -24,8 +25,13 @@ export interface CreateOutcome {
 }
 
 async function resolvePool(services: Services, body: CreateSessionBody): Promise<PoolSettings> {
-  const proxyProblem = body.proxy && proxyUrlProblem(body.proxy.url);
+  const policy = { allowPrivate: services.config.allowPrivateTargets };
+  const proxyProblem =
+    body.proxy &&
+    (proxyUrlProblem(body.proxy.url) ?? forbiddenTargetProblem(body.proxy.url, 'proxy.url', policy));
   if (proxyProblem) throw new ProblemError('unprocessable-entity', { detail: proxyProblem });
+  const stateProblem = body.storage_state && storageStateTargetProblem(body.storage_state, policy);
+  if (stateProblem) throw new ProblemError('unprocessable-entity', { detail: stateProblem });
   const region = body.region ?? SESSION_DEFAULTS.region;
   const kind = body.runtime_kind ?? SESSION_DEFAULTS.runtime_kind;
   if (kind === 'rda' && body.profile_id !== undefined) {

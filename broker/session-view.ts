@@ -3,6 +3,12 @@ import type { Session } from '../core/db/sessions.repository.ts';
 import type { SessionResource } from '../core/domain/session.schema.ts';
 import type { SessionTokens } from '../core/security/cdp-token.ts';
 import { scrubUrl } from '../core/domain/scrubber.ts';
+import { isTerminal } from '../core/domain/session-states.ts';
+
+/** The viewer page of a session (served by the proxy at `/v/{id}`). */
+export function liveViewUrl(publicUrl: string, sessionId: string, token: string): string {
+  return `${publicUrl}/v/${sessionId}?token=${token}`;
+}
 
 export async function toSessionResource(
   s: Session,
@@ -11,7 +17,8 @@ export async function toSessionResource(
 ): Promise<SessionResource> {
   const wsBase = publicUrl.replace(/^http/, 'ws');
   const cdpToken = await tokens.cdpToken(s.workspaceId, s.id, s.createdAt);
-  const viewToken = await tokens.liveViewToken(s.workspaceId, s.id);
+  // An ended session has nothing to show: no viewer link (a terminal session's token is refused anyway).
+  const viewToken = isTerminal(s.status) ? undefined : await tokens.liveViewToken(s.workspaceId, s.id);
   const proxy = s.config.proxy;
   return {
     id: s.id,
@@ -25,8 +32,8 @@ export async function toSessionResource(
     release_reason: s.releaseReason,
     error: s.error,
     connect_url: `${wsBase}/v1/sessions/${s.id}/cdp?token=${cdpToken}`,
-    // Placeholder until live view ships (spec: "Treat the field as a placeholder").
-    live_view_url: `${publicUrl}/v/${s.id}?token=${viewToken}`,
+    // Read-only, 5 minutes to open (proxy/live-view.proxy.ts); POST …/live-view for an interactive one.
+    live_view_url: viewToken ? liveViewUrl(publicUrl, s.id, viewToken) : null,
     timeout_seconds: s.timeoutSeconds,
     keep_alive_seconds: s.keepAliveSeconds,
     viewport: s.config.viewport ?? null,

@@ -14,6 +14,7 @@ import type { RuntimeDriver } from '../core/runtime/driver.ts';
 import type { Logger } from '../core/logging/logger.ts';
 import { buildApp } from '../broker/app.ts';
 import { attachCdpProxy, type CdpProxy } from '../proxy/cdp-proxy.ts';
+import { attachLiveViewProxy, type LiveViewProxy } from '../proxy/live-view.proxy.ts';
 import { startWorkers, type RunningWorkers } from '../workers/workers.ts';
 import { startController, type RunningController } from '../pool-controller/controller.ts';
 
@@ -24,6 +25,7 @@ export interface Stack {
   services: Services;
   app: FastifyInstance;
   proxy: CdpProxy;
+  liveView: LiveViewProxy;
   driver: RuntimeDriver;
   controller: RunningController;
   workers: RunningWorkers;
@@ -40,6 +42,12 @@ export async function startStack(
   const driver = createDriver(config);
   const app = await buildApp(services);
   const proxy = await attachCdpProxy(app.server, services, services.duplicateRedis());
+  const liveView = await attachLiveViewProxy(app.server, services, services.duplicateRedis());
+  // The viewer page is plain HTTP on the broker's port: Fastify hands /v/… to the proxy's handler.
+  app.get('/v/*', { schema: { hide: true } }, (request, reply) => {
+    reply.hijack();
+    liveView.handleRequest(request.raw, reply.raw);
+  });
   const workers = startWorkers(services, { driver, headless });
   const controller = await startController(services, services.duplicateRedis(), {
     driver,
@@ -55,6 +63,7 @@ export async function startStack(
     services,
     app,
     proxy,
+    liveView,
     driver,
     controller,
     workers,
@@ -62,6 +71,7 @@ export async function startStack(
       await controller.close();
       await workers.close();
       await proxy.close();
+      await liveView.close();
       await app.close();
       // Unclaimed warm pods die with the service; held pods keep running for their sessions.
       await deleteWarmPods(services, driver);

@@ -44,9 +44,20 @@ export interface Services {
   close(): Promise<void>;
 }
 
-export function openRedis(url: string): Redis {
+/**
+ * Longest a command on the shared (non-blocking) connection may wait, Redis down included: without
+ * it, ioredis queues commands while it reconnects and a request would hang for the whole outage.
+ */
+export const REDIS_COMMAND_TIMEOUT_MS = 3_000;
+
+export function openRedis(url: string, options: { commandTimeoutMs?: number } = {}): Redis {
   // maxRetriesPerRequest: null is what BullMQ requires of a connection that blocks; harmless elsewhere.
-  return new Redis(url, { maxRetriesPerRequest: null, lazyConnect: false });
+  // Blocking connections (BullMQ workers, pub/sub) get no command timeout: their commands wait by design.
+  return new Redis(url, {
+    maxRetriesPerRequest: null,
+    lazyConnect: false,
+    ...(options.commandTimeoutMs !== undefined && { commandTimeout: options.commandTimeoutMs }),
+  });
 }
 
 const GENERATED_PROFILE_KEY = 'profile_storage_key';
@@ -81,7 +92,10 @@ export async function openServices(
   const db = createDatabase(urls.databaseUrl);
   // ioredis reconnects by itself; an error with no listener would print as "Unhandled error event".
   const onRedisError = (err: Error) => log.warn({ err }, 'redis connection error (reconnecting)');
-  const redis = openRedis(urls.redisUrl).on('error', onRedisError);
+  const redis = openRedis(urls.redisUrl, { commandTimeoutMs: REDIS_COMMAND_TIMEOUT_MS }).on(
+    'error',
+    onRedisError,
+  );
   const extra: Redis[] = [];
   const keys = new RedisKeys(config.redisPrefix);
   const queuePrefix = `${config.redisPrefix}:bull`;

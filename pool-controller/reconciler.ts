@@ -20,6 +20,11 @@ import { recoverLostRedisState } from './redis-recovery.ts';
 const ADMISSION_GRACE_MS = 30_000;
 /** Failed probes in a row before a warm pod whose process still runs is replaced. */
 const UNHEALTHY_AFTER = 3;
+/**
+ * How often the browser of a held pod is probed. Its process living is not enough: a wedged browser
+ * (stopped, deadlocked) answers nothing, and its session's CDP clients would wait forever.
+ */
+const HELD_PROBE_INTERVAL_MS = 5_000;
 /** QUEUED this long without being picked up: the provision enqueue was probably lost. */
 const STUCK_QUEUED_MS = 10_000;
 /** Longer than every provision attempt with its backoff: a session still PROVISIONING is stuck. */
@@ -45,6 +50,8 @@ export class PoolReconciler {
   private readonly creations = new Set<Promise<void>>();
   /** Consecutive failed health probes per warm pod. */
   private readonly failedChecks = new Map<string, number>();
+  /** Per pool, held pod -> when its browser was last probed, and its consecutive failed probes. */
+  private readonly heldProbes = new Map<string, Map<string, { at: number; failures: number }>>();
   /** When the reaper first saw each pod unreferenced. */
   private readonly unreferencedSince = new Map<string, number>();
 
@@ -68,7 +75,7 @@ export class PoolReconciler {
     const warm = await this.pruneWarm(pool, byId);
     const held = await this.heldPods(live);
     await this.requeueStuck(live);
-    await this.healHeldPods(live, held, byId);
+    await this.healHeldPods(pool.name, live, held, byId);
     await this.reapOrphans(pool, pods, new Set(warm), new Set(held.values()));
     await this.syncSlots(pool, new Set(live.map((s) => s.id)));
     await this.scale(pool, warm);
@@ -137,15 +144,37 @@ export class PoolReconciler {
     }
   }
 
-  /** A RUNNING session whose pod is gone ends ERRORED (runtime_failure); its clients are disconnected. */
+  /**
+   * A RUNNING session whose pod is gone, or whose browser stopped answering probes, ends ERRORED
+   * (runtime_failure); its clients are disconnected.
+   */
   private async healHeldPods(
+    pool: string,
     live: Session[],
     held: Map<string, string>,
     byId: Map<string, PodStatus>,
   ): Promise<void> {
+    const probes = this.heldProbes.get(pool) ?? new Map<string, { at: number; failures: number }>();
+    this.heldProbes.set(pool, probes);
+    await this.probeHeldPods(probes, live, held, byId);
     for (const session of live) {
       const podId = held.get(session.id);
       if (session.status !== 'RUNNING' || !podId) continue;
+      if ((probes.get(podId)?.failures ?? 0) >= UNHEALTHY_AFTER) {
+        this.options.log.warn(
+          { sessionId: session.id, podId },
+          'held pod stopped answering; session errored',
+        );
+        probes.delete(podId);
+        await endSession(this.services, {
+          sessionId: session.id,
+          reason: 'runtime_failure',
+          actor: 'pool-controller',
+          auditClass: 'system',
+          error: 'The browser runtime stopped responding',
+        });
+        continue;
+      }
       if (byId.get(podId)?.alive) continue;
       // The pod list is a snapshot from the start of the pass: a pod cold-started since is not in it.
       if ((await this.options.driver.getPod(podId))?.alive) continue;
@@ -158,6 +187,35 @@ export class PoolReconciler {
         error: 'The browser runtime stopped unexpectedly',
       });
     }
+  }
+
+  /** Probes (in parallel) the browsers of RUNNING sessions' live pods not probed for an interval. */
+  private async probeHeldPods(
+    probes: Map<string, { at: number; failures: number }>,
+    live: Session[],
+    held: Map<string, string>,
+    byId: Map<string, PodStatus>,
+  ): Promise<void> {
+    const now = Date.now();
+    const due: PodStatus[] = [];
+    const current = new Set<string>();
+    for (const session of live) {
+      const pod = byId.get(held.get(session.id) ?? '');
+      if (session.status !== 'RUNNING' || !pod?.alive) continue;
+      current.add(pod.id);
+      const last = probes.get(pod.id);
+      if (!last)
+        probes.set(pod.id, { at: now, failures: 0 }); // just claimed: probe next interval
+      else if (now - last.at >= HELD_PROBE_INTERVAL_MS) due.push(pod);
+    }
+    for (const id of probes.keys()) if (!current.has(id)) probes.delete(id);
+    await Promise.all(
+      due.map(async (pod) => {
+        const healthy = await this.options.driver.isHealthy(pod).catch(() => false);
+        const failures = healthy ? 0 : (probes.get(pod.id)?.failures ?? 0) + 1;
+        probes.set(pod.id, { at: Date.now(), failures });
+      }),
+    );
   }
 
   /**

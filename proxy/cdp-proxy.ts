@@ -12,6 +12,7 @@ import { getSession } from '../core/db/sessions.repository.ts';
 import { isTerminal } from '../core/domain/session-states.ts';
 import { endSession } from '../core/lifecycle/end-session.ts';
 import type { Services } from '../core/services.ts';
+import { isLiveViewPath } from './live-view.proxy.ts';
 import { refuseUpgrade as refuseSocket, spliceWebSocket, type Splice } from './socket-splice.ts';
 
 const CDP_PATH = /^\/v1\/sessions\/([^/?#]+)\/cdp$/;
@@ -120,6 +121,7 @@ export async function attachCdpProxy(
   }
 
   const listener = (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+    if (isLiveViewPath(req.url)) return; // live-view.proxy.ts answers these
     socket.on('error', () => socket.destroy());
     handle(req, socket, head).catch((err: unknown) => {
       log.error({ err }, 'upgrade failed');

@@ -3,7 +3,7 @@
 #
 # Runs the pod agent (core/runtime/pod-agent/), which starts the pod's Xvfb display (headful pods),
 # Chromium, and the CDP relay on AGENT_HOST:AGENT_PORT (0.0.0.0:9222: the pod IP), with /healthz and
-# /json/version for readiness. Once the agent is ready, a window manager joins its display.
+# /json/version for readiness, and the live view's VNC WebSocket at /vnc (x11vnc, headful pods). Once the agent is ready, a window manager joins its display.
 # SIGTERM/SIGINT: the agent stops Chromium and Xvfb and deletes the user-data-dir, then the window
 # manager stops and this script exits 0. If the browser dies on its own, the agent exits 1 and so
 # does this script: pods are disposable, Kubernetes sees the container fail.

@@ -86,6 +86,9 @@ const COMMON_PROBLEMS: ProblemType[] = ['unauthorized', 'rate-limited', 'interna
 /** Any route can get a malformed or oversized body, whatever it expects. */
 const BODY_PROBLEMS: ProblemType[] = ['validation-error', 'unsupported-media-type', 'payload-too-large'];
 
+/** The route-schema (and OpenAPI operation) extension naming the one scope a route requires. */
+export const REQUIRED_SCOPE = 'x-required-scope';
+
 export interface RouteDoc {
   operationId: string;
   summary: string;
@@ -123,6 +126,8 @@ export function routeSchema<const D extends RouteDoc>(doc: D): TypedSchema<D> {
     ...(description && { description }),
     tags: doc.tags,
     ...(authenticated ? { security: [{ bearerAuth: [] }] } : { security: [] }),
+    // Published in /openapi.json and enforced before validation (broker/auth.ts): 403 before 400.
+    ...(doc.scope && { [REQUIRED_SCOPE]: doc.scope }),
     ...(doc.params && { params: doc.params }),
     ...(doc.querystring && { querystring: doc.querystring }),
     ...(doc.headers && { headers: doc.headers }),

@@ -33,6 +33,7 @@ import { appendAudit } from '../../core/db/audit.repository.ts';
 import { withTransaction } from '../../core/db/database.ts';
 import type { Services } from '../../core/services.ts';
 import { requireScope } from '../auth.ts';
+import { storageStateTargetProblem } from '../../core/security/network-target.ts';
 import {
   HEADERS,
   emptyResponse,
@@ -110,6 +111,11 @@ export function profilesRoutes(services: Services) {
     if (!profile) throw notFound(id);
     return profile;
   }
+  /** A profile is restored into sessions later: its origins meet the same rules as a session's. */
+  function refuseForbiddenTargets(state: Parameters<typeof storageStateTargetProblem>[0]): void {
+    const detail = storageStateTargetProblem(state, { allowPrivate: services.config.allowPrivateTargets });
+    if (detail) throw new ProblemError('unprocessable-entity', { detail });
+  }
 
   return async function register(app: FastifyInstance): Promise<void> {
     const api = app.withTypeProvider<TypeBoxTypeProvider>();
@@ -132,12 +138,19 @@ export function profilesRoutes(services: Services) {
               ETag: ETAG,
             }),
           },
-          problems: ['forbidden', 'state-conflict', 'payload-too-large', 'unsupported-media-type'],
+          problems: [
+            'forbidden',
+            'state-conflict',
+            'payload-too-large',
+            'unsupported-media-type',
+            'unprocessable-entity',
+          ],
         }),
       },
       async (request, reply) => {
         const principal = requireScope(request, 'profiles:write');
         const { name, storage_state } = request.body;
+        refuseForbiddenTargets(storage_state);
         const profile = await withTransaction(services.db, async (tx) => {
           const created = await insertProfile(tx, services.profileCipher, {
             id: newId(),
@@ -255,12 +268,14 @@ export function profilesRoutes(services: Services) {
             'state-conflict',
             'payload-too-large',
             'unsupported-media-type',
+            'unprocessable-entity',
           ],
         }),
       },
       async (request, reply) => {
         const principal = requireScope(request, 'profiles:write');
         const { id } = request.params;
+        refuseForbiddenTargets(request.body.storage_state);
         const expectedVersion = parseIfMatch(request.headers['if-match']);
         if (!isUlid(id)) throw notFound(id);
         const outcome = await withTransaction(services.db, async (tx) => {

@@ -48,6 +48,11 @@ export interface Config {
   artifactsDir: string;
   /** How often the retention sweeper deletes recordings past their `delete_after` (ms). */
   recordingSweepMs: number;
+  /**
+   * VENTUS_ALLOW_PRIVATE_TARGETS=true: sessions may name loopback, link-local and private hosts as
+   * `proxy.url` or storage_state origins (local development, tests). Metadata endpoints never.
+   */
+  allowPrivateTargets: boolean;
   /** How long a signed `recording_url` works (seconds). */
   recordingUrlTtlSeconds: number;
   /** VENTUS_DRIVER=kubernetes only (VENTUS_K8S_*); the kubeconfig comes from the standard loader. */
@@ -223,6 +228,10 @@ export function loadConfig(env: Env): Config {
   if (metricsToken !== undefined && metricsToken.length < 16) {
     problems.push('VENTUS_METRICS_TOKEN: expected at least 16 characters');
   }
+  const allowPrivateRaw = env.VENTUS_ALLOW_PRIVATE_TARGETS ?? '';
+  if (!['', 'true', 'false'].includes(allowPrivateRaw)) {
+    problems.push(`VENTUS_ALLOW_PRIVATE_TARGETS=${JSON.stringify(allowPrivateRaw)}: expected true or false`);
+  }
   const opsPortRaw = env.VENTUS_OPS_PORT;
   const opsPort =
     opsPortRaw === undefined || opsPortRaw === ''
@@ -254,6 +263,7 @@ export function loadConfig(env: Env): Config {
     recordingSweepMs: integer(env, 'VENTUS_RECORDING_SWEEP_MS', 600_000, 100, 86_400_000, problems),
     recordingUrlTtlSeconds: integer(env, 'VENTUS_RECORDING_URL_TTL_SECONDS', 600, 1, 3600, problems),
     kubernetes: kubernetesConfig(env, driver, problems),
+    allowPrivateTargets: allowPrivateRaw === 'true',
   };
   if (!['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].includes(config.logLevel)) {
     problems.push(

@@ -72,6 +72,9 @@ export const Labels = Type.Record(
   Type.String({ maxLength: 256 }),
   {
     maxProperties: 32,
+    // A record's key pattern only selects which keys its value schema checks: without this, a key
+    // off the pattern (CR/LF, spaces, 10 KB) was accepted with any value at all.
+    additionalProperties: false,
   },
 );
 
@@ -136,7 +139,13 @@ export const SessionResource = Type.Object({
   /** Why an ERRORED session failed, in words for its owner (e.g. the upstream proxy refused the credentials). */
   error: Nullable(Type.String()),
   connect_url: Nullable(Type.String()),
-  live_view_url: Nullable(Type.String()),
+  live_view_url: Nullable(
+    Type.String({
+      description:
+        "Read-only viewer of the session's desktop (headful pods), good for 5 minutes to open; null once " +
+        'the session has ended. POST /v1/sessions/{id}/live-view gives a fresh or an interactive one.',
+    }),
+  ),
   timeout_seconds: Type.Integer(),
   keep_alive_seconds: Type.Integer(),
   viewport: Nullable(Viewport),

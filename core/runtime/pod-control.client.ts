@@ -53,3 +53,21 @@ export async function fetchStorageState(pod: Pod): Promise<PodStorageState> {
   if (!res.ok) throw await failure(pod, 'GET /storage-state', res);
   return (await res.json()) as PodStorageState;
 }
+
+/**
+ * GET /live-view: whether the pod has a desktop to show (headful pods run a VNC server; headless and
+ * simulated pods do not). False when the agent does not know the endpoint or does not answer.
+ */
+export async function liveViewAvailable(controlUrl: string): Promise<boolean> {
+  try {
+    const res = await fetch(`${controlUrl}/live-view`, { signal: AbortSignal.timeout(2_000) });
+    if (!res.ok) {
+      await res.body?.cancel();
+      return false;
+    }
+    const body = (await res.json()) as { available?: unknown };
+    return body.available === true;
+  } catch {
+    return false;
+  }
+}

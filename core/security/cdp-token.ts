@@ -3,7 +3,7 @@
  * claims one workspace and one session and is checked against the session's state on every connect,
  * so it is good for the session's whole life (keep-alives included) and useless after it ends.
  */
-import { SignJWT, jwtVerify } from 'jose';
+import { SignJWT, errors, jwtVerify } from 'jose';
 
 const ISSUER = 'ventus-sessions';
 export type TokenAudience = 'cdp' | 'live-view' | 'recording';
@@ -12,6 +12,23 @@ export interface TokenClaims {
   workspaceId: string;
   sessionId: string;
   audience: TokenAudience;
+}
+
+/** How long a live_view_url opens the viewer. */
+export const LIVE_VIEW_TOKEN_SECONDS = 300;
+
+export interface LiveViewClaims extends TokenClaims {
+  /** False: the proxy drops the viewer's keyboard, mouse and clipboard messages. */
+  interactive: boolean;
+  expiresAt: Date;
+}
+
+/** A viewer token that was valid but is past its expiry. */
+export class LiveViewTokenExpiredError extends Error {
+  override name = 'LiveViewTokenExpiredError';
+  constructor() {
+    super('the live view token has expired');
+  }
 }
 
 export class SessionTokens {
@@ -35,17 +52,62 @@ export class SessionTokens {
       .sign(this.key);
   }
 
-  /** A short-lived (5 min) viewer token for the live view. */
-  async liveViewToken(workspaceId: string, sessionId: string, now: Date = new Date()): Promise<string> {
+  /**
+   * A short-lived viewer token for the live view (`/v/{session_id}?token=`): 5 minutes to open the
+   * viewer. Read-only unless `interactive` (then the proxy lets keyboard, mouse and clipboard through).
+   */
+  async liveViewToken(
+    workspaceId: string,
+    sessionId: string,
+    now: Date = new Date(),
+    options: { interactive?: boolean } = {},
+  ): Promise<string> {
     const iat = Math.floor(now.getTime() / 1000);
-    return new SignJWT({ ws: workspaceId, interactive: false })
+    return new SignJWT({ ws: workspaceId, interactive: options.interactive === true })
       .setProtectedHeader({ alg: 'HS256', typ: 'JWT' })
       .setIssuer(ISSUER)
       .setAudience('live-view')
       .setSubject(sessionId)
       .setIssuedAt(iat)
-      .setExpirationTime(iat + 300)
+      .setExpirationTime(iat + LIVE_VIEW_TOKEN_SECONDS)
       .sign(this.key);
+  }
+
+  /**
+   * Verifies a viewer token (signature, issuer, audience `live-view`, expiry). Throws
+   * {@link LiveViewTokenExpiredError} for a genuine token past its `exp`, so a viewer can say "link
+   * expired" rather than "invalid link"; throws a plain Error on anything else. `ignoreExpiry`
+   * accepts an expired token (the claims only, to say why a viewer was disconnected).
+   */
+  async verifyLiveView(
+    token: string,
+    now: Date = new Date(),
+    options: { ignoreExpiry?: boolean } = {},
+  ): Promise<LiveViewClaims> {
+    let payload;
+    try {
+      ({ payload } = await jwtVerify(token, this.key, {
+        algorithms: ['HS256'],
+        issuer: ISSUER,
+        audience: 'live-view',
+        currentDate: now,
+        requiredClaims: ['exp'],
+        // Only to tell an ended session from an expired link (the viewer's status); never to grant access.
+        ...(options.ignoreExpiry && { clockTolerance: Number.MAX_SAFE_INTEGER }),
+      }));
+    } catch (err) {
+      if (err instanceof errors.JWTExpired) throw new LiveViewTokenExpiredError();
+      throw err;
+    }
+    if (typeof payload.sub !== 'string' || typeof payload.ws !== 'string' || typeof payload.exp !== 'number')
+      throw new Error('token lacks claims');
+    return {
+      workspaceId: payload.ws,
+      sessionId: payload.sub,
+      audience: 'live-view',
+      interactive: payload.interactive === true,
+      expiresAt: new Date(payload.exp * 1000),
+    };
   }
 
   /**

@@ -6,6 +6,7 @@ import { Session, type CallOptions, type SessionApi } from './session.js';
 import type {
   CreateSessionParams,
   ListItem,
+  LiveViewLink,
   ListPath,
   ListQuery,
   ListSessionsQuery,
@@ -98,6 +99,24 @@ export class VentusClient implements SessionApi {
   async release(id: string, options?: CallOptions): Promise<SessionResource> {
     return this.call<SessionResource>('PATCH', `/v1/sessions/${encodeURIComponent(id)}`, options, {
       body: { status: 'REQUEST_RELEASE' },
+    });
+  }
+
+  /**
+   * A link to watch the session's browser (headful sessions), valid 5 minutes to open. Read-only
+   * unless `interactive` (needs `sessions:write`: the viewer's keyboard and mouse reach the browser).
+   * Every link is audited; `reason` is recorded with it.
+   */
+  async liveView(
+    id: string,
+    params: { interactive?: boolean; reason?: string } = {},
+    options?: CallOptions,
+  ): Promise<LiveViewLink> {
+    return this.call<LiveViewLink>('POST', `/v1/sessions/${encodeURIComponent(id)}/live-view`, options, {
+      body: { interactive: params.interactive ?? false },
+      // Each link is an audit row: a lost response is not silently asked for twice.
+      retry: 'rejected-only',
+      ...(params.reason !== undefined && { headers: { 'x-reason': params.reason } }),
     });
   }
 

@@ -9,6 +9,7 @@ export { isProblem, SessionEndedError, VentusProblemError, VentusTimeoutError } 
 export { VentusConnectionError, type RetryPolicy } from './http.js';
 export type { RetryOptions } from './retry.js';
 export type {
+  LiveViewLink,
   CreateSessionParams,
   ListItem,
   ListPath,

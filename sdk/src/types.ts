@@ -14,6 +14,9 @@ export type ListSessionsQuery = Omit<
   'cursor'
 >;
 
+/** A viewer link (`POST /v1/sessions/{id}/live-view`): `live_view_url`, `interactive`, `expires_at`. */
+export type LiveViewLink = Json<operations['createLiveViewLink']['responses'][200]>;
+
 /** An RFC 7807 problem document, as every error response carries it. */
 export type ProblemDocument =
   operations['createSession']['responses'][503]['content']['application/problem+json'];

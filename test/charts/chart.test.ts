@@ -165,10 +165,12 @@ describe('charts/ventus', () => {
     });
   });
 
-  it('routes /v1/sessions/*/cdp to the proxy with WebSocket timeouts, the rest to the broker', () => {
+  it('routes /v1/sessions/*/cdp and /v/ to the proxy with WebSocket timeouts, the rest to the broker', () => {
     const ingress = template('ingress.yaml');
     const [cdp, api] = ingress.split(/^---$/m);
     expect(cdp).toMatch(/- path: \/v1\/sessions\/\[\^\/\]\+\/cdp[\s\S]*name: {{ \$fullname }}-proxy/);
+    // The live view (page, scripts, VNC WebSocket) is the proxy's too.
+    expect(cdp).toMatch(/- path: \/v\/\n[\s\S]*name: {{ \$fullname }}-proxy/);
     expect(cdp).toContain('proxy-read-timeout: {{ .Values.ingress.websocketTimeoutSeconds | quote }}');
     expect(cdp).toContain('proxy-send-timeout: {{ .Values.ingress.websocketTimeoutSeconds | quote }}');
     expect((values.ingress as Tree).websocketTimeoutSeconds).toBe(3600);

@@ -69,7 +69,12 @@ describe('per-session upstream proxy on a warm pod', () => {
   };
 
   beforeAll(async () => {
-    ctx = await TestContext.create({ minReady: 1, maxTotal: 3 });
+    // The upstream proxy listens on 127.0.0.1, which sessions may name only when allowed.
+    ctx = await TestContext.create({
+      minReady: 1,
+      maxTotal: 3,
+      env: { VENTUS_ALLOW_PRIVATE_TARGETS: 'true' },
+    });
     const log = createLogger(
       'debug',
       { test: ctx.name },

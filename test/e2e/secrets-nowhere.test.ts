@@ -32,7 +32,11 @@ describe('secrets reach no log line, event or problem document', { timeout: 120_
   const published: string[] = [];
 
   beforeAll(async () => {
-    ctx = await TestContext.create({ minReady: 1, maxTotal: 3, env: { VENTUS_HEADLESS: 'true' } });
+    ctx = await TestContext.create({
+      minReady: 1,
+      maxTotal: 3,
+      env: { VENTUS_HEADLESS: 'true', VENTUS_ALLOW_PRIVATE_TARGETS: 'true' },
+    });
     const log = createLogger(
       'debug',
       { test: ctx.name },

@@ -24,7 +24,12 @@ describe('storage_state against a real browser', { timeout: 120_000 }, () => {
   const browsers: Browser[] = [];
 
   beforeAll(async () => {
-    ctx = await TestContext.create({ minReady: 2, maxTotal: 4 });
+    // The test site's origin is 127.0.0.1, which a storage_state may name only when allowed.
+    ctx = await TestContext.create({
+      minReady: 2,
+      maxTotal: 4,
+      env: { VENTUS_ALLOW_PRIVATE_TARGETS: 'true' },
+    });
     stack = await ctx.startStack();
     api = new ApiClient(stack.url, (await ctx.seedKey(ALL)).apiKey);
     site = await serveLocalSite();

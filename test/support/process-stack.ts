@@ -41,7 +41,10 @@ export class ProcessStack {
     private readonly ports: { broker: number; proxy: number },
   ) {}
 
-  static async start(ctx: TestContext, env: Record<string, string> = {}): Promise<ProcessStack> {
+  static async start(
+    ctx: Pick<TestContext, 'databaseUrl' | 'redisUrl' | 'name' | 'dataDir'>,
+    env: Record<string, string> = {},
+  ): Promise<ProcessStack> {
     const ports = { broker: await freePort(), proxy: await freePort() };
     const proxyUrl = `http://127.0.0.1:${ports.proxy}`;
     const stack = new ProcessStack(
@@ -80,10 +83,16 @@ export class ProcessStack {
     this.children.set(name, child);
   }
 
+  /** The OS pid of a running process (undefined when it is not running). */
+  pid(name: ProcessName): number | undefined {
+    const child = this.children.get(name);
+    return child && child.exitCode === null && child.signalCode === null ? child.pid : undefined;
+  }
+
   /** SIGKILL: no shutdown handler runs, exactly like an OOM kill or a node failure. */
   async kill(name: ProcessName): Promise<void> {
     const child = this.children.get(name);
-    if (!child || child.exitCode !== null) return;
+    if (!child || child.exitCode !== null || child.signalCode !== null) return;
     const exited = once(child, 'exit');
     child.kill('SIGKILL');
     await exited;
@@ -112,7 +121,7 @@ export class ProcessStack {
   async close(): Promise<void> {
     await Promise.all(
       [...this.children.values()].map(async (child) => {
-        if (child.exitCode !== null) return;
+        if (child.exitCode !== null || child.signalCode !== null) return;
         const exited = once(child, 'exit');
         child.kill('SIGTERM');
         const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);

@@ -26,6 +26,10 @@ export interface TestContextOptions {
   minReady?: number;
   maxTotal?: number;
   env?: Record<string, string>;
+  /** Another Postgres (superuser URL) than the suite's, e.g. a throwaway one a fault test restarts. */
+  adminUrl?: string;
+  /** Another Redis than the suite's. */
+  redisUrl?: string;
 }
 
 export class TestContext {
@@ -36,20 +40,23 @@ export class TestContext {
     readonly config: Config,
     readonly db: Database,
     readonly dataDir: string,
+    private readonly adminUrl: string,
   ) {}
 
   static async create(options: TestContextOptions = {}): Promise<TestContext> {
     const name = `vt_${Date.now().toString(36)}_${randomBytes(4).toString('hex')}`;
-    const admin = new pg.Client(adminDatabaseUrl());
+    const adminUrl = options.adminUrl ?? adminDatabaseUrl();
+    const redis = options.redisUrl ?? redisUrl();
+    const admin = new pg.Client(adminUrl);
     await admin.connect();
     await admin.query(`CREATE DATABASE ${name}`);
     await admin.end();
-    const url = new URL(adminDatabaseUrl());
+    const url = new URL(adminUrl);
     url.pathname = `/${name}`;
     const dataDir = await mkdtemp(path.join(os.tmpdir(), 'ventus-test-'));
     const config = loadConfig({
       DATABASE_URL: url.toString(),
-      REDIS_URL: redisUrl(),
+      REDIS_URL: redis,
       PORT: '0',
       HOST: '127.0.0.1',
       VENTUS_REDIS_PREFIX: name,
@@ -62,7 +69,7 @@ export class TestContext {
     });
     const db = createDatabase(url.toString(), { max: 4 });
     await prepareDatabase(db, config);
-    return new TestContext(name, url.toString(), redisUrl(), config, db, dataDir);
+    return new TestContext(name, url.toString(), redis, config, db, dataDir, adminUrl);
   }
 
   /** A workspace and a key for it. */
@@ -115,7 +122,7 @@ export class TestContext {
     const keys = await redis.keys(`${this.name}:*`);
     if (keys.length > 0) await redis.del(...keys);
     redis.disconnect();
-    const admin = new pg.Client(adminDatabaseUrl());
+    const admin = new pg.Client(this.adminUrl);
     await admin.connect();
     await admin.query(`DROP DATABASE IF EXISTS ${this.name} WITH (FORCE)`);
     await admin.end();

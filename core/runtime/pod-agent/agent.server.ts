@@ -6,6 +6,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { Logger } from 'pino';
 import type { PodSessionConfig, PodStorageState, RestoredCounts } from '../driver.ts';
 import type { CdpRelay } from './cdp.relay.ts';
+import { VNC_PATH, type VncRelay } from './vnc.relay.ts';
 import { parseStorageState } from './storage-state.ts';
 import { parseUpstreamProxy, type ForwardProxyStatus } from './forward-proxy.ts';
 import { handleRecordingRequest, type PodRecording } from './pod.recording.ts';
@@ -24,6 +25,8 @@ export interface AgentServerDeps {
   /** The session's recording (POST /recording/stop, GET /recording). */
   recording: PodRecording;
   relay: CdpRelay;
+  /** The live view (`/vnc`): headful pods only. */
+  vnc: VncRelay | undefined;
   log: Logger;
 }
 
@@ -126,6 +129,8 @@ async function handle(deps: AgentServerDeps, req: IncomingMessage, res: ServerRe
     return restored ? send(res, 200, { restored }) : send(res, 204);
   }
   if (req.method === 'GET' && path === '/proxy') return send(res, 200, deps.proxyStatus());
+  // Whether this pod has a desktop to show: the broker asks before it hands out a live view link.
+  if (req.method === 'GET' && path === '/live-view') return send(res, 200, { available: !!deps.vnc });
   if (await handleRecordingRequest(deps.recording, req, res, path ?? '/')) return;
   if (req.method === 'GET' && path === '/storage-state') {
     return send(res, 200, await deps.captureStorage());
@@ -141,8 +146,13 @@ export function createAgentServer(deps: AgentServerDeps): Server {
       else res.destroy();
     });
   });
-  server.on('upgrade', (req: IncomingMessage, socket, head: Buffer) =>
-    deps.relay.handleUpgrade(req, socket, head),
-  );
+  server.on('upgrade', (req: IncomingMessage, socket, head: Buffer) => {
+    if ((req.url ?? '').split('?')[0] === VNC_PATH) {
+      if (deps.vnc) return deps.vnc.handleUpgrade(req, socket, head);
+      socket.end('HTTP/1.1 404 Not Found\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
+      return socket.destroy();
+    }
+    deps.relay.handleUpgrade(req, socket, head);
+  });
   return server;
 }

@@ -21,6 +21,7 @@ import { PodRecording } from './pod.recording.ts';
 import { SessionEmulator } from './session.emulator.ts';
 import { captureStorageState, restoreStorageState } from './storage-state.ts';
 import { startXvfb, type XvfbHandle } from './xvfb.launcher.ts';
+import { VncRelay } from './vnc.relay.ts';
 
 export interface PodAgent {
   /** The agent's HTTP/WebSocket port. */
@@ -153,6 +154,8 @@ async function serve(
     recording.hidePagesDuring(() => withBrowser((c) => captureStorageState(c, restoredOrigins)));
 
   const relay = new CdpRelay(() => (browserAlive ? { port: chromiumPort, browserPath } : undefined), log);
+  // The private TMPDIR (0700) holds x11vnc's socket: only the pod's user can reach it.
+  const vnc = xvfb && started.tmpDir ? new VncRelay(xvfb.display, started.tmpDir, log) : undefined;
   const server = createAgentServer({
     version: () => (browserAlive ? fetchChromiumVersion(chromiumPort, 1_000) : Promise.resolve(undefined)),
     configure,
@@ -163,6 +166,7 @@ async function serve(
     proxyStatus: () => started.forwardProxy?.status() ?? { mode: 'direct', lastError: null },
     recording,
     relay,
+    vnc,
     log,
   });
   const stop = (code: number): Promise<void> => {
@@ -171,6 +175,7 @@ async function serve(
       server.closeAllConnections();
       relay.closeAll();
       cdp?.close();
+      await vnc?.close();
       await recording.dispose();
       await stopProcesses(started, config.userDataDir, config.scratchDir);
       resolveDone(code);
@@ -183,6 +188,7 @@ async function serve(
     browserAlive = false;
     log.error({ code, signal: sig, stderr: chromium.stderr.toString() }, `${what} exited unexpectedly`);
     relay.closeAll();
+    void vnc?.close();
     setTimeout(() => void stop(1), DEATH_GRACE_MS).unref();
   };
   chromium.process.once('exit', onDeath('chromium'));

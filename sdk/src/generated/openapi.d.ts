@@ -506,6 +506,72 @@ export interface paths {
     patch?: never;
     trace?: never;
   };
+  '/v1/sessions/{id}/live-view': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /**
+     * A link to watch (or take over) a session's browser
+     * @description Returns a viewer URL for the RUNNING session: the same desktop the automation drives, in real time, scaled to fit. The link opens the viewer for 5 minutes; the viewer closes when the session ends. Read-only unless `interactive` is true, enforced by the proxy (input messages are dropped), not just hidden in the page. An interactive link requires `sessions:write`. Every link is audited (`session.live_view`, with `interactive` and the optional `X-Reason`). Headless sessions have no desktop: 409 `live-view-unavailable`.
+     *
+     *     Requires scope `sessions:read`.
+     */
+    post: operations['createLiveViewLink'];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/v1/pools/{name}/history': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /**
+     * A pool's figures over the last hour (operator)
+     * @description Samples of ready, warming, held, admitted, queued, min_ready and max_total taken every 5 s by the broker, kept for an hour in Redis (lost with Redis).
+     *
+     *     Requires scope `operator`.
+     */
+    get: operations['getPoolHistory'];
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/v1/pools/{name}/advice': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /**
+     * Erlang-B capacity advice for a pool (operator)
+     * @description Recommends `max_total` and `min_ready` from the traffic observed over the window (arrivals and session lengths from Postgres, pod start time from recent starts); any query input overrides its observation. `advice` is null, and `missing` names the inputs, when nothing could be observed. Same model as `ventus pools advise` (docs/operations.md).
+     *
+     *     Requires scope `operator`.
+     */
+    get: operations['getPoolAdvice'];
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
 }
 export type webhooks = Record<string, never>;
 export interface components {
@@ -6359,6 +6425,38 @@ export interface operations {
           };
         };
       };
+      /** @description Schema-correct but semantically invalid. Problem types: unprocessable-entity. */
+      422: {
+        headers: {
+          /** @description Identifies this request in our logs; quote it in support requests. */
+          'X-Request-Id'?: string;
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': {
+            /**
+             * Format: uri
+             * @example https://api.sessions.ventus.ai/errors/insufficient-capacity
+             */
+            type: string;
+            /** @example Insufficient capacity */
+            title: string;
+            /** @example 503 */
+            status: number;
+            /** @example No agents in region us-east1 had spare capacity at 2026-05-18T00:14:22Z. Retry after the pool drains; us-east1 is the only region available today. */
+            detail?: string;
+            /** @example /v1/sessions */
+            instance?: string;
+            errors?: {
+              field: string;
+              message: string;
+              unknown_field?: string;
+            }[];
+          } & {
+            [key: string]: unknown;
+          };
+        };
+      };
       /** @description Rate-limited. See Retry-After. Problem types: rate-limited. */
       429: {
         headers: {
@@ -7270,6 +7368,38 @@ export interface operations {
       };
       /** @description Unsupported media type. Problem types: unsupported-media-type. */
       415: {
+        headers: {
+          /** @description Identifies this request in our logs; quote it in support requests. */
+          'X-Request-Id'?: string;
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': {
+            /**
+             * Format: uri
+             * @example https://api.sessions.ventus.ai/errors/insufficient-capacity
+             */
+            type: string;
+            /** @example Insufficient capacity */
+            title: string;
+            /** @example 503 */
+            status: number;
+            /** @example No agents in region us-east1 had spare capacity at 2026-05-18T00:14:22Z. Retry after the pool drains; us-east1 is the only region available today. */
+            detail?: string;
+            /** @example /v1/sessions */
+            instance?: string;
+            errors?: {
+              field: string;
+              message: string;
+              unknown_field?: string;
+            }[];
+          } & {
+            [key: string]: unknown;
+          };
+        };
+      };
+      /** @description Schema-correct but semantically invalid. Problem types: unprocessable-entity. */
+      422: {
         headers: {
           /** @description Identifies this request in our logs; quote it in support requests. */
           'X-Request-Id'?: string;
@@ -9635,6 +9765,1016 @@ export interface operations {
       };
       /** @description Unsupported media type. Problem types: unsupported-media-type. */
       415: {
+        headers: {
+          /** @description Identifies this request in our logs; quote it in support requests. */
+          'X-Request-Id'?: string;
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': {
+            /**
+             * Format: uri
+             * @example https://api.sessions.ventus.ai/errors/insufficient-capacity
+             */
+            type: string;
+            /** @example Insufficient capacity */
+            title: string;
+            /** @example 503 */
+            status: number;
+            /** @example No agents in region us-east1 had spare capacity at 2026-05-18T00:14:22Z. Retry after the pool drains; us-east1 is the only region available today. */
+            detail?: string;
+            /** @example /v1/sessions */
+            instance?: string;
+            errors?: {
+              field: string;
+              message: string;
+              unknown_field?: string;
+            }[];
+          } & {
+            [key: string]: unknown;
+          };
+        };
+      };
+    };
+  };
+  createLiveViewLink: {
+    parameters: {
+      query?: never;
+      header?: {
+        /** @description Optional: why the link is handed out; audited. */
+        'x-reason'?: string;
+      };
+      path: {
+        /**
+         * @description Session id (a ULID)
+         * @example 01JC1AMQX4N3PWV9MR2BCKDH7E
+         */
+        id: string;
+      };
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        'application/json': {
+          /**
+           * @description True: the viewer's keyboard, mouse and clipboard reach the browser (requires `sessions:write`). False (default): watch only; the proxy drops every input message.
+           * @default false
+           */
+          interactive?: boolean;
+        };
+      };
+    };
+    responses: {
+      /** @description The viewer link. */
+      200: {
+        headers: {
+          /** @description Identifies this request in our logs; quote it in support requests. */
+          'X-Request-Id'?: string;
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            /** @description The viewer page; open it within 5 minutes. */
+            live_view_url: string;
+            interactive: boolean;
+            /**
+             * Format: date-time
+             * @description Until when the link opens the viewer (an open viewer stays until the session ends).
+             */
+            expires_at: string;
+          };
+        };
+      };
+      /** @description Validation error: fix the request and retry. Problem types: validation-error. */
+      400: {
+        headers: {
+          /** @description Identifies this request in our logs; quote it in support requests. */
+          'X-Request-Id'?: string;
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': {
+            /**
+             * Format: uri
+             * @example https://api.sessions.ventus.ai/errors/insufficient-capacity
+             */
+            type: string;
+            /** @example Insufficient capacity */
+            title: string;
+            /** @example 503 */
+            status: number;
+            /** @example No agents in region us-east1 had spare capacity at 2026-05-18T00:14:22Z. Retry after the pool drains; us-east1 is the only region available today. */
+            detail?: string;
+            /** @example /v1/sessions */
+            instance?: string;
+            errors?: {
+              field: string;
+              message: string;
+              unknown_field?: string;
+            }[];
+          } & {
+            [key: string]: unknown;
+          };
+        };
+      };
+      /** @description Missing or invalid Bearer token. Problem types: unauthorized. */
+      401: {
+        headers: {
+          /** @description Identifies this request in our logs; quote it in support requests. */
+          'X-Request-Id'?: string;
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': {
+            /**
+             * Format: uri
+             * @example https://api.sessions.ventus.ai/errors/insufficient-capacity
+             */
+            type: string;
+            /** @example Insufficient capacity */
+            title: string;
+            /** @example 503 */
+            status: number;
+            /** @example No agents in region us-east1 had spare capacity at 2026-05-18T00:14:22Z. Retry after the pool drains; us-east1 is the only region available today. */
+            detail?: string;
+            /** @example /v1/sessions */
+            instance?: string;
+            errors?: {
+              field: string;
+              message: string;
+              unknown_field?: string;
+            }[];
+          } & {
+            [key: string]: unknown;
+          };
+        };
+      };
+      /** @description Token valid, but scope insufficient. Problem types: forbidden. */
+      403: {
+        headers: {
+          /** @description Identifies this request in our logs; quote it in support requests. */
+          'X-Request-Id'?: string;
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': {
+            /**
+             * Format: uri
+             * @example https://api.sessions.ventus.ai/errors/insufficient-capacity
+             */
+            type: string;
+            /** @example Insufficient capacity */
+            title: string;
+            /** @example 503 */
+            status: number;
+            /** @example No agents in region us-east1 had spare capacity at 2026-05-18T00:14:22Z. Retry after the pool drains; us-east1 is the only region available today. */
+            detail?: string;
+            /** @example /v1/sessions */
+            instance?: string;
+            errors?: {
+              field: string;
+              message: string;
+              unknown_field?: string;
+            }[];
+          } & {
+            [key: string]: unknown;
+          };
+        };
+      };
+      /** @description Resource doesn't exist (or isn't in your workspace). Problem types: not-found. */
+      404: {
+        headers: {
+          /** @description Identifies this request in our logs; quote it in support requests. */
+          'X-Request-Id'?: string;
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': {
+            /**
+             * Format: uri
+             * @example https://api.sessions.ventus.ai/errors/insufficient-capacity
+             */
+            type: string;
+            /** @example Insufficient capacity */
+            title: string;
+            /** @example 503 */
+            status: number;
+            /** @example No agents in region us-east1 had spare capacity at 2026-05-18T00:14:22Z. Retry after the pool drains; us-east1 is the only region available today. */
+            detail?: string;
+            /** @example /v1/sessions */
+            instance?: string;
+            errors?: {
+              field: string;
+              message: string;
+              unknown_field?: string;
+            }[];
+          } & {
+            [key: string]: unknown;
+          };
+        };
+      };
+      /** @description State conflict. Problem types: state-conflict, live-view-unavailable. */
+      409: {
+        headers: {
+          /** @description Identifies this request in our logs; quote it in support requests. */
+          'X-Request-Id'?: string;
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': {
+            /**
+             * Format: uri
+             * @example https://api.sessions.ventus.ai/errors/insufficient-capacity
+             */
+            type: string;
+            /** @example Insufficient capacity */
+            title: string;
+            /** @example 503 */
+            status: number;
+            /** @example No agents in region us-east1 had spare capacity at 2026-05-18T00:14:22Z. Retry after the pool drains; us-east1 is the only region available today. */
+            detail?: string;
+            /** @example /v1/sessions */
+            instance?: string;
+            errors?: {
+              field: string;
+              message: string;
+              unknown_field?: string;
+            }[];
+          } & {
+            [key: string]: unknown;
+          };
+        };
+      };
+      /** @description Payload too large. Problem types: payload-too-large. */
+      413: {
+        headers: {
+          /** @description Identifies this request in our logs; quote it in support requests. */
+          'X-Request-Id'?: string;
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': {
+            /**
+             * Format: uri
+             * @example https://api.sessions.ventus.ai/errors/insufficient-capacity
+             */
+            type: string;
+            /** @example Insufficient capacity */
+            title: string;
+            /** @example 503 */
+            status: number;
+            /** @example No agents in region us-east1 had spare capacity at 2026-05-18T00:14:22Z. Retry after the pool drains; us-east1 is the only region available today. */
+            detail?: string;
+            /** @example /v1/sessions */
+            instance?: string;
+            errors?: {
+              field: string;
+              message: string;
+              unknown_field?: string;
+            }[];
+          } & {
+            [key: string]: unknown;
+          };
+        };
+      };
+      /** @description Unsupported media type. Problem types: unsupported-media-type. */
+      415: {
+        headers: {
+          /** @description Identifies this request in our logs; quote it in support requests. */
+          'X-Request-Id'?: string;
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': {
+            /**
+             * Format: uri
+             * @example https://api.sessions.ventus.ai/errors/insufficient-capacity
+             */
+            type: string;
+            /** @example Insufficient capacity */
+            title: string;
+            /** @example 503 */
+            status: number;
+            /** @example No agents in region us-east1 had spare capacity at 2026-05-18T00:14:22Z. Retry after the pool drains; us-east1 is the only region available today. */
+            detail?: string;
+            /** @example /v1/sessions */
+            instance?: string;
+            errors?: {
+              field: string;
+              message: string;
+              unknown_field?: string;
+            }[];
+          } & {
+            [key: string]: unknown;
+          };
+        };
+      };
+      /** @description Rate-limited. See Retry-After. Problem types: rate-limited. */
+      429: {
+        headers: {
+          /** @description Identifies this request in our logs; quote it in support requests. */
+          'X-Request-Id'?: string;
+          /** @description Seconds to wait before retrying. */
+          'Retry-After'?: string;
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': {
+            /**
+             * Format: uri
+             * @example https://api.sessions.ventus.ai/errors/insufficient-capacity
+             */
+            type: string;
+            /** @example Insufficient capacity */
+            title: string;
+            /** @example 503 */
+            status: number;
+            /** @example No agents in region us-east1 had spare capacity at 2026-05-18T00:14:22Z. Retry after the pool drains; us-east1 is the only region available today. */
+            detail?: string;
+            /** @example /v1/sessions */
+            instance?: string;
+            errors?: {
+              field: string;
+              message: string;
+              unknown_field?: string;
+            }[];
+          } & {
+            [key: string]: unknown;
+          };
+        };
+      };
+      /** @description Bug on our side; retry. Problem types: internal-error. */
+      500: {
+        headers: {
+          /** @description Identifies this request in our logs; quote it in support requests. */
+          'X-Request-Id'?: string;
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': {
+            /**
+             * Format: uri
+             * @example https://api.sessions.ventus.ai/errors/insufficient-capacity
+             */
+            type: string;
+            /** @example Insufficient capacity */
+            title: string;
+            /** @example 503 */
+            status: number;
+            /** @example No agents in region us-east1 had spare capacity at 2026-05-18T00:14:22Z. Retry after the pool drains; us-east1 is the only region available today. */
+            detail?: string;
+            /** @example /v1/sessions */
+            instance?: string;
+            errors?: {
+              field: string;
+              message: string;
+              unknown_field?: string;
+            }[];
+          } & {
+            [key: string]: unknown;
+          };
+        };
+      };
+    };
+  };
+  getPoolHistory: {
+    parameters: {
+      query?: {
+        minutes?: number;
+      };
+      header?: never;
+      path: {
+        /** @description Pool name, `<region>-<runtime_kind>`. */
+        name: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description The samples, oldest first. */
+      200: {
+        headers: {
+          /** @description Identifies this request in our logs; quote it in support requests. */
+          'X-Request-Id'?: string;
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            pool: string;
+            /** @description Sampling interval. */
+            interval_seconds: number;
+            /** @description Oldest first. */
+            samples: {
+              /** Format: date-time */
+              at: string;
+              ready: number;
+              warming: number;
+              held: number;
+              admitted: number;
+              queued: number;
+              min_ready: number;
+              max_total: number;
+            }[];
+          };
+        };
+      };
+      /** @description Validation error: fix the request and retry. Problem types: validation-error. */
+      400: {
+        headers: {
+          /** @description Identifies this request in our logs; quote it in support requests. */
+          'X-Request-Id'?: string;
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': {
+            /**
+             * Format: uri
+             * @example https://api.sessions.ventus.ai/errors/insufficient-capacity
+             */
+            type: string;
+            /** @example Insufficient capacity */
+            title: string;
+            /** @example 503 */
+            status: number;
+            /** @example No agents in region us-east1 had spare capacity at 2026-05-18T00:14:22Z. Retry after the pool drains; us-east1 is the only region available today. */
+            detail?: string;
+            /** @example /v1/sessions */
+            instance?: string;
+            errors?: {
+              field: string;
+              message: string;
+              unknown_field?: string;
+            }[];
+          } & {
+            [key: string]: unknown;
+          };
+        };
+      };
+      /** @description Missing or invalid Bearer token. Problem types: unauthorized. */
+      401: {
+        headers: {
+          /** @description Identifies this request in our logs; quote it in support requests. */
+          'X-Request-Id'?: string;
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': {
+            /**
+             * Format: uri
+             * @example https://api.sessions.ventus.ai/errors/insufficient-capacity
+             */
+            type: string;
+            /** @example Insufficient capacity */
+            title: string;
+            /** @example 503 */
+            status: number;
+            /** @example No agents in region us-east1 had spare capacity at 2026-05-18T00:14:22Z. Retry after the pool drains; us-east1 is the only region available today. */
+            detail?: string;
+            /** @example /v1/sessions */
+            instance?: string;
+            errors?: {
+              field: string;
+              message: string;
+              unknown_field?: string;
+            }[];
+          } & {
+            [key: string]: unknown;
+          };
+        };
+      };
+      /** @description Token valid, but scope insufficient. Problem types: forbidden. */
+      403: {
+        headers: {
+          /** @description Identifies this request in our logs; quote it in support requests. */
+          'X-Request-Id'?: string;
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': {
+            /**
+             * Format: uri
+             * @example https://api.sessions.ventus.ai/errors/insufficient-capacity
+             */
+            type: string;
+            /** @example Insufficient capacity */
+            title: string;
+            /** @example 503 */
+            status: number;
+            /** @example No agents in region us-east1 had spare capacity at 2026-05-18T00:14:22Z. Retry after the pool drains; us-east1 is the only region available today. */
+            detail?: string;
+            /** @example /v1/sessions */
+            instance?: string;
+            errors?: {
+              field: string;
+              message: string;
+              unknown_field?: string;
+            }[];
+          } & {
+            [key: string]: unknown;
+          };
+        };
+      };
+      /** @description Resource doesn't exist (or isn't in your workspace). Problem types: not-found. */
+      404: {
+        headers: {
+          /** @description Identifies this request in our logs; quote it in support requests. */
+          'X-Request-Id'?: string;
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': {
+            /**
+             * Format: uri
+             * @example https://api.sessions.ventus.ai/errors/insufficient-capacity
+             */
+            type: string;
+            /** @example Insufficient capacity */
+            title: string;
+            /** @example 503 */
+            status: number;
+            /** @example No agents in region us-east1 had spare capacity at 2026-05-18T00:14:22Z. Retry after the pool drains; us-east1 is the only region available today. */
+            detail?: string;
+            /** @example /v1/sessions */
+            instance?: string;
+            errors?: {
+              field: string;
+              message: string;
+              unknown_field?: string;
+            }[];
+          } & {
+            [key: string]: unknown;
+          };
+        };
+      };
+      /** @description Payload too large. Problem types: payload-too-large. */
+      413: {
+        headers: {
+          /** @description Identifies this request in our logs; quote it in support requests. */
+          'X-Request-Id'?: string;
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': {
+            /**
+             * Format: uri
+             * @example https://api.sessions.ventus.ai/errors/insufficient-capacity
+             */
+            type: string;
+            /** @example Insufficient capacity */
+            title: string;
+            /** @example 503 */
+            status: number;
+            /** @example No agents in region us-east1 had spare capacity at 2026-05-18T00:14:22Z. Retry after the pool drains; us-east1 is the only region available today. */
+            detail?: string;
+            /** @example /v1/sessions */
+            instance?: string;
+            errors?: {
+              field: string;
+              message: string;
+              unknown_field?: string;
+            }[];
+          } & {
+            [key: string]: unknown;
+          };
+        };
+      };
+      /** @description Unsupported media type. Problem types: unsupported-media-type. */
+      415: {
+        headers: {
+          /** @description Identifies this request in our logs; quote it in support requests. */
+          'X-Request-Id'?: string;
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': {
+            /**
+             * Format: uri
+             * @example https://api.sessions.ventus.ai/errors/insufficient-capacity
+             */
+            type: string;
+            /** @example Insufficient capacity */
+            title: string;
+            /** @example 503 */
+            status: number;
+            /** @example No agents in region us-east1 had spare capacity at 2026-05-18T00:14:22Z. Retry after the pool drains; us-east1 is the only region available today. */
+            detail?: string;
+            /** @example /v1/sessions */
+            instance?: string;
+            errors?: {
+              field: string;
+              message: string;
+              unknown_field?: string;
+            }[];
+          } & {
+            [key: string]: unknown;
+          };
+        };
+      };
+      /** @description Rate-limited. See Retry-After. Problem types: rate-limited. */
+      429: {
+        headers: {
+          /** @description Identifies this request in our logs; quote it in support requests. */
+          'X-Request-Id'?: string;
+          /** @description Seconds to wait before retrying. */
+          'Retry-After'?: string;
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': {
+            /**
+             * Format: uri
+             * @example https://api.sessions.ventus.ai/errors/insufficient-capacity
+             */
+            type: string;
+            /** @example Insufficient capacity */
+            title: string;
+            /** @example 503 */
+            status: number;
+            /** @example No agents in region us-east1 had spare capacity at 2026-05-18T00:14:22Z. Retry after the pool drains; us-east1 is the only region available today. */
+            detail?: string;
+            /** @example /v1/sessions */
+            instance?: string;
+            errors?: {
+              field: string;
+              message: string;
+              unknown_field?: string;
+            }[];
+          } & {
+            [key: string]: unknown;
+          };
+        };
+      };
+      /** @description Bug on our side; retry. Problem types: internal-error. */
+      500: {
+        headers: {
+          /** @description Identifies this request in our logs; quote it in support requests. */
+          'X-Request-Id'?: string;
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': {
+            /**
+             * Format: uri
+             * @example https://api.sessions.ventus.ai/errors/insufficient-capacity
+             */
+            type: string;
+            /** @example Insufficient capacity */
+            title: string;
+            /** @example 503 */
+            status: number;
+            /** @example No agents in region us-east1 had spare capacity at 2026-05-18T00:14:22Z. Retry after the pool drains; us-east1 is the only region available today. */
+            detail?: string;
+            /** @example /v1/sessions */
+            instance?: string;
+            errors?: {
+              field: string;
+              message: string;
+              unknown_field?: string;
+            }[];
+          } & {
+            [key: string]: unknown;
+          };
+        };
+      };
+    };
+  };
+  getPoolAdvice: {
+    parameters: {
+      query?: {
+        /** @description Session requests per second; overrides the observation. */
+        arrival_rate?: number;
+        /** @description Mean session length (s); overrides. */
+        mean_session?: number;
+        /** @description Pod start time (s); overrides. */
+        start_seconds?: number;
+        target_503?: number;
+        target_warm_hit?: number;
+        window_seconds?: number;
+      };
+      header?: never;
+      path: {
+        /** @description Pool name, `<region>-<runtime_kind>`. */
+        name: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description The observation and the advice. */
+      200: {
+        headers: {
+          /** @description Identifies this request in our logs; quote it in support requests. */
+          'X-Request-Id'?: string;
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            pool: string;
+            window_seconds: number;
+            observed: {
+              arrivals: number;
+              arrival_rate_per_second: number;
+              ended_sessions: number;
+              mean_session_seconds: number | null;
+              carried_load_erlangs: number;
+              warmup_ms: number | null;
+            };
+            inputs: {
+              arrival_rate_per_second: number | null;
+              mean_session_seconds: number | null;
+              start_seconds: number | null;
+              sources: {
+                arrival_rate: 'observed' | 'given';
+                mean_session: 'observed' | 'given';
+                start_seconds: 'observed' | 'given';
+              };
+            };
+            /** @description Inputs neither observed nor given (advice is null until they are given). */
+            missing: string[];
+            advice: {
+              max_total: number;
+              min_ready: number;
+              offered_load_erlangs: number;
+              warm_offered_load_erlangs: number;
+              target_503_rate: number;
+              target_warm_hit_rate: number;
+              predicted: {
+                rate_503: number;
+                warm_hit_rate: number;
+              };
+              notes: string[];
+            } | null;
+            current: {
+              max_total: number;
+              min_ready: number;
+              predicted: {
+                rate_503: number;
+                warm_hit_rate: number;
+              };
+            } | null;
+          };
+        };
+      };
+      /** @description Validation error: fix the request and retry. Problem types: validation-error. */
+      400: {
+        headers: {
+          /** @description Identifies this request in our logs; quote it in support requests. */
+          'X-Request-Id'?: string;
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': {
+            /**
+             * Format: uri
+             * @example https://api.sessions.ventus.ai/errors/insufficient-capacity
+             */
+            type: string;
+            /** @example Insufficient capacity */
+            title: string;
+            /** @example 503 */
+            status: number;
+            /** @example No agents in region us-east1 had spare capacity at 2026-05-18T00:14:22Z. Retry after the pool drains; us-east1 is the only region available today. */
+            detail?: string;
+            /** @example /v1/sessions */
+            instance?: string;
+            errors?: {
+              field: string;
+              message: string;
+              unknown_field?: string;
+            }[];
+          } & {
+            [key: string]: unknown;
+          };
+        };
+      };
+      /** @description Missing or invalid Bearer token. Problem types: unauthorized. */
+      401: {
+        headers: {
+          /** @description Identifies this request in our logs; quote it in support requests. */
+          'X-Request-Id'?: string;
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': {
+            /**
+             * Format: uri
+             * @example https://api.sessions.ventus.ai/errors/insufficient-capacity
+             */
+            type: string;
+            /** @example Insufficient capacity */
+            title: string;
+            /** @example 503 */
+            status: number;
+            /** @example No agents in region us-east1 had spare capacity at 2026-05-18T00:14:22Z. Retry after the pool drains; us-east1 is the only region available today. */
+            detail?: string;
+            /** @example /v1/sessions */
+            instance?: string;
+            errors?: {
+              field: string;
+              message: string;
+              unknown_field?: string;
+            }[];
+          } & {
+            [key: string]: unknown;
+          };
+        };
+      };
+      /** @description Token valid, but scope insufficient. Problem types: forbidden. */
+      403: {
+        headers: {
+          /** @description Identifies this request in our logs; quote it in support requests. */
+          'X-Request-Id'?: string;
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': {
+            /**
+             * Format: uri
+             * @example https://api.sessions.ventus.ai/errors/insufficient-capacity
+             */
+            type: string;
+            /** @example Insufficient capacity */
+            title: string;
+            /** @example 503 */
+            status: number;
+            /** @example No agents in region us-east1 had spare capacity at 2026-05-18T00:14:22Z. Retry after the pool drains; us-east1 is the only region available today. */
+            detail?: string;
+            /** @example /v1/sessions */
+            instance?: string;
+            errors?: {
+              field: string;
+              message: string;
+              unknown_field?: string;
+            }[];
+          } & {
+            [key: string]: unknown;
+          };
+        };
+      };
+      /** @description Resource doesn't exist (or isn't in your workspace). Problem types: not-found. */
+      404: {
+        headers: {
+          /** @description Identifies this request in our logs; quote it in support requests. */
+          'X-Request-Id'?: string;
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': {
+            /**
+             * Format: uri
+             * @example https://api.sessions.ventus.ai/errors/insufficient-capacity
+             */
+            type: string;
+            /** @example Insufficient capacity */
+            title: string;
+            /** @example 503 */
+            status: number;
+            /** @example No agents in region us-east1 had spare capacity at 2026-05-18T00:14:22Z. Retry after the pool drains; us-east1 is the only region available today. */
+            detail?: string;
+            /** @example /v1/sessions */
+            instance?: string;
+            errors?: {
+              field: string;
+              message: string;
+              unknown_field?: string;
+            }[];
+          } & {
+            [key: string]: unknown;
+          };
+        };
+      };
+      /** @description Payload too large. Problem types: payload-too-large. */
+      413: {
+        headers: {
+          /** @description Identifies this request in our logs; quote it in support requests. */
+          'X-Request-Id'?: string;
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': {
+            /**
+             * Format: uri
+             * @example https://api.sessions.ventus.ai/errors/insufficient-capacity
+             */
+            type: string;
+            /** @example Insufficient capacity */
+            title: string;
+            /** @example 503 */
+            status: number;
+            /** @example No agents in region us-east1 had spare capacity at 2026-05-18T00:14:22Z. Retry after the pool drains; us-east1 is the only region available today. */
+            detail?: string;
+            /** @example /v1/sessions */
+            instance?: string;
+            errors?: {
+              field: string;
+              message: string;
+              unknown_field?: string;
+            }[];
+          } & {
+            [key: string]: unknown;
+          };
+        };
+      };
+      /** @description Unsupported media type. Problem types: unsupported-media-type. */
+      415: {
+        headers: {
+          /** @description Identifies this request in our logs; quote it in support requests. */
+          'X-Request-Id'?: string;
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': {
+            /**
+             * Format: uri
+             * @example https://api.sessions.ventus.ai/errors/insufficient-capacity
+             */
+            type: string;
+            /** @example Insufficient capacity */
+            title: string;
+            /** @example 503 */
+            status: number;
+            /** @example No agents in region us-east1 had spare capacity at 2026-05-18T00:14:22Z. Retry after the pool drains; us-east1 is the only region available today. */
+            detail?: string;
+            /** @example /v1/sessions */
+            instance?: string;
+            errors?: {
+              field: string;
+              message: string;
+              unknown_field?: string;
+            }[];
+          } & {
+            [key: string]: unknown;
+          };
+        };
+      };
+      /** @description Schema-correct but semantically invalid. Problem types: unprocessable-entity. */
+      422: {
+        headers: {
+          /** @description Identifies this request in our logs; quote it in support requests. */
+          'X-Request-Id'?: string;
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': {
+            /**
+             * Format: uri
+             * @example https://api.sessions.ventus.ai/errors/insufficient-capacity
+             */
+            type: string;
+            /** @example Insufficient capacity */
+            title: string;
+            /** @example 503 */
+            status: number;
+            /** @example No agents in region us-east1 had spare capacity at 2026-05-18T00:14:22Z. Retry after the pool drains; us-east1 is the only region available today. */
+            detail?: string;
+            /** @example /v1/sessions */
+            instance?: string;
+            errors?: {
+              field: string;
+              message: string;
+              unknown_field?: string;
+            }[];
+          } & {
+            [key: string]: unknown;
+          };
+        };
+      };
+      /** @description Rate-limited. See Retry-After. Problem types: rate-limited. */
+      429: {
+        headers: {
+          /** @description Identifies this request in our logs; quote it in support requests. */
+          'X-Request-Id'?: string;
+          /** @description Seconds to wait before retrying. */
+          'Retry-After'?: string;
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': {
+            /**
+             * Format: uri
+             * @example https://api.sessions.ventus.ai/errors/insufficient-capacity
+             */
+            type: string;
+            /** @example Insufficient capacity */
+            title: string;
+            /** @example 503 */
+            status: number;
+            /** @example No agents in region us-east1 had spare capacity at 2026-05-18T00:14:22Z. Retry after the pool drains; us-east1 is the only region available today. */
+            detail?: string;
+            /** @example /v1/sessions */
+            instance?: string;
+            errors?: {
+              field: string;
+              message: string;
+              unknown_field?: string;
+            }[];
+          } & {
+            [key: string]: unknown;
+          };
+        };
+      };
+      /** @description Bug on our side; retry. Problem types: internal-error. */
+      500: {
         headers: {
           /** @description Identifies this request in our logs; quote it in support requests. */
           'X-Request-Id'?: string;

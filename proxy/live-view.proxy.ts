@@ -1,0 +1,261 @@
+/**
+ * The live view data plane: `GET /v/{id}?token=<viewer JWT>` (the noVNC viewer page, its script and
+ * noVNC's modules), `GET /v/{id}/status` (why a viewer is not live), and the VNC WebSocket
+ * `/v/{id}/websockify?token=`, routed to the session's pod like CDP (services.routes) and relayed to
+ * the pod agent's `/vnc`.
+ *
+ * Unlike the CDP splice, this relay terminates both WebSockets: read-only is enforced here, by parsing
+ * the viewer's RFB stream (rfb-input.filter.ts) and dropping keyboard, pointer and clipboard messages,
+ * so a modified page or a hand-written client cannot type into a session it may only watch.
+ */
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
+import type { Duplex } from 'node:stream';
+import type { Redis } from 'ioredis';
+import WebSocket, { WebSocketServer } from 'ws';
+import { problemDocument, type ProblemType } from '../core/domain/problems.ts';
+import { liveViewAvailable } from '../core/runtime/pod-control.client.ts';
+import type { Services } from '../core/services.ts';
+import { agentBase, checkViewer } from './live-view.access.ts';
+import {
+  ASSETS_PREFIX,
+  NOVNC_PREFIX,
+  PAGE_HEADERS,
+  VIEWER_SCRIPT,
+  readNoVncModule,
+  viewerPage,
+} from './live-view.page.ts';
+import { RfbInputFilter } from './rfb-input.filter.ts';
+import { refuseUpgrade } from './socket-splice.ts';
+
+const PAGE_PATH = /^\/v\/([0-9A-Za-z]{1,64})\/?$/;
+const STATUS_PATH = /^\/v\/([0-9A-Za-z]{1,64})\/status$/;
+const SOCKET_PATH = /^\/v\/([0-9A-Za-z]{1,64})\/websockify$/;
+const UPSTREAM_TIMEOUT_MS = 10_000;
+/** Close code the viewer sees when its session ends (4000–4999: application codes). */
+export const SESSION_ENDED_CLOSE = 4000;
+// A slow viewer must not make the proxy buffer a desktop's worth of frames.
+const HIGH_WATER = 8 * 1024 * 1024;
+const LOW_WATER = 1024 * 1024;
+
+/** Whether a request path belongs to the live view (the CDP upgrade handler leaves these alone). */
+export function isLiveViewPath(url: string | undefined): boolean {
+  return (url ?? '').startsWith('/v/');
+}
+
+export interface LiveViewProxy {
+  /** The HTTP handler for `GET /v/...`; answers every request it is given. */
+  handleRequest(req: IncomingMessage, res: ServerResponse): void;
+  /** Open viewer connections to a session on this replica. */
+  openViewers(sessionId: string): number;
+  close(): Promise<void>;
+}
+
+interface Viewer {
+  client: WebSocket;
+  upstream: WebSocket;
+}
+
+function sendProblem(res: ServerResponse, type: ProblemType, detail: string, instance: string): void {
+  const doc = problemDocument(type, { detail, instance });
+  res.writeHead(doc.status, { 'content-type': 'application/problem+json', 'cache-control': 'no-store' });
+  res.end(JSON.stringify(doc));
+}
+
+const wantsHtml = (req: IncomingMessage): boolean =>
+  (req.headers.accept ?? 'text/html').includes('text/html');
+
+/** Opens the pod's VNC WebSocket; resolves with it, or with the HTTP status to refuse the viewer with. */
+function openUpstream(url: string): Promise<WebSocket | { status: number; problem: ProblemType }> {
+  return new Promise((resolve) => {
+    const ws = new WebSocket(url, { perMessageDeflate: false, handshakeTimeout: UPSTREAM_TIMEOUT_MS });
+    ws.once('open', () => resolve(ws));
+    ws.once('unexpected-response', (_req, res) => {
+      ws.terminate();
+      // 404: the pod has no desktop (headless, simulated); anything else: the pod is not serving it.
+      resolve(
+        res.statusCode === 404
+          ? { status: 409, problem: 'live-view-unavailable' }
+          : { status: 502, problem: 'service-unavailable' },
+      );
+    });
+    ws.once('error', () => resolve({ status: 502, problem: 'service-unavailable' }));
+  });
+}
+
+export async function attachLiveViewProxy(
+  server: Server,
+  services: Services,
+  subscriber: Redis,
+): Promise<LiveViewProxy> {
+  const log = services.log.child({ component: 'live-view' });
+  const wss = new WebSocketServer({ noServer: true, perMessageDeflate: false });
+  const live = new Map<string, Set<Viewer>>();
+
+  await services.routes.subscribeEnded(subscriber, (sessionId) => {
+    for (const viewer of live.get(sessionId) ?? []) {
+      viewer.client.close(SESSION_ENDED_CLOSE, 'session ended');
+      viewer.upstream.terminate();
+    }
+  });
+
+  function relay(sessionId: string, client: WebSocket, upstream: WebSocket, readOnly: boolean): void {
+    const filter = new RfbInputFilter(readOnly);
+    const viewer = { client, upstream };
+    const set = live.get(sessionId) ?? new Set<Viewer>();
+    set.add(viewer);
+    live.set(sessionId, set);
+    client.on('message', (data: Buffer) => {
+      let out: Buffer;
+      try {
+        out = filter.push(data);
+      } catch (err) {
+        log.info({ sessionId, err }, 'live view: viewer sent a stream it may not; closed');
+        client.close(1008, 'not allowed');
+        upstream.terminate();
+        return;
+      }
+      if (out.length > 0 && upstream.readyState === WebSocket.OPEN) upstream.send(out);
+    });
+    upstream.on('message', (data: Buffer) => {
+      if (client.readyState !== WebSocket.OPEN) return;
+      client.send(data, { binary: true }, () => {
+        if (upstream.isPaused && client.bufferedAmount < LOW_WATER) upstream.resume();
+      });
+      if (client.bufferedAmount > HIGH_WATER) upstream.pause();
+    });
+    let ended = false;
+    const end = (): void => {
+      if (ended) return;
+      ended = true;
+      set.delete(viewer);
+      if (set.size === 0) live.delete(sessionId);
+      upstream.terminate();
+      if (client.readyState === WebSocket.OPEN) client.close(1001, 'desktop closed');
+      else client.terminate();
+      log.debug({ sessionId, dropped: filter.dropped }, 'live view: viewer left');
+    };
+    for (const ws of [client, upstream]) {
+      ws.once('close', end);
+      ws.once('error', end);
+    }
+  }
+
+  async function handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {
+    const url = new URL(req.url ?? '/', 'http://proxy');
+    const match = SOCKET_PATH.exec(url.pathname);
+    if (!match) return refuseUpgrade(socket, 404, 'No WebSocket endpoint at this path');
+    const sessionId = match[1]!;
+    const access = await checkViewer(services, sessionId, url.searchParams.get('token'));
+    if (!access.ok) return refuse(socket, access.status, access.problem, access.detail, url.pathname);
+    const upstream = await openUpstream(agentBase(access.route).vnc);
+    if (!(upstream instanceof WebSocket)) {
+      const detail =
+        upstream.problem === 'live-view-unavailable'
+          ? "This session's browser is headless: it has no desktop to show"
+          : "The session's desktop cannot be reached; retry";
+      return refuse(socket, upstream.status, upstream.problem, detail, url.pathname);
+    }
+    if (!socket.writable) {
+      upstream.terminate();
+      return;
+    }
+    wss.handleUpgrade(req, socket, head, (client) => {
+      log.info({ sessionId, interactive: access.claims.interactive }, 'live view: viewer connected');
+      relay(sessionId, client, upstream, !access.claims.interactive);
+    });
+  }
+
+  function refuse(socket: Duplex, status: number, type: ProblemType, detail: string, instance: string) {
+    const doc = JSON.stringify(problemDocument(type, { detail, instance }));
+    const reason = { 401: 'Unauthorized', 404: 'Not Found', 409: 'Conflict', 502: 'Bad Gateway' }[status];
+    try {
+      socket.end(
+        `HTTP/1.1 ${status} ${reason ?? 'Error'}\r\nContent-Type: application/problem+json\r\n` +
+          `Content-Length: ${Buffer.byteLength(doc)}\r\nConnection: close\r\n\r\n${doc}`,
+      );
+    } catch {
+      // the socket is already gone
+    }
+    socket.destroy();
+  }
+
+  async function page(req: IncomingMessage, res: ServerResponse, sessionId: string, token: string | null) {
+    const access = await checkViewer(services, sessionId, token);
+    let body: { status: number; html: string; type: ProblemType; detail: string } | undefined;
+    if (!access.ok) {
+      const html = viewerPage({ sessionId, state: access.state, interactive: false, detail: access.detail });
+      body = { status: access.status, html, type: access.problem, detail: access.detail };
+    } else if (!(await liveViewAvailable(agentBase(access.route).http))) {
+      const detail = "This session's browser is headless: it has no desktop to show";
+      const html = viewerPage({ sessionId, state: 'unavailable', interactive: false, detail });
+      body = { status: 409, html, type: 'live-view-unavailable', detail };
+    }
+    if (body && !wantsHtml(req)) return sendProblem(res, body.type, body.detail, `/v/${sessionId}`);
+    if (body) return void res.writeHead(body.status, PAGE_HEADERS).end(body.html);
+    const interactive = access.ok && access.claims.interactive;
+    res.writeHead(200, PAGE_HEADERS).end(viewerPage({ sessionId, state: 'connecting', interactive }));
+  }
+
+  async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const url = new URL(req.url ?? '/', 'http://proxy');
+    const path = url.pathname;
+    if (req.method !== 'GET' && req.method !== 'HEAD') {
+      res.setHeader('allow', 'GET, HEAD');
+      return sendProblem(res, 'method-not-allowed', 'The live view answers GET only', path);
+    }
+    if (path === `${ASSETS_PREFIX}viewer.js`) {
+      res.writeHead(200, { 'content-type': 'text/javascript; charset=utf-8', 'cache-control': 'no-cache' });
+      return void res.end(VIEWER_SCRIPT);
+    }
+    if (path.startsWith(NOVNC_PREFIX)) {
+      const module = await readNoVncModule(path.slice(NOVNC_PREFIX.length));
+      if (!module) return sendProblem(res, 'not-found', 'No such viewer module', path);
+      res.writeHead(200, {
+        'content-type': 'text/javascript; charset=utf-8',
+        'cache-control': 'max-age=3600',
+      });
+      return void res.end(module);
+    }
+    const token = url.searchParams.get('token');
+    const pageMatch = PAGE_PATH.exec(path);
+    if (pageMatch) return page(req, res, pageMatch[1]!, token);
+    const statusMatch = STATUS_PATH.exec(path);
+    if (statusMatch) {
+      const access = await checkViewer(services, statusMatch[1]!, token, { explainOnly: true });
+      res.writeHead(200, { 'content-type': 'application/json', 'cache-control': 'no-store' });
+      return void res.end(JSON.stringify({ state: access.ok ? 'live' : access.state }));
+    }
+    return sendProblem(res, 'not-found', 'No live view resource at this path', path);
+  }
+
+  const listener = (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+    if (!isLiveViewPath(req.url)) return; // the CDP proxy's
+    socket.on('error', () => socket.destroy());
+    handleUpgrade(req, socket, head).catch((err: unknown) => {
+      log.error({ err }, 'live view upgrade failed');
+      refuseUpgrade(socket, 503, 'The proxy could not route this connection');
+    });
+  };
+  server.on('upgrade', listener);
+
+  return {
+    handleRequest(req, res) {
+      handle(req, res).catch((err: unknown) => {
+        log.error({ err }, 'live view request failed');
+        if (!res.headersSent) sendProblem(res, 'internal-error', 'The live view failed', '/v/');
+        else res.destroy();
+      });
+    },
+    openViewers: (sessionId) => live.get(sessionId)?.size ?? 0,
+    async close() {
+      server.off('upgrade', listener);
+      for (const set of live.values())
+        for (const viewer of set) {
+          viewer.client.terminate();
+          viewer.upstream.terminate();
+        }
+      wss.close();
+      await subscriber.unsubscribe().catch(() => {});
+    },
+  };
+}

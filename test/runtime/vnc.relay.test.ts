@@ -1,0 +1,96 @@
+/** The pod agent's live view: x11vnc on a private Xvfb display, relayed as a WebSocket at /vnc. */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { execFileSync } from 'node:child_process';
+import { readFileSync, readlinkSync } from 'node:fs';
+import { mkdtemp, readdir, rm, stat } from 'node:fs/promises';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pino } from 'pino';
+import WebSocket from 'ws';
+import { startXvfb, type XvfbHandle } from '../../core/runtime/pod-agent/xvfb.launcher.ts';
+import { stopChild, hasExited } from '../../core/runtime/pod-agent/child.util.ts';
+import { VncRelay } from '../../core/runtime/pod-agent/vnc.relay.ts';
+import { xvfbAvailable } from '../../core/runtime/local.driver.ts';
+
+const x11vnc = (() => {
+  try {
+    execFileSync('sh', ['-c', 'command -v x11vnc'], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
+})();
+
+/** The first RFB bytes a viewer gets through the relay (the server's ProtocolVersion). */
+function firstMessage(url: string): Promise<{ ws: WebSocket; text: string }> {
+  return new Promise((resolve, reject) => {
+    const ws = new WebSocket(url);
+    ws.once('message', (data: Buffer) => resolve({ ws, text: data.toString('latin1') }));
+    ws.once('unexpected-response', (_req, res) => reject(new Error(`HTTP ${res.statusCode}`)));
+    ws.once('error', reject);
+  });
+}
+
+describe.skipIf(!xvfbAvailable() || !x11vnc)('VncRelay', () => {
+  let xvfb: XvfbHandle;
+  let dir: string;
+  let relay: VncRelay;
+  let server: http.Server;
+  let url: string;
+
+  beforeAll(async () => {
+    xvfb = await startXvfb({ timeoutMs: 10_000 });
+    dir = await mkdtemp(join(tmpdir(), 'ventus-vnc-'));
+    relay = new VncRelay(xvfb.display, dir, pino({ level: 'silent' }));
+    server = http.createServer((_req, res) => res.writeHead(404).end());
+    server.on('upgrade', (req, socket, head: Buffer) => relay.handleUpgrade(req, socket, head));
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    url = `ws://127.0.0.1:${(server.address() as AddressInfo).port}/vnc`;
+  });
+
+  afterAll(async () => {
+    await relay?.close();
+    server?.close();
+    if (xvfb) await stopChild(xvfb.process, 500);
+    if (dir) await rm(dir, { recursive: true, force: true });
+  });
+
+  it('starts x11vnc on the first viewer, on a private unix socket only, shared by later viewers', async () => {
+    expect(relay.server).toBeUndefined(); // nothing runs until someone watches
+    const [a, b] = await Promise.all([firstMessage(url), firstMessage(url)]);
+    expect(a.text).toBe('RFB 003.008\n');
+    expect(b.text).toBe('RFB 003.008\n');
+    const pid = relay.server!.pid!;
+    expect((await stat(join(dir, 'vnc.sock'))).isSocket()).toBe(true);
+    const args = execFileSync('ps', ['-o', 'args=', '-p', String(pid)], { encoding: 'utf8' });
+    expect(args).toContain('-rfbport 0');
+    // No TCP listener of its own: none of its sockets is a listening TCP socket.
+    const inodes = new Set(
+      (await readdir(`/proc/${pid}/fd`))
+        .map((fd) => readlinkSync(`/proc/${pid}/fd/${fd}`, { encoding: 'utf8' }))
+        .map((target) => /^socket:\[(\d+)\]$/.exec(target)?.[1])
+        .filter(Boolean),
+    );
+    const tcpListeners = ['/proc/net/tcp', '/proc/net/tcp6']
+      .flatMap((f) => readFileSync(f, 'utf8').split('\n').slice(1))
+      .map((line) => line.trim().split(/\s+/))
+      .filter((cols) => cols[3] === '0A')
+      .map((cols) => cols[9]);
+    expect(inodes.size).toBeGreaterThan(0);
+    expect(tcpListeners.filter((inode) => inodes.has(inode))).toEqual([]);
+    a.ws.close();
+    b.ws.close();
+  });
+
+  it('dies with the pod: close() stops x11vnc and refuses new viewers', async () => {
+    const { ws } = await firstMessage(url);
+    const closed = new Promise((resolve) => ws.once('close', resolve));
+    const child = relay.server!;
+    await relay.close();
+    await closed;
+    expect(hasExited(child)).toBe(true);
+    await expect(firstMessage(url)).rejects.toThrow(/503/);
+  });
+});
