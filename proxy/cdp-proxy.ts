@@ -13,6 +13,7 @@ import { isTerminal } from '../core/domain/session-states.ts';
 import { endSession } from '../core/lifecycle/end-session.ts';
 import type { Services } from '../core/services.ts';
 import { isLiveViewPath } from './live-view.proxy.ts';
+import { handshakeProblem } from './websocket-handshake.ts';
 import { refuseUpgrade as refuseSocket, spliceWebSocket, type Splice } from './socket-splice.ts';
 
 const CDP_PATH = /^\/v1\/sessions\/([^/?#]+)\/cdp$/;
@@ -76,10 +77,24 @@ export async function attachCdpProxy(
   }
 
   async function handle(req: IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {
-    const url = new URL(req.url ?? '/', 'http://proxy');
+    let url: URL;
+    try {
+      url = new URL(req.url ?? '/', 'http://proxy');
+    } catch {
+      // `//` and the like are no URL on this host; they threw into the 503 path before.
+      return refuseUpgrade(socket, 404, 'No WebSocket endpoint at this path');
+    }
     const match = CDP_PATH.exec(url.pathname);
     if (!match) return refuseUpgrade(socket, 404, 'No WebSocket endpoint at this path');
-    const sessionId = decodeURIComponent(match[1]!);
+    const malformed = handshakeProblem(req);
+    if (malformed) return refuseUpgrade(socket, 400, malformed);
+    let sessionId: string;
+    try {
+      sessionId = decodeURIComponent(match[1]!);
+    } catch {
+      // A malformed escape (`%E0%A4%A`) names no session; it threw into the 503 path before.
+      return refuseUpgrade(socket, 404, 'Session not found');
+    }
     const token = bearer(req, url);
     if (!token) return refuseUpgrade(socket, 401, 'The connect_url token is missing');
     let claims;

@@ -13,7 +13,7 @@ import type { Duplex } from 'node:stream';
 import type { Redis } from 'ioredis';
 import WebSocket, { WebSocketServer } from 'ws';
 import { problemDocument, type ProblemType } from '../core/domain/problems.ts';
-import { liveViewAvailable } from '../core/runtime/pod-control.client.ts';
+import { podLiveView } from '../core/runtime/pod-control.client.ts';
 import type { Services } from '../core/services.ts';
 import { agentBase, checkViewer } from './live-view.access.ts';
 import {
@@ -61,6 +61,15 @@ function sendProblem(res: ServerResponse, type: ProblemType, detail: string, ins
   res.end(JSON.stringify(doc));
 }
 
+/** The request URL, or undefined when it is none (`//x` and the like): answered 404, never a 5xx. */
+function parseUrl(raw: string | undefined): URL | undefined {
+  try {
+    return new URL(raw ?? '/', 'http://proxy');
+  } catch {
+    return undefined;
+  }
+}
+
 const wantsHtml = (req: IncomingMessage): boolean =>
   (req.headers.accept ?? 'text/html').includes('text/html');
 
@@ -71,7 +80,7 @@ function openUpstream(url: string): Promise<WebSocket | { status: number; proble
     ws.once('open', () => resolve(ws));
     ws.once('unexpected-response', (_req, res) => {
       ws.terminate();
-      // 404: the pod has no desktop (headless, simulated); anything else: the pod is not serving it.
+      // 404: the pod has no live view (the sim runtime); anything else: the pod is not serving it.
       resolve(
         res.statusCode === 404
           ? { status: 409, problem: 'live-view-unavailable' }
@@ -88,6 +97,7 @@ export async function attachLiveViewProxy(
   subscriber: Redis,
 ): Promise<LiveViewProxy> {
   const log = services.log.child({ component: 'live-view' });
+  const { metrics } = services;
   const wss = new WebSocketServer({ noServer: true, perMessageDeflate: false });
   const live = new Map<string, Set<Viewer>>();
 
@@ -101,6 +111,8 @@ export async function attachLiveViewProxy(
   function relay(sessionId: string, client: WebSocket, upstream: WebSocket, readOnly: boolean): void {
     const filter = new RfbInputFilter(readOnly);
     const viewer = { client, upstream };
+    metrics.liveViewers.inc();
+    let counted = 0;
     const set = live.get(sessionId) ?? new Set<Viewer>();
     set.add(viewer);
     live.set(sessionId, set);
@@ -113,6 +125,10 @@ export async function attachLiveViewProxy(
         client.close(1008, 'not allowed');
         upstream.terminate();
         return;
+      }
+      if (filter.dropped > counted) {
+        metrics.liveViewInputDropped.inc(filter.dropped - counted);
+        counted = filter.dropped;
       }
       if (out.length > 0 && upstream.readyState === WebSocket.OPEN) upstream.send(out);
     });
@@ -127,6 +143,7 @@ export async function attachLiveViewProxy(
     const end = (): void => {
       if (ended) return;
       ended = true;
+      metrics.liveViewers.dec();
       set.delete(viewer);
       if (set.size === 0) live.delete(sessionId);
       upstream.terminate();
@@ -141,8 +158,8 @@ export async function attachLiveViewProxy(
   }
 
   async function handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {
-    const url = new URL(req.url ?? '/', 'http://proxy');
-    const match = SOCKET_PATH.exec(url.pathname);
+    const url = parseUrl(req.url);
+    const match = url && SOCKET_PATH.exec(url.pathname);
     if (!match) return refuseUpgrade(socket, 404, 'No WebSocket endpoint at this path');
     const sessionId = match[1]!;
     const access = await checkViewer(services, sessionId, url.searchParams.get('token'));
@@ -151,7 +168,7 @@ export async function attachLiveViewProxy(
     if (!(upstream instanceof WebSocket)) {
       const detail =
         upstream.problem === 'live-view-unavailable'
-          ? "This session's browser is headless: it has no desktop to show"
+          ? "This session's browser runtime has no live view"
           : "The session's desktop cannot be reached; retry";
       return refuse(socket, upstream.status, upstream.problem, detail, url.pathname);
     }
@@ -166,6 +183,7 @@ export async function attachLiveViewProxy(
   }
 
   function refuse(socket: Duplex, status: number, type: ProblemType, detail: string, instance: string) {
+    metrics.liveViewRefused.inc({ status: String(status) });
     const doc = JSON.stringify(problemDocument(type, { detail, instance }));
     const reason = { 401: 'Unauthorized', 404: 'Not Found', 409: 'Conflict', 502: 'Bad Gateway' }[status];
     try {
@@ -185,11 +203,12 @@ export async function attachLiveViewProxy(
     if (!access.ok) {
       const html = viewerPage({ sessionId, state: access.state, interactive: false, detail: access.detail });
       body = { status: access.status, html, type: access.problem, detail: access.detail };
-    } else if (!(await liveViewAvailable(agentBase(access.route).http))) {
-      const detail = "This session's browser is headless: it has no desktop to show";
+    } else if (!(await podLiveView(agentBase(access.route).http)).available) {
+      const detail = "This session's browser runtime has no live view";
       const html = viewerPage({ sessionId, state: 'unavailable', interactive: false, detail });
       body = { status: 409, html, type: 'live-view-unavailable', detail };
     }
+    if (body) metrics.liveViewRefused.inc({ status: String(body.status) });
     if (body && !wantsHtml(req)) return sendProblem(res, body.type, body.detail, `/v/${sessionId}`);
     if (body) return void res.writeHead(body.status, PAGE_HEADERS).end(body.html);
     const interactive = access.ok && access.claims.interactive;
@@ -197,7 +216,8 @@ export async function attachLiveViewProxy(
   }
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const url = new URL(req.url ?? '/', 'http://proxy');
+    const url = parseUrl(req.url);
+    if (!url) return sendProblem(res, 'not-found', 'No live view resource at this path', '/v/');
     const path = url.pathname;
     if (req.method !== 'GET' && req.method !== 'HEAD') {
       res.setHeader('allow', 'GET, HEAD');

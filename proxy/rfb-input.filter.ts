@@ -11,20 +11,9 @@
  * connection rather than guess a length and let input slip through.
  */
 
-/** The RFB client-to-server message types (RFC 6143 §7.5 and the registered extensions noVNC sends). */
-export const RFB = {
-  SetPixelFormat: 0,
-  SetEncodings: 2,
-  FramebufferUpdateRequest: 3,
-  KeyEvent: 4,
-  PointerEvent: 5,
-  ClientCutText: 6,
-  EnableContinuousUpdates: 150,
-  ClientFence: 248,
-  Xvp: 250,
-  SetDesktopSize: 251,
-  QemuClientMessage: 255,
-} as const;
+import { RFB, RfbProtocolError, rfbMessageLength } from '../core/domain/rfb-messages.ts';
+
+export { RFB, RfbProtocolError } from '../core/domain/rfb-messages.ts';
 
 /** What a read-only viewer may not send: anything that types, clicks, pastes, resizes or reboots. */
 const INPUT_TYPES = new Set<number>([
@@ -39,51 +28,7 @@ const INPUT_TYPES = new Set<number>([
 /** A message bigger than this (a huge clipboard, encodings list) is skipped, never buffered. */
 const MAX_BUFFERED = 1024 * 1024;
 
-export class RfbProtocolError extends Error {
-  override name = 'RfbProtocolError';
-}
-
 type Phase = 'version' | 'security' | 'client-init' | 'messages';
-
-/**
- * The length of the message at the start of `buf`, or undefined when more bytes are needed to know.
- * Throws on a type no viewer should send.
- */
-export function rfbMessageLength(buf: Buffer): number | undefined {
-  const type = buf[0];
-  if (type === undefined) return undefined;
-  const need = (n: number): boolean => buf.length >= n;
-  switch (type) {
-    case RFB.SetPixelFormat:
-      return 20;
-    case RFB.SetEncodings:
-      return need(4) ? 4 + 4 * buf.readUInt16BE(2) : undefined;
-    case RFB.FramebufferUpdateRequest:
-      return 10;
-    case RFB.KeyEvent:
-      return 8;
-    case RFB.PointerEvent:
-      return 6;
-    case RFB.ClientCutText:
-      // Extended clipboard (a negative length) carries |length| bytes, like the plain form.
-      return need(8) ? 8 + Math.abs(buf.readInt32BE(4)) : undefined;
-    case RFB.EnableContinuousUpdates:
-      return 10;
-    case RFB.ClientFence:
-      return need(9) ? 9 + buf.readUInt8(8) : undefined;
-    case RFB.Xvp:
-      return 4;
-    case RFB.SetDesktopSize:
-      return need(8) ? 8 + 16 * buf.readUInt8(6) : undefined;
-    case RFB.QemuClientMessage:
-      // Subtype 0 is the QEMU extended key event, the only one noVNC sends.
-      if (!need(2)) return undefined;
-      if (buf[1] === 0) return 12;
-      throw new RfbProtocolError(`unsupported QEMU client message subtype ${buf[1]}`);
-    default:
-      throw new RfbProtocolError(`unknown RFB client message type ${type}`);
-  }
-}
 
 /**
  * One connection's filter. `push(chunk)` returns the bytes to forward to the server (possibly empty);

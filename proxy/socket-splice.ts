@@ -98,7 +98,7 @@ export function refuseUpgrade(client: Duplex, status: number, message: string): 
       503: 'Service Unavailable',
     }[status] ?? 'Error';
   const body = JSON.stringify({
-    type: `https://api.sessions.ventus.ai/errors/${status === 401 ? 'unauthorized' : status === 404 ? 'not-found' : status === 410 || status === 409 ? 'state-conflict' : 'service-unavailable'}`,
+    type: `https://api.sessions.ventus.ai/errors/${status === 400 ? 'validation-error' : status === 401 ? 'unauthorized' : status === 404 ? 'not-found' : status === 410 || status === 409 ? 'state-conflict' : 'service-unavailable'}`,
     title: reason,
     status,
     detail: message,

@@ -3,11 +3,15 @@
  * with the session id, turn non-retryable errors into BullMQ's UnrecoverableError, and record how
  * long the job waited and ran.
  */
-import { UnrecoverableError, type Job } from 'bullmq';
+import { DelayedError, UnrecoverableError, type Job } from 'bullmq';
 import { Value } from 'typebox/value';
 import { JOBS, type JobName, type JobPayload } from '../core/queue/jobs.ts';
 import type { Logger } from '../core/logging/logger.ts';
 import type { JobOutcome, Metrics } from '../core/metrics/metrics.ts';
+import { isDependencyOutage } from '../core/process/dependency-outage.ts';
+
+/** How long a job that failed on a store outage waits before it runs again (no attempt spent). */
+export const OUTAGE_RETRY_MS = 2_000;
 
 /** Thrown by a processor when retrying cannot help (bad payload, session in a state it cannot act on). */
 export class PermanentJobError extends Error {
@@ -30,14 +34,20 @@ function waitSeconds(job: Job): number {
   return Math.max(0, (job.processedOn ?? Date.now()) - due) / 1000;
 }
 
+/**
+ * `storesDown` says whether Postgres or Redis is failing right now: a job that fails on an outage of
+ * one is put back (delayed, its attempt not spent) rather than retried on a 250 ms backoff, which a
+ * restart of a few seconds would exhaust, leaving e.g. a session PROVISIONING with no job left.
+ */
 export function wrapProcessor<N extends JobName>(
   name: N,
   log: Logger,
   processor: Processor<N>,
   metrics: Metrics,
+  storesDown: () => Promise<boolean> = async () => false,
 ) {
   const queue = JOBS[name].queue;
-  return async (job: Job): Promise<void> => {
+  return async (job: Job, token?: string): Promise<void> => {
     const started = performance.now();
     // Retries wait for their backoff on purpose: only a first attempt's wait measures the queue.
     if (job.attemptsMade === 0) metrics.jobWaitSeconds.observe({ queue, job: name }, waitSeconds(job));
@@ -54,6 +64,16 @@ export function wrapProcessor<N extends JobName>(
         await processor({ payload, log: child, job, lastAttempt });
         outcome = 'completed';
       } catch (err) {
+        // Checked against the stores themselves: an unreachable pod fails the same way, and must not wait.
+        if (token && isDependencyOutage(err) && (await storesDown())) {
+          child.warn(
+            { err, retryInMs: OUTAGE_RETRY_MS },
+            'job hit a store outage; retrying without spending an attempt',
+          );
+          await job.moveToDelayed(Date.now() + OUTAGE_RETRY_MS, token);
+          outcome = 'retry';
+          throw new DelayedError();
+        }
         child.warn({ err, attempt: job.attemptsMade + 1, attempts }, 'job failed');
         if (err instanceof PermanentJobError) throw new UnrecoverableError(err.message);
         if (!lastAttempt && !(err instanceof UnrecoverableError)) outcome = 'retry';

@@ -9,6 +9,7 @@ import { expireProcessor } from './expire.processor.ts';
 import { teardownProcessor } from './teardown.processor.ts';
 import { recordingSweepProcessor } from './recording-sweep.processor.ts';
 import { createArtifactStore } from '../core/artifacts/local-artifact.store.ts';
+import { checkReadiness } from '../core/process/health.ts';
 
 export interface WorkersOptions {
   driver: RuntimeDriver;
@@ -25,26 +26,36 @@ export function startWorkers(services: Services, options: WorkersOptions): Runni
   const log = services.log.child({ component: 'workers' });
   const { metrics } = services;
   const store = createArtifactStore(services.config);
-  const handlers: Record<JobName, (job: Job) => Promise<void>> = {
+  const storesDown = async () => !(await checkReadiness(services)).ready;
+  const handlers: Record<JobName, (job: Job, token?: string) => Promise<void>> = {
     provision: wrapProcessor(
       'provision',
       log,
       provisionProcessor({ services, driver: options.driver, headless: options.headless }),
       metrics,
+      storesDown,
     ),
-    expire: wrapProcessor('expire', log, expireProcessor(services), metrics),
-    teardown: wrapProcessor('teardown', log, teardownProcessor(services, options.driver, store), metrics),
+    expire: wrapProcessor('expire', log, expireProcessor(services), metrics, storesDown),
+    teardown: wrapProcessor(
+      'teardown',
+      log,
+      teardownProcessor(services, options.driver, store),
+      metrics,
+      storesDown,
+    ),
     'recording-sweep': wrapProcessor(
       'recording-sweep',
       log,
       recordingSweepProcessor(services, store),
       metrics,
+      storesDown,
     ),
   };
-  const dispatch = async (job: Job) => {
-    const handler = handlers[job.name as JobName] as ((job: Job) => Promise<void>) | undefined;
+  const dispatch = async (job: Job, token?: string) => {
+    const handler = handlers[job.name as JobName] as
+      ((job: Job, token?: string) => Promise<void>) | undefined;
     if (!handler) throw new Error(`no processor for job ${job.name}`);
-    await handler(job);
+    await handler(job, token);
   };
   const workers = QUEUE_NAMES.map(
     (queue) =>

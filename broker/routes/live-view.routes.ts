@@ -8,7 +8,7 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import { ProblemError } from '../../core/domain/problems.ts';
 import { appendAudit } from '../../core/db/audit.repository.ts';
-import { liveViewAvailable } from '../../core/runtime/pod-control.client.ts';
+import { podLiveView } from '../../core/runtime/pod-control.client.ts';
 import { LIVE_VIEW_TOKEN_SECONDS } from '../../core/security/cdp-token.ts';
 import type { Services } from '../../core/services.ts';
 import { requireScope } from '../auth.ts';
@@ -65,8 +65,9 @@ export function liveViewRoutes(services: Services) {
             'time, scaled to fit. The link opens the viewer for 5 minutes; the viewer closes when the ' +
             'session ends. Read-only unless `interactive` is true, enforced by the proxy (input messages are ' +
             'dropped), not just hidden in the page. An interactive link requires `sessions:write`. Every ' +
-            'link is audited (`session.live_view`, with `interactive` and the optional `X-Reason`). Headless ' +
-            'sessions have no desktop: 409 `live-view-unavailable`.',
+            'link is audited (`session.live_view`, with `interactive` and the optional `X-Reason`). A headless ' +
+            "session's live view is its page's screencast, watch-only: an interactive link for it is a 409 " +
+            '`live-view-unavailable`, as is any link for a runtime with no live view.',
           tags: ['sessions'],
           scope: 'sessions:read',
           params: SessionIdParams,
@@ -88,9 +89,15 @@ export function liveViewRoutes(services: Services) {
             detail: `Session ${session.id} is ${session.status}; only a RUNNING session can be watched`,
           });
         const pod = session.podId ? await services.pools.getPod(session.podId) : undefined;
-        if (!pod || !(await liveViewAvailable(pod.controlUrl)))
+        const liveView = pod ? await podLiveView(pod.controlUrl) : { available: false, interactive: false };
+        if (!liveView.available)
           throw new ProblemError('live-view-unavailable', {
-            detail: `Session ${session.id} runs a headless browser: it has no desktop to show`,
+            detail: `Session ${session.id} has no live view (its browser runtime shows no desktop)`,
+          });
+        // A headless pod's live view is its page's screencast: something to watch, nothing to type into.
+        if (interactive && !liveView.interactive)
+          throw new ProblemError('live-view-unavailable', {
+            detail: `Session ${session.id} runs a headless browser: it can be watched, not handed over`,
           });
         const reason = request.headers['x-reason']?.trim();
         if (reason !== undefined && CONTROL.test(reason))

@@ -62,6 +62,12 @@ export interface Metrics {
   /** CDP upgrades refused, by HTTP status. */
   readonly cdpRefused: Counter<'status'>;
   readonly cdpBytes: Counter<'direction'>;
+  /** Live view (VNC) viewers open through this process. */
+  readonly liveViewers: Gauge;
+  /** Live view page loads and VNC upgrades refused, by HTTP status. */
+  readonly liveViewRefused: Counter<'status'>;
+  /** Input messages (keys, pointer, clipboard…) of read-only viewers dropped by the proxy. */
+  readonly liveViewInputDropped: Counter;
   /** Time for a pod to become ready: `warm` (controller) or `cold` (a worker, for one session). */
   readonly podStartSeconds: Histogram<'pool' | 'kind'>;
   /** Pods nobody referenced, deleted by the controller. */
@@ -215,6 +221,22 @@ export function createMetrics(sources?: MetricsSources, onCollectError?: (err: u
       name: 'ventus_cdp_bytes_total',
       help: 'Bytes proxied over CDP connections, by direction (client_to_pod, pod_to_client)',
       labelNames: ['direction'] as const,
+      registers,
+    }),
+    liveViewers: new Gauge({
+      name: 'ventus_live_view_viewers',
+      help: 'Live view (VNC) viewers open through this process',
+      registers,
+    }),
+    liveViewRefused: new Counter({
+      name: 'ventus_live_view_refused_total',
+      help: 'Live view page loads and VNC WebSocket upgrades refused, by HTTP status',
+      labelNames: ['status'] as const,
+      registers,
+    }),
+    liveViewInputDropped: new Counter({
+      name: 'ventus_live_view_input_dropped_total',
+      help: 'Input messages of read-only live view viewers dropped by the proxy',
       registers,
     }),
     podStartSeconds: new Histogram({

@@ -55,19 +55,20 @@ export async function fetchStorageState(pod: Pod): Promise<PodStorageState> {
 }
 
 /**
- * GET /live-view: whether the pod has a desktop to show (headful pods run a VNC server; headless and
- * simulated pods do not). False when the agent does not know the endpoint or does not answer.
+ * GET /live-view: whether the pod has a live view (`/vnc`: x11vnc on a headful pod's desktop, the
+ * page's screencast on a headless one) and whether viewers can type and click into it (headful only).
+ * Both false when the agent does not know the endpoint (the sim runtime) or does not answer.
  */
-export async function liveViewAvailable(controlUrl: string): Promise<boolean> {
+export async function podLiveView(controlUrl: string): Promise<{ available: boolean; interactive: boolean }> {
   try {
     const res = await fetch(`${controlUrl}/live-view`, { signal: AbortSignal.timeout(2_000) });
     if (!res.ok) {
       await res.body?.cancel();
-      return false;
+      return { available: false, interactive: false };
     }
-    const body = (await res.json()) as { available?: unknown };
-    return body.available === true;
+    const body = (await res.json()) as { available?: unknown; interactive?: unknown };
+    return { available: body.available === true, interactive: body.interactive === true };
   } catch {
-    return false;
+    return { available: false, interactive: false };
   }
 }

@@ -80,7 +80,9 @@ async function flushInstallation(redis: Redis, prefix: string): Promise<void> {
 
 export async function runSoak(options: SoakOptions): Promise<SoakReport> {
   const log = options.log ?? ((line: string) => process.stderr.write(`${line}\n`));
+  // Two streams from one seed: the fault schedule replays exactly whatever the traffic draws.
   const rng = mulberry32(options.seed);
+  const trafficRng = mulberry32(options.seed ^ 0x9e3779b9);
   const env = {
     VENTUS_DRIVER: 'sim',
     VENTUS_SIM_READY_MS: '50',
@@ -123,7 +125,7 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
     const started = Date.now();
     const end = started + options.durationMs;
     const pick = (): LifecycleKind => {
-      const r = rng();
+      const r = trafficRng();
       if (r < 0.2 && end - Date.now() > EXPIRE_CUTOFF_MS) return 'expire';
       return r < 0.45 ? 'release' : r < 0.8 ? 'cdp' : 'keepalive';
     };

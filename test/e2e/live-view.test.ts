@@ -7,14 +7,13 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { execFileSync } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
-import http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import WebSocket from 'ws';
 import { TestContext } from '../support/test-context.ts';
 import { ApiClient, type SessionBody } from '../support/api-client.ts';
 import { xvfbAvailable } from '../../core/runtime/local.driver.ts';
 import type { Stack } from '../../cli/stack.ts';
+import { canvasStats, serveTargetPage, VIEWER_LAUNCH, type CanvasStats } from '../support/live-view-page.ts';
 
 const x11vncAvailable = (() => {
   try {
@@ -24,77 +23,6 @@ const x11vncAvailable = (() => {
     return false;
   }
 })();
-
-/** Colours no browser chrome or empty desktop has: the viewer must show them where the page has them. */
-const BACKGROUND = [18, 212, 160] as const;
-const BUTTON = [250, 120, 0] as const;
-const TEXT = [230, 20, 120] as const;
-const rgb = (c: readonly number[]) => `rgb(${c.join(',')})`;
-const PAGE = `<!doctype html><html><head><title>Live view target</title></head>
-<body style="margin:0;height:100vh;background:${rgb(BACKGROUND)};font-family:sans-serif">
-<h1 style="margin:0;padding:40px;font-size:160px;color:${rgb(TEXT)}">VENTUS 4711</h1>
-<button id="b" style="position:absolute;left:200px;top:420px;width:600px;height:300px;border:0;
-background:${rgb(BUTTON)};font-size:60px" onclick="window.clicks=(window.clicks||0)+1;this.textContent=window.clicks">
-0</button></body></html>`;
-
-interface CanvasStats {
-  width: number;
-  height: number;
-  /** Share of pixels close to each colour. */
-  background: number;
-  text: number;
-  button: number;
-  /** Where the button's colour is, in viewer page (CSS) coordinates. */
-  buttonAt: { x: number; y: number } | null;
-}
-
-/** Reads the viewer's canvas (what noVNC drew) and measures the page's colours in it. */
-function canvasStats(viewer: Page): Promise<CanvasStats> {
-  return viewer.evaluate(
-    ({ background, text, button }) => {
-      const canvas = document.querySelector('#screen canvas') as HTMLCanvasElement;
-      const { width, height } = canvas;
-      const data = canvas.getContext('2d')!.getImageData(0, 0, width, height).data;
-      const near = (i: number, c: readonly number[]) =>
-        Math.abs(data[i]! - c[0]!) < 40 &&
-        Math.abs(data[i + 1]! - c[1]!) < 40 &&
-        Math.abs(data[i + 2]! - c[2]!) < 40;
-      let bg = 0;
-      let tx = 0;
-      let bt = 0;
-      let sx = 0;
-      let sy = 0;
-      for (let y = 0; y < height; y += 2)
-        for (let x = 0; x < width; x += 2) {
-          const i = (y * width + x) * 4;
-          if (near(i, background)) bg++;
-          else if (near(i, text)) tx++;
-          else if (near(i, button)) {
-            bt++;
-            sx += x;
-            sy += y;
-          }
-        }
-      const total = Math.ceil(width / 2) * Math.ceil(height / 2);
-      const rect = canvas.getBoundingClientRect();
-      return {
-        width,
-        height,
-        background: bg / total,
-        text: tx / total,
-        button: bt / total,
-        buttonAt:
-          bt === 0
-            ? null
-            : {
-                x: rect.left + ((sx / bt) * rect.width) / width,
-                y: rect.top + ((sy / bt) * rect.height) / height,
-              },
-      };
-    },
-    { background: BACKGROUND, text: TEXT, button: BUTTON },
-  );
-}
 
 const alive = (pid: number): boolean => {
   try {
@@ -111,8 +39,7 @@ describe.skipIf(!xvfbAvailable() || !x11vncAvailable)('live view of a headful se
   let api: ApiClient;
   let readOnlyApi: ApiClient;
   let workspaceId: string;
-  let site: http.Server;
-  let siteUrl: string;
+  let site: Awaited<ReturnType<typeof serveTargetPage>>;
   let viewerBrowser: Browser;
   let automation: Browser;
   let target: Page;
@@ -129,33 +56,22 @@ describe.skipIf(!xvfbAvailable() || !x11vncAvailable)('live view of a headful se
       stack.url,
       (await createApiKey(ctx.db, workspaceId, ['sessions:read'])).apiKey,
     );
-    site = http.createServer((_req, res) => res.writeHead(200, { 'content-type': 'text/html' }).end(PAGE));
-    await new Promise<void>((resolve) => site.listen(0, '127.0.0.1', resolve));
-    siteUrl = `http://127.0.0.1:${(site.address() as AddressInfo).port}/`;
-    viewerBrowser = await chromium.launch({
-      executablePath: '/usr/bin/chromium',
-      args: [
-        '--no-sandbox',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-        '--no-first-run',
-      ],
-    });
+    site = await serveTargetPage();
+    viewerBrowser = await chromium.launch(VIEWER_LAUNCH);
 
     const created = await api.createSession({});
     session = await api.waitFor(created.body.id, ['RUNNING'], 60_000);
     automation = await chromium.connectOverCDP(session.connect_url);
     const context = automation.contexts()[0]!;
     target = context.pages()[0] ?? (await context.newPage());
-    await target.goto(siteUrl);
+    await target.goto(site.url);
     await target.bringToFront();
   });
 
   afterAll(async () => {
     await viewerBrowser?.close();
     await automation?.close().catch(() => {});
-    await new Promise((resolve) => site?.close(resolve));
+    await site?.close();
     await stack?.close();
     await ctx?.close();
   });
@@ -213,6 +129,9 @@ describe.skipIf(!xvfbAvailable() || !x11vncAvailable)('live view of a headful se
     await new Promise((r) => setTimeout(r, 1_500));
     expect(await target.evaluate(() => (window as unknown as { clicks?: number }).clicks ?? 0)).toBe(0);
     expect(await viewer.locator('#status').textContent()).toBe('Live');
+    // The viewer did send them (so the page saw nothing because the proxy dropped them).
+    const dropped = (await stack.services.metrics.liveViewInputDropped.get()).values[0]?.value ?? 0;
+    expect(dropped).toBeGreaterThanOrEqual(3); // pointer down, pointer up, keys
     await viewer.close();
   });
 

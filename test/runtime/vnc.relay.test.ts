@@ -33,6 +33,40 @@ function firstMessage(url: string): Promise<{ ws: WebSocket; text: string }> {
   });
 }
 
+/** A whole RFB 3.8 handshake (security None) through the relay; resolves with the desktop's size. */
+function handshake(url: string): Promise<{ width: number; height: number }> {
+  return new Promise((resolve, reject) => {
+    const ws = new WebSocket(url);
+    let buf = Buffer.alloc(0);
+    let step = 0;
+    ws.on('message', (data: Buffer) => {
+      buf = Buffer.concat([buf, data]);
+      if (step === 0 && buf.length >= 12) {
+        ws.send(Buffer.from('RFB 003.008\n', 'latin1'));
+        buf = buf.subarray(12);
+        step = 1;
+      }
+      if (step === 1 && buf.length >= 1 + buf[0]!) {
+        if (!buf.subarray(1, 1 + buf[0]!).includes(1)) return reject(new Error('no None security'));
+        ws.send(Buffer.from([1]));
+        buf = buf.subarray(1 + buf[0]!);
+        step = 2;
+      }
+      if (step === 2 && buf.length >= 4) {
+        if (buf.readUInt32BE(0) !== 0) return reject(new Error('security failed'));
+        ws.send(Buffer.from([1])); // ClientInit: shared
+        buf = buf.subarray(4);
+        step = 3;
+      }
+      if (step === 3 && buf.length >= 4) {
+        resolve({ width: buf.readUInt16BE(0), height: buf.readUInt16BE(2) });
+        ws.close();
+      }
+    });
+    ws.once('error', reject);
+  });
+}
+
 describe.skipIf(!xvfbAvailable() || !x11vnc)('VncRelay', () => {
   let xvfb: XvfbHandle;
   let dir: string;
@@ -82,6 +116,8 @@ describe.skipIf(!xvfbAvailable() || !x11vnc)('VncRelay', () => {
     expect(tcpListeners.filter((inode) => inodes.has(inode))).toEqual([]);
     a.ws.close();
     b.ws.close();
+    // A viewer gets past the handshake (x11vnc accepts clients on its unix socket).
+    expect(await handshake(url)).toEqual({ width: 1920, height: 1080 });
   });
 
   it('dies with the pod: close() stops x11vnc and refuses new viewers', async () => {

@@ -57,7 +57,7 @@ describe('IDOR sweep: another workspace’s ids are 404 on every id-bearing rout
   });
 
   async function victimState(): Promise<string> {
-    const q = (sql: string) => ctx.db.query(sql, [victimWs]).then((r) => r.rows);
+    const q = (sql: string) => ctx.db.query(sql, [victimWs]).then((r) => r.rows as unknown[]);
     return JSON.stringify([
       await q('SELECT id, status, expires_at FROM sessions WHERE workspace_id = $1 ORDER BY id'),
       await q(
@@ -70,9 +70,7 @@ describe('IDOR sweep: another workspace’s ids are 404 on every id-bearing rout
   }
 
   it('answers 404 problems with A’s ids for every id-bearing operation of B, changing nothing', async () => {
-    const doc = (await (await fetch(`${server.url}/openapi.json`)).json()) as Parameters<
-      typeof operationsOf
-    >[0];
+    const doc = (await (await fetch(`${server.url}/openapi.json`)).json()) as OpenApiDoc;
     const idBearing = operationsOf(doc).filter(
       (op) => op.path.startsWith('/v1/') && op.path.includes('{') && !op.scopes.includes('operator'),
     );

@@ -139,7 +139,7 @@ describe('JWT attacks: connect_url, recording URL, audiences', () => {
       { ...claims, exp: 1 },
       { ...claims, extra: true },
     ].map((c) => `${header}.${part(c)}.${signature}`);
-    for (const token of tampered) expect(await cdp(String(decode(parts(token)[1]) && a.id), token)).toBe(401);
+    for (const token of tampered) expect(await cdp(a.id, token)).toBe(401);
     expect(await cdp(b.id, `${header}.${part({ ...claims, sub: b.id, ws: b.ws })}.${signature}`)).toBe(401);
     const past = Math.floor(Date.now() / 1000) - 60;
     expect(await cdp(a.id, await mint({ ws: a.ws, sub: a.id, aud: 'cdp', exp: past }))).toBe(401);

@@ -92,8 +92,9 @@ export class FaultHarness {
     expect(traffic.violations, `${what}: client-side violations`).toEqual([]);
     const settle = async (label: string, check: () => Promise<string[]>) => {
       let last: string[] = [];
+      // 45 s: a slot admitted by a broker killed before its commit is freed after 30 s (ADMISSION_GRACE_MS).
       await eventually(label, async () => (last = await check()).length === 0, {
-        timeoutMs: 30_000,
+        timeoutMs: 45_000,
         everyMs: 250,
       }).catch((err: Error) => {
         throw new Error(`${err.message}\n${last.join('\n')}\n${logs()}`);

@@ -114,7 +114,7 @@ export class ProcessStack {
         }
         return true;
       },
-      { timeoutMs: 60_000, everyMs: 100 },
+      { timeoutMs: 120_000, everyMs: 100 },
     );
   }
 

@@ -17,7 +17,11 @@ export interface RawResult {
 export function rawRequest(
   port: number,
   data: string | Buffer | (string | Buffer)[],
-  options: { idleMs?: number; host?: string } = {},
+  options: {
+    idleMs?: number;
+    host?: string;
+    /** Resolve once one response's headers arrived. */ headersOnly?: boolean;
+  } = {},
 ): Promise<RawResult> {
   const chunks = Array.isArray(data) ? data : [data];
   return new Promise((resolve) => {
@@ -40,6 +44,7 @@ export function rawRequest(
     });
     socket.on('data', (d: Buffer) => {
       text += d.toString('latin1');
+      if (options.headersOnly && /^HTTP\/1\.[01] \d{3}[^]*?\r\n\r\n/.test(text)) return finish(false);
       arm();
     });
     socket.on('error', () => finish(true));

@@ -3,10 +3,18 @@
  * WebSocket relay. Built from its dependencies and opens nothing itself (pod.agent.ts listens).
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { Duplex } from 'node:stream';
 import type { Logger } from 'pino';
 import type { PodSessionConfig, PodStorageState, RestoredCounts } from '../driver.ts';
 import type { CdpRelay } from './cdp.relay.ts';
-import { VNC_PATH, type VncRelay } from './vnc.relay.ts';
+import { VNC_PATH } from './vnc.relay.ts';
+
+/** A pod's live view at `/vnc`: x11vnc (headful) or the screencast RFB server (headless). */
+export interface LiveViewServer {
+  handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void;
+  /** False when viewers can only watch (the headless screencast). */
+  readonly interactive: boolean;
+}
 import { parseStorageState } from './storage-state.ts';
 import { parseUpstreamProxy, type ForwardProxyStatus } from './forward-proxy.ts';
 import { handleRecordingRequest, type PodRecording } from './pod.recording.ts';
@@ -25,8 +33,8 @@ export interface AgentServerDeps {
   /** The session's recording (POST /recording/stop, GET /recording). */
   recording: PodRecording;
   relay: CdpRelay;
-  /** The live view (`/vnc`): headful pods only. */
-  vnc: VncRelay | undefined;
+  /** The live view (`/vnc`); undefined when the pod has none. */
+  vnc: LiveViewServer | undefined;
   log: Logger;
 }
 
@@ -130,7 +138,8 @@ async function handle(deps: AgentServerDeps, req: IncomingMessage, res: ServerRe
   }
   if (req.method === 'GET' && path === '/proxy') return send(res, 200, deps.proxyStatus());
   // Whether this pod has a desktop to show: the broker asks before it hands out a live view link.
-  if (req.method === 'GET' && path === '/live-view') return send(res, 200, { available: !!deps.vnc });
+  if (req.method === 'GET' && path === '/live-view')
+    return send(res, 200, { available: !!deps.vnc, interactive: deps.vnc?.interactive ?? false });
   if (await handleRecordingRequest(deps.recording, req, res, path ?? '/')) return;
   if (req.method === 'GET' && path === '/storage-state') {
     return send(res, 200, await deps.captureStorage());

@@ -22,6 +22,7 @@ import { SessionEmulator } from './session.emulator.ts';
 import { captureStorageState, restoreStorageState } from './storage-state.ts';
 import { startXvfb, type XvfbHandle } from './xvfb.launcher.ts';
 import { VncRelay } from './vnc.relay.ts';
+import { ScreencastVnc } from './screencast-vnc.server.ts';
 
 export interface PodAgent {
   /** The agent's HTTP/WebSocket port. */
@@ -155,7 +156,12 @@ async function serve(
 
   const relay = new CdpRelay(() => (browserAlive ? { port: chromiumPort, browserPath } : undefined), log);
   // The private TMPDIR (0700) holds x11vnc's socket: only the pod's user can reach it.
-  const vnc = xvfb && started.tmpDir ? new VncRelay(xvfb.display, started.tmpDir, log) : undefined;
+  const browserUrl = `ws://127.0.0.1:${chromiumPort}${browserPath}`;
+  // Headless: no desktop, so the live view is the page's screencast, served as VNC all the same.
+  const vnc =
+    xvfb && started.tmpDir
+      ? new VncRelay(xvfb.display, started.tmpDir, log)
+      : new ScreencastVnc(browserUrl, log);
   const server = createAgentServer({
     version: () => (browserAlive ? fetchChromiumVersion(chromiumPort, 1_000) : Promise.resolve(undefined)),
     configure,
@@ -175,7 +181,7 @@ async function serve(
       server.closeAllConnections();
       relay.closeAll();
       cdp?.close();
-      await vnc?.close();
+      await vnc.close();
       await recording.dispose();
       await stopProcesses(started, config.userDataDir, config.scratchDir);
       resolveDone(code);
@@ -188,7 +194,7 @@ async function serve(
     browserAlive = false;
     log.error({ code, signal: sig, stderr: chromium.stderr.toString() }, `${what} exited unexpectedly`);
     relay.closeAll();
-    void vnc?.close();
+    void vnc.close();
     setTimeout(() => void stop(1), DEATH_GRACE_MS).unref();
   };
   chromium.process.once('exit', onDeath('chromium'));

@@ -39,13 +39,13 @@ export function x11vncArgs(display: string, socketPath: string): string[] {
     '-unixsock',
     socketPath,
     // `-rfbport 0` alone still leaves a listener on [::]:5900 (Debian's x11vnc 0.9.16, IPv6 built in
-    // by default): `-rfbportv6 -1 -noipv6` removes it, `-localhost` is the belt to those braces.
+    // by default): `-rfbportv6 -1 -noipv6` removes it. (Not `-localhost`: its host check refuses the
+    // unix socket's clients after the handshake.)
     '-rfbport',
     '0',
     '-rfbportv6',
     '-1',
     '-noipv6',
-    '-localhost',
     '-shared',
     '-forever',
     '-nopw',
@@ -67,6 +67,8 @@ function connectUnix(path: string): Promise<Socket> {
 }
 
 export class VncRelay {
+  /** A real desktop: viewers with an interactive link type and click into it. */
+  readonly interactive = true;
   /** The running (or last) x11vnc, for tests and shutdown. */
   server: ChildProcess | undefined;
   private starting: Promise<void> | undefined;
