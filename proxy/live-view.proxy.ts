@@ -147,8 +147,9 @@ export async function attachLiveViewProxy(
       set.delete(viewer);
       if (set.size === 0) live.delete(sessionId);
       upstream.terminate();
+      // CLOSING: a close frame (session ended, not allowed) is on its way; let the viewer read it.
       if (client.readyState === WebSocket.OPEN) client.close(1001, 'desktop closed');
-      else client.terminate();
+      else if (client.readyState !== WebSocket.CLOSING) client.terminate();
       log.debug({ sessionId, dropped: filter.dropped }, 'live view: viewer left');
     };
     for (const ws of [client, upstream]) {

@@ -56,6 +56,7 @@ describe('CDP methods that could escape the session', () => {
     const ended = await api.waitFor(s.id, ['COMPLETED', 'EXPIRED', 'ERRORED'], 30_000);
     expect(ended.status).toBe('ERRORED');
     expect(ended.release_reason).toBe('runtime_failure');
+    expect(ended.error).toMatch(/browser runtime stopped/);
     // The pod is deleted, not returned to the pool, and no later session is given it.
     await eventually('the pod to be deleted', async () =>
       (await stack.driver.listPods()).every((p) => p.id !== s.podId),
@@ -67,6 +68,20 @@ describe('CDP methods that could escape the session', () => {
     await expect(RawCdp.connect(s.connect_url)).rejects.toThrow(/410/);
     first.close();
     await api.release(next.id);
+  }, 120_000);
+
+  it('Browser.close on a keep_alive 0 session (Puppeteer browser.close()) ends it as the last disconnect', async () => {
+    const s = await running({ keep_alive_seconds: 0 });
+    const cdp = await RawCdp.connect(s.connect_url);
+    const closed = once(cdp.ws, 'close');
+    void cdp.send('Browser.close').catch(() => undefined);
+    await closed;
+    const ended = await api.waitFor(s.id, ['COMPLETED', 'EXPIRED', 'ERRORED'], 30_000);
+    expect(ended.status).toBe('COMPLETED');
+    expect(ended.release_reason).toBe('cdp_disconnect');
+    await eventually('the pod to be deleted', async () =>
+      (await stack.driver.listPods()).every((p) => p.id !== s.podId),
+    );
   }, 120_000);
 
   it("new browser contexts and target discovery see only this session's browser", async () => {

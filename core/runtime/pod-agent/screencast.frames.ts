@@ -84,7 +84,9 @@ export class ScreencastFrames {
       const previous = this.current;
       this.current = undefined;
       if (previous)
-        await this.cdp.send('Target.detachFromTarget', { sessionId: previous.sessionId }).catch(() => undefined);
+        await this.cdp
+          .send('Target.detachFromTarget', { sessionId: previous.sessionId })
+          .catch(() => undefined);
       if (!target) return;
       try {
         const { sessionId } = await this.cdp.send<{ sessionId: string }>('Target.attachToTarget', {

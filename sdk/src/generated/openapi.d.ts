@@ -517,7 +517,7 @@ export interface paths {
     put?: never;
     /**
      * A link to watch (or take over) a session's browser
-     * @description Returns a viewer URL for the RUNNING session: the same desktop the automation drives, in real time, scaled to fit. The link opens the viewer for 5 minutes; the viewer closes when the session ends. Read-only unless `interactive` is true, enforced by the proxy (input messages are dropped), not just hidden in the page. An interactive link requires `sessions:write`. Every link is audited (`session.live_view`, with `interactive` and the optional `X-Reason`). Headless sessions have no desktop: 409 `live-view-unavailable`.
+     * @description Returns a viewer URL for the RUNNING session: the same desktop the automation drives, in real time, scaled to fit. The link opens the viewer for 5 minutes; the viewer closes when the session ends. Read-only unless `interactive` is true, enforced by the proxy (input messages are dropped), not just hidden in the page. An interactive link requires `sessions:write`. Every link is audited (`session.live_view`, with `interactive` and the optional `X-Reason`). A headless session's live view is its page's screencast, watch-only: an interactive link for it is a 409 `live-view-unavailable`, as is any link for a runtime with no live view.
      *
      *     Requires scope `sessions:read`.
      */
