@@ -15,10 +15,18 @@ export interface TokenClaims {
 }
 
 export class SessionTokens {
-  private readonly key: Uint8Array;
+  /** Imported once: signing with raw bytes would import the key again for every token. */
+  private readonly key: Promise<CryptoKey>;
 
   constructor(secret: string) {
-    this.key = new TextEncoder().encode(secret);
+    this.key = crypto.subtle.importKey(
+      'raw',
+      new TextEncoder().encode(secret),
+      { name: 'HMAC', hash: 'SHA-256' },
+      false,
+      ['sign', 'verify'],
+    );
+    this.key.catch(() => {}); // an unusable secret fails each sign/verify, not the process
   }
 
   /**
@@ -32,7 +40,7 @@ export class SessionTokens {
       .setAudience('cdp')
       .setSubject(sessionId)
       .setIssuedAt(Math.floor(createdAt.getTime() / 1000))
-      .sign(this.key);
+      .sign(await this.key);
   }
 
   /** A short-lived (5 min) viewer token for the live view. */
@@ -45,7 +53,7 @@ export class SessionTokens {
       .setSubject(sessionId)
       .setIssuedAt(iat)
       .setExpirationTime(iat + 300)
-      .sign(this.key);
+      .sign(await this.key);
   }
 
   /**
@@ -65,12 +73,16 @@ export class SessionTokens {
       .setSubject(sessionId)
       .setIssuedAt(Math.floor(now.getTime() / 1000))
       .setExpirationTime(Math.floor(expiresAt.getTime() / 1000))
-      .sign(this.key);
+      .sign(await this.key);
   }
 
   /** Verifies signature, algorithm, issuer and audience. Throws on anything else. */
   async verify(token: string, audience: TokenAudience): Promise<TokenClaims> {
-    const { payload } = await jwtVerify(token, this.key, { algorithms: ['HS256'], issuer: ISSUER, audience });
+    const { payload } = await jwtVerify(token, await this.key, {
+      algorithms: ['HS256'],
+      issuer: ISSUER,
+      audience,
+    });
     if (typeof payload.sub !== 'string' || typeof payload.ws !== 'string')
       throw new Error('token lacks claims');
     return { workspaceId: payload.ws, sessionId: payload.sub, audience };
