@@ -6,6 +6,7 @@
 import { SignJWT, jwtVerify } from 'jose';
 
 const ISSUER = 'ventus-sessions';
+const CDP_TOKEN_CACHE = 10_000;
 export type TokenAudience = 'cdp' | 'live-view' | 'recording';
 
 export interface TokenClaims {
@@ -17,6 +18,7 @@ export interface TokenClaims {
 export class SessionTokens {
   /** Imported once: signing with raw bytes would import the key again for every token. */
   private readonly key: Promise<CryptoKey>;
+  private readonly cdpTokens = new Map<string, string>();
 
   constructor(secret: string) {
     this.key = crypto.subtle.importKey(
@@ -34,6 +36,18 @@ export class SessionTokens {
    * gets the same token (an idempotent replay returns an identical connect_url).
    */
   async cdpToken(workspaceId: string, sessionId: string, createdAt: Date): Promise<string> {
+    const cacheKey = `${workspaceId}/${sessionId}/${createdAt.getTime()}`;
+    let token = this.cdpTokens.get(cacheKey);
+    if (token === undefined) {
+      token = await this.signCdpToken(workspaceId, sessionId, createdAt);
+      // A bounded cache (oldest out first): every GET of a session answers with its connect_url.
+      if (this.cdpTokens.size >= CDP_TOKEN_CACHE) this.cdpTokens.delete(this.cdpTokens.keys().next().value!);
+      this.cdpTokens.set(cacheKey, token);
+    }
+    return token;
+  }
+
+  private async signCdpToken(workspaceId: string, sessionId: string, createdAt: Date): Promise<string> {
     return new SignJWT({ ws: workspaceId })
       .setProtectedHeader({ alg: 'HS256', typ: 'JWT' })
       .setIssuer(ISSUER)
