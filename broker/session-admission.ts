@@ -1,12 +1,10 @@
 /**
  * Creating a session: idempotency, semantic checks, admission (one atomic Redis step), then the
- * session row, its first transition, the idempotency key and an audit row in one transaction.
+ * session row, its first transition, the idempotency key and an audit row in one statement.
  */
-import { withTransaction } from '../core/db/database.ts';
-import { claimIdempotencyKey, findIdempotentSession } from '../core/db/idempotency.repository.ts';
+import { findIdempotentSession } from '../core/db/idempotency.repository.ts';
 import { earliestExpiry, getSession, insertSession, type Session } from '../core/db/sessions.repository.ts';
 import { findPool, listPools, type PoolSettings } from '../core/db/pools.repository.ts';
-import { appendAudit } from '../core/db/audit.repository.ts';
 import { getWorkspaceProfile } from '../core/db/profiles.repository.ts';
 import { newId } from '../core/domain/ids.ts';
 import { ProblemError } from '../core/domain/problems.ts';
@@ -147,24 +145,35 @@ export async function createSession(
 ): Promise<CreateOutcome> {
   const marker = services.keys.idempotencyInFlight(principal.workspaceId, idempotencyKey);
   const token = newId();
-  for (;;) {
-    const earlier = await replay(services, principal, idempotencyKey);
-    if (earlier) return earlier;
-    if ((await services.redis.set(marker, token, 'PX', IN_FLIGHT_MS, 'NX')) === 'OK') break;
-    const duplicateOf = await waitForDuplicate(services, principal, idempotencyKey);
-    if (duplicateOf) return duplicateOf;
-    // The first request ended without creating a session (e.g. a 503): this one tries on its own.
-  }
-  try {
-    return await createNew(services, principal, idempotencyKey, body);
-  } finally {
+  const releaseMarker = () =>
     // Delete only our own marker (compare-and-delete), never one a later request set after ours expired.
-    await services.redis.eval(
+    services.redis.eval(
       "if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) else return 0 end",
       1,
       marker,
       token,
     );
+  // The pool is looked up while the replay check and the marker run: three round trips at once.
+  const pool = resolvePool(services, body);
+  pool.catch(() => {}); // a replay never looks at it; createNew sees the error
+  for (;;) {
+    const [earlier, marked] = await Promise.all([
+      replay(services, principal, idempotencyKey),
+      services.redis.set(marker, token, 'PX', IN_FLIGHT_MS, 'NX'),
+    ]);
+    if (earlier) {
+      if (marked === 'OK') await releaseMarker();
+      return earlier;
+    }
+    if (marked === 'OK') break;
+    const duplicateOf = await waitForDuplicate(services, principal, idempotencyKey);
+    if (duplicateOf) return duplicateOf;
+    // The first request ended without creating a session (e.g. a 503): this one tries on its own.
+  }
+  try {
+    return await createNew(services, principal, idempotencyKey, body, await pool);
+  } finally {
+    await releaseMarker();
   }
 }
 
@@ -191,8 +200,8 @@ async function createNew(
   principal: ApiKeyPrincipal,
   idempotencyKey: string,
   body: CreateSessionBody,
+  pool: PoolSettings,
 ): Promise<CreateOutcome> {
-  const pool = await resolvePool(services, body);
   const profileVersion = await resolveProfileVersion(services, principal, body);
   const sessionId = newId();
   if (!(await admit(services, pool, sessionId))) {
@@ -208,11 +217,9 @@ async function createNew(
   }
   let session: Session | undefined;
   try {
-    session = await withTransaction(services.db, async (tx) => {
-      // A concurrent duplicate blocks on the key's row lock here and loses once the first commits.
-      if (!(await claimIdempotencyKey(tx, principal.workspaceId, idempotencyKey, sessionId)))
-        return undefined;
-      const created = await insertSession(tx, {
+    session = await insertSession(
+      services.db,
+      {
         id: sessionId,
         workspaceId: principal.workspaceId,
         pool: pool.name,
@@ -231,18 +238,13 @@ async function createNew(
         },
         labels: body.labels ?? {},
         createdBy: principal.keyId,
-      });
-      await appendAudit(tx, {
-        workspaceId: principal.workspaceId,
-        class: 'tenant',
-        actor: principal.keyId,
-        action: 'session.create',
-        targetType: 'session',
-        targetId: sessionId,
-        detail: { region: pool.region, runtime_kind: pool.runtimeKind },
-      });
-      return created;
-    });
+      },
+      {
+        idempotencyKey,
+        auditId: newId(),
+        auditDetail: { region: pool.region, runtime_kind: pool.runtimeKind },
+      },
+    );
   } finally {
     if (!session) await services.pools.releaseSlot(pool.name, sessionId);
   }

@@ -1,10 +1,12 @@
 /**
  * Benchmark: time from POST /v1/sessions to RUNNING, warm pool vs cold start, on the local stack.
- * Starts the whole service on a scratch database, runs N sessions one after another (create, poll
- * until RUNNING, release), and prints percentiles measured two ways: by the client (POST sent ->
- * first GET that shows RUNNING, polling every 2 ms) and by the server (transition timestamps).
+ * Starts the whole service on a scratch database, runs N sessions (create, poll until RUNNING,
+ * release) one after another, or with --rate R as open-loop arrivals at R per second, and prints
+ * percentiles measured two ways: by the client (POST sent -> first GET that shows RUNNING, polling
+ * every 2 ms) and by the server (transition timestamps).
  *
  *   node --import tsx load-tests/time-to-running.ts [--sessions 50] [--headless true|false]
+ *       [--rate 20 --min-ready 8 --max-total 24] [--only warm|cold]
  */
 import { randomUUID } from 'node:crypto';
 import os from 'node:os';
@@ -13,60 +15,85 @@ import { percentiles, formatMs } from './stats.ts';
 import { startScratchStack } from './scratch-stack.ts';
 
 const { values } = parseArgs({
-  options: { sessions: { type: 'string', default: '50' }, headless: { type: 'string', default: 'auto' } },
+  options: {
+    sessions: { type: 'string', default: '50' },
+    headless: { type: 'string', default: 'auto' },
+    rate: { type: 'string', default: '0' },
+    'min-ready': { type: 'string', default: '3' },
+    'max-total': { type: 'string', default: '6' },
+    only: { type: 'string' },
+  },
 });
 const N = Number(values.sessions);
+const RATE = Number(values.rate);
 
 async function scenario(label: string, minReady: number): Promise<void> {
   const bench = await startScratchStack({
     VENTUS_POOL_MIN_READY: String(minReady),
-    VENTUS_POOL_MAX_TOTAL: '6',
+    VENTUS_POOL_MAX_TOTAL: values['max-total'],
     VENTUS_HEADLESS: values.headless,
   });
   const { stack, headers } = bench;
   const client: number[] = [];
   const server: number[] = [];
+  const waitForWarmPool = async () => {
+    const deadline = Date.now() + 30_000;
+    while (
+      (await stack.services.pools.warmIds('us-east1-chromium')).length < minReady &&
+      Date.now() < deadline
+    ) {
+      await new Promise((r) => setTimeout(r, 20));
+    }
+  };
+  /** One session: create, poll until RUNNING, record both figures, release. */
+  const one = async () => {
+    const t0 = performance.now();
+    const created = (await fetch(`${stack.url}/v1/sessions`, {
+      method: 'POST',
+      headers: { ...headers, 'idempotency-key': randomUUID() },
+      body: '{}',
+    }).then((r) => r.json())) as { id: string };
+    for (;;) {
+      const s = (await fetch(`${stack.url}/v1/sessions/${created.id}`, { headers }).then((r) =>
+        r.json(),
+      )) as {
+        status: string;
+      };
+      if (s.status === 'RUNNING') break;
+      if (s.status !== 'QUEUED' && s.status !== 'PROVISIONING')
+        throw new Error(`session ended as ${s.status}`);
+      await new Promise((r) => setTimeout(r, 2));
+    }
+    client.push(performance.now() - t0);
+    const { rows } = await stack.services.db.query<{ ms: number }>(
+      `SELECT extract(epoch FROM (t.at - s.created_at)) * 1000 AS ms FROM sessions s
+         JOIN session_transitions t ON t.session_id = s.id AND t.to_status = 'RUNNING' WHERE s.id = $1`,
+      [created.id],
+    );
+    server.push(Number(rows[0]!.ms));
+    await fetch(`${stack.url}/v1/sessions/${created.id}`, {
+      method: 'PATCH',
+      headers,
+      body: JSON.stringify({ status: 'REQUEST_RELEASE' }),
+    });
+  };
   try {
-    for (let i = 0; i < N; i++) {
-      // Let the controller refill the warm pool between sessions (a steady, not a burst, arrival).
-      if (minReady > 0) {
-        const deadline = Date.now() + 20_000;
-        while (
-          (await stack.services.pools.warmIds('us-east1-chromium')).length < minReady &&
-          Date.now() < deadline
-        ) {
-          await new Promise((r) => setTimeout(r, 20));
-        }
-      }
+    if (RATE > 0) {
+      // Open loop: arrival i starts at t0 + i / rate whatever the earlier ones are doing.
+      await waitForWarmPool();
       const t0 = performance.now();
-      const created = (await fetch(`${stack.url}/v1/sessions`, {
-        method: 'POST',
-        headers: { ...headers, 'idempotency-key': randomUUID() },
-        body: '{}',
-      }).then((r) => r.json())) as { id: string };
-      for (;;) {
-        const s = (await fetch(`${stack.url}/v1/sessions/${created.id}`, { headers }).then((r) =>
-          r.json(),
-        )) as {
-          status: string;
-        };
-        if (s.status === 'RUNNING') break;
-        if (s.status !== 'QUEUED' && s.status !== 'PROVISIONING')
-          throw new Error(`session ended as ${s.status}`);
-        await new Promise((r) => setTimeout(r, 2));
-      }
-      client.push(performance.now() - t0);
-      const { rows } = await stack.services.db.query<{ ms: number }>(
-        `SELECT extract(epoch FROM (t.at - s.created_at)) * 1000 AS ms FROM sessions s
-           JOIN session_transitions t ON t.session_id = s.id AND t.to_status = 'RUNNING' WHERE s.id = $1`,
-        [created.id],
+      await Promise.all(
+        Array.from({ length: N }, async (_, i) => {
+          const wait = t0 + (i * 1000) / RATE - performance.now();
+          if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+          await one();
+        }),
       );
-      server.push(Number(rows[0]!.ms));
-      await fetch(`${stack.url}/v1/sessions/${created.id}`, {
-        method: 'PATCH',
-        headers,
-        body: JSON.stringify({ status: 'REQUEST_RELEASE' }),
-      });
+    }
+    for (let i = 0; RATE <= 0 && i < N; i++) {
+      // Let the controller refill the warm pool between sessions (a steady, not a burst, arrival).
+      if (minReady > 0) await waitForWarmPool();
+      await one();
     }
   } finally {
     await bench.close();
@@ -74,12 +101,12 @@ async function scenario(label: string, minReady: number): Promise<void> {
   const c = percentiles(client);
   const s = percentiles(server);
   console.log(
-    `${label.padEnd(6)} n=${N}  client POST->RUNNING p50 ${formatMs(c.p50)}  p95 ${formatMs(c.p95)}  p99 ${formatMs(c.p99)}  max ${formatMs(c.max)}` +
+    `${label.padEnd(6)} n=${N}${RATE > 0 ? ` at ${RATE}/s` : ''}  client POST->RUNNING p50 ${formatMs(c.p50)}  p95 ${formatMs(c.p95)}  p99 ${formatMs(c.p99)}  max ${formatMs(c.max)}` +
       `  | server created->RUNNING p50 ${formatMs(s.p50)}  p95 ${formatMs(s.p95)}  p99 ${formatMs(s.p99)}  max ${formatMs(s.max)}`,
   );
 }
 
 console.log(`time to RUNNING, local driver, ${os.cpus().length} cores, headless=${values.headless}`);
-await scenario('warm', 3);
-await scenario('cold', 0);
+if (values.only !== 'cold') await scenario('warm', Number(values['min-ready']));
+if (values.only !== 'warm') await scenario('cold', 0);
 process.exit(0);

@@ -120,7 +120,10 @@ export function provisionProcessor(deps: ProvisionDeps) {
       const claimStarted = performance.now();
       const { pod, kind } = await acquirePod(deps, session, log);
       metrics.claimSeconds.observe({ pool: session.pool, kind }, (performance.now() - claimStarted) / 1000);
-      await services.pools.signalChange(session.pool);
+      // Tells the controller to refill at once (it also polls): not on the session's critical path.
+      services.pools
+        .signalChange(session.pool)
+        .catch((err: unknown) => log.warn({ err }, 'could not signal the pool change'));
       // Informational (operators see which session a Pod serves); never on the session's critical path.
       driver
         .annotateSession?.(pod.id, session.id)
@@ -143,25 +146,29 @@ export function provisionProcessor(deps: ProvisionDeps) {
         cdpUrl: pod.cdpUrl,
         keepAliveSeconds: session.keepAliveSeconds,
       });
-      const running = await transitionSession(services.db, {
-        id: session.id,
-        from: ['PROVISIONING'],
-        to: 'RUNNING',
-        actor: ACTOR,
-        podId: pod.id,
-      });
+      // expires_at was fixed by the PROVISIONING transition, so the expiry is scheduled alongside the
+      // RUNNING write (a session that lost the race leaves a job that finds it not RUNNING: a no-op).
+      const due = session.expiresAt.getTime();
+      const [running] = await Promise.all([
+        transitionSession(services.db, {
+          id: session.id,
+          from: ['PROVISIONING'],
+          to: 'RUNNING',
+          actor: ACTOR,
+          podId: pod.id,
+        }),
+        services.jobs.enqueue(
+          'expire',
+          { sessionId: session.id },
+          { jobId: jobIds.expire(session.id, due), delay: Math.max(0, due - Date.now()) },
+        ),
+      ]);
       if (!running) {
         await lostTheRace(deps, session.id, pod, log);
         return;
       }
       const sinceCreated = Math.max(0, Date.now() - running.createdAt.getTime()) / 1000;
       metrics.timeToRunningSeconds.observe({ pool: session.pool, kind }, sinceCreated);
-      const due = running.expiresAt.getTime();
-      await services.jobs.enqueue(
-        'expire',
-        { sessionId: session.id },
-        { jobId: jobIds.expire(session.id, due), delay: Math.max(0, due - Date.now()) },
-      );
       log.info({ podId: pod.id }, 'session running');
     } catch (err) {
       // The pod refused the settings for good (e.g. the upstream proxy refused the credentials):

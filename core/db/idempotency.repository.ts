@@ -17,22 +17,4 @@ export async function findIdempotentSession(
   return rows[0]?.session_id;
 }
 
-/**
- * Claims the key for a new session inside the creating transaction. Returns false when another
- * request holds it already: a concurrent duplicate waits on the row lock here and then loses.
- * A key older than the window is free again.
- */
-export async function claimIdempotencyKey(
-  q: Queryable,
-  workspaceId: string,
-  key: string,
-  sessionId: string,
-): Promise<boolean> {
-  const { rowCount } = await q.query(
-    `INSERT INTO idempotency_keys (workspace_id, key, session_id) VALUES ($1, $2, $3)
-     ON CONFLICT (workspace_id, key) DO UPDATE SET session_id = EXCLUDED.session_id, created_at = now()
-       WHERE idempotency_keys.created_at <= now() - make_interval(hours => $4)`,
-    [workspaceId, key, sessionId, IDEMPOTENCY_WINDOW_HOURS],
-  );
-  return rowCount === 1;
-}
+// The key is claimed by insertSession (sessions.repository.ts), in the statement that creates the session.

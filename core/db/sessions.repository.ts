@@ -1,5 +1,7 @@
 /** Sessions and their append-only transitions. Every status write is a compare-and-set. */
 import type { Queryable } from './database.ts';
+import { IDEMPOTENCY_WINDOW_HOURS } from './idempotency.repository.ts';
+import type { AuditClass } from './audit.repository.ts';
 import type { ReleaseReason, SessionStatus } from '../domain/session-states.ts';
 import type { CreateSessionBody, RestoredState } from '../domain/session.schema.ts';
 
@@ -91,16 +93,33 @@ function toSession(row: SessionRow): Session {
   };
 }
 
-/** Inserts a QUEUED session and its first transition. `expires_at` is provisional until PROVISIONING. */
-export async function insertSession(q: Queryable, s: NewSession): Promise<Session> {
+/**
+ * Creates a QUEUED session in ONE statement (so one round trip and one commit): claims the
+ * Idempotency-Key, inserts the session, its first transition and the `session.create` audit row.
+ * Returns undefined when the key is taken: a concurrent duplicate waits on the key's row lock and
+ * then inserts nothing. `expires_at` is provisional until PROVISIONING.
+ */
+export async function insertSession(
+  q: Queryable,
+  s: NewSession,
+  claim: { idempotencyKey: string; auditId: string; auditDetail: Record<string, string> },
+): Promise<Session | undefined> {
   const { rows } = await q.query<SessionRow>(
-    `WITH ins AS (
+    `WITH claim AS (
+       INSERT INTO idempotency_keys (workspace_id, key, session_id) VALUES ($2, $11, $1)
+       ON CONFLICT (workspace_id, key) DO UPDATE SET session_id = EXCLUDED.session_id, created_at = now()
+         WHERE idempotency_keys.created_at <= now() - make_interval(hours => $12)
+       RETURNING session_id),
+     ins AS (
        INSERT INTO sessions (id, workspace_id, pool, status, region, runtime_kind, timeout_seconds,
                              keep_alive_seconds, config, labels, created_by, expires_at)
-       VALUES ($1, $2, $3, 'QUEUED', $4, $5, $6::int, $7, $8, $9, $10, now() + make_interval(secs => $6::int))
+       SELECT $1, $2, $3, 'QUEUED', $4, $5, $6::int, $7, $8, $9, $10, now() + make_interval(secs => $6::int)
+         FROM claim
        RETURNING *),
      tr AS (INSERT INTO session_transitions (session_id, from_status, to_status, actor)
-            SELECT id, NULL, 'QUEUED', $10 FROM ins)
+            SELECT id, NULL, 'QUEUED', $10 FROM ins),
+     au AS (INSERT INTO audit_log (id, workspace_id, class, actor, action, target_type, target_id, detail)
+            SELECT $13, workspace_id, 'tenant', $10, 'session.create', 'session', id, $14 FROM ins)
      SELECT * FROM ins`,
     [
       s.id,
@@ -113,9 +132,13 @@ export async function insertSession(q: Queryable, s: NewSession): Promise<Sessio
       JSON.stringify(s.config),
       JSON.stringify(s.labels),
       s.createdBy,
+      claim.idempotencyKey,
+      IDEMPOTENCY_WINDOW_HOURS,
+      claim.auditId,
+      JSON.stringify(claim.auditDetail),
     ],
   );
-  return toSession(rows[0]!);
+  return rows[0] && toSession(rows[0]);
 }
 
 export async function getSession(q: Queryable, id: string): Promise<Session | undefined> {
@@ -148,10 +171,20 @@ export interface TransitionRequest {
   error?: string;
   /** PROVISIONING: start the clock (`started_at = now`, `expires_at = now + timeout_seconds`). */
   startClock?: boolean;
+  /** An audit row written by the same statement, only when the transition happens. */
+  audit?: TransitionAudit;
+}
+
+export interface TransitionAudit {
+  id: string;
+  class: AuditClass;
+  action: string;
+  detail: Record<string, string>;
 }
 
 /**
- * Moves a session from one of `from` to `to` and appends the transition, in one statement.
+ * Moves a session from one of `from` to `to` and appends the transition (and the audit row, if
+ * any), in one statement.
  * Returns the updated session, or undefined when the session was not in an expected state (a lost race).
  */
 export async function transitionSession(q: Queryable, t: TransitionRequest): Promise<Session | undefined> {
@@ -170,7 +203,9 @@ export async function transitionSession(q: Queryable, t: TransitionRequest): Pro
        FROM old WHERE s.id = old.id AND old.status = ANY($3)
        RETURNING s.*, old.status AS from_status),
      tr AS (INSERT INTO session_transitions (session_id, from_status, to_status, reason, actor)
-            SELECT id, from_status, status, $4, $10 FROM upd)
+            SELECT id, from_status, status, $4, $10 FROM upd),
+     au AS (INSERT INTO audit_log (id, workspace_id, class, actor, action, target_type, target_id, detail)
+            SELECT $11, workspace_id, $12, $10, $13, 'session', id, $14 FROM upd WHERE $11::text IS NOT NULL)
      SELECT * FROM upd`,
     [
       t.id,
@@ -183,6 +218,10 @@ export async function transitionSession(q: Queryable, t: TransitionRequest): Pro
       t.startClock ?? false,
       terminal,
       t.actor,
+      t.audit?.id ?? null,
+      t.audit?.class ?? null,
+      t.audit?.action ?? null,
+      JSON.stringify(t.audit?.detail ?? {}),
     ],
   );
   return rows[0] && toSession(rows[0]);

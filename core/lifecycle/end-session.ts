@@ -1,11 +1,12 @@
 /**
  * Every way a session ends goes through here: release, CDP disconnect, expiry, admin stop, pod death.
- * Postgres decides (compare-and-set plus transition plus audit, in one transaction); then the route
+ * Postgres decides (compare-and-set plus transition plus audit, in one statement); then the route
  * goes, every proxy is told to close its sockets, and a teardown job deletes the pod and frees the slot.
  */
-import { withTransaction, type Database } from '../db/database.ts';
+import type { Database } from '../db/database.ts';
 import { transitionSession, type Session } from '../db/sessions.repository.ts';
-import { appendAudit, type AuditClass } from '../db/audit.repository.ts';
+import type { AuditClass } from '../db/audit.repository.ts';
+import { newId } from '../domain/ids.ts';
 import { END_STATUS, sourcesOf, type ReleaseReason } from '../domain/session-states.ts';
 import type { SessionRoutes } from '../redis/session-routes.ts';
 import type { JobProducer } from '../queue/producer.ts';
@@ -31,26 +32,19 @@ export interface EndRequest {
 /** Ends the session; returns it, or undefined when it had ended already (nothing is done twice). */
 export async function endSession(deps: EndSessionDeps, req: EndRequest): Promise<Session | undefined> {
   const to = END_STATUS[req.reason];
-  const ended = await withTransaction(deps.db, async (tx) => {
-    const session = await transitionSession(tx, {
-      id: req.sessionId,
-      from: sourcesOf(to),
-      to,
-      releaseReason: req.reason,
-      actor: req.actor,
-      ...(req.error !== undefined && { error: req.error }),
-    });
-    if (!session) return undefined;
-    await appendAudit(tx, {
-      workspaceId: session.workspaceId,
+  const ended = await transitionSession(deps.db, {
+    id: req.sessionId,
+    from: sourcesOf(to),
+    to,
+    releaseReason: req.reason,
+    actor: req.actor,
+    ...(req.error !== undefined && { error: req.error }),
+    audit: {
+      id: newId(),
       class: req.auditClass,
-      actor: req.actor,
       action: `session.${to.toLowerCase()}`,
-      targetType: 'session',
-      targetId: session.id,
       detail: { reason: req.reason, ...req.detail },
-    });
-    return session;
+    },
   });
   if (ended) await afterEnd(deps, ended.id);
   return ended;

@@ -6,6 +6,7 @@
 import { SignJWT, errors, jwtVerify } from 'jose';
 
 const ISSUER = 'ventus-sessions';
+const CDP_TOKEN_CACHE = 10_000;
 export type TokenAudience = 'cdp' | 'live-view' | 'recording';
 
 export interface TokenClaims {
@@ -32,10 +33,19 @@ export class LiveViewTokenExpiredError extends Error {
 }
 
 export class SessionTokens {
-  private readonly key: Uint8Array;
+  /** Imported once: signing with raw bytes would import the key again for every token. */
+  private readonly key: Promise<CryptoKey>;
+  private readonly cdpTokens = new Map<string, string>();
 
   constructor(secret: string) {
-    this.key = new TextEncoder().encode(secret);
+    this.key = crypto.subtle.importKey(
+      'raw',
+      new TextEncoder().encode(secret),
+      { name: 'HMAC', hash: 'SHA-256' },
+      false,
+      ['sign', 'verify'],
+    );
+    this.key.catch(() => {}); // an unusable secret fails each sign/verify, not the process
   }
 
   /**
@@ -43,13 +53,25 @@ export class SessionTokens {
    * gets the same token (an idempotent replay returns an identical connect_url).
    */
   async cdpToken(workspaceId: string, sessionId: string, createdAt: Date): Promise<string> {
+    const cacheKey = `${workspaceId}/${sessionId}/${createdAt.getTime()}`;
+    let token = this.cdpTokens.get(cacheKey);
+    if (token === undefined) {
+      token = await this.signCdpToken(workspaceId, sessionId, createdAt);
+      // A bounded cache (oldest out first): every GET of a session answers with its connect_url.
+      if (this.cdpTokens.size >= CDP_TOKEN_CACHE) this.cdpTokens.delete(this.cdpTokens.keys().next().value!);
+      this.cdpTokens.set(cacheKey, token);
+    }
+    return token;
+  }
+
+  private async signCdpToken(workspaceId: string, sessionId: string, createdAt: Date): Promise<string> {
     return new SignJWT({ ws: workspaceId })
       .setProtectedHeader({ alg: 'HS256', typ: 'JWT' })
       .setIssuer(ISSUER)
       .setAudience('cdp')
       .setSubject(sessionId)
       .setIssuedAt(Math.floor(createdAt.getTime() / 1000))
-      .sign(this.key);
+      .sign(await this.key);
   }
 
   /**
@@ -70,7 +92,7 @@ export class SessionTokens {
       .setSubject(sessionId)
       .setIssuedAt(iat)
       .setExpirationTime(iat + LIVE_VIEW_TOKEN_SECONDS)
-      .sign(this.key);
+      .sign(await this.key);
   }
 
   /**
@@ -86,7 +108,7 @@ export class SessionTokens {
   ): Promise<LiveViewClaims> {
     let payload;
     try {
-      ({ payload } = await jwtVerify(token, this.key, {
+      ({ payload } = await jwtVerify(token, await this.key, {
         algorithms: ['HS256'],
         issuer: ISSUER,
         audience: 'live-view',
@@ -127,12 +149,16 @@ export class SessionTokens {
       .setSubject(sessionId)
       .setIssuedAt(Math.floor(now.getTime() / 1000))
       .setExpirationTime(Math.floor(expiresAt.getTime() / 1000))
-      .sign(this.key);
+      .sign(await this.key);
   }
 
   /** Verifies signature, algorithm, issuer and audience. Throws on anything else. */
   async verify(token: string, audience: TokenAudience): Promise<TokenClaims> {
-    const { payload } = await jwtVerify(token, this.key, { algorithms: ['HS256'], issuer: ISSUER, audience });
+    const { payload } = await jwtVerify(token, await this.key, {
+      algorithms: ['HS256'],
+      issuer: ISSUER,
+      audience,
+    });
     if (typeof payload.sub !== 'string' || typeof payload.ws !== 'string')
       throw new Error('token lacks claims');
     return { workspaceId: payload.ws, sessionId: payload.sub, audience };
