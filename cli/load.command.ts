@@ -5,6 +5,8 @@
  * Bad flags and a refused key exit 2; an unreachable target exits 1.
  */
 import { parseArgs } from 'node:util';
+import { FLEET_SCENARIOS, fleetMeasurement, type FleetScenario } from './load.fleet.ts';
+import { duration, fileBase, httpUrl, positive, printMeasurement } from './load.flags.ts';
 
 export const LOAD_USAGE = `  ventus load --target URL --api-key KEY --scenario create|lifecycle --rate R --duration D
               [--concurrency 64] [--out load-tests/results] [--name BASE] [--driver-label NAME]
@@ -12,7 +14,12 @@ export const LOAD_USAGE = `  ventus load --target URL --api-key KEY --scenario c
   ventus load --target URL --api-key KEY --scenario cdp [--round-trips 1000] [--screenshots 50]
               [--session-id ID --direct-url ws://BROWSER/devtools/browser/…]   (proxy vs direct)
   ventus load --target URL --api-key OPERATOR_KEY --scenario pool-sweep --settings 4:1,6:2,8:3
-              --rate R --duration D --session-seconds S [--pool NAME] [--seed 1]   (per setting)`;
+              --rate R --duration D --session-seconds S [--pool NAME] [--seed 1]   (per setting)
+  ventus load --target URL --api-key KEY --scenario timers --pending N [--rate 20 --duration 30s]
+              [--window 60s] [--first-due 60s] [--horizon max(1h, 10×window)] [--plant-concurrency 32]
+  ventus load --target URL --api-key KEY --scenario concurrent --sessions N [--rate 200 --duration 30s]
+              [--plant-concurrency 32] [--metrics-token TOKEN]
+              (timers, concurrent: [--pool NAME]; an operator key lets them raise max_total for the run)`;
 
 const OPTIONS = {
   target: { type: 'string' },
@@ -33,6 +40,13 @@ const OPTIONS = {
   'session-seconds': { type: 'string' },
   pool: { type: 'string' },
   seed: { type: 'string' },
+  pending: { type: 'string' },
+  window: { type: 'string' },
+  'first-due': { type: 'string' },
+  horizon: { type: 'string' },
+  'plant-concurrency': { type: 'string' },
+  sessions: { type: 'string' },
+  'metrics-token': { type: 'string' },
   json: { type: 'boolean', default: false },
   help: { type: 'boolean', short: 'h', default: false },
 } as const;
@@ -40,46 +54,6 @@ const OPTIONS = {
 export interface LoadCommandDeps {
   /** Prints the message to stderr and exits 2. */
   fail: (message: string) => never;
-}
-
-function httpUrl(flag: string, raw: string, fail: (m: string) => never): string {
-  let url: URL | undefined;
-  try {
-    url = new URL(raw);
-  } catch {
-    // Reported below.
-  }
-  if (!url || (url.protocol !== 'http:' && url.protocol !== 'https:')) {
-    fail(`--${flag}=${JSON.stringify(raw)}: expected an http:// or https:// URL`);
-  }
-  return raw.replace(/\/+$/, '');
-}
-
-function positive(flag: string, raw: string, max: number, fail: (m: string) => never, whole = false): number {
-  const value = raw.trim() === '' ? Number.NaN : Number(raw);
-  if (!Number.isFinite(value) || value <= 0 || value > max || (whole && !Number.isInteger(value))) {
-    fail(
-      `--${flag}=${JSON.stringify(raw)}: expected a ${whole ? 'whole ' : ''}number above 0, at most ${max}`,
-    );
-  }
-  return value;
-}
-
-/** `30`, `30s`, `5m`, `1h` -> seconds (at most a day). */
-function duration(raw: string, fail: (m: string) => never): number {
-  const match = /^(\d+(?:\.\d+)?)([smh]?)$/.exec(raw.trim());
-  const seconds = match ? Number(match[1]) * ({ '': 1, s: 1, m: 60, h: 3600 }[match[2]!] ?? 1) : Number.NaN;
-  if (!(seconds > 0 && seconds <= 86_400)) {
-    fail(`--duration=${JSON.stringify(raw)}: expected a duration such as 30, 30s or 5m (at most 24h)`);
-  }
-  return seconds;
-}
-
-/** Report files are `<out>/<BASE>.json` and so on: a plain file name, no path. */
-function fileBase(raw: string, fail: (m: string) => never): string {
-  if (!/^[\w][\w.-]*$/.test(raw))
-    fail(`--name=${JSON.stringify(raw)}: expected letters, digits, '.', '-' or '_'`);
-  return raw;
 }
 
 const MEASUREMENTS = ['cdp', 'pool-sweep'] as const;
@@ -140,22 +114,7 @@ async function measurement(
     }
     throw err;
   }
-  process.stderr.write(`wrote ${Object.values(result.files).join(', ')}\n`);
-  if (json) {
-    // Samples stay in the JSON file.
-    const { samples, rows, ...rest } = result.report as {
-      samples?: unknown;
-      rows?: Array<{ samples: unknown }>;
-    };
-    void samples;
-    const summaryRows = rows?.map(({ samples: _s, ...row }) => (void _s, row));
-    process.stdout.write(
-      `${JSON.stringify({ files: result.files, ...rest, ...(summaryRows && { rows: summaryRows }) })}\n`,
-    );
-  } else {
-    const { readFile } = await import('node:fs/promises');
-    process.stdout.write(await readFile(result.files.markdown, 'utf8'));
-  }
+  await printMeasurement(result, json);
 }
 
 export async function loadCommand(argv: string[], deps: LoadCommandDeps): Promise<void> {
@@ -170,7 +129,8 @@ export async function loadCommand(argv: string[], deps: LoadCommandDeps): Promis
   const str = (f: keyof typeof OPTIONS) => (typeof values[f] === 'string' ? values[f] : undefined);
   const apiKey = str('api-key') ?? process.env.VENTUS_API_KEY;
   const scenario = str('scenario');
-  const timed = scenario !== 'cdp';
+  const fleet = (FLEET_SCENARIOS as readonly string[]).includes(scenario ?? '');
+  const timed = scenario !== 'cdp' && !fleet;
   const missing = [
     !str('target') && '--target',
     !apiKey && '--api-key (or VENTUS_API_KEY)',
@@ -179,16 +139,22 @@ export async function loadCommand(argv: string[], deps: LoadCommandDeps): Promis
     timed && !str('duration') && '--duration',
     scenario === 'pool-sweep' && !str('settings') && '--settings',
     scenario === 'pool-sweep' && !str('session-seconds') && '--session-seconds',
+    scenario === 'timers' && !str('pending') && '--pending',
+    scenario === 'concurrent' && !str('sessions') && '--sessions',
   ].filter(Boolean);
   if (missing.length > 0) fail(`missing ${missing.join(', ')}\nusage:\n${LOAD_USAGE}`);
   if (scenario === 'cdp' || scenario === 'pool-sweep') {
     return measurement(scenario, str, apiKey!, values.json === true, fail);
   }
+  if (fleet) {
+    const flag = (f: string) => str(f as keyof typeof OPTIONS);
+    return fleetMeasurement(scenario as FleetScenario, flag, apiKey!, values.json === true, fail);
+  }
   // Loaded here: the harness (and Playwright, for lifecycle) is not needed by other commands.
   const { runLoad, isScenarioName, SCENARIOS, LoadSetupError } = await import('../load-tests/harness/run.ts');
   if (!isScenarioName(scenario!)) {
     return fail(
-      `--scenario=${JSON.stringify(scenario)}: expected one of ${[...Object.keys(SCENARIOS), ...MEASUREMENTS].join(', ')}`,
+      `--scenario=${JSON.stringify(scenario)}: expected one of ${[...Object.keys(SCENARIOS), ...MEASUREMENTS, ...FLEET_SCENARIOS].join(', ')}`,
     );
   }
   const options = {

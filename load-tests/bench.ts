@@ -4,10 +4,12 @@
  * `latest.md` (committed) and, per scenario, `latest-<scenario>.json` (gitignored) and two SVGs.
  * Each run is `ventus load` in a child process. `create` runs on the sim driver (the control plane,
  * not Chromium, is measured); `lifecycle` and `cdp` (proxy vs direct) on real headless Chromium
- * pods; `pool-sweep` on the sim driver with 300 ms pod starts, three pool settings. Uses the machine's Postgres and Redis when they answer, else
- * starts embedded ones (as the test suite does), so a fresh clone needs only `npm install`.
+ * pods; `pool-sweep` on the sim driver with 300 ms pod starts, three pool settings; `timers` (2,000
+ * pending expiries) and `concurrent` (1,000 sessions held) on the sim driver. Uses the machine's
+ * Postgres and Redis when they answer, else starts embedded ones (as the test suite does), so a
+ * fresh clone needs only `npm install`.
  *
- *   npm run bench [-- --duration 10] [--only create,lifecycle,cdp,pool-sweep]
+ *   npm run bench [-- --duration 10] [--only create,lifecycle,cdp,pool-sweep,timers,concurrent]
  */
 import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
@@ -28,6 +30,10 @@ import type { CdpReport } from './scenarios/cdp.scenario.ts';
 import { cdpMarkdown, type CdpFiles } from './scenarios/cdp.report.ts';
 import type { PoolSweepReport } from './scenarios/pool-sweep.scenario.ts';
 import { poolSweepMarkdown, type PoolSweepFiles } from './scenarios/pool-sweep.report.ts';
+import type { TimersReport } from './scenarios/timers.scenario.ts';
+import { timersMarkdown, type FleetFiles } from './scenarios/timers.report.ts';
+import type { ConcurrentReport } from './scenarios/concurrent.scenario.ts';
+import { concurrentMarkdown } from './scenarios/concurrent.report.ts';
 
 const RESULTS = fileURLToPath(new URL('./results/', import.meta.url));
 const VENTUS = fileURLToPath(new URL('../bin/ventus.js', import.meta.url));
@@ -202,6 +208,58 @@ async function benchPoolSweep(): Promise<string> {
   }
 }
 
+/**
+ * `timers` on the sim driver: 2,000 expiries spread over 400 s (about 200 due in the 40 s window),
+ * creates at 20/s before and while they are pending. The pool has room for them and the creates.
+ */
+async function benchTimers(): Promise<string> {
+  const bench = await startScratchStack(
+    { VENTUS_DRIVER: 'sim', VENTUS_POOL_MIN_READY: '10', VENTUS_POOL_MAX_TOTAL: '2500' },
+    ['operator'],
+  );
+  try {
+    const files = await ventusLoad<FleetFiles>([
+      ...['--target', bench.stack.url, '--scenario', 'timers', '--api-key', apiKeyOf(bench)],
+      ...['--pending', '2000', '--rate', '20', '--duration', String(DURATION)],
+      ...['--window', '40s', '--horizon', '400s', '--driver-label', 'sim'],
+      ...['--out', RESULTS, '--name', 'latest-timers'],
+    ]);
+    const report = JSON.parse(await readFile(files.json, 'utf8')) as TimersReport;
+    report.notes.unshift(
+      'Stack: `ventus up` in-process on a scratch database, sim driver, pool min_ready 10 / max_total 2,500.',
+    );
+    process.stderr.write('bench: timers done\n');
+    return timersMarkdown(report, path.basename(files.svg));
+  } finally {
+    await bench.close();
+  }
+}
+
+/**
+ * `concurrent` on the sim driver: 1,000 sessions held, GET at 200/s, against the four-process stack
+ * so that /metrics (and its RSS) is the broker's own.
+ */
+async function benchConcurrent(): Promise<string> {
+  const { startSplitStack } = await import('./split-stack.ts');
+  const split = await startSplitStack({ minReady: 10, maxTotal: 1100 }, { VENTUS_DRIVER: 'sim' });
+  try {
+    const files = await ventusLoad<FleetFiles>([
+      ...['--target', split.brokerUrl, '--scenario', 'concurrent', '--api-key', split.apiKey],
+      ...['--sessions', '1000', '--rate', '200', '--duration', String(DURATION), '--driver-label', 'sim'],
+      ...['--out', RESULTS, '--name', 'latest-concurrent'],
+    ]);
+    const report = JSON.parse(await readFile(files.json, 'utf8')) as ConcurrentReport;
+    report.notes.unshift(
+      'Stack: broker, proxy, workers and pool controller as four processes (as deployed) on a scratch ' +
+        'database, sim driver, pool min_ready 10 / max_total 1,100. /metrics and its RSS are the broker process’s.',
+    );
+    process.stderr.write('bench: concurrent done\n');
+    return concurrentMarkdown(report, path.basename(files.svg));
+  } finally {
+    await split.close();
+  }
+}
+
 const services = await ensureServices();
 // Imported after the variables are set: it reads them when loaded.
 const { startScratchStack } = await import('./scratch-stack.ts');
@@ -232,6 +290,8 @@ try {
   }
   if (!ONLY || ONLY.includes('cdp')) sections.push(await benchCdp());
   if (!ONLY || ONLY.includes('pool-sweep')) sections.push(await benchPoolSweep());
+  if (!ONLY || ONLY.includes('timers')) sections.push(await benchTimers());
+  if (!ONLY || ONLY.includes('concurrent')) sections.push(await benchConcurrent());
   const header = [
     '# Latest benchmark (`npm run bench`)',
     '',

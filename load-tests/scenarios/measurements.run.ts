@@ -1,5 +1,5 @@
 /**
- * `ventus load --scenario cdp|pool-sweep`: measurements that are not one open-loop run of a task
+ * `ventus load --scenario cdp|pool-sweep|timers|concurrent`: measurements that are not one open-loop run of a task
  * (see harness/run.ts for those), with the same preflight, driver detection and report files.
  */
 import { detectDriver } from '../harness/environment.ts';
@@ -10,6 +10,11 @@ import { runCdp, type CdpReport } from './cdp.scenario.ts';
 import { writeCdpReport, type CdpFiles } from './cdp.report.ts';
 import { runPoolSweep, type PoolSetting, type PoolSweepReport } from './pool-sweep.scenario.ts';
 import { writePoolSweepReport, type PoolSweepFiles } from './pool-sweep.report.ts';
+import { withSignals } from './fleet.ts';
+import { runTimers, type TimersReport } from './timers.scenario.ts';
+import { writeTimersReport, type FleetFiles } from './timers.report.ts';
+import { runConcurrent, type ConcurrentReport } from './concurrent.scenario.ts';
+import { writeConcurrentReport } from './concurrent.report.ts';
 
 interface Common {
   target: string;
@@ -35,6 +40,28 @@ export interface PoolSweepRunOptions extends Common {
   sessionSeconds: number;
   concurrency: number;
   seed?: number;
+}
+
+interface FleetCommon extends Common {
+  rate: number;
+  durationSeconds: number;
+  concurrency: number;
+  pool?: string;
+  metricsToken?: string;
+}
+
+export interface TimersRunOptions extends FleetCommon {
+  pending: number;
+  plantConcurrency: number;
+  windowSeconds: number;
+  firstDueSeconds: number;
+  horizonSeconds: number;
+  graceSeconds?: number;
+}
+
+export interface ConcurrentRunOptions extends FleetCommon {
+  sessions: number;
+  createConcurrency: number;
 }
 
 async function withClient<T>(options: Common, fn: (http: HttpClient) => Promise<T>): Promise<T> {
@@ -92,4 +119,46 @@ export function runPoolSweepLoad(
     const base = options.baseName ?? timestampedBase('pool-sweep', new Date(report.environment.date));
     return { report, files: await writePoolSweepReport(report, options.outDir, base) };
   });
+}
+
+const stderrLine = (line: string) => process.stderr.write(`${line}\n`);
+
+export function runTimersLoad(
+  options: TimersRunOptions,
+): Promise<{ report: TimersReport; files: FleetFiles }> {
+  return withClient(options, (http) =>
+    withSignals(async (signal) => {
+      const { baseName, outDir, driverLabel, apiKey: _key, ...rest } = options;
+      void _key;
+      const report = await runTimers({
+        ...rest,
+        http,
+        driver: await detectDriver(http, driverLabel),
+        log: stderrLine,
+        signal,
+      });
+      const base = baseName ?? timestampedBase('timers', new Date(report.environment.date));
+      return { report, files: await writeTimersReport(report, outDir, base) };
+    }),
+  );
+}
+
+export function runConcurrentLoad(
+  options: ConcurrentRunOptions,
+): Promise<{ report: ConcurrentReport; files: FleetFiles }> {
+  return withClient(options, (http) =>
+    withSignals(async (signal) => {
+      const { baseName, outDir, driverLabel, apiKey: _key, ...rest } = options;
+      void _key;
+      const report = await runConcurrent({
+        ...rest,
+        http,
+        driver: await detectDriver(http, driverLabel),
+        log: stderrLine,
+        signal,
+      });
+      const base = baseName ?? timestampedBase('concurrent', new Date(report.environment.date));
+      return { report, files: await writeConcurrentReport(report, outDir, base) };
+    }),
+  );
 }

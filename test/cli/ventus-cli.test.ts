@@ -78,3 +78,37 @@ describe('the ventus CLI', () => {
     expect((ws as { stderr: string }).stderr).toContain('no workspace nobody');
   });
 });
+
+describe('ventus load --scenario timers|concurrent: flags', () => {
+  // Refused before any request is sent: the target need not answer.
+  const base = ['load', '--target', 'http://127.0.0.1:9', '--api-key', 'vs_x'];
+  const cases: Array<[string[], string]> = [
+    [['--scenario', 'timers'], 'missing --pending'],
+    [['--scenario', 'timers', '--pending', 'many'], '--pending="many"'],
+    [['--scenario', 'timers', '--pending', '2.5'], 'expected a whole number'],
+    [['--scenario', 'timers', '--pending', '10', '--first-due', '10s'], '--first-due="10s"'],
+    [['--scenario', 'timers', '--pending', '10', '--window', '2m', '--horizon', '1m'], '--horizon must be'],
+    [['--scenario', 'timers', '--pending', '10', '--horizon', '24h'], '--first-due + --horizon'],
+    [['--scenario', 'concurrent'], 'missing --sessions'],
+    [['--scenario', 'concurrent', '--sessions', '0'], '--sessions="0"'],
+    [['--scenario', 'concurrent', '--sessions', '10', '--rate', '0'], '--rate="0"'],
+  ];
+
+  it('refuses bad values with exit 2 and one clear line', async () => {
+    for (const [args, message] of cases) {
+      const failed = await run('node', [VENTUS, ...base, ...args]).then(
+        () => ({ code: 0, stderr: '' }),
+        (err: { code: number; stderr: string }) => err,
+      );
+      expect(failed.code, args.join(' ')).toBe(2);
+      expect(failed.stderr).toContain(message);
+    }
+  }, 60_000);
+
+  it('lists both scenarios in the usage text', async () => {
+    const { stdout } = await run('node', [VENTUS, 'load', '--help']);
+    expect(stdout).toContain('--scenario timers --pending N');
+    expect(stdout).toContain('--scenario concurrent --sessions N');
+    expect(stdout).toContain('--metrics-token TOKEN');
+  });
+});
