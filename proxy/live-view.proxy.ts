@@ -73,11 +73,24 @@ function parseUrl(raw: string | undefined): URL | undefined {
 const wantsHtml = (req: IncomingMessage): boolean =>
   (req.headers.accept ?? 'text/html').includes('text/html');
 
+interface Upstream {
+  ws: WebSocket;
+  /**
+   * What the pod sent before the viewer's socket was ready. The server speaks first in RFB (its
+   * ProtocolVersion), often in the same TCP segment as the 101: without this it would be emitted
+   * before anyone listens, and the viewer would wait for it forever.
+   */
+  early: Buffer[];
+}
+
 /** Opens the pod's VNC WebSocket; resolves with it, or with the HTTP status to refuse the viewer with. */
-function openUpstream(url: string): Promise<WebSocket | { status: number; problem: ProblemType }> {
+function openUpstream(url: string): Promise<Upstream | { status: number; problem: ProblemType }> {
   return new Promise((resolve) => {
     const ws = new WebSocket(url, { perMessageDeflate: false, handshakeTimeout: UPSTREAM_TIMEOUT_MS });
-    ws.once('open', () => resolve(ws));
+    const early: Buffer[] = [];
+    const buffer = (data: Buffer) => early.push(data);
+    ws.on('message', buffer);
+    ws.once('open', () => resolve({ ws, early }));
     ws.once('unexpected-response', (_req, res) => {
       ws.terminate();
       // 404: the pod has no live view (the sim runtime); anything else: the pod is not serving it.
@@ -108,7 +121,9 @@ export async function attachLiveViewProxy(
     }
   });
 
-  function relay(sessionId: string, client: WebSocket, upstream: WebSocket, readOnly: boolean): void {
+  function relay(sessionId: string, client: WebSocket, pod: Upstream, readOnly: boolean): void {
+    const upstream = pod.ws;
+    upstream.removeAllListeners('message');
     const filter = new RfbInputFilter(readOnly);
     const viewer = { client, upstream };
     metrics.liveViewers.inc();
@@ -132,13 +147,15 @@ export async function attachLiveViewProxy(
       }
       if (out.length > 0 && upstream.readyState === WebSocket.OPEN) upstream.send(out);
     });
-    upstream.on('message', (data: Buffer) => {
+    const toViewer = (data: Buffer): void => {
       if (client.readyState !== WebSocket.OPEN) return;
       client.send(data, { binary: true }, () => {
         if (upstream.isPaused && client.bufferedAmount < LOW_WATER) upstream.resume();
       });
       if (client.bufferedAmount > HIGH_WATER) upstream.pause();
-    });
+    };
+    for (const data of pod.early.splice(0)) toViewer(data);
+    upstream.on('message', toViewer);
     let ended = false;
     const end = (): void => {
       if (ended) return;
@@ -156,6 +173,8 @@ export async function attachLiveViewProxy(
       ws.once('close', end);
       ws.once('error', end);
     }
+    // The pod may have hung up while the viewer's upgrade completed: its 'close' has been and gone.
+    if (upstream.readyState !== WebSocket.OPEN) end();
   }
 
   async function handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {
@@ -166,7 +185,7 @@ export async function attachLiveViewProxy(
     const access = await checkViewer(services, sessionId, url.searchParams.get('token'));
     if (!access.ok) return refuse(socket, access.status, access.problem, access.detail, url.pathname);
     const upstream = await openUpstream(agentBase(access.route).vnc);
-    if (!(upstream instanceof WebSocket)) {
+    if (!('ws' in upstream)) {
       const detail =
         upstream.problem === 'live-view-unavailable'
           ? "This session's browser runtime has no live view"
@@ -174,7 +193,7 @@ export async function attachLiveViewProxy(
       return refuse(socket, upstream.status, upstream.problem, detail, url.pathname);
     }
     if (!socket.writable) {
-      upstream.terminate();
+      upstream.ws.terminate();
       return;
     }
     wss.handleUpgrade(req, socket, head, (client) => {
