@@ -13,6 +13,7 @@
  * the dashboard, and no referrer leaves it.
  */
 import { readFileSync, readdirSync } from 'node:fs';
+import { TERMINAL_STATUSES, UI_LABELS } from '../../core/domain/session-states.ts';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { FastifyInstance, FastifyReply } from 'fastify';
@@ -39,6 +40,13 @@ function loadAssets(): Map<string, Asset> {
     const type = TYPES[path.extname(name)];
     if (type) assets.set(name, { body: readFileSync(path.join(PUBLIC_DIR, name)), type });
   }
+  // The states and their title-case labels come from the domain, not from a copy in the page's code.
+  const states = [
+    `export const STATUS_LABELS = ${JSON.stringify(UI_LABELS)};`,
+    `export const TERMINAL = new Set(${JSON.stringify(TERMINAL_STATUSES)});`,
+    '',
+  ].join('\n');
+  assets.set('states.js', { body: Buffer.from(states), type: TYPES['.js']! });
   return assets;
 }
 

@@ -1,12 +1,9 @@
 /** The `concurrent` report: GET latency and memory with verdicts, a percentile plot, and the files. */
-import { mkdir, writeFile } from 'node:fs/promises';
-import path from 'node:path';
 import { describeMachine } from '../harness/environment.ts';
 import { curve } from '../harness/plots.ts';
 import { chart } from '../harness/svg.ts';
-import { formatMarkdown } from '../harness/write-report.ts';
 import type { ConcurrentReport } from './concurrent.scenario.ts';
-import { percentileTicks, statsRow, verdict, type FleetFiles } from './timers.report.ts';
+import { percentileTicks, statsRow, verdict, writeFleetReport, type FleetFiles } from './timers.report.ts';
 
 const mb = (v: number | null) => (v === null ? '–' : `${(v / 2 ** 20).toFixed(1)} MB`);
 
@@ -64,22 +61,13 @@ export function concurrentSvg(report: ConcurrentReport): string {
   });
 }
 
-export async function writeConcurrentReport(
+export function writeConcurrentReport(
   report: ConcurrentReport,
   outDir: string,
   base: string,
 ): Promise<FleetFiles> {
-  await mkdir(outDir, { recursive: true });
-  const files: FleetFiles = {
-    json: path.join(outDir, `${base}.json`),
-    markdown: path.join(outDir, `${base}.md`),
-    svg: path.join(outDir, `${base}-percentiles.svg`),
-  };
-  const svgName = path.basename(files.svg);
-  await Promise.all([
-    writeFile(files.json, `${JSON.stringify({ ...report, files: { percentiles: svgName } })}\n`),
-    writeFile(files.markdown, await formatMarkdown(`# Load test\n\n${concurrentMarkdown(report, svgName)}`)),
-    writeFile(files.svg, concurrentSvg(report)),
-  ]);
-  return files;
+  return writeFleetReport(report, outDir, base, {
+    markdown: (svgName) => concurrentMarkdown(report, svgName),
+    svg: () => concurrentSvg(report),
+  });
 }

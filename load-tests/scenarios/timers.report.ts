@@ -132,10 +132,12 @@ export function stack(charts: string[]): string {
   return `<svg xmlns="http://www.w3.org/2000/svg" width="760" height="${360 * charts.length}">\n${inner.join('')}</svg>\n`;
 }
 
-export async function writeTimersReport(
-  report: TimersReport,
+/** `<base>.json`, `<base>.md` and `<base>-percentiles.svg`: the files of a timers or concurrent run. */
+export async function writeFleetReport(
+  report: object,
   outDir: string,
   base: string,
+  render: { markdown: (svgName: string) => string; svg: () => string },
 ): Promise<FleetFiles> {
   await mkdir(outDir, { recursive: true });
   const files: FleetFiles = {
@@ -146,8 +148,15 @@ export async function writeTimersReport(
   const svgName = path.basename(files.svg);
   await Promise.all([
     writeFile(files.json, `${JSON.stringify({ ...report, files: { percentiles: svgName } })}\n`),
-    writeFile(files.markdown, await formatMarkdown(`# Load test\n\n${timersMarkdown(report, svgName)}`)),
-    writeFile(files.svg, timersSvg(report)),
+    writeFile(files.markdown, await formatMarkdown(`# Load test\n\n${render.markdown(svgName)}`)),
+    writeFile(files.svg, render.svg()),
   ]);
   return files;
+}
+
+export function writeTimersReport(report: TimersReport, outDir: string, base: string): Promise<FleetFiles> {
+  return writeFleetReport(report, outDir, base, {
+    markdown: (svgName) => timersMarkdown(report, svgName),
+    svg: () => timersSvg(report),
+  });
 }

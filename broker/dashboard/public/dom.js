@@ -1,6 +1,12 @@
 // DOM helpers. Everything the dashboard shows is built with createElement and text nodes, never
 // innerHTML: labels and other user data are rendered as text by construction (no escaping to forget).
 
+// Title-case labels of the API's states, as the spec names them ("Released" is COMPLETED): served by
+// the broker from core/domain/session-states.ts.
+import { STATUS_LABELS, TERMINAL } from './states.js';
+
+export { STATUS_LABELS, TERMINAL };
+
 /** @typedef {string | number | Node | null | undefined | false} Child */
 
 /**
@@ -48,18 +54,7 @@ export function replace(el, ...children) {
   append(el, children);
 }
 
-/** Title-case labels of the API's states, as the spec names them ("Released" is COMPLETED). */
-export const STATUS_LABELS = {
-  QUEUED: 'Queued',
-  PROVISIONING: 'Provisioning',
-  RUNNING: 'Running',
-  COMPLETED: 'Released',
-  EXPIRED: 'Expired',
-  ERRORED: 'Errored',
-};
-
 export const STATUSES = Object.keys(STATUS_LABELS);
-export const TERMINAL = new Set(['COMPLETED', 'EXPIRED', 'ERRORED']);
 
 /** @param {string | null | undefined} status */
 export function statusLabel(status) {
