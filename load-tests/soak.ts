@@ -11,6 +11,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { runSoak } from './soak/run-soak.ts';
 import { soakMarkdown } from './soak/report.ts';
+import { formatMarkdown } from './harness/write-report.ts';
 
 const RESULTS = fileURLToPath(new URL('./results/', import.meta.url));
 
@@ -60,6 +61,6 @@ const stamp = report.startedAt.replace(/[:.]/g, '-');
 await mkdir(values.out, { recursive: true });
 const base = `${values.out.replace(/\/$/, '')}/soak-${stamp}`;
 await writeFile(`${base}.json`, `${JSON.stringify(report, null, 2)}\n`);
-await writeFile(`${base}.md`, soakMarkdown(report));
+await writeFile(`${base}.md`, await formatMarkdown(soakMarkdown(report)));
 process.stdout.write(`${soakMarkdown(report)}\nwritten: ${base}.md, ${base}.json\n`);
 process.exit(report.verdict.flat && report.verdict.invariants ? 0 : 1);

@@ -18,7 +18,7 @@ export function soakMarkdown(r: SoakReport): string {
     `# Soak ${r.startedAt}`,
     '',
     `${minutes} min on the sim driver, ${r.options.rate} lifecycles/s, max_total ${r.options.maxTotal}, ` +
-      `a fault every ~${r.options.faultEveryMs / 1000} s (seed ${r.options.seed}). ` +
+      `${r.options.faultEveryMs > 0 ? `a fault every ~${r.options.faultEveryMs / 1000} s` : 'no faults'} (seed ${r.options.seed}). ` +
       `Verdict: memory and fds **${r.verdict.flat ? 'flat' : 'NOT flat'}**, invariants **${r.verdict.invariants ? 'hold' : 'BROKEN'}**.`,
     '',
     '## Lifecycle outcomes',

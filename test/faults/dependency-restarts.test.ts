@@ -34,7 +34,7 @@ async function stream(h: FaultHarness) {
   const traffic = await h.traffic({ callDeadlineMs: 15_000, patienceMs: 45_000 });
   let i = 0;
   const done = traffic.run({
-    durationMs: 16_000,
+    durationMs: 12_000,
     rate: 4,
     maxInFlight: 10,
     pick: () => kinds[i++ % kinds.length]!,
@@ -42,7 +42,8 @@ async function stream(h: FaultHarness) {
   return { traffic, done };
 }
 
-describe('Postgres restarts mid-stream', () => {
+// One stack on a Postgres and a Redis of its own serves both faults (a four-process start is costly).
+describe('the stores restart mid-stream', () => {
   let pg: ThrowawayPostgres;
   let redis: ThrowawayRedis;
   let h: FaultHarness;
@@ -51,14 +52,16 @@ describe('Postgres restarts mid-stream', () => {
     h = await FaultHarness.start({ minReady: 2, maxTotal: 12, adminUrl: pg.adminUrl, redisUrl: redis.url });
   });
   afterAll(async () => {
-    await pg?.start().catch(() => undefined); // ctx.close needs it
+    // ctx.close needs both back.
+    await pg?.start().catch(() => undefined);
+    await redis?.start().catch(() => undefined);
     await h?.close();
     await Promise.all([pg?.destroy(), redis?.destroy()]);
   });
 
-  it('503s while it is down, then every lifecycle completes and nothing is lost or leaked', async () => {
+  it('Postgres: 503s while it is down, then every lifecycle completes and nothing is lost or leaked', async () => {
     const { traffic, done } = await stream(h);
-    await sleep(5_000);
+    await sleep(4_000);
     const someSession = traffic.answered.values().next().value?.values().next().value;
     await pg.stop();
     const statuses = await probeWhileDown(traffic, someSession);
@@ -71,26 +74,12 @@ describe('Postgres restarts mid-stream', () => {
     await done;
     await h.releaseAll(traffic);
     await h.assertInvariants(traffic, 'after a Postgres restart');
-    expect(traffic.answered.size).toBeGreaterThan(20);
+    expect(traffic.answered.size).toBeGreaterThan(15);
   }, 150_000);
-});
 
-describe('Redis restarts empty mid-stream', () => {
-  let redis: ThrowawayRedis;
-  let h: FaultHarness;
-  beforeAll(async () => {
-    redis = await ThrowawayRedis.create();
-    h = await FaultHarness.start({ minReady: 2, maxTotal: 12, redisUrl: redis.url });
-  });
-  afterAll(async () => {
-    await redis?.start().catch(() => undefined);
-    await h?.close();
-    await redis?.destroy();
-  });
-
-  it('503s while it is down, rebuilds from Postgres after, and nothing is lost or leaked', async () => {
+  it('Redis: 503s while it is down, rebuilds from Postgres after, and nothing is lost or leaked', async () => {
     const { traffic, done } = await stream(h);
-    await sleep(5_000);
+    await sleep(4_000);
     const someSession = traffic.answered.values().next().value?.values().next().value;
     await redis.kill();
     const statuses = await probeWhileDown(traffic, someSession);
@@ -102,6 +91,6 @@ describe('Redis restarts empty mid-stream', () => {
     await done;
     await h.releaseAll(traffic);
     await h.assertInvariants(traffic, 'after a Redis restart');
-    expect(traffic.answered.size).toBeGreaterThan(20);
+    expect(traffic.answered.size).toBeGreaterThan(15);
   }, 150_000);
 });

@@ -46,7 +46,8 @@ describe('SIGKILL of the workers mid-provision', () => {
         const { rows } = await s.ctx.db.query(`SELECT 1 FROM sessions WHERE status = 'PROVISIONING'`);
         return rows.length > 0;
       },
-      { everyMs: 5 },
+      // The workers process may still be starting on a busy machine (ready() waits for broker and proxy).
+      { everyMs: 5, timeoutMs: 90_000 },
     );
     await s.stack.kill('workers');
     s.stack.start('workers');

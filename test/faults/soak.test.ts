@@ -2,7 +2,7 @@
  * The CI soak: two minutes of load-tests/soak.ts (mixed lifecycles on the sim driver, a fault about
  * every 20 s: a process SIGKILLed and restarted, a Redis flush, a held pod killed or stalled). After
  * draining: no session lost or left unended, no 5xx but documented 503s, and memory and fds of every
- * process flat (last-quarter median <= first-quarter median x 1.5 + 32 MB / 16 fds; see sampler.ts).
+ * process flat (last-quarter median <= first-quarter median x 1.5 + 32 MB / 64 fds; see sampler.ts).
  * VENTUS_SOAK_SEED replays a run; the long version is `node --import tsx load-tests/soak.ts`.
  */
 import { describe, expect, it } from 'vitest';

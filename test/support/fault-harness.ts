@@ -44,7 +44,10 @@ export class FaultHarness {
   ): Promise<FaultHarness> {
     const env = { ...COMMON_ENV, ...DRIVER_ENV[options.driver ?? 'sim'], ...options.env };
     const ctx = await TestContext.create({ ...options, env });
-    const stack = await ProcessStack.start(ctx, env);
+    const stack = await ProcessStack.start(ctx, env).catch(async (err: unknown) => {
+      await ctx.close(); // its database, keys, pods and sim server
+      throw err;
+    });
     // Commands wait through a Redis restart rather than fail (the checks run after recovery).
     const redis = new Redis(ctx.redisUrl, { maxRetriesPerRequest: null }).on('error', () => undefined);
     const driver =

@@ -66,7 +66,11 @@ export class ProcessStack {
       ports,
     );
     for (const name of Object.keys(MAINS) as ProcessName[]) stack.start(name);
-    await stack.ready();
+    // A stack that never came up must not leave its processes behind.
+    await stack.ready().catch(async (err: unknown) => {
+      await stack.close();
+      throw err;
+    });
     return stack;
   }
 
