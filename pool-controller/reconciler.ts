@@ -15,6 +15,7 @@ import type { PodStatus, RuntimeDriver } from '../core/runtime/driver.ts';
 import type { Services } from '../core/services.ts';
 import type { Logger } from '../core/logging/logger.ts';
 import { recoverLostRedisState } from './redis-recovery.ts';
+import pLimit from 'p-limit';
 
 /** An admitted slot younger than this may not have its Postgres row yet; leave it alone. */
 const ADMISSION_GRACE_MS = 30_000;
@@ -25,6 +26,13 @@ const UNHEALTHY_AFTER = 3;
  * (stopped, deadlocked) answers nothing, and its session's CDP clients would wait forever.
  */
 const HELD_PROBE_INTERVAL_MS = 5_000;
+/**
+ * Held-pod probes are rationed (least recently probed first) so that 10,000 sessions cost the
+ * controller at most this many probes a second, not 2,000: at that scale a pod is probed every
+ * ~100 s instead of every 5 s. Few in flight at once, so a probe's 1 s timeout measures the pod.
+ */
+const HELD_PROBES_PER_SECOND = 100;
+const HELD_PROBES_IN_FLIGHT = 16;
 /** QUEUED this long without being picked up: the provision enqueue was probably lost. */
 const STUCK_QUEUED_MS = 10_000;
 /** Longer than every provision attempt with its backoff: a session still PROVISIONING is stuck. */
@@ -52,6 +60,8 @@ export class PoolReconciler {
   private readonly failedChecks = new Map<string, number>();
   /** Per pool, held pod -> when its browser was last probed, and its consecutive failed probes. */
   private readonly heldProbes = new Map<string, Map<string, { at: number; failures: number }>>();
+  private readonly probeBudget = { at: Date.now(), tokens: HELD_PROBES_PER_SECOND };
+  private readonly probeLimit = pLimit(HELD_PROBES_IN_FLIGHT);
   /** When the reaper first saw each pod unreferenced. */
   private readonly unreferencedSince = new Map<string, number>();
 
@@ -189,7 +199,7 @@ export class PoolReconciler {
     }
   }
 
-  /** Probes (in parallel) the browsers of RUNNING sessions' live pods not probed for an interval. */
+  /** Probes the browsers of RUNNING sessions' live pods not probed for an interval, within the budget. */
   private async probeHeldPods(
     probes: Map<string, { at: number; failures: number }>,
     live: Session[],
@@ -209,12 +219,23 @@ export class PoolReconciler {
       else if (now - last.at >= HELD_PROBE_INTERVAL_MS) due.push(pod);
     }
     for (const id of probes.keys()) if (!current.has(id)) probes.delete(id);
+    const budget = this.probeBudget;
+    budget.tokens = Math.min(
+      HELD_PROBES_PER_SECOND,
+      budget.tokens + ((now - budget.at) / 1000) * HELD_PROBES_PER_SECOND,
+    );
+    budget.at = now;
+    due.sort((a, b) => probes.get(a.id)!.at - probes.get(b.id)!.at);
+    const turn = due.slice(0, Math.floor(budget.tokens));
+    budget.tokens -= turn.length;
     await Promise.all(
-      due.map(async (pod) => {
-        const healthy = await this.options.driver.isHealthy(pod).catch(() => false);
-        const failures = healthy ? 0 : (probes.get(pod.id)?.failures ?? 0) + 1;
-        probes.set(pod.id, { at: Date.now(), failures });
-      }),
+      turn.map((pod) =>
+        this.probeLimit(async () => {
+          const healthy = await this.options.driver.isHealthy(pod).catch(() => false);
+          const failures = healthy ? 0 : (probes.get(pod.id)?.failures ?? 0) + 1;
+          probes.set(pod.id, { at: Date.now(), failures });
+        }),
+      ),
     );
   }
 
