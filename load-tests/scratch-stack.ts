@@ -3,7 +3,7 @@
  * with an API key, and removed (database, Redis keys, pods) when the benchmark ends.
  */
 import { randomBytes } from 'node:crypto';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
@@ -13,6 +13,8 @@ import { createLogger } from '../core/logging/logger.ts';
 import { createApiKey, createWorkspace } from '../core/db/workspaces.repository.ts';
 import type { Scope } from '../core/domain/scopes.ts';
 import { startStack, type Stack } from '../cli/stack.ts';
+import { LocalDriver } from '../core/runtime/local.driver.ts';
+import { stopSimServer } from '../core/runtime/sim/sim-server.launcher.ts';
 
 export const ADMIN_URL = process.env.TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
@@ -69,6 +71,13 @@ export async function startScratchStack(
       const keys = await redis.keys(`${name}:*`);
       for (let i = 0; i < keys.length; i += 1000) await redis.del(...keys.slice(i, i + 1000));
       redis.disconnect();
+      // `ventus up` leaves held pods running on shutdown (they serve their sessions across a
+      // restart); a scratch stack's data dir goes, so every pod in it goes first.
+      const podsDir = path.join(dataDir, 'pods');
+      const driver = new LocalDriver({ stateDir: podsDir });
+      for (const id of await readdir(podsDir).catch(() => [])) await driver.deletePod(id).catch(() => {});
+      await driver.close();
+      await stopSimServer(path.join(dataDir, 'sim')).catch(() => {});
       await rm(dataDir, { recursive: true, force: true });
     },
   };
