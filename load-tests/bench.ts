@@ -27,11 +27,11 @@ import type { Report } from './harness/report.ts';
 import type { ScenarioName } from './harness/run.ts';
 import { formatMarkdown, type ReportFiles } from './harness/write-report.ts';
 import type { CdpReport } from './scenarios/cdp.scenario.ts';
-import { cdpMarkdown, type CdpFiles } from './scenarios/cdp.report.ts';
+import { cdpMarkdown } from './scenarios/cdp.report.ts';
 import type { PoolSweepReport } from './scenarios/pool-sweep.scenario.ts';
-import { poolSweepMarkdown, type PoolSweepFiles } from './scenarios/pool-sweep.report.ts';
+import { poolSweepMarkdown } from './scenarios/pool-sweep.report.ts';
 import type { TimersReport } from './scenarios/timers.scenario.ts';
-import { timersMarkdown, type FleetFiles } from './scenarios/timers.report.ts';
+import { timersMarkdown } from './scenarios/timers.report.ts';
 import type { ConcurrentReport } from './scenarios/concurrent.scenario.ts';
 import { concurrentMarkdown } from './scenarios/concurrent.report.ts';
 
@@ -149,6 +149,28 @@ async function runningSession(bench: ScratchStack): Promise<{ id: string; cdpUrl
   throw new Error(`bench: session ${id} not RUNNING within 60 s`);
 }
 
+/**
+ * One `ventus load` measurement (cdp, pool-sweep, timers, concurrent): runs it into
+ * `latest-<scenario>.*`, puts how the stack was set up first in the report's notes, and renders the
+ * report's Markdown section with its plot.
+ */
+async function measurement<R extends { notes: string[] }>(
+  scenario: string,
+  args: string[],
+  stackNote: string,
+  render: (report: R, svgName: string) => string,
+  svgOf: (files: Record<string, string>) => string = (files) => files.svg!,
+): Promise<string> {
+  const files = await ventusLoad<Record<string, string>>([
+    ...['--scenario', scenario, ...args],
+    ...['--out', RESULTS, '--name', `latest-${scenario}`],
+  ]);
+  const report = JSON.parse(await readFile(files.json!, 'utf8')) as R;
+  report.notes.unshift(stackNote);
+  process.stderr.write(`bench: ${scenario} done\n`);
+  return render(report, path.basename(svgOf(files)));
+}
+
 const apiKeyOf = (bench: ScratchStack) => bench.headers.authorization!.replace(/^Bearer /, '');
 
 /** `cdp` on headless Chromium: 200 round trips and 20 screenshots per side. */
@@ -161,18 +183,17 @@ async function benchCdp(): Promise<string> {
   });
   try {
     const session = await runningSession(bench);
-    const files = await ventusLoad<CdpFiles>([
-      ...['--target', bench.stack.url, '--scenario', 'cdp', '--api-key', apiKeyOf(bench)],
-      ...['--session-id', session.id, '--direct-url', session.cdpUrl],
-      ...['--round-trips', '200', '--screenshots', '20', '--driver-label', 'local'],
-      ...['--out', RESULTS, '--name', 'latest-cdp'],
-    ]);
-    const report = JSON.parse(await readFile(files.json, 'utf8')) as CdpReport;
-    report.notes.unshift(
+    return await measurement<CdpReport>(
+      'cdp',
+      [
+        ...['--target', bench.stack.url, '--api-key', apiKeyOf(bench)],
+        ...['--session-id', session.id, '--direct-url', session.cdpUrl],
+        ...['--round-trips', '200', '--screenshots', '20', '--driver-label', 'local'],
+      ],
       'Stack: `ventus up` in-process on a scratch database, local driver (headless Chromium); the direct URL is the proxy’s route in Redis.',
+      cdpMarkdown,
+      (files) => files.percentilesSvg!,
     );
-    process.stderr.write('bench: cdp done\n');
-    return cdpMarkdown(report, path.basename(files.percentilesSvg));
   } finally {
     await bench.close();
   }
@@ -191,18 +212,16 @@ async function benchPoolSweep(): Promise<string> {
     ['operator'],
   );
   try {
-    const files = await ventusLoad<PoolSweepFiles>([
-      ...['--target', bench.stack.url, '--scenario', 'pool-sweep', '--api-key', apiKeyOf(bench)],
-      ...['--settings', '3:1,5:2,7:3', '--rate', '2', '--session-seconds', '2'],
-      ...['--duration', String(DURATION), '--concurrency', '256', '--driver-label', 'sim'],
-      ...['--out', RESULTS, '--name', 'latest-pool-sweep'],
-    ]);
-    const report = JSON.parse(await readFile(files.json, 'utf8')) as PoolSweepReport;
-    report.notes.unshift(
+    return await measurement<PoolSweepReport>(
+      'pool-sweep',
+      [
+        ...['--target', bench.stack.url, '--api-key', apiKeyOf(bench)],
+        ...['--settings', '3:1,5:2,7:3', '--rate', '2', '--session-seconds', '2'],
+        ...['--duration', String(DURATION), '--concurrency', '256', '--driver-label', 'sim'],
+      ],
       'Stack: `ventus up` in-process on a scratch database, sim driver with VENTUS_SIM_READY_MS=300.',
+      poolSweepMarkdown,
     );
-    process.stderr.write('bench: pool-sweep done\n');
-    return poolSweepMarkdown(report, path.basename(files.svg));
   } finally {
     await bench.close();
   }
@@ -218,18 +237,16 @@ async function benchTimers(): Promise<string> {
     ['operator'],
   );
   try {
-    const files = await ventusLoad<FleetFiles>([
-      ...['--target', bench.stack.url, '--scenario', 'timers', '--api-key', apiKeyOf(bench)],
-      ...['--pending', '2000', '--rate', '20', '--duration', String(DURATION)],
-      ...['--window', '40s', '--horizon', '400s', '--driver-label', 'sim'],
-      ...['--out', RESULTS, '--name', 'latest-timers'],
-    ]);
-    const report = JSON.parse(await readFile(files.json, 'utf8')) as TimersReport;
-    report.notes.unshift(
+    return await measurement<TimersReport>(
+      'timers',
+      [
+        ...['--target', bench.stack.url, '--api-key', apiKeyOf(bench)],
+        ...['--pending', '2000', '--rate', '20', '--duration', String(DURATION)],
+        ...['--window', '40s', '--horizon', '400s', '--driver-label', 'sim'],
+      ],
       'Stack: `ventus up` in-process on a scratch database, sim driver, pool min_ready 10 / max_total 2,500.',
+      timersMarkdown,
     );
-    process.stderr.write('bench: timers done\n');
-    return timersMarkdown(report, path.basename(files.svg));
   } finally {
     await bench.close();
   }
@@ -243,18 +260,16 @@ async function benchConcurrent(): Promise<string> {
   const { startSplitStack } = await import('./split-stack.ts');
   const split = await startSplitStack({ minReady: 10, maxTotal: 1100 }, { VENTUS_DRIVER: 'sim' });
   try {
-    const files = await ventusLoad<FleetFiles>([
-      ...['--target', split.brokerUrl, '--scenario', 'concurrent', '--api-key', split.apiKey],
-      ...['--sessions', '1000', '--rate', '200', '--duration', String(DURATION), '--driver-label', 'sim'],
-      ...['--out', RESULTS, '--name', 'latest-concurrent'],
-    ]);
-    const report = JSON.parse(await readFile(files.json, 'utf8')) as ConcurrentReport;
-    report.notes.unshift(
+    return await measurement<ConcurrentReport>(
+      'concurrent',
+      [
+        ...['--target', split.brokerUrl, '--api-key', split.apiKey],
+        ...['--sessions', '1000', '--rate', '200', '--duration', String(DURATION), '--driver-label', 'sim'],
+      ],
       'Stack: broker, proxy, workers and pool controller as four processes (as deployed) on a scratch ' +
         'database, sim driver, pool min_ready 10 / max_total 1,100. /metrics and its RSS are the broker process’s.',
+      concurrentMarkdown,
     );
-    process.stderr.write('bench: concurrent done\n');
-    return concurrentMarkdown(report, path.basename(files.svg));
   } finally {
     await split.close();
   }

@@ -12,6 +12,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { chromium, type Page } from 'playwright-core';
 import { startScratchStack } from '../load-tests/scratch-stack.ts';
+import { VIEWER_LAUNCH } from '../test/support/live-view-page.ts';
 
 const POOL = 'us-east1-chromium';
 const OUT = fileURLToPath(new URL('../docs/images/', import.meta.url));
@@ -52,17 +53,7 @@ const waitRunning = async (id: string) => {
   throw new Error(`session ${id} did not start`);
 };
 
-const browser = await chromium.launch({
-  executablePath: '/usr/bin/chromium',
-  headless: true,
-  args: [
-    '--no-sandbox',
-    '--disable-background-networking',
-    '--disable-component-update',
-    '--disable-sync',
-    '--no-first-run',
-  ],
-});
+const browser = await chromium.launch({ ...VIEWER_LAUNCH, headless: true });
 try {
   await mkdir(OUT, { recursive: true });
   // Some traffic, spread over the history window, so the pools chart has a shape.

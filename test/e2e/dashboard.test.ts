@@ -7,15 +7,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { TestContext } from '../support/test-context.ts';
 import { ApiClient } from '../support/api-client.ts';
+import { VIEWER_LAUNCH } from '../support/live-view-page.ts';
 import type { Stack } from '../../cli/stack.ts';
 
-const CHROMIUM_ARGS = [
-  '--no-sandbox',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-  '--no-first-run',
-];
 const XSS = '<img src=x onerror="window.__xss=1">';
 
 describe('the dashboard', () => {
@@ -33,11 +27,7 @@ describe('the dashboard', () => {
     userKey = (await ctx.seedKey(['sessions:read', 'sessions:write', 'audit:read'])).apiKey;
     operatorKey = (await ctx.seedKey(['operator'])).apiKey;
     api = new ApiClient(stack.url, userKey);
-    browser = await chromium.launch({
-      executablePath: '/usr/bin/chromium',
-      headless: true,
-      args: CHROMIUM_ARGS,
-    });
+    browser = await chromium.launch({ ...VIEWER_LAUNCH, headless: true });
     const created = await api.createSession({ labels: { team: 'e2e', note: XSS } });
     sessionId = created.body.id;
     await api.waitFor(sessionId, ['RUNNING']);

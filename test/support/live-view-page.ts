@@ -90,7 +90,7 @@ export async function serveTargetPage(): Promise<{ url: string; close(): Promise
   };
 }
 
-/** Debian's Chromium for the viewer: never a downloaded browser. */
+/** Debian's Chromium for a browser the test drives (viewer, dashboard): never a downloaded one. */
 export const VIEWER_LAUNCH = {
   executablePath: '/usr/bin/chromium',
   args: [
