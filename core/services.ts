@@ -89,7 +89,7 @@ export async function openServices(
   urls: { databaseUrl: string; redisUrl: string },
   log: Logger,
 ): Promise<Services> {
-  const db = createDatabase(urls.databaseUrl);
+  const db = createDatabase(urls.databaseUrl, { max: config.dbPoolMax });
   // ioredis reconnects by itself; an error with no listener would print as "Unhandled error event".
   const onRedisError = (err: Error) => log.warn({ err }, 'redis connection error (reconnecting)');
   const redis = openRedis(urls.redisUrl, { commandTimeoutMs: REDIS_COMMAND_TIMEOUT_MS }).on(

@@ -25,6 +25,8 @@ export interface Config {
   logLevel: string;
   /** How often the pool controller reconciles (ms). */
   reconcileIntervalMs: number;
+  /** Postgres connections each process may open (VENTUS_DB_POOL_MAX). */
+  dbPoolMax: number;
   /** How long a pod must look unreferenced before the pool controller's reaper deletes it (ms). */
   orphanGraceMs: number;
   /** Requests per minute per API key before 429. */
@@ -252,6 +254,7 @@ export function loadConfig(env: Env): Config {
     jwtSecret,
     logLevel: env.VENTUS_LOG_LEVEL ?? 'info',
     reconcileIntervalMs: integer(env, 'VENTUS_RECONCILE_INTERVAL_MS', 1000, 50, 60_000, problems),
+    dbPoolMax: integer(env, 'VENTUS_DB_POOL_MAX', 10, 1, 1000, problems),
     orphanGraceMs: integer(env, 'VENTUS_ORPHAN_GRACE_MS', 30_000, 0, 3_600_000, problems),
     rateLimitPerMinute: integer(env, 'VENTUS_RATE_LIMIT_PER_MINUTE', 1200, 1, 10_000_000, problems),
     // At most 60 s: a simulated pod's creation is one long-polled request to the sim runtime server.

@@ -59,6 +59,8 @@ export class ProcessStack {
         VENTUS_LOG_LEVEL: process.env.VENTUS_LOG_LEVEL ?? 'warn',
         VENTUS_RECONCILE_INTERVAL_MS: '200',
         VENTUS_OPS_PORT: '0',
+        // Two fault files run at once in CI, each with four processes: stay well inside Postgres's 100 connections.
+        VENTUS_DB_POOL_MAX: '4',
         ...env,
       },
       `http://127.0.0.1:${ports.broker}`,
