@@ -19,6 +19,17 @@ const boundary = (self) => ({
   },
 });
 
+/** Plain ES modules (no TypeScript), linted without type information against the named globals. */
+const plainModules = (files, globals) => ({
+  files,
+  ...tseslint.configs.disableTypeChecked,
+  languageOptions: {
+    ...tseslint.configs.disableTypeChecked.languageOptions,
+    sourceType: 'module',
+    globals: Object.fromEntries(globals.split(' ').map((name) => [name, 'readonly'])),
+  },
+});
+
 export default tseslint.config(
   {
     ignores: [
@@ -27,7 +38,7 @@ export default tseslint.config(
       'scratch/**',
       'bin/**',
       'eslint.config.js',
-      'runtime-image/**',
+      'runtime-image/*.mjs',
       'charts/**',
       'sdk/dist/**',
     ],
@@ -45,21 +56,15 @@ export default tseslint.config(
       '@typescript-eslint/require-await': 'off',
     },
   },
-  {
-    // The dashboard's browser modules: plain ES modules served as they are (no build step), so
-    // they are linted without type information, against the browser's globals.
-    files: ['broker/dashboard/public/**/*.js'],
-    ...tseslint.configs.disableTypeChecked,
-    languageOptions: {
-      ...tseslint.configs.disableTypeChecked.languageOptions,
-      sourceType: 'module',
-      globals: Object.fromEntries(
-        'window document location sessionStorage fetch URL URLSearchParams Node HTMLElement CSS setTimeout clearTimeout'
-          .split(' ')
-          .map((name) => [name, 'readonly']),
-      ),
-    },
-  },
+  // The dashboard's browser modules: plain ES modules served as they are (no build step), so
+  // they are linted without type information, against the browser's globals.
+  plainModules(
+    ['broker/dashboard/public/**/*.js'],
+    'window document location sessionStorage fetch URL URLSearchParams Node HTMLElement CSS setTimeout clearTimeout',
+  ),
+  // The SDK's plain-JavaScript examples, run by Node 20 as they are (no TypeScript); `innerWidth`
+  // and `innerHeight` are read inside a page.evaluate callback.
+  plainModules(['sdk/examples/**/*.mjs'], 'process console innerWidth innerHeight'),
   ...processes.map(boundary),
   {
     files: ['core/**/*.ts'],
@@ -71,6 +76,43 @@ export default tseslint.config(
             {
               group: ['**/broker/*', '**/workers/*', '**/pool-controller/*', '**/proxy/*', '**/cli/*'],
               message: 'core/ imports no process folder.',
+            },
+          ],
+        },
+      ],
+    },
+  },
+  {
+    // The pod agent is its own program, the code that runs inside the boundary: it imports its own
+    // folder and the pure modules of core/ it shares (RFB messages, the network-target check), nothing else.
+    files: ['runtime-image/agent/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              group: [
+                '**/broker/*',
+                '**/workers/*',
+                '**/pool-controller/*',
+                '**/proxy/*',
+                '**/cli/*',
+                '**/core/artifacts/*',
+                '**/core/capacity/*',
+                '**/core/config/*',
+                '**/core/db/*',
+                '**/core/lifecycle/*',
+                '**/core/logging/*',
+                '**/core/metrics/*',
+                '**/core/pools/*',
+                '**/core/process/*',
+                '**/core/queue/*',
+                '**/core/redis/*',
+                '**/core/runtime/*',
+                '**/core/services.ts',
+              ],
+              message: 'The agent imports only runtime-image/agent/ and core/domain, core/security.',
             },
           ],
         },

@@ -1,5 +1,11 @@
 /** buildApp(services): registers plugins and routes and opens nothing. main.ts listens. */
-import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import Fastify, {
+  LogController,
+  type FastifyBaseLogger,
+  type FastifyInstance,
+  type FastifyReply,
+  type FastifyRequest,
+} from 'fastify';
 import { Ajv } from 'ajv';
 import addFormats from 'ajv-formats';
 import type { Services } from '../core/services.ts';
@@ -18,7 +24,9 @@ import { auditRoutes } from './routes/audit.routes.ts';
 import { profilesRoutes } from './routes/profiles.routes.ts';
 import { profileSnapshotRoutes } from './routes/profile-snapshot.routes.ts';
 import { healthRoutes } from './health.routes.ts';
+import { problemPagesRoutes } from './routes/problem-pages.routes.ts';
 import { poolsRoutes } from './routes/pools.routes.ts';
+import { workspacesRoutes } from './routes/workspaces.routes.ts';
 import { recordingsRoutes } from './routes/recordings.routes.ts';
 import { liveViewRoutes } from './routes/live-view.routes.ts';
 import { poolInsightsRoutes } from './routes/pool-insights.routes.ts';
@@ -50,6 +58,21 @@ function makeAjv(coerce: boolean): Ajv {
   return ajv;
 }
 
+/**
+ * Request lines at debug: at info, a dashboard polling every 2 s floods the terminal. A request
+ * that failed with an error is still logged at error (Fastify's default).
+ */
+class DebugRequestLogs extends LogController {
+  override incomingRequest(request: FastifyRequest): void {
+    request.log.debug({ req: request }, 'incoming request');
+  }
+
+  override requestCompleted(error: Error | null, request: FastifyRequest, reply: FastifyReply): void {
+    if (error) return super.requestCompleted(error, request, reply);
+    reply.log.debug({ res: reply, responseTime: reply.elapsedTime }, 'request completed');
+  }
+}
+
 export async function buildApp(services: Services, options: BuildAppOptions = {}): Promise<FastifyInstance> {
   const app = Fastify({
     // The cast keeps FastifyInstance's default logger type, so plugins take `FastifyInstance` plainly.
@@ -61,6 +84,7 @@ export async function buildApp(services: Services, options: BuildAppOptions = {}
     // Ids are generated here; a client's own X-Request-Id is not trusted for logs.
     requestIdHeader: false,
     genReqId: () => crypto.randomUUID(),
+    logController: new DebugRequestLogs(),
     // Router-level errors (malformed or overlong URLs) answer problem documents like everything else.
     frameworkErrors: (err, request, reply) => {
       const instance = request.url.split('?')[0];
@@ -81,6 +105,9 @@ export async function buildApp(services: Services, options: BuildAppOptions = {}
     request.log = request.log.child({ path: scrubUrl(request.url) });
     void reply.header('X-Request-Id', request.id);
   });
+  app.addHook('onResponse', async (request, reply) => {
+    request.log.debug({ req: request, res: reply, responseTime: reply.elapsedTime }, 'request completed');
+  });
   // Every body is JSON: text/plain (Fastify's other default parser) is a 415, not a string to validate.
   app.removeContentTypeParser('text/plain');
   // An empty body sent as application/json (common on DELETE) means "no body", not a parse error.
@@ -89,13 +116,14 @@ export async function buildApp(services: Services, options: BuildAppOptions = {}
     if (body === '') return done(null, undefined);
     void parseJson(request, body as string, done);
   });
-  registerProblemHandlers(app);
+  registerProblemHandlers(app, services.config);
   registerAuth(app, services.db);
   registerTextGuard(app);
   registerDeprecationHeaders(app);
   await registerRateLimit(app, services);
   await registerOpenApi(app, services.config.publicUrl);
   await app.register(healthRoutes(services));
+  await app.register(problemPagesRoutes());
   await app.register(sessionsRoutes(services));
   await app.register(sessionActionsRoutes(services));
   await app.register(keysRoutes(services));
@@ -104,6 +132,7 @@ export async function buildApp(services: Services, options: BuildAppOptions = {}
   await app.register(profilesRoutes(services));
   await app.register(profileSnapshotRoutes(services));
   await app.register(poolsRoutes(services));
+  await app.register(workspacesRoutes(services));
   await app.register(recordingsRoutes(services));
   await app.register(liveViewRoutes(services));
   await app.register(poolInsightsRoutes(services));

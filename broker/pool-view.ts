@@ -21,6 +21,7 @@ export async function poolView(services: Services, pool: PoolSettings): Promise<
     max_starting: pool.maxStarting,
     pod_template: pool.podTemplate,
     updated_at: pool.updatedAt.toISOString(),
+    retired_at: pool.retiredAt?.toISOString() ?? null,
     status: {
       ready: warm.length,
       warming: starting.length,

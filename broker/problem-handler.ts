@@ -1,15 +1,30 @@
 /** Renders every error as application/problem+json (RFC 7807); unknown routes included. */
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { ProblemError, problemDocument, type ProblemDocument } from '../core/domain/problems.ts';
+import {
+  forDeployment,
+  ProblemError,
+  problemDocument,
+  type ProblemDocument,
+} from '../core/domain/problems.ts';
 import { isDependencyOutage } from '../core/process/dependency-outage.ts';
 import { READINESS_RETRY_AFTER_SECONDS } from '../core/process/health.ts';
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    /** The deployment's public base URL (PUBLIC_URL), read when a response is written. */
+    readonly publicUrl: string;
+  }
+}
 
 export function sendProblem(reply: FastifyReply, doc: ProblemDocument, retryAfter?: number): FastifyReply {
   // Also set here: router-level errors answer before the onRequest hook that normally sets it.
   void reply.header('X-Request-Id', reply.request.id);
   if (retryAfter !== undefined) void reply.header('Retry-After', String(retryAfter));
   if (doc.status === 401) void reply.header('WWW-Authenticate', 'Bearer realm="ventus"');
-  return reply.code(doc.status).type('application/problem+json').send(doc);
+  return reply
+    .code(doc.status)
+    .type('application/problem+json')
+    .send(forDeployment(doc, reply.server.publicUrl));
 }
 
 function instanceOf(request: FastifyRequest): string {
@@ -61,7 +76,9 @@ function fromFastifyError(err: FastifyError, instance: string): ProblemDocument 
   return undefined;
 }
 
-export function registerProblemHandlers(app: FastifyInstance): void {
+export function registerProblemHandlers(app: FastifyInstance, config: { publicUrl: string }): void {
+  // A getter: tests (and `ventus up` on port 0) learn the public URL only once the server listens.
+  app.decorate('publicUrl', { getter: () => config.publicUrl });
   app.setErrorHandler((err: FastifyError, request, reply) => {
     const instance = instanceOf(request);
     if (err instanceof ProblemError) return sendProblem(reply, err.toDocument(instance), err.retryAfter);

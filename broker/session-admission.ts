@@ -3,9 +3,19 @@
  * session row, its first transition, the idempotency key and an audit row in one statement.
  */
 import { findIdempotentSession } from '../core/db/idempotency.repository.ts';
-import { earliestExpiry, getSession, insertSession, type Session } from '../core/db/sessions.repository.ts';
+import {
+  getSession,
+  insertSession,
+  listWorkspaceLiveSessions,
+  type Session,
+} from '../core/db/sessions.repository.ts';
+import { limitDefaults, workspaceLimits } from '../core/db/workspace-settings.repository.ts';
+import type { WorkspaceLimits } from '../core/domain/workspace-limits.ts';
+import type { Admission, WorkspaceShare } from '../core/redis/pool-state.ts';
+import { refusal } from './admission-refusal.ts';
+import { sealSessionConfig } from '../core/security/session-secrets.ts';
 import { findPool, listPools, type PoolSettings } from '../core/db/pools.repository.ts';
-import { getWorkspaceProfile } from '../core/db/profiles.repository.ts';
+import { getWorkspaceProfile, profileVersionExists } from '../core/db/profiles.repository.ts';
 import { newId } from '../core/domain/ids.ts';
 import { ProblemError } from '../core/domain/problems.ts';
 import { SESSION_DEFAULTS, type CreateSessionBody } from '../core/domain/session.schema.ts';
@@ -43,6 +53,11 @@ async function resolvePool(services: Services, body: CreateSessionBody): Promise
     });
   }
   const pool = await findPool(services.db, region, kind);
+  if (pool?.retiredAt) {
+    throw new ProblemError('unprocessable-entity', {
+      detail: `The pool for runtime_kind '${kind}' in region ${region} is retired`,
+    });
+  }
   if (pool) return pool;
   const pools = await listPools(services.db);
   const regions = [...new Set(pools.map((p) => p.region))];
@@ -80,13 +95,34 @@ async function resolveProfileVersion(
       detail: `Unknown profile_id '${profileId}': no such profile in this workspace`,
     });
   }
-  // Versions are 1..latest_version without gaps (they are only ever appended).
-  if (version !== undefined && version > profile.latestVersion) {
+  // Versions are appended without gaps, but the oldest are pruned past the workspace's limit.
+  if (version !== undefined && !(await profileVersionExists(services.db, profileId, version))) {
     throw new ProblemError('unprocessable-entity', {
-      detail: `Profile ${profileId} has no version ${version}; its latest is ${profile.latestVersion}`,
+      detail: `Profile ${profileId} has no version ${version} (kept versions end at ${profile.latestVersion}; older ones are pruned)`,
     });
   }
   return version ?? profile.latestVersion;
+}
+
+/** With a lifetime ceiling set, a session cannot be asked to run longer than it at create either. */
+function refuseOverLifetime(body: CreateSessionBody, limits: WorkspaceLimits): void {
+  const ceiling = limits.maxSessionLifetimeSeconds;
+  const timeout = body.timeout_seconds ?? SESSION_DEFAULTS.timeout_seconds;
+  if (ceiling !== null && timeout > ceiling) {
+    throw new ProblemError('unprocessable-entity', {
+      detail: `timeout_seconds ${timeout} exceeds this workspace's maximum session lifetime of ${ceiling} s`,
+    });
+  }
+}
+
+/** The session created under this Idempotency-Key within the 24 h window, if any. */
+export async function findReplay(
+  services: Pick<Services, 'db'>,
+  principal: ApiKeyPrincipal,
+  key: string,
+): Promise<Session | undefined> {
+  const existingId = await findIdempotentSession(services.db, principal.workspaceId, key);
+  return (existingId && (await getSession(services.db, existingId))) || undefined;
 }
 
 async function replay(
@@ -94,40 +130,44 @@ async function replay(
   principal: ApiKeyPrincipal,
   key: string,
 ): Promise<CreateOutcome | undefined> {
-  const existingId = await findIdempotentSession(services.db, principal.workspaceId, key);
-  const session = existingId && (await getSession(services.db, existingId));
+  const session = await findReplay(services, principal, key);
   return session ? { session, replayed: true } : undefined;
 }
 
 /**
- * Seconds until a slot is likely to free, from the pool itself: the earliest `expires_at` of an
- * admitted session, or the measured warm-up time when pods are starting (an operator raised the pool)
- * and that comes sooner. With neither known, the warm-up time (1 s before the first start).
+ * Reserves the session's slot in the pool and in the workspace's share (one atomic Redis step). What
+ * Redis does not know (first use since a start, a Redis loss, a lapsed workspace marker) is rebuilt
+ * from Postgres and the step retried, so a flushed Redis admits past neither max_total nor the quota.
  */
-async function retryAfterSeconds(services: Services, pool: PoolSettings): Promise<number> {
-  const [soonest, starting, warmupMs] = await Promise.all([
-    earliestExpiry(services.db, pool.name),
-    services.pools.startingIds(pool.name),
-    services.pools.warmupMs(pool.name),
-  ]);
-  const waits: number[] = [];
-  if (soonest) waits.push(soonest.getTime() - Date.now());
-  if (starting.length > 0 && warmupMs !== undefined) waits.push(warmupMs);
-  const ms = waits.length > 0 ? Math.min(...waits) : (warmupMs ?? 1000);
-  return Math.min(3600, Math.max(1, Math.ceil(ms / 1000)));
+async function admit(
+  services: Services,
+  pool: PoolSettings,
+  sessionId: string,
+  share: WorkspaceShare,
+): Promise<Admission> {
+  let result: Admission = await services.pools.admit(pool.name, sessionId, share);
+  for (let attempt = 0; attempt < 3; attempt++) {
+    if (result === 'limits-unknown') await restorePoolSlots(services, pool);
+    else if (result === 'workspace-unknown') await syncWorkspaceShare(services, share.workspaceId);
+    else break;
+    result = await services.pools.admit(pool.name, sessionId, share);
+  }
+  const outcome = result === 'admitted' ? 'admitted' : result === 'quota-reached' ? 'quota' : 'full';
+  services.metrics.admissions.inc({ pool: pool.name, outcome });
+  return result;
 }
 
-async function admit(services: Services, pool: PoolSettings, sessionId: string): Promise<boolean> {
-  let result = await services.pools.admit(pool.name, sessionId);
-  if (result === 'limits-unknown') {
-    // First use since a start or a Redis loss: restore the limits and every live session's slot from
-    // Postgres, so a flushed Redis does not admit past max_total.
-    await restorePoolSlots(services, pool);
-    result = await services.pools.admit(pool.name, sessionId);
-  }
-  const admitted = result === 'admitted';
-  services.metrics.admissions.inc({ pool: pool.name, outcome: admitted ? 'admitted' : 'full' });
-  return admitted;
+/** One rebuild per workspace at a time in this process (200 refused creates do not make 200 reads). */
+const syncing = new Map<string, Promise<number>>();
+
+function syncWorkspaceShare(services: Services, workspaceId: string): Promise<number> {
+  const running = syncing.get(workspaceId);
+  if (running) return running;
+  const sync = listWorkspaceLiveSessions(services.db, workspaceId)
+    .then((live) => services.pools.syncWorkspace(workspaceId, live))
+    .finally(() => syncing.delete(workspaceId));
+  syncing.set(workspaceId, sync);
+  return sync;
 }
 
 const IN_FLIGHT_MS = 30_000;
@@ -202,18 +242,20 @@ async function createNew(
   body: CreateSessionBody,
   pool: PoolSettings,
 ): Promise<CreateOutcome> {
-  const profileVersion = await resolveProfileVersion(services, principal, body);
+  const [profileVersion, limits] = await Promise.all([
+    resolveProfileVersion(services, principal, body),
+    workspaceLimits(services.db, principal.workspaceId, limitDefaults(services.config)),
+  ]);
+  refuseOverLifetime(body, limits);
   const sessionId = newId();
-  if (!(await admit(services, pool, sessionId))) {
+  const admission = await admit(services, pool, sessionId, {
+    workspaceId: principal.workspaceId,
+    quota: limits.liveSessions,
+  });
+  if (admission !== 'admitted') {
     const raced = await replay(services, principal, idempotencyKey);
     if (raced) return raced;
-    const retryAfter = await retryAfterSeconds(services, pool);
-    const at = new Date().toISOString().replace(/\.\d{3}Z$/, 'Z');
-    services.metrics.insufficientCapacity.inc({ pool: pool.name });
-    throw new ProblemError('insufficient-capacity', {
-      retryAfter,
-      detail: `No agents in region ${pool.region} had spare capacity at ${at}. Retry after the pool drains; ${pool.region} is the only region available today.`,
-    });
+    throw await refusal(services, pool, principal.workspaceId, admission, limits.liveSessions);
   }
   let session: Session | undefined;
   try {
@@ -227,7 +269,8 @@ async function createNew(
         runtimeKind: pool.runtimeKind,
         timeoutSeconds: body.timeout_seconds ?? SESSION_DEFAULTS.timeout_seconds,
         keepAliveSeconds: body.keep_alive_seconds ?? SESSION_DEFAULTS.keep_alive_seconds,
-        config: {
+        // The secrets (storage_state, proxy password) are stored sealed, and only until the pod has them.
+        config: sealSessionConfig(services.profileCipher, sessionId, {
           viewport: body.viewport,
           user_agent: body.user_agent,
           proxy: body.proxy,
@@ -235,7 +278,7 @@ async function createNew(
           profile_version: profileVersion,
           storage_state: body.storage_state,
           recording: body.recording,
-        },
+        }),
         labels: body.labels ?? {},
         createdBy: principal.keyId,
       },
@@ -246,7 +289,7 @@ async function createNew(
       },
     );
   } finally {
-    if (!session) await services.pools.releaseSlot(pool.name, sessionId);
+    if (!session) await services.pools.undoAdmission(pool.name, sessionId);
   }
   if (!session) {
     const raced = await replay(services, principal, idempotencyKey);

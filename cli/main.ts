@@ -1,141 +1,107 @@
 /**
- * The `ventus` command: up, migrate, workspaces create, keys create, pools list|set|advise, load.
- * `--json` output is one JSON document on stdout; logs go to stderr.
+ * The `ventus` command. Each command group lives in its own file and is registered here in one
+ * line. `--json` output is one JSON document on stdout; logs and errors go to stderr. A mistake is
+ * answered in one line that says what to do (exit 2); a failure the CLI can explain (a missing
+ * database, a port in use) likewise (exit 1).
  */
-import { parseArgs } from 'node:util';
-import { ConfigError, loadConfig, type Config } from '../core/config/config.ts';
+import { readFileSync } from 'node:fs';
+import { Command, CommanderError } from 'commander';
+import { loadConfig } from '../core/config/config.ts';
 import { createLogger } from '../core/logging/logger.ts';
-import { createDatabase } from '../core/db/database.ts';
-import { prepareDatabase } from '../core/db/bootstrap.ts';
-import { createApiKey, createWorkspace, findWorkspace } from '../core/db/workspaces.repository.ts';
-import { DEFAULT_SCOPES, SCOPES, isScope, type Scope } from '../core/domain/scopes.ts';
-import { resolveConnections } from './connections.ts';
-import { closeOnSignals } from '../core/process/shutdown.ts';
+import { cliDeps, UsageError } from './cli-context.ts';
+import { explain } from './cli-errors.ts';
+import { registerPassthrough } from './passthrough.ts';
+import { registerUp } from './up.command.ts';
+import { registerWorkspaces } from './workspaces.command.ts';
+import { registerKeys } from './keys.command.ts';
+import { registerSessions } from './sessions.command.ts';
 import { POOLS_USAGE, poolsCommand } from './pools.command.ts';
 import { LOAD_USAGE, loadCommand } from './load.command.ts';
+import { SIGNING_KEYS_USAGE, signingKeysCommand } from './signing-keys.command.ts';
 
-const USAGE = `usage:
-  ventus up                                   run the whole service (broker, proxy, workers, pool controller)
-  ventus migrate                              apply database migrations
-  ventus workspaces create <name> [--json]
-  ventus keys create --workspace <name-or-id> [--scopes a,b] [--name label] [--json]
-${POOLS_USAGE}
-${LOAD_USAGE}`;
+const { version } = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as {
+  version: string;
+};
 
-function fail(message: string): never {
-  process.stderr.write(`${message}\n`);
-  process.exit(2);
+/** `ventus keys create --workspce x` → "ventus keys create": the command whose help to read. */
+function commandPath(program: Command, argv: string[]): string {
+  const words = ['ventus'];
+  let command = program;
+  for (const a of argv) {
+    const sub = command.commands.find((c) => c.name() === a);
+    if (!sub) break;
+    words.push(a);
+    command = sub;
+  }
+  return words.join(' ');
 }
 
-function readConfig(): Config {
+function buildProgram(argv: string[]): Command {
+  const program = new Command('ventus')
+    .description('Ventus Sessions: disposable Chrome sessions behind one REST API')
+    .version(version, '-v, --version', 'print the version')
+    .enablePositionalOptions()
+    .showSuggestionAfterError()
+    .exitOverride()
+    .configureOutput({
+      // Commander's errors ("error: unknown option '--workspce'\n(Did you mean --workspace?)") on one line.
+      outputError: (text, write) =>
+        write(`${text.trim().replace(/\s*\n\s*/g, ' ')} (see ${commandPath(program, argv)} --help)\n`),
+    })
+    .addHelpText(
+      'after',
+      `
+Examples:
+  ventus up                                      run the service (npm start does)
+  ventus workspaces create acme && ventus keys create --workspace acme
+  ventus sessions create --wait                  with VENTUS_API_KEY set
+  ventus <command> --help                        a command's options and examples`,
+    );
+  registerUp(program);
+  registerWorkspaces(program);
+  registerKeys(program);
+  registerSessions(program);
+  registerPassthrough(program, 'pools', 'read, tune and size pools (operator)', POOLS_USAGE, (a) =>
+    poolsCommand(a, cliDeps),
+  );
+  registerPassthrough(program, 'load', 'load-test a deployment', LOAD_USAGE, (a) => loadCommand(a, cliDeps));
+  registerPassthrough(program, 'signing-keys', 'list and rotate JWT signing keys', SIGNING_KEYS_USAGE, (a) =>
+    signingKeysCommand(a, cliDeps),
+  );
+  return program;
+}
+
+/** The configuration if it loads (to name the database or port in an error), else undefined. */
+function configOrUndefined() {
   try {
     return loadConfig(process.env);
-  } catch (err) {
-    if (err instanceof ConfigError) fail(err.message);
-    throw err;
+  } catch {
+    return undefined;
   }
-}
-
-async function withDatabase<T>(
-  config: Config,
-  fn: (db: ReturnType<typeof createDatabase>) => Promise<T>,
-): Promise<T> {
-  const log = createLogger(config.logLevel === 'info' ? 'warn' : config.logLevel, {}).child({
-    component: 'cli',
-  });
-  const conns = await resolveConnections(config, log, { redis: false });
-  const db = createDatabase(conns.databaseUrl, { max: 2 });
-  try {
-    await prepareDatabase(db, config);
-    return await fn(db);
-  } finally {
-    await db.end();
-    await conns.stop();
-  }
-}
-
-function print(json: boolean, value: Record<string, unknown>, text: string): void {
-  process.stdout.write(json ? `${JSON.stringify(value)}\n` : `${text}\n`);
-}
-
-async function up(config: Config): Promise<void> {
-  const log = createLogger(config.logLevel, { service: 'ventus' });
-  const conns = await resolveConnections(config, log);
-  // Loaded only here: the whole service is a large import graph the other commands do not need.
-  const { startStack } = await import('./stack.ts');
-  const stack = await startStack(config, conns, log);
-  closeOnSignals(
-    log,
-    () => stack.close(),
-    () => conns.stop(),
-  );
-  process.stderr.write(`Ventus Sessions is up on ${config.publicUrl} (listening on port ${stack.port})\n`);
 }
 
 async function main(argv: string[]): Promise<void> {
-  // `pools` has flags of its own.
-  if (argv[0] === 'pools') return poolsCommand(argv.slice(1), { readConfig, withDatabase, fail });
-  // `load` talks to a deployment over HTTP only: no configuration of its own.
-  if (argv[0] === 'load') return loadCommand(argv.slice(1), { fail });
-  const { values, positionals } = parseArgs({
-    args: argv,
-    allowPositionals: true,
-    options: {
-      json: { type: 'boolean', default: false },
-      workspace: { type: 'string' },
-      scopes: { type: 'string' },
-      name: { type: 'string' },
-      help: { type: 'boolean', short: 'h', default: false },
-    },
-  });
-  const [command, sub, arg] = positionals;
-  if (values.help || !command) return void process.stdout.write(`${USAGE}\n`);
-  const config = readConfig();
-  switch (`${command} ${sub ?? ''}`.trim()) {
-    case 'up':
-      return up(config);
-    case 'migrate':
-      await withDatabase(config, async () => {});
-      return print(values.json, { migrated: true }, 'database is up to date');
-    case 'workspaces create': {
-      if (!arg) fail('usage: ventus workspaces create <name> [--json]');
-      const ws = await withDatabase(config, async (db) => {
-        if (await findWorkspace(db, arg)) fail(`workspace ${arg} already exists`);
-        return createWorkspace(db, arg);
-      });
-      return print(
-        values.json,
-        { id: ws.id, name: ws.name, created_at: ws.createdAt.toISOString() },
-        `workspace ${ws.name} ${ws.id}`,
-      );
+  const program = buildProgram(argv);
+  if (argv.length === 0) return void program.outputHelp();
+  try {
+    await program.parseAsync(argv, { from: 'user' });
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      // --help and --version "fail" with exit code 0; the rest was printed by outputError.
+      process.exit(err.exitCode === 0 ? 0 : 2);
     }
-    case 'keys create': {
-      if (!values.workspace)
-        fail('usage: ventus keys create --workspace <name-or-id> [--scopes a,b] [--json]');
-      const scopes: string[] = values.scopes
-        ?.split(',')
-        .map((s) => s.trim())
-        .filter(Boolean) ?? [...DEFAULT_SCOPES];
-      const bad = scopes.filter((s) => !isScope(s));
-      if (bad.length > 0) fail(`unknown scope(s): ${bad.join(', ')} (known: ${SCOPES.join(', ')})`);
-      const workspaceRef = values.workspace;
-      const key = await withDatabase(config, async (db) => {
-        const ws = await findWorkspace(db, workspaceRef);
-        if (!ws) fail(`no workspace ${workspaceRef}`);
-        return { ...(await createApiKey(db, ws.id, scopes as Scope[], values.name)), workspaceId: ws.id };
-      });
-      return print(
-        values.json,
-        { api_key: key.apiKey, key_id: key.keyId, workspace_id: key.workspaceId, scopes },
-        key.apiKey,
-      );
+    if (err instanceof UsageError) {
+      process.stderr.write(`${err.message}\n`);
+      process.exit(2);
     }
-    default:
-      fail(USAGE);
+    const line = explain(err, configOrUndefined());
+    if (line) {
+      process.stderr.write(`${line}\n`);
+      process.exit(1);
+    }
+    createLogger('error').error({ err }, 'ventus failed');
+    process.exit(1);
   }
 }
 
-main(process.argv.slice(2)).catch((err: unknown) => {
-  createLogger('error').error({ err }, 'ventus failed');
-  process.exit(1);
-});
+await main(process.argv.slice(2));

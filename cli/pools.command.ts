@@ -18,6 +18,7 @@ import { changePool, type PoolChangeActor } from '../core/pools/change-pool.ts';
 import { advise, predict } from '../core/capacity/erlang-b.ts';
 import { DEFAULT_WINDOW_SECONDS, observeLoad, type ObservedLoad } from '../core/capacity/observed-load.ts';
 import { connectLive, type LiveRedis } from './pools.live.ts';
+import { createPoolCommand, parseNewPool, retirePoolCommand, wholeNumber } from './pools.lifecycle.ts';
 import {
   adviceJson,
   adviceText,
@@ -31,6 +32,9 @@ import {
 
 export const POOLS_USAGE = `  ventus pools list [--json]
   ventus pools set <name> [--min-ready N] [--max-total N] [--max-starting N|none] [--json]
+  ventus pools create <region> <chromium|rda> --min-ready N --max-total N [--max-starting N]
+                      [--image IMAGE] [--node-selector k=v[,k=v]] [--json]
+  ventus pools retire <name> [--json]
   ventus pools advise --arrival-rate R --mean-session S --start-seconds T
                       [--target-503 0.01] [--target-warm-hit 0.95] [--json]
   ventus pools advise --pool <name> [--window 1h] [any flag above, to override an observation]`;
@@ -58,6 +62,8 @@ const OPTIONS = {
   'target-warm-hit': { type: 'string' },
   pool: { type: 'string' },
   window: { type: 'string' },
+  image: { type: 'string' },
+  'node-selector': { type: 'string' },
 } as const;
 type Flag = keyof typeof OPTIONS;
 type Values = Partial<Record<Flag, string | boolean>>;
@@ -65,6 +71,8 @@ type Values = Partial<Record<Flag, string | boolean>>;
 const ALLOWED: Record<string, Flag[]> = {
   list: ['json'],
   set: ['json', 'min-ready', 'max-total', 'max-starting'],
+  create: ['json', 'min-ready', 'max-total', 'max-starting', 'image', 'node-selector'],
+  retire: ['json'],
   advise: [
     'json',
     'arrival-rate',
@@ -107,6 +115,14 @@ export async function poolsCommand(argv: string[], deps: PoolsCommandDeps): Prom
       if (!name || extra.length > 0)
         return fail('usage: ventus pools set <name> [--min-ready N] [--max-total N] ...');
       return set(deps, name, parsePatch(values, fail), json);
+    case 'create': {
+      const kind = extra[0];
+      if (!name || !kind || extra.length > 1) return fail(`usage:\n${POOLS_USAGE}`);
+      return createPoolCommand(deps, parseNewPool(name, kind, values, fail), json);
+    }
+    case 'retire':
+      if (!name || extra.length > 0) return fail('usage: ventus pools retire <name> [--json]');
+      return retirePoolCommand(deps, name, json);
     case 'advise':
       if (name !== undefined) fail(`unexpected argument ${name}: name the pool with --pool <name>`);
       return adviseCommand(deps, values, json);
@@ -159,21 +175,6 @@ async function list(deps: PoolsCommandDeps, json: boolean): Promise<void> {
   }
 }
 
-/** Whole numbers within the bounds `PATCH /v1/pools/{name}` accepts. */
-function wholeNumber(
-  flag: string,
-  raw: string,
-  min: number,
-  max: number,
-  fail: (m: string) => never,
-): number {
-  const value = /^\d+$/.test(raw.trim()) ? Number(raw) : Number.NaN;
-  if (!Number.isSafeInteger(value) || value < min || value > max) {
-    fail(`--${flag}=${JSON.stringify(raw)}: expected a whole number from ${min} to ${max}`);
-  }
-  return value;
-}
-
 function parsePatch(values: Values, fail: (m: string) => never): PoolPatch {
   const str = (f: Flag) => (typeof values[f] === 'string' ? values[f] : undefined);
   const patch: PoolPatch = {};
@@ -201,9 +202,9 @@ async function set(deps: PoolsCommandDeps, name: string, patch: PoolPatch, json:
         {
           db,
           // The change is committed by now: a failed wake-up only delays it to the next pass.
-          signalChange: async (pool) => {
+          announce: async (pool) => {
             if (!live) return;
-            await live.pools.signalChange(pool).then(
+            await live.pools.announceSettings(pool).then(
               () => (signalled = true),
               () => {},
             );

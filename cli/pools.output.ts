@@ -25,13 +25,16 @@ export function poolJson(p: PoolSettings) {
   };
 }
 
-/** Left-aligned first column, right-aligned numbers, two spaces between columns. */
-export function table(rows: string[][]): string {
+/**
+ * Left-aligned first column (the first `leftColumns`), right-aligned numbers, two spaces between
+ * columns.
+ */
+export function table(rows: string[][], leftColumns = 1): string {
   const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? '').length)));
   return rows
     .map((r) =>
       r
-        .map((cell, i) => (i === 0 ? cell.padEnd(widths[i]!) : cell.padStart(widths[i]!)))
+        .map((cell, i) => (i < leftColumns ? cell.padEnd(widths[i]!) : cell.padStart(widths[i]!)))
         .join('  ')
         .trimEnd(),
     )

@@ -39,7 +39,7 @@ export async function startStack(
 ): Promise<Stack> {
   const services = await openServicesAfterMigrating(config, urls, log);
   const headless = config.headless ?? defaultHeadless();
-  const driver = createDriver(config);
+  const driver = createDriver(config, services.agentAccess);
   const app = await buildApp(services);
   const proxy = await attachCdpProxy(app.server, services, services.duplicateRedis());
   const liveView = await attachLiveViewProxy(app.server, services, services.duplicateRedis());

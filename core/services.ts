@@ -8,13 +8,17 @@ import type { Config } from './config/config.ts';
 import { createDatabase, type Database } from './db/database.ts';
 import { getSetting, settingOrCreate } from './db/settings.repository.ts';
 import { sealPlaintextVersions } from './db/profiles.repository.ts';
+import { sealPlaintextSessionSecrets } from './db/sessions.repository.ts';
+import { sealSessionConfig } from './security/session-secrets.ts';
 import { formatProfileKey, parseProfileKey, ProfileCipher } from './security/profile-cipher.ts';
 import { RedisKeys } from './redis/keys.ts';
 import { PoolState } from './redis/pool-state.ts';
 import { SessionRoutes } from './redis/session-routes.ts';
 import { CdpConnections } from './redis/cdp-connections.ts';
 import { JobProducer } from './queue/producer.ts';
-import { SessionTokens } from './security/cdp-token.ts';
+import type { SessionTokens } from './security/cdp-token.ts';
+import { openSessionTokens } from './security/open-session-tokens.ts';
+import { PodAgentAccess } from './runtime/agent.client.ts';
 import type { Logger } from './logging/logger.ts';
 import { createMetrics, type Metrics } from './metrics/metrics.ts';
 import { storeSources } from './metrics/state-sources.ts';
@@ -30,6 +34,8 @@ export interface Services {
   connections: CdpConnections;
   jobs: JobProducer;
   tokens: SessionTokens;
+  /** The control plane's key to the pod agents: every call to an agent presents the pod's secret. */
+  agentAccess: PodAgentAccess;
   /** Seals and opens profile storage_state at rest. */
   profileCipher: ProfileCipher;
   /**
@@ -100,14 +106,22 @@ export async function openServices(
   const keys = new RedisKeys(config.redisPrefix);
   const queuePrefix = `${config.redisPrefix}:bull`;
   const jobs = new JobProducer({ connection: redis, prefix: queuePrefix });
-  const secret =
-    config.jwtSecret ??
-    (await settingOrCreate(db, 'cdp_jwt_secret', () => randomBytes(32).toString('base64url')));
+  const tokens = await openSessionTokens(db, config.jwtSecret, {
+    onReloadError: (err) => log.warn({ err }, 'reading the signing keys failed; using the keys held so far'),
+  });
+  const agentKey =
+    config.podAgentKey ??
+    (await settingOrCreate(db, 'pod_agent_key', () => randomBytes(32).toString('base64url')));
   const profileCipher = await openProfileCipher(db, config, log);
   // Versions written before encryption at rest: sealed once, by whichever process starts first.
   await sealPlaintextVersions(db, profileCipher).then(
     (n) => n > 0 && log.info({ sealed: n }, 'sealed plaintext profile versions'),
     (err: Error) => log.warn({ err }, 'sealing plaintext profile versions failed; reads still work'),
+  );
+  // Sessions still waiting for a pod whose secrets were written in plaintext before sealing shipped.
+  await sealPlaintextSessionSecrets(db, (id, config) => sealSessionConfig(profileCipher, id, config)).then(
+    (n) => n > 0 && log.info({ sealed: n }, 'sealed plaintext session secrets'),
+    (err: Error) => log.warn({ err }, 'sealing plaintext session secrets failed; provisioning still works'),
   );
   const metricsLog = log.child({ component: 'metrics' });
   const metrics = createMetrics(storeSources({ db, redis, keys, jobs }), (err) =>
@@ -123,7 +137,8 @@ export async function openServices(
     routes: new SessionRoutes(redis, keys),
     connections: new CdpConnections(redis, keys),
     jobs,
-    tokens: new SessionTokens(secret),
+    tokens,
+    agentAccess: new PodAgentAccess(agentKey),
     profileCipher,
     metrics,
     queuePrefix,

@@ -19,7 +19,8 @@ import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { startEmbeddedPostgres, startEmbeddedRedis, type EmbeddedService } from '../cli/embedded-services.ts';
+import { startEmbeddedRedis, type EmbeddedService } from '../cli/embedded-services.ts';
+import { startEmbeddedPostgres } from '../cli/embedded-postgres.ts';
 import { createLogger } from '../core/logging/logger.ts';
 import { describeMachine, machine } from './harness/environment.ts';
 import { markdownSummary } from './harness/markdown.ts';
@@ -34,6 +35,13 @@ import type { TimersReport } from './scenarios/timers.scenario.ts';
 import { timersMarkdown } from './scenarios/timers.report.ts';
 import type { ConcurrentReport } from './scenarios/concurrent.scenario.ts';
 import { concurrentMarkdown } from './scenarios/concurrent.report.ts';
+import { agentWebSocket } from '../core/runtime/agent.client.ts';
+import {
+  AGENT_BROWSER_PATH,
+  AGENT_SECRET_ENV,
+  AGENT_SECRET_HEADER,
+} from '../runtime-image/agent/protocol.ts';
+import type { DirectSocket } from './scenarios/cdp.scenario.ts';
 
 const RESULTS = fileURLToPath(new URL('./results/', import.meta.url));
 const VENTUS = fileURLToPath(new URL('../bin/ventus.js', import.meta.url));
@@ -111,9 +119,10 @@ async function ensureServices(): Promise<EmbeddedService[]> {
  * `ventus load` in a process of its own: sharing the stack's event loop would make each slow the
  * other, and the figures would be the harness's as much as the service's.
  */
-async function ventusLoad<F = ReportFiles>(args: string[]): Promise<F> {
+async function ventusLoad<F = ReportFiles>(args: string[], env: Record<string, string> = {}): Promise<F> {
   const child = spawn(process.execPath, [VENTUS, 'load', ...args, '--json'], {
     stdio: ['ignore', 'pipe', 'inherit'],
+    env: { ...process.env, ...env },
   });
   let stdout = '';
   child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
@@ -123,11 +132,11 @@ async function ventusLoad<F = ReportFiles>(args: string[]): Promise<F> {
 }
 
 /**
- * A RUNNING session on the scratch stack, and its browser's own CDP URL: the proxy's route in
- * Redis, readable here because the stack runs in this process (a deployment's operator passes it
- * to `ventus load --scenario cdp` as --direct-url).
+ * A RUNNING session on the scratch stack, and its pod agent's CDP socket: the proxy's route in
+ * Redis and the pod's secret, known here because the stack runs in this process (a deployment's
+ * operator passes them to `ventus load --scenario cdp` as --direct-url and VENTUS_AGENT_SECRET).
  */
-async function runningSession(bench: ScratchStack): Promise<{ id: string; cdpUrl: string }> {
+async function runningSession(bench: ScratchStack): Promise<{ id: string; direct: DirectSocket }> {
   const url = bench.stack.url;
   const created = await fetch(`${url}/v1/sessions`, {
     method: 'POST',
@@ -142,7 +151,10 @@ async function runningSession(bench: ScratchStack): Promise<{ id: string; cdpUrl
     const { status } = (await res.json()) as { status: string };
     if (status === 'RUNNING') {
       const route = await bench.stack.services.routes.get(id);
-      if (route) return { id, cdpUrl: route.cdpUrl };
+      if (route) {
+        const pod = { id: route.podId, controlUrl: route.controlUrl };
+        return { id, direct: agentWebSocket(bench.stack.services.agentAccess, pod, AGENT_BROWSER_PATH) };
+      }
     }
     await new Promise((r) => setTimeout(r, 20));
   }
@@ -160,11 +172,12 @@ async function measurement<R extends { notes: string[] }>(
   stackNote: string,
   render: (report: R, svgName: string) => string,
   svgOf: (files: Record<string, string>) => string = (files) => files.svg!,
+  env: Record<string, string> = {},
 ): Promise<string> {
-  const files = await ventusLoad<Record<string, string>>([
-    ...['--scenario', scenario, ...args],
-    ...['--out', RESULTS, '--name', `latest-${scenario}`],
-  ]);
+  const files = await ventusLoad<Record<string, string>>(
+    [...['--scenario', scenario, ...args], ...['--out', RESULTS, '--name', `latest-${scenario}`]],
+    env,
+  );
   const report = JSON.parse(await readFile(files.json!, 'utf8')) as R;
   report.notes.unshift(stackNote);
   process.stderr.write(`bench: ${scenario} done\n`);
@@ -187,12 +200,13 @@ async function benchCdp(): Promise<string> {
       'cdp',
       [
         ...['--target', bench.stack.url, '--api-key', apiKeyOf(bench)],
-        ...['--session-id', session.id, '--direct-url', session.cdpUrl],
+        ...['--session-id', session.id, '--direct-url', session.direct.url],
         ...['--round-trips', '200', '--screenshots', '20', '--driver-label', 'local'],
       ],
-      'Stack: `ventus up` in-process on a scratch database, local driver (headless Chromium); the direct URL is the proxy’s route in Redis.',
+      'Stack: `ventus up` in-process on a scratch database, local driver (headless Chromium); the direct socket is the pod agent’s, the proxy’s route in Redis.',
       cdpMarkdown,
       (files) => files.percentilesSvg!,
+      { [AGENT_SECRET_ENV]: session.direct.headers![AGENT_SECRET_HEADER]! },
     );
   } finally {
     await bench.close();

@@ -2,7 +2,9 @@
  * The whole service on a scratch database and Redis prefix, for benchmarks: started in-process,
  * with an API key, and removed (database, Redis keys, pods) when the benchmark ends.
  */
+import { BENCH_PAGE_PORT } from './harness/local-page.ts';
 import { randomBytes } from 'node:crypto';
+import { PodAgentAccess } from '../core/runtime/agent.client.ts';
 import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -50,6 +52,8 @@ export async function startScratchStack(
     VENTUS_DATA_DIR: dataDir,
     VENTUS_LOG_LEVEL: 'error',
     VENTUS_RATE_LIMIT_PER_MINUTE: '10000000',
+    // The harness's page (harness/local-page.ts) is the only loopback address pods may reach.
+    VENTUS_EGRESS_ALLOW: `127.0.0.1:${BENCH_PAGE_PORT}`,
     ...env,
   });
   const stack = await startStack(
@@ -74,8 +78,13 @@ export async function startScratchStack(
       // `ventus up` leaves held pods running on shutdown (they serve their sessions across a
       // restart); a scratch stack's data dir goes, so every pod in it goes first.
       const podsDir = path.join(dataDir, 'pods');
-      const driver = new LocalDriver({ stateDir: podsDir });
+      const driver = new LocalDriver({
+        stateDir: podsDir,
+        agentAccess: new PodAgentAccess(randomBytes(32).toString('hex')),
+        egress: { allow: [], allowPrivate: false },
+      });
       for (const id of await readdir(podsDir).catch(() => [])) await driver.deletePod(id).catch(() => {});
+      await driver.removeSandboxBase();
       await driver.close();
       await stopSimServer(path.join(dataDir, 'sim')).catch(() => {});
       await rm(dataDir, { recursive: true, force: true });

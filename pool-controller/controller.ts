@@ -4,11 +4,14 @@
  */
 import type { Redis } from 'ioredis';
 import { listPools } from '../core/db/pools.repository.ts';
+import { anySessionEver } from '../core/db/sessions.repository.ts';
 import { LeaderLock } from '../core/redis/leader-lock.ts';
 import type { RuntimeDriver } from '../core/runtime/driver.ts';
 import type { Services } from '../core/services.ts';
 import { PoolReconciler } from './reconciler.ts';
 import { sweepDeadProxies } from './dead-proxy-sweep.ts';
+import { runtimeKindProblem } from '../core/runtime/runtime-kinds.ts';
+import { subscribeWhenReady } from '../core/redis/subscribe.ts';
 
 export interface ControllerOptions {
   driver: RuntimeDriver;
@@ -44,13 +47,28 @@ export async function startController(
   let stopped = false;
   let running: Promise<void> | undefined;
   let again = false;
+  /** Pools already reported as unrunnable on this driver (warned once, not every pass). */
+  const skipped = new Set<string>();
 
   async function pass(): Promise<void> {
     if (!(await lock.tryAcquire())) return;
     const recover = await services.pools.stateLost();
-    if (recover) log.warn('Redis lost its data; rebuilding from Postgres and the driver');
+    // A brand-new installation has no Redis state yet either: only a used one can have lost some.
+    if (recover && (await anySessionEver(services.db)))
+      log.warn('Redis lost its data; rebuilding from Postgres and the driver');
+    else if (recover) log.debug('first start on this Redis: recording its state');
     await sweepDeadProxies(services, log);
-    for (const pool of await listPools(services.db)) await reconciler.reconcile(pool, { recover });
+    for (const pool of await listPools(services.db)) {
+      // A pool this driver cannot run (an rda pool on the local driver) gets no pods; its sessions
+      // were refused at creation already.
+      const problem = runtimeKindProblem(options.driver.kind, pool.runtimeKind);
+      if (problem) {
+        if (!skipped.has(pool.name)) log.warn({ pool: pool.name }, `pool skipped: ${problem}`);
+        skipped.add(pool.name);
+        continue;
+      }
+      await reconciler.reconcile(pool, { recover });
+    }
     if (recover) await services.pools.markStateKnown();
   }
 
@@ -88,7 +106,7 @@ export async function startController(
   subscriber.on('message', (channel: string) => {
     if (channel === services.keys.poolChangedChannel()) void trigger();
   });
-  await subscriber.subscribe(services.keys.poolChangedChannel());
+  await subscribeWhenReady(subscriber, services.keys.poolChangedChannel());
   const timer = setInterval(() => void trigger(), options.intervalMs);
   void trigger();
 

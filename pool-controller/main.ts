@@ -4,7 +4,7 @@ import { createDriver, defaultHeadless } from '../core/runtime/create-driver.ts'
 import { startController } from './controller.ts';
 
 await runProcess('pool-controller', async (services, config) => {
-  const driver = createDriver(config);
+  const driver = createDriver(config, services.agentAccess);
   const controller = await startController(services, services.duplicateRedis(), {
     driver,
     headless: config.headless ?? defaultHeadless(),

@@ -4,6 +4,7 @@
  * nobody references, and bring capacity counters back to what Postgres says. Every pod this pass
  * creates or deletes is fenced by the leader lease: a controller that lost it changes nothing.
  */
+import type { RuntimeKind } from '../core/domain/session.schema.ts';
 import { getSession, listLiveSessions, type Session } from '../core/db/sessions.repository.ts';
 import { DEFAULT_MAX_STARTING, type PoolSettings } from '../core/db/pools.repository.ts';
 import { endSession, afterEnd } from '../core/lifecycle/end-session.ts';
@@ -282,7 +283,7 @@ export class PoolReconciler {
       if (live.has(id)) continue;
       const session = await getSession(this.services.db, id);
       if (session && isTerminal(session.status)) await afterEnd(this.services, id);
-      else await this.services.pools.releaseSlot(pool.name, id);
+      else await this.services.pools.undoAdmission(pool.name, id);
     }
   }
 
@@ -327,6 +328,7 @@ export class PoolReconciler {
           id,
           pool: pool.name,
           headless: this.options.headless,
+          runtimeKind: pool.runtimeKind as RuntimeKind,
           template: pool.podTemplate,
         }),
       )

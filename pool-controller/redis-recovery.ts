@@ -45,7 +45,9 @@ export async function recoverLostRedisState(
     await services.routes.publish({
       sessionId: session.id,
       workspaceId: session.workspaceId,
+      podId: pod.id,
       cdpUrl: pod.cdpUrl,
+      controlUrl: pod.controlUrl,
       keepAliveSeconds: session.keepAliveSeconds,
     });
     routes++;

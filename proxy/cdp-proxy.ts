@@ -7,6 +7,7 @@ import type { IncomingMessage, Server } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { Redis } from 'ioredis';
 import { newId } from '../core/domain/ids.ts';
+import { forDeployment, problemDocument, type ProblemType } from '../core/domain/problems.ts';
 import { PROXY_HEARTBEAT_MS } from '../core/redis/cdp-connections.ts';
 import { getSession } from '../core/db/sessions.repository.ts';
 import { isTerminal } from '../core/domain/session-states.ts';
@@ -14,6 +15,7 @@ import { endSession } from '../core/lifecycle/end-session.ts';
 import type { Services } from '../core/services.ts';
 import { isLiveViewPath } from './live-view.proxy.ts';
 import { handshakeProblem } from './websocket-handshake.ts';
+import { limitDefaults, workspaceLimits } from '../core/db/workspace-settings.repository.ts';
 import { refuseUpgrade as refuseSocket, spliceWebSocket, type Splice } from './socket-splice.ts';
 
 const CDP_PATH = /^\/v1\/sessions\/([^/?#]+)\/cdp$/;
@@ -22,6 +24,11 @@ export interface CdpProxy {
   /** Open client sockets per session on this replica. */
   openSockets(sessionId: string): number;
   close(): Promise<void>;
+}
+
+/** The request's path without its query (which carries the token). */
+function pathOf(req: IncomingMessage): string {
+  return (req.url ?? '/').split('?')[0]!;
 }
 
 function bearer(req: IncomingMessage, url: URL): string | undefined {
@@ -42,9 +49,10 @@ export async function attachCdpProxy(
     client_to_pod: metrics.cdpBytes.labels('client_to_pod'),
     pod_to_client: metrics.cdpBytes.labels('pod_to_client'),
   };
-  const refuseUpgrade = (socket: Duplex, status: number, message: string) => {
-    metrics.cdpRefused.inc({ status: String(status) });
-    refuseSocket(socket, status, message);
+  const refuseUpgrade = (socket: Duplex, type: ProblemType, detail: string, instance: string) => {
+    const doc = forDeployment(problemDocument(type, { detail, instance }), services.config.publicUrl);
+    metrics.cdpRefused.inc({ status: String(doc.status) });
+    refuseSocket(socket, doc);
   };
   const live = new Map<string, Set<Splice>>();
   /** Disconnect handling still in flight; close() waits for it before the clients go away. */
@@ -77,52 +85,76 @@ export async function attachCdpProxy(
   }
 
   async function handle(req: IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {
+    // `instance` is the path alone: the query holds the token.
     let url: URL;
     try {
       url = new URL(req.url ?? '/', 'http://proxy');
     } catch {
       // `//` and the like are no URL on this host; they threw into the 503 path before.
-      return refuseUpgrade(socket, 404, 'No WebSocket endpoint at this path');
+      return refuseUpgrade(socket, 'not-found', 'No WebSocket endpoint at this path', pathOf(req));
     }
+    const instance = url.pathname;
     const match = CDP_PATH.exec(url.pathname);
-    if (!match) return refuseUpgrade(socket, 404, 'No WebSocket endpoint at this path');
+    if (!match) return refuseUpgrade(socket, 'not-found', 'No WebSocket endpoint at this path', instance);
     const malformed = handshakeProblem(req);
-    if (malformed) return refuseUpgrade(socket, 400, malformed);
+    if (malformed) return refuseUpgrade(socket, 'validation-error', malformed, instance);
     let sessionId: string;
     try {
       sessionId = decodeURIComponent(match[1]!);
     } catch {
       // A malformed escape (`%E0%A4%A`) names no session; it threw into the 503 path before.
-      return refuseUpgrade(socket, 404, 'Session not found');
+      return refuseUpgrade(socket, 'not-found', 'Session not found', instance);
     }
     const token = bearer(req, url);
-    if (!token) return refuseUpgrade(socket, 401, 'The connect_url token is missing');
+    if (!token) return refuseUpgrade(socket, 'unauthorized', 'The connect_url token is missing', instance);
     let claims;
     try {
       claims = await services.tokens.verify(token, 'cdp');
     } catch {
-      return refuseUpgrade(socket, 401, 'The connect_url token is invalid');
+      return refuseUpgrade(socket, 'unauthorized', 'The connect_url token is invalid', instance);
     }
     // A token is for one session: replaying it against another session's path is refused.
     if (claims.sessionId !== sessionId)
-      return refuseUpgrade(socket, 401, 'The token is not valid for this session');
+      return refuseUpgrade(socket, 'unauthorized', 'The token is not valid for this session', instance);
     const route = await services.routes.get(sessionId);
     if (!route || route.workspaceId !== claims.workspaceId) {
       const session = await getSession(services.db, sessionId);
       if (!session || session.workspaceId !== claims.workspaceId)
-        return refuseUpgrade(socket, 404, 'Session not found');
-      if (isTerminal(session.status)) return refuseUpgrade(socket, 410, `Session ended (${session.status})`);
-      return refuseUpgrade(socket, 409, `Session is ${session.status}; connect once it is RUNNING`);
+        return refuseUpgrade(socket, 'not-found', 'Session not found', instance);
+      if (isTerminal(session.status))
+        return refuseUpgrade(socket, 'session-ended', `Session ended (${session.status})`, instance);
+      return refuseUpgrade(
+        socket,
+        'state-conflict',
+        `Session is ${session.status}; connect once it is RUNNING`,
+        instance,
+      );
     }
-    const splice = spliceWebSocket(req, socket, head, route.cdpUrl, (direction, n) =>
-      bytes[direction].inc(n),
+    // The workspace's cap of CDP sockets per session, across replicas: counted first, then checked,
+    // so racing connects can only be refused early, never let past it.
+    const limits = await workspaceLimits(services.db, route.workspaceId, limitDefaults(services.config));
+    const open = await services.connections.connected(sessionId, proxyId);
+    if (open > limits.cdpSocketsPerSession) {
+      await services.connections.disconnected(sessionId, proxyId);
+      return refuseUpgrade(
+        socket,
+        'connection-limit-reached',
+        `This session already has ${limits.cdpSocketsPerSession} CDP connections, its workspace's limit; close one and retry`,
+        instance,
+      );
+    }
+    const splice = spliceWebSocket(
+      req,
+      socket,
+      head,
+      { url: route.cdpUrl, headers: services.agentAccess.headers(route.podId) },
+      (direction, n) => bytes[direction].inc(n),
     );
     metrics.cdpConnections.inc();
     metrics.cdpConnectionsTotal.inc();
     const set = live.get(sessionId) ?? new Set<Splice>();
     set.add(splice);
     live.set(sessionId, set);
-    await services.connections.connected(sessionId, proxyId);
     const handled = splice.closed.then(async () => {
       metrics.cdpConnections.dec();
       set.delete(splice);
@@ -140,7 +172,7 @@ export async function attachCdpProxy(
     socket.on('error', () => socket.destroy());
     handle(req, socket, head).catch((err: unknown) => {
       log.error({ err }, 'upgrade failed');
-      refuseUpgrade(socket, 503, 'The proxy could not route this connection');
+      refuseUpgrade(socket, 'service-unavailable', 'The proxy could not route this connection', pathOf(req));
     });
   };
   server.on('upgrade', listener);

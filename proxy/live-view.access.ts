@@ -9,6 +9,7 @@ import { PROBLEMS, type ProblemType } from '../core/domain/problems.ts';
 import { LiveViewTokenExpiredError, type LiveViewClaims } from '../core/security/cdp-token.ts';
 import type { SessionRoute } from '../core/redis/session-routes.ts';
 import type { Services } from '../core/services.ts';
+import type { AgentRef } from '../core/runtime/agent.client.ts';
 
 /** What the viewer page shows; also the `state` of GET /v/{id}/status. */
 export type ViewerState = 'live' | 'ended' | 'expired' | 'invalid' | 'not-found' | 'not-running';
@@ -52,6 +53,10 @@ export async function checkViewer(
   // A token is for one session: replaying it against another session's path is refused.
   if (claims.sessionId !== sessionId)
     return deny('invalid', 'unauthorized', 'The token is not valid for this session');
+  // Links made up to a revocation (iat has whole seconds: one made in the same second goes too).
+  const revokedAt = await services.routes.liveViewRevokedAt(sessionId);
+  if (revokedAt !== undefined && claims.issuedAt.getTime() <= revokedAt && !options.explainOnly)
+    return deny('expired', 'link-expired', 'The live view link was revoked; ask for a new one');
   const route = await services.routes.get(sessionId);
   if (route && route.workspaceId === claims.workspaceId)
     return expired ? expiredLink() : { ok: true, claims, route };
@@ -71,8 +76,7 @@ function expiredLink(): Access & { ok: false } {
   return deny('expired', 'link-expired', 'The live view link has expired; ask for a new one');
 }
 
-/** The pod agent's HTTP base for a route (its CDP URL's host: same agent, same port). */
-export function agentBase(route: SessionRoute): { http: string; vnc: string } {
-  const url = new URL(route.cdpUrl);
-  return { http: `http://${url.host}`, vnc: `ws://${url.host}/vnc` };
+/** The pod agent behind a route. */
+export function agentOf(route: SessionRoute): AgentRef {
+  return { id: route.podId, controlUrl: route.controlUrl };
 }

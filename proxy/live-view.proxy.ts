@@ -12,10 +12,13 @@ import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { Redis } from 'ioredis';
 import WebSocket, { WebSocketServer } from 'ws';
-import { problemDocument, type ProblemType } from '../core/domain/problems.ts';
+import { forDeployment, problemDocument, type ProblemType } from '../core/domain/problems.ts';
 import { podLiveView } from '../core/runtime/pod-control.client.ts';
+import { agentWebSocket } from '../core/runtime/agent.client.ts';
 import type { Services } from '../core/services.ts';
-import { agentBase, checkViewer } from './live-view.access.ts';
+import { agentOf, checkViewer, type Access } from './live-view.access.ts';
+import { limitDefaults, workspaceLimits } from '../core/db/workspace-settings.repository.ts';
+import { RFB_CLIENT_MAX_MESSAGE, RFB_SERVER_MAX_MESSAGE } from '../core/domain/rfb-messages.ts';
 import {
   ASSETS_PREFIX,
   NOVNC_PREFIX,
@@ -33,6 +36,10 @@ const SOCKET_PATH = /^\/v\/([0-9A-Za-z]{1,64})\/websockify$/;
 const UPSTREAM_TIMEOUT_MS = 10_000;
 /** Close code the viewer sees when its session ends (4000–4999: application codes). */
 export const SESSION_ENDED_CLOSE = 4000;
+/** Close code when the session's links were revoked (POST /v1/sessions/{id}/live-view:revoke). */
+export const LINK_REVOKED_CLOSE = 4001;
+/** Close code when the link the viewer opened with expires. */
+export const LINK_EXPIRED_CLOSE = 4002;
 // A slow viewer must not make the proxy buffer a desktop's worth of frames.
 const HIGH_WATER = 8 * 1024 * 1024;
 const LOW_WATER = 1024 * 1024;
@@ -53,12 +60,6 @@ export interface LiveViewProxy {
 interface Viewer {
   client: WebSocket;
   upstream: WebSocket;
-}
-
-function sendProblem(res: ServerResponse, type: ProblemType, detail: string, instance: string): void {
-  const doc = problemDocument(type, { detail, instance });
-  res.writeHead(doc.status, { 'content-type': 'application/problem+json', 'cache-control': 'no-store' });
-  res.end(JSON.stringify(doc));
 }
 
 /** The request URL, or undefined when it is none (`//x` and the like): answered 404, never a 5xx. */
@@ -84,9 +85,17 @@ interface Upstream {
 }
 
 /** Opens the pod's VNC WebSocket; resolves with it, or with the HTTP status to refuse the viewer with. */
-function openUpstream(url: string): Promise<Upstream | { status: number; problem: ProblemType }> {
+function openUpstream(target: {
+  url: string;
+  headers: Record<string, string>;
+}): Promise<Upstream | { status: number; problem: ProblemType }> {
   return new Promise((resolve) => {
-    const ws = new WebSocket(url, { perMessageDeflate: false, handshakeTimeout: UPSTREAM_TIMEOUT_MS });
+    const ws = new WebSocket(target.url, {
+      perMessageDeflate: false,
+      maxPayload: RFB_SERVER_MAX_MESSAGE,
+      handshakeTimeout: UPSTREAM_TIMEOUT_MS,
+      headers: target.headers,
+    });
     const early: Buffer[] = [];
     const buffer = (data: Buffer) => early.push(data);
     ws.on('message', buffer);
@@ -111,17 +120,42 @@ export async function attachLiveViewProxy(
 ): Promise<LiveViewProxy> {
   const log = services.log.child({ component: 'live-view' });
   const { metrics } = services;
-  const wss = new WebSocketServer({ noServer: true, perMessageDeflate: false });
+  // A viewer sends small RFB messages: anything larger closes its socket (1009) before it is buffered.
+  const wss = new WebSocketServer({
+    noServer: true,
+    perMessageDeflate: false,
+    maxPayload: RFB_CLIENT_MAX_MESSAGE,
+  });
   const live = new Map<string, Set<Viewer>>();
+  /** Viewers past the access check whose pod connection is still opening (they count towards the cap). */
+  const opening = new Map<string, number>();
 
-  await services.routes.subscribeEnded(subscriber, (sessionId) => {
+  function sendProblem(res: ServerResponse, type: ProblemType, detail: string, instance: string): void {
+    const doc = forDeployment(problemDocument(type, { detail, instance }), services.config.publicUrl);
+    res.writeHead(doc.status, { 'content-type': 'application/problem+json', 'cache-control': 'no-store' });
+    res.end(JSON.stringify(doc));
+  }
+
+  const closeViewers = (sessionId: string, code: number, reason: string) => {
     for (const viewer of live.get(sessionId) ?? []) {
-      viewer.client.close(SESSION_ENDED_CLOSE, 'session ended');
+      viewer.client.close(code, reason);
       viewer.upstream.terminate();
     }
-  });
+  };
+  await services.routes.subscribeEnded(subscriber, (sessionId) =>
+    closeViewers(sessionId, SESSION_ENDED_CLOSE, 'session ended'),
+  );
+  await services.routes.subscribeLiveViewRevoked(subscriber, (sessionId) =>
+    closeViewers(sessionId, LINK_REVOKED_CLOSE, 'link revoked'),
+  );
 
-  function relay(sessionId: string, client: WebSocket, pod: Upstream, readOnly: boolean): void {
+  function relay(
+    sessionId: string,
+    client: WebSocket,
+    pod: Upstream,
+    claims: { interactive: boolean; expiresAt: Date },
+  ): void {
+    const readOnly = !claims.interactive;
     const upstream = pod.ws;
     upstream.removeAllListeners('message');
     const filter = new RfbInputFilter(readOnly);
@@ -157,9 +191,18 @@ export async function attachLiveViewProxy(
     for (const data of pod.early.splice(0)) toViewer(data);
     upstream.on('message', toViewer);
     let ended = false;
+    // A viewer lasts no longer than the link it opened with: a new link (the API) to keep watching.
+    const expiry = setTimeout(
+      () => {
+        client.close(LINK_EXPIRED_CLOSE, 'link expired');
+        upstream.terminate();
+      },
+      Math.max(0, claims.expiresAt.getTime() - Date.now()),
+    );
     const end = (): void => {
       if (ended) return;
       ended = true;
+      clearTimeout(expiry);
       metrics.liveViewers.dec();
       set.delete(viewer);
       if (set.size === 0) live.delete(sessionId);
@@ -180,41 +223,70 @@ export async function attachLiveViewProxy(
   async function handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {
     const url = parseUrl(req.url);
     const match = url && SOCKET_PATH.exec(url.pathname);
-    if (!match) return refuseUpgrade(socket, 404, 'No WebSocket endpoint at this path');
+    if (!match) {
+      const path = url?.pathname ?? (req.url ?? '/').split('?')[0]!;
+      return refuse(socket, 404, 'not-found', 'No WebSocket endpoint at this path', path);
+    }
     const sessionId = match[1]!;
     const access = await checkViewer(services, sessionId, url.searchParams.get('token'));
     if (!access.ok) return refuse(socket, access.status, access.problem, access.detail, url.pathname);
-    const upstream = await openUpstream(agentBase(access.route).vnc);
+    const limits = await workspaceLimits(
+      services.db,
+      access.route.workspaceId,
+      limitDefaults(services.config),
+    );
+    // Checked and reserved with no await in between: racing viewers on this replica cannot pass the cap.
+    const watching = (live.get(sessionId)?.size ?? 0) + (opening.get(sessionId) ?? 0);
+    if (watching >= limits.viewersPerSession) {
+      const detail = `This session already has ${limits.viewersPerSession} viewers, its workspace's limit`;
+      return refuse(socket, 429, 'connection-limit-reached', detail, url.pathname);
+    }
+    opening.set(sessionId, (opening.get(sessionId) ?? 0) + 1);
+    try {
+      await connectViewer(req, socket, head, sessionId, access, url.pathname);
+    } finally {
+      const left = (opening.get(sessionId) ?? 1) - 1;
+      if (left > 0) opening.set(sessionId, left);
+      else opening.delete(sessionId);
+    }
+  }
+
+  async function connectViewer(
+    req: IncomingMessage,
+    socket: Duplex,
+    head: Buffer,
+    sessionId: string,
+    access: Access & { ok: true },
+    path: string,
+  ): Promise<void> {
+    const upstream = await openUpstream(agentWebSocket(services.agentAccess, agentOf(access.route), '/vnc'));
     if (!('ws' in upstream)) {
       const detail =
         upstream.problem === 'live-view-unavailable'
           ? "This session's browser runtime has no live view"
           : "The session's desktop cannot be reached; retry";
-      return refuse(socket, upstream.status, upstream.problem, detail, url.pathname);
+      return refuse(socket, upstream.status, upstream.problem, detail, path);
     }
     if (!socket.writable) {
       upstream.ws.terminate();
       return;
     }
-    wss.handleUpgrade(req, socket, head, (client) => {
-      log.info({ sessionId, interactive: access.claims.interactive }, 'live view: viewer connected');
-      relay(sessionId, client, upstream, !access.claims.interactive);
+    await new Promise<void>((resolve) => {
+      wss.handleUpgrade(req, socket, head, (client) => {
+        log.info({ sessionId, interactive: access.claims.interactive }, 'live view: viewer connected');
+        relay(sessionId, client, upstream, access.claims);
+        resolve();
+      });
+      // A socket that closes mid-handshake never reaches the callback.
+      socket.once('close', () => resolve());
     });
   }
 
   function refuse(socket: Duplex, status: number, type: ProblemType, detail: string, instance: string) {
     metrics.liveViewRefused.inc({ status: String(status) });
-    const doc = JSON.stringify(problemDocument(type, { detail, instance }));
-    const reason = { 401: 'Unauthorized', 404: 'Not Found', 409: 'Conflict', 502: 'Bad Gateway' }[status];
-    try {
-      socket.end(
-        `HTTP/1.1 ${status} ${reason ?? 'Error'}\r\nContent-Type: application/problem+json\r\n` +
-          `Content-Length: ${Buffer.byteLength(doc)}\r\nConnection: close\r\n\r\n${doc}`,
-      );
-    } catch {
-      // the socket is already gone
-    }
-    socket.destroy();
+    // A pod that cannot be reached answers 502 (a gateway's own status) with the service-unavailable type.
+    const doc = { ...problemDocument(type, { detail, instance }), status };
+    refuseUpgrade(socket, forDeployment(doc, services.config.publicUrl));
   }
 
   async function page(req: IncomingMessage, res: ServerResponse, sessionId: string, token: string | null) {
@@ -223,7 +295,7 @@ export async function attachLiveViewProxy(
     if (!access.ok) {
       const html = viewerPage({ sessionId, state: access.state, interactive: false, detail: access.detail });
       body = { status: access.status, html, type: access.problem, detail: access.detail };
-    } else if (!(await podLiveView(agentBase(access.route).http)).available) {
+    } else if (!(await podLiveView(services.agentAccess, agentOf(access.route))).available) {
       const detail = "This session's browser runtime has no live view";
       const html = viewerPage({ sessionId, state: 'unavailable', interactive: false, detail });
       body = { status: 409, html, type: 'live-view-unavailable', detail };
@@ -273,7 +345,7 @@ export async function attachLiveViewProxy(
     socket.on('error', () => socket.destroy());
     handleUpgrade(req, socket, head).catch((err: unknown) => {
       log.error({ err }, 'live view upgrade failed');
-      refuseUpgrade(socket, 503, 'The proxy could not route this connection');
+      refuse(socket, 503, 'service-unavailable', 'The proxy could not route this connection', '/v/');
     });
   };
   server.on('upgrade', listener);

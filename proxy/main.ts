@@ -14,7 +14,7 @@ await runProcess('proxy', async (services, config) => {
   const liveView = await attachLiveViewProxy(server, services, services.duplicateRedis());
   server.on('request', (req: http.IncomingMessage, res: http.ServerResponse) => {
     if (isLiveViewPath(req.url)) return liveView.handleRequest(req, res);
-    if (!handleOpsRequest(services, req, res)) notFound(req, res);
+    if (!handleOpsRequest(services, req, res)) notFound(services, req, res);
   });
   await new Promise<void>((resolve) => server.listen(config.port, config.host, resolve));
   return {

@@ -3,19 +3,38 @@
  * Frames pass untouched (no parse, no re-frame), and whichever side ends, both are destroyed once.
  */
 import net from 'node:net';
-import type { IncomingMessage } from 'node:http';
+import { STATUS_CODES, type IncomingMessage } from 'node:http';
+import type { ProblemDocument } from '../core/domain/problems.ts';
 import type { Duplex } from 'node:stream';
+import { AGENT_SECRET_HEADER, agentTarget, type AgentTarget } from '../runtime-image/agent/protocol.ts';
 
 /** Half-open peers (a laptop that slept) are noticed in seconds, not hours. */
 const KEEPALIVE_MS = 10_000;
 const CONNECT_TIMEOUT_MS = 10_000;
 
-const HOP_HEADERS = new Set(['host', 'connection', 'upgrade', 'authorization', 'cookie', 'x-forwarded-for']);
+// Not passed to the pod: hop-by-hop, the client's credentials, and `Origin` (the agent refuses any
+// upgrade that carries one, since only a browser sends it; our own clients' origins end here).
+const HOP_HEADERS = new Set([
+  'host',
+  'connection',
+  'upgrade',
+  'authorization',
+  'cookie',
+  'x-forwarded-for',
+  'origin',
+  AGENT_SECRET_HEADER,
+]);
 
-function upgradeRequest(req: IncomingMessage, target: URL): string {
+/** Where a splice goes: the pod's CDP URL (runtime-image/agent/protocol.ts) and headers to add. */
+export interface SpliceTarget {
+  url: string;
+  headers: Record<string, string>;
+}
+
+function upgradeRequest(req: IncomingMessage, target: AgentTarget, extra: Record<string, string>): string {
   const lines = [
-    `GET ${target.pathname}${target.search} HTTP/1.1`,
-    `Host: ${target.host}`,
+    `GET ${target.path} HTTP/1.1`,
+    `Host: ${target.hostHeader}`,
     'Connection: Upgrade',
     'Upgrade: websocket',
   ];
@@ -23,6 +42,7 @@ function upgradeRequest(req: IncomingMessage, target: URL): string {
     const name = req.rawHeaders[i]!;
     if (!HOP_HEADERS.has(name.toLowerCase())) lines.push(`${name}: ${req.rawHeaders[i + 1]}`);
   }
+  for (const [name, value] of Object.entries(extra)) lines.push(`${name}: ${value}`);
   return `${lines.join('\r\n')}\r\n\r\n`;
 }
 
@@ -39,11 +59,15 @@ export function spliceWebSocket(
   req: IncomingMessage,
   client: Duplex,
   head: Buffer,
-  targetUrl: string,
+  spliceTarget: SpliceTarget,
   onBytes?: OnBytes,
 ): Splice {
-  const target = new URL(targetUrl);
-  const upstream = net.connect({ host: target.hostname, port: Number(target.port) });
+  const target = agentTarget(spliceTarget.url);
+  const upstream = net.connect(
+    'socketPath' in target.endpoint
+      ? { path: target.endpoint.socketPath }
+      : { host: target.endpoint.host, port: target.endpoint.port },
+  );
   let done = false;
   let resolveClosed!: () => void;
   const closed = new Promise<void>((resolve) => (resolveClosed = resolve));
@@ -65,7 +89,7 @@ export function spliceWebSocket(
   }
   upstream.once('connect', () => {
     clearTimeout(connectTimer);
-    upstream.write(upgradeRequest(req, target));
+    upstream.write(upgradeRequest(req, target, spliceTarget.headers));
     if (head.length > 0) upstream.write(head);
     upstream.pipe(client);
     client.pipe(upstream);
@@ -84,28 +108,16 @@ export function spliceWebSocket(
   return { closed, destroy };
 }
 
-/** Answers an upgrade we refuse with a plain HTTP status and closes the socket. Never throws. */
-export function refuseUpgrade(client: Duplex, status: number, message: string): void {
-  const reason =
-    {
-      400: 'Bad Request',
-      401: 'Unauthorized',
-      403: 'Forbidden',
-      404: 'Not Found',
-      409: 'Conflict',
-      410: 'Gone',
-      502: 'Bad Gateway',
-      503: 'Service Unavailable',
-    }[status] ?? 'Error';
-  const body = JSON.stringify({
-    type: `https://api.sessions.ventus.ai/errors/${status === 400 ? 'validation-error' : status === 401 ? 'unauthorized' : status === 404 ? 'not-found' : status === 410 || status === 409 ? 'state-conflict' : 'service-unavailable'}`,
-    title: reason,
-    status,
-    detail: message,
-  });
+/**
+ * Answers an upgrade we refuse with its problem document (RFC 7807, `instance` included) and closes
+ * the socket. Never throws.
+ */
+export function refuseUpgrade(client: Duplex, doc: ProblemDocument): void {
+  const reason = STATUS_CODES[doc.status] ?? 'Error';
+  const body = JSON.stringify(doc);
   try {
     client.end(
-      `HTTP/1.1 ${status} ${reason}\r\nContent-Type: application/problem+json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+      `HTTP/1.1 ${doc.status} ${reason}\r\nContent-Type: application/problem+json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
     );
   } catch {
     // the socket is already gone

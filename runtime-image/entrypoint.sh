@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Entrypoint of the Ventus runtime image: one disposable browser pod.
 #
-# Runs the pod agent (core/runtime/pod-agent/), which starts the pod's Xvfb display (headful pods),
+# Runs the pod agent (runtime-image/agent/), which starts the pod's Xvfb display (headful pods),
 # Chromium, and the CDP relay on AGENT_HOST:AGENT_PORT (0.0.0.0:9222: the pod IP), with /healthz and
 # /json/version for readiness, and the live view's VNC WebSocket at /vnc (x11vnc, headful pods). Once the agent is ready, a window manager joins its display.
 # SIGTERM/SIGINT: the agent stops Chromium and Xvfb and deletes the user-data-dir, then the window
@@ -9,13 +9,19 @@
 # does this script: pods are disposable, Kubernetes sees the container fail.
 #
 # Runs outside a container too (the tests do): every path is an environment variable.
+#   VENTUS_AGENT_SECRET  the pod's secret (required): the agent answers no request without it in the
+#                    x-ventus-agent-secret header. Handed to the agent only: the window manager does not
+#                    get it, and the agent keeps it out of Chromium's environment.
+#   CHROMIUM_SANDBOX Chromium's own sandbox (the image sets false: the container is the boundary)
 #   AGENT_CMD        command that starts the agent, split on whitespace (default: node /opt/ventus/agent.mjs)
 #   AGENT_HOST       listen address of the agent (default 0.0.0.0)
 #   AGENT_PORT       listen port of the agent (default 9222)
 #   USER_DATA_DIR    Chromium's profile, deleted at exit (default /data/user-data: an emptyDir)
 #   HEADLESS         true or false (default false: a headful Chromium on Xvfb)
 #   WINDOW_MANAGER   command of the window manager for headful pods (default openbox; empty: none)
-# The agent reads the rest of its settings (POD_ID, CHROMIUM_PATH, SCRATCH_DIR, FFMPEG_PATH) itself.
+# The agent reads the rest of its settings (POD_ID, CHROMIUM_PATH, SCRATCH_DIR, FFMPEG_PATH,
+# VENTUS_EGRESS_ALLOW, VENTUS_EGRESS_ALLOW_PRIVATE) itself.
+# Writes only under USER_DATA_DIR's parent and TMPDIR: a read-only root filesystem is fine.
 set -euo pipefail
 
 AGENT_CMD="${AGENT_CMD:-node /opt/ventus/agent.mjs}"
@@ -90,6 +96,8 @@ read -r -a agent_cmd <<<"$AGENT_CMD"
 # its stderr (JSON logs) goes straight to ours. `exec`: the coprocess's pid is the agent's.
 coproc AGENT { exec "${agent_cmd[@]}"; }
 agent_pid=$AGENT_PID
+# Nothing this script starts after the agent (the window manager) gets the secret.
+unset VENTUS_AGENT_SECRET
 # Bash unsets AGENT once the coprocess exits: keep a descriptor of our own.
 if [[ -n ${AGENT[0]:-} ]]; then exec {agent_out}<&"${AGENT[0]}"; else exec {agent_out}</dev/null; fi
 if ((stopping)); then kill -TERM "$agent_pid" 2>/dev/null || true; fi

@@ -24,6 +24,10 @@ command -v redis-server >/dev/null 2>&1 || missing+=(redis-server)
 { command -v ffmpeg && command -v ffprobe; } >/dev/null 2>&1 || missing+=(ffmpeg)
 # Live view: headful pods serve their Xvfb desktop over VNC (the proxy relays it to the viewer).
 command -v x11vnc >/dev/null 2>&1 || missing+=(x11vnc)
+# The local driver's sandbox: bubblewrap runs each pod in its own namespaces; socat bridges the
+# browser's own network namespace to the agent (docs/security.md, "The pod boundary").
+command -v bwrap >/dev/null 2>&1 || missing+=(bubblewrap)
+command -v socat >/dev/null 2>&1 || missing+=(socat)
 if [ "${#missing[@]}" -gt 0 ]; then
   if [ "$(id -u)" -eq 0 ] && command -v apt-get >/dev/null 2>&1; then
     say "installing ${missing[*]} with apt-get"

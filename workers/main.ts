@@ -4,7 +4,7 @@ import { createDriver, defaultHeadless } from '../core/runtime/create-driver.ts'
 import { startWorkers } from './workers.ts';
 
 await runProcess('workers', async (services, config) => {
-  const driver = createDriver(config);
+  const driver = createDriver(config, services.agentAccess);
   const workers = startWorkers(services, { driver, headless: config.headless ?? defaultHeadless() });
   return {
     async close() {

@@ -3,6 +3,7 @@
  * -> apply the session's settings -> publish the route -> RUNNING -> schedule expiry.
  * A retried job finds the pod it claimed before; a session that ended meanwhile gets its pod torn down.
  */
+import type { RuntimeKind } from '../core/domain/session.schema.ts';
 import {
   getSession,
   setRestoredState,
@@ -20,6 +21,7 @@ import type { Logger } from '../core/logging/logger.ts';
 import type { ClaimKind } from '../core/metrics/metrics.ts';
 import { PermanentJobError, type JobContext } from './processor.ts';
 import { sessionStorageState, toRestoredState } from './storage-state.ts';
+import { openSessionSecrets } from '../core/security/session-secrets.ts';
 
 export interface ProvisionDeps {
   services: Services;
@@ -71,6 +73,7 @@ async function acquirePod(
     id: podId,
     pool: session.pool,
     headless: deps.headless,
+    runtimeKind: session.runtimeKind as RuntimeKind,
     ...(template && { template }),
   });
   metrics.podStartSeconds.observe({ pool: session.pool, kind: 'cold' }, (performance.now() - started) / 1000);
@@ -99,6 +102,12 @@ async function lostTheRace(deps: ProvisionDeps, sessionId: string, pod: Pod, log
   log.info('session ended while provisioning; tearing its pod down');
   await deps.services.routes.delete(sessionId);
   await deps.services.jobs.enqueue('teardown', { sessionId }, { jobId: jobIds.teardown(sessionId) });
+}
+
+/** The upstream proxy as the pod needs it: the stored url and username, the password unsealed. */
+function withProxyPassword(services: Services, session: Session): NonNullable<Session['config']['proxy']> {
+  const { proxyPassword } = openSessionSecrets(services.profileCipher, session);
+  return { ...session.config.proxy!, ...(proxyPassword !== undefined && { password: proxyPassword }) };
 }
 
 export function provisionProcessor(deps: ProvisionDeps) {
@@ -132,18 +141,20 @@ export function provisionProcessor(deps: ProvisionDeps) {
       const podConfig = {
         ...(session.config.viewport && { viewport: session.config.viewport }),
         ...(session.config.user_agent && { userAgent: session.config.user_agent }),
-        ...(session.config.proxy && { proxy: session.config.proxy }),
+        ...(session.config.proxy && { proxy: withProxyPassword(services, session) }),
         ...(session.config.recording?.enabled && { recording: { enabled: true } }),
         ...(storageState && { storageState }),
       };
-      // Nothing to apply (the common case): no round trip to the pod on the warm path.
-      const restored =
-        Object.keys(podConfig).length > 0 ? await driver.configureSession(pod, podConfig) : undefined;
+      // Always, even with nothing to apply: POST /session is the claim, at which the agent cuts every
+      // connection opened while the pod was warm (runtime-image/agent/protocol.ts).
+      const restored = await driver.configureSession(pod, podConfig);
       if (restored) await setRestoredState(services.db, session.id, toRestoredState(restored));
       await services.routes.publish({
         sessionId: session.id,
         workspaceId: session.workspaceId,
+        podId: pod.id,
         cdpUrl: pod.cdpUrl,
+        controlUrl: pod.controlUrl,
         keepAliveSeconds: session.keepAliveSeconds,
       });
       // expires_at was fixed by the PROVISIONING transition, so the expiry is scheduled alongside the
@@ -167,6 +178,10 @@ export function provisionProcessor(deps: ProvisionDeps) {
         await lostTheRace(deps, session.id, pod, log);
         return;
       }
+      // Clients waiting on GET /v1/sessions/{id}?wait_seconds= hear it now (best effort: they re-read anyway).
+      await services.routes
+        .announceRunning(session.id)
+        .catch((err: unknown) => log.warn({ err }, 'could not announce RUNNING'));
       const sinceCreated = Math.max(0, Date.now() - running.createdAt.getTime()) / 1000;
       metrics.timeToRunningSeconds.observe({ pool: session.pool, kind }, sinceCreated);
       log.info({ podId: pod.id }, 'session running');

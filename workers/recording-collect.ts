@@ -28,11 +28,15 @@ async function saveFromPod(
 ): Promise<{ error: string } | { key: string; size: number; durationSeconds: number; frames: number }> {
   const pod = podId ? await deps.driver.getPod(podId) : undefined;
   if (!pod?.alive) return { error: 'The browser was gone before its recording could be saved' };
-  const summary = await stopPodRecording(pod);
+  const summary = await stopPodRecording(deps.services.agentAccess, pod);
   if (summary === null) return { error: 'This runtime did not record the session' };
   if (summary === undefined) return { error: 'Nothing was painted while the session was recorded' };
   const key = recordingKey(session.workspaceId, session.id);
-  const { size } = await deps.store.put(key, await downloadPodRecording(pod), CONTENT_TYPE);
+  const { size } = await deps.store.put(
+    key,
+    await downloadPodRecording(deps.services.agentAccess, pod),
+    CONTENT_TYPE,
+  );
   return { key, size, durationSeconds: summary.durationSeconds, frames: summary.frames };
 }
 

@@ -4,13 +4,15 @@ import type { Session } from '../core/db/sessions.repository.ts';
 import type { RestoredState } from '../core/domain/session.schema.ts';
 import type { PodStorageState, RestoredCounts } from '../core/runtime/driver.ts';
 import type { Services } from '../core/services.ts';
+import { openSessionSecrets } from '../core/security/session-secrets.ts';
 
 export async function sessionStorageState(
   services: Services,
   session: Session,
 ): Promise<PodStorageState | undefined> {
-  const { storage_state: inline, profile_id: profileId, profile_version: version } = session.config;
+  const inline = openSessionSecrets(services.profileCipher, session).storageState;
   if (inline) return inline;
+  const { profile_id: profileId, profile_version: version } = session.config;
   if (profileId === undefined || version === undefined) return undefined;
   const state = await getPinnedStorageState(
     services.db,

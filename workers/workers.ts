@@ -8,6 +8,9 @@ import { provisionProcessor } from './provision.processor.ts';
 import { expireProcessor } from './expire.processor.ts';
 import { teardownProcessor } from './teardown.processor.ts';
 import { recordingSweepProcessor } from './recording-sweep.processor.ts';
+import { signingKeySweepProcessor } from './signing-key-sweep.processor.ts';
+import { profilePurgeProcessor } from './profile-purge.processor.ts';
+import { SIGNING_KEY_SWEEP_MS } from '../core/security/signing-key-sweep.ts';
 import { createArtifactStore } from '../core/artifacts/local-artifact.store.ts';
 import { checkReadiness } from '../core/process/health.ts';
 
@@ -50,6 +53,20 @@ export function startWorkers(services: Services, options: WorkersOptions): Runni
       metrics,
       storesDown,
     ),
+    'signing-key-sweep': wrapProcessor(
+      'signing-key-sweep',
+      log,
+      signingKeySweepProcessor(services),
+      metrics,
+      storesDown,
+    ),
+    'profile-purge': wrapProcessor(
+      'profile-purge',
+      log,
+      profilePurgeProcessor(services),
+      metrics,
+      storesDown,
+    ),
   };
   const dispatch = async (job: Job, token?: string) => {
     const handler = handlers[job.name as JobName] as
@@ -75,6 +92,12 @@ export function startWorkers(services: Services, options: WorkersOptions): Runni
   const sweepMs = services.config.recordingSweepMs;
   services.jobs.schedule('recording-sweep', {}, sweepMs).catch((err: Error) => {
     log.error({ err }, 'scheduling the recording sweep failed');
+  });
+  services.jobs.schedule('signing-key-sweep', {}, SIGNING_KEY_SWEEP_MS).catch((err: Error) => {
+    log.error({ err }, 'scheduling the signing-key sweep failed');
+  });
+  services.jobs.schedule('profile-purge', {}, services.config.profilePurgeEveryMs).catch((err: Error) => {
+    log.error({ err }, 'scheduling the profile purge failed');
   });
   return {
     async close() {

@@ -59,6 +59,8 @@ export function dashboardCsp(liveViewOrigin: string): string {
     "img-src 'self' data:",
     "connect-src 'self'",
     `frame-src 'self' ${liveViewOrigin}`,
+    // The recording player loads the signed recording URL (the broker's public origin).
+    `media-src 'self' ${liveViewOrigin}`,
     "base-uri 'none'",
     "form-action 'none'",
     "frame-ancestors 'none'",

@@ -86,6 +86,30 @@ const COMMON_PROBLEMS: ProblemType[] = ['unauthorized', 'rate-limited', 'interna
 /** Any route can get a malformed or oversized body, whatever it expects. */
 const BODY_PROBLEMS: ProblemType[] = ['validation-error', 'unsupported-media-type', 'payload-too-large'];
 
+/**
+ * Marks a header the route requires although its schema leaves it optional: the handler answers
+ * its absence with a specific problem type (idempotency-key-required, reason-required) rather than
+ * a generic validation error, and /openapi.json publishes it as required (publishRequiredHeaders).
+ */
+const REQUIRED_HEADER = 'x-required-header';
+
+export function requiredHeader<T extends TSchema>(schema: T): T {
+  return { ...schema, [REQUIRED_HEADER]: true };
+}
+
+/** A route schema as /openapi.json shows it: headers marked with requiredHeader() are required. */
+export function publishRequiredHeaders<S extends { headers?: unknown }>(schema: S): S {
+  const headers = schema.headers as { properties?: Record<string, object>; required?: string[] } | undefined;
+  const marked = Object.entries(headers?.properties ?? {})
+    .filter(([, property]) => REQUIRED_HEADER in property)
+    .map(([name]) => name);
+  if (marked.length === 0) return schema;
+  return {
+    ...schema,
+    headers: { ...headers, required: [...new Set([...(headers!.required ?? []), ...marked])] },
+  };
+}
+
 /** The route-schema (and OpenAPI operation) extension naming the one scope a route requires. */
 export const REQUIRED_SCOPE = 'x-required-scope';
 

@@ -12,7 +12,7 @@ import { podLiveView } from '../../core/runtime/pod-control.client.ts';
 import { LIVE_VIEW_TOKEN_SECONDS } from '../../core/security/cdp-token.ts';
 import type { Services } from '../../core/services.ts';
 import { requireScope } from '../auth.ts';
-import { jsonResponse, routeSchema } from '../openapi/route-schema.ts';
+import { emptyResponse, jsonResponse, routeSchema } from '../openapi/route-schema.ts';
 import { liveViewUrl } from '../session-view.ts';
 import { SessionIdParams } from './session.docs.ts';
 import { sessionFinder } from './session-finder.ts';
@@ -89,7 +89,9 @@ export function liveViewRoutes(services: Services) {
             detail: `Session ${session.id} is ${session.status}; only a RUNNING session can be watched`,
           });
         const pod = session.podId ? await services.pools.getPod(session.podId) : undefined;
-        const liveView = pod ? await podLiveView(pod.controlUrl) : { available: false, interactive: false };
+        const liveView = pod
+          ? await podLiveView(services.agentAccess, pod)
+          : { available: false, interactive: false };
         if (!liveView.available)
           throw new ProblemError('live-view-unavailable', {
             detail: `Session ${session.id} has no live view (its browser runtime shows no desktop)`,
@@ -121,6 +123,41 @@ export function liveViewRoutes(services: Services) {
           interactive,
           expires_at: expiresAt.toISOString(),
         };
+      },
+    );
+
+    api.post(
+      '/v1/sessions/:id/live-view::revoke',
+      {
+        schema: routeSchema({
+          operationId: 'revokeLiveViewLinks',
+          summary: "Revoke a session's live-view links and close its viewers",
+          description:
+            'Every live-view link of the session handed out until now stops opening viewers, and every ' +
+            'viewer watching (or driving, after an interactive hand-off) is disconnected at once, on every ' +
+            'proxy replica. Links made afterwards work (a link made within the same second as the ' +
+            'revocation is revoked too). Audited (`session.live_view_revoked`). Requires `sessions:write`.',
+          tags: ['sessions'],
+          scope: 'sessions:write',
+          params: SessionIdParams,
+          responses: { 204: emptyResponse('Revoked; the viewers are being closed.') },
+          problems: ['forbidden', 'not-found'],
+        }),
+      },
+      async (request, reply) => {
+        const principal = requireScope(request, 'sessions:write');
+        const session = await findOwn(principal.workspaceId, request.params.id);
+        await services.routes.revokeLiveView(session.id);
+        await appendAudit(services.db, {
+          workspaceId: session.workspaceId,
+          class: 'tenant',
+          actor: principal.keyId,
+          action: 'session.live_view_revoked',
+          targetType: 'session',
+          targetId: session.id,
+          detail: {},
+        });
+        return reply.code(204).send();
       },
     );
   };

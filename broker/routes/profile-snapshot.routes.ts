@@ -25,6 +25,8 @@ import type { Session } from '../../core/db/sessions.repository.ts';
 import type { ApiKeyPrincipal } from '../../core/db/workspaces.repository.ts';
 import { appendAudit } from '../../core/db/audit.repository.ts';
 import { withTransaction } from '../../core/db/database.ts';
+import { limitDefaults, workspaceLimits } from '../../core/db/workspace-settings.repository.ts';
+import { beginProfileWrite, finishProfileWrite } from '../../core/profiles/profile-limits.ts';
 import { fetchStorageState } from '../../core/runtime/pod-control.client.ts';
 import type { Services } from '../../core/services.ts';
 import { requireScope } from '../auth.ts';
@@ -83,7 +85,7 @@ export function profileSnapshotRoutes(services: Services) {
       });
     }
     try {
-      return await fetchStorageState(pod);
+      return await fetchStorageState(services.agentAccess, pod);
     } catch (err) {
       services.log.warn({ err, sessionId: session.id }, 'capturing storage state failed');
       throw new ProblemError('service-unavailable', {
@@ -100,7 +102,9 @@ export function profileSnapshotRoutes(services: Services) {
     state: StorageState,
   ): Promise<AppendOutcome | { kind: 'name-taken' }> {
     const to = target(body);
+    const limits = await workspaceLimits(services.db, principal.workspaceId, limitDefaults(services.config));
     return withTransaction(services.db, async (tx) => {
+      await beginProfileWrite(tx, principal.workspaceId, limits, { newProfile: 'name' in to });
       let outcome: AppendOutcome | { kind: 'name-taken' };
       if ('name' in to) {
         const profileId = newId();
@@ -134,6 +138,7 @@ export function profileSnapshotRoutes(services: Services) {
         });
       }
       if (outcome.kind === 'appended') {
+        await finishProfileWrite(tx, principal.workspaceId, outcome.profile.id, limits);
         await appendAudit(tx, {
           workspaceId: principal.workspaceId,
           class: 'tenant',
@@ -180,6 +185,7 @@ export function profileSnapshotRoutes(services: Services) {
             'forbidden',
             'not-found',
             'state-conflict',
+            'workspace-limit-reached',
             'unprocessable-entity',
             'service-unavailable',
           ],

@@ -34,6 +34,8 @@ import { withTransaction } from '../../core/db/database.ts';
 import type { Services } from '../../core/services.ts';
 import { requireScope } from '../auth.ts';
 import { storageStateTargetProblem } from '../../core/security/network-target.ts';
+import { limitDefaults, workspaceLimits } from '../../core/db/workspace-settings.repository.ts';
+import { beginProfileWrite, finishProfileWrite } from '../../core/profiles/profile-limits.ts';
 import {
   HEADERS,
   emptyResponse,
@@ -105,6 +107,8 @@ function toVersionSummary(v: ProfileVersion): ProfileVersionSummary {
 const notFound = (id: string) => new ProblemError('not-found', { detail: `Profile ${id} not found` });
 
 export function profilesRoutes(services: Services) {
+  const limitsOf = (workspaceId: string) =>
+    workspaceLimits(services.db, workspaceId, limitDefaults(services.config));
   /** Another workspace's (or a deleted) profile does not exist for this caller (404, not 403). */
   async function findOwn(workspaceId: string, id: string): Promise<Profile> {
     const profile = isUlid(id) ? await getWorkspaceProfile(services.db, workspaceId, id) : undefined;
@@ -128,7 +132,9 @@ export function profilesRoutes(services: Services) {
           summary: 'Create a profile',
           description:
             'Stores `storage_state` as version 1 of a new profile. The name is unique among the workspace’s ' +
-            'profiles (409 otherwise). Start a session from it with `profile_id` on POST /v1/sessions.',
+            'profiles (409 otherwise). Start a session from it with `profile_id` on POST /v1/sessions. ' +
+            'A workspace holding its limit of profiles or of stored bytes is refused (409 ' +
+            '`workspace-limit-reached`).',
           tags: ['profiles'],
           scope: 'profiles:write',
           body: CreateProfileBody,
@@ -141,6 +147,7 @@ export function profilesRoutes(services: Services) {
           problems: [
             'forbidden',
             'state-conflict',
+            'workspace-limit-reached',
             'payload-too-large',
             'unsupported-media-type',
             'unprocessable-entity',
@@ -151,7 +158,9 @@ export function profilesRoutes(services: Services) {
         const principal = requireScope(request, 'profiles:write');
         const { name, storage_state } = request.body;
         refuseForbiddenTargets(storage_state);
+        const limits = await limitsOf(principal.workspaceId);
         const profile = await withTransaction(services.db, async (tx) => {
+          await beginProfileWrite(tx, principal.workspaceId, limits, { newProfile: true });
           const created = await insertProfile(tx, services.profileCipher, {
             id: newId(),
             workspaceId: principal.workspaceId,
@@ -160,6 +169,7 @@ export function profilesRoutes(services: Services) {
             createdBy: principal.keyId,
           });
           if (created) {
+            await finishProfileWrite(tx, principal.workspaceId, created.id, limits);
             await appendAudit(tx, {
               workspaceId: principal.workspaceId,
               class: 'tenant',
@@ -246,7 +256,10 @@ export function profilesRoutes(services: Services) {
           description:
             'Stores `storage_state` as the next version. Send `If-Match` with the ETag you read: if another ' +
             'writer appended first, the request is refused with 409 and nothing is overwritten. Without ' +
-            'If-Match the version is appended after whatever is latest, atomically.',
+            'If-Match the version is appended after whatever is latest, atomically. The profile keeps its ' +
+            'newest `versions_per_profile` versions (a workspace limit, default 10): appending one more deletes ' +
+            'the oldest, unless a live session pinned it. Past the stored-bytes limit: 409 ' +
+            '`workspace-limit-reached`.',
           tags: ['profiles'],
           scope: 'profiles:write',
           params: ProfileIdParams,
@@ -266,6 +279,7 @@ export function profilesRoutes(services: Services) {
             'forbidden',
             'not-found',
             'state-conflict',
+            'workspace-limit-reached',
             'payload-too-large',
             'unsupported-media-type',
             'unprocessable-entity',
@@ -278,7 +292,9 @@ export function profilesRoutes(services: Services) {
         refuseForbiddenTargets(request.body.storage_state);
         const expectedVersion = parseIfMatch(request.headers['if-match']);
         if (!isUlid(id)) throw notFound(id);
+        const limits = await limitsOf(principal.workspaceId);
         const outcome = await withTransaction(services.db, async (tx) => {
+          await beginProfileWrite(tx, principal.workspaceId, limits, { newProfile: false });
           const result = await appendProfileVersion(tx, services.profileCipher, {
             workspaceId: principal.workspaceId,
             profileId: id,
@@ -287,6 +303,7 @@ export function profilesRoutes(services: Services) {
             ...(expectedVersion !== undefined && { expectedVersion }),
           });
           if (result.kind === 'appended') {
+            const pruned = await finishProfileWrite(tx, principal.workspaceId, id, limits);
             await appendAudit(tx, {
               workspaceId: principal.workspaceId,
               class: 'tenant',
@@ -294,7 +311,11 @@ export function profilesRoutes(services: Services) {
               action: 'profile.version.create',
               targetType: 'profile',
               targetId: id,
-              detail: { version: result.version.version, if_match: expectedVersion !== undefined },
+              detail: {
+                version: result.version.version,
+                if_match: expectedVersion !== undefined,
+                pruned_versions: pruned,
+              },
             });
           }
           return result;

@@ -7,6 +7,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
+import parseRange from 'range-parser';
 import { ProblemError } from '../../core/domain/problems.ts';
 import { isTerminal } from '../../core/domain/session-states.ts';
 import { getRecording } from '../../core/db/recordings.repository.ts';
@@ -114,7 +115,9 @@ export function recordingsRoutes(
           summary: 'Download a recording (signed URL)',
           description:
             'The target of a `recording_url`: the signature in `token` is the credential, so no API key is ' +
-            'sent. 401 once the URL expired or when it was altered; 404 once the recording was deleted.',
+            'sent. 401 once the URL expired or when it was altered; 404 once the recording was deleted. ' +
+            'A single byte `Range` (a player seeking) is answered 206 with `Content-Range`; a range ' +
+            'past the end is 416.',
           tags: TAGS,
           authenticated: false,
           params: SessionIdParams,
@@ -127,8 +130,18 @@ export function recordingsRoutes(
               },
               content: { 'video/webm': { schema: Type.String({ format: 'binary' }) } },
             },
+            206: {
+              description: 'The bytes of the one range asked for (`Range: bytes=<start>-<end>`).',
+              headers: {
+                'Content-Range': {
+                  schema: Type.String({ examples: ['bytes 0-1023/52340'] }),
+                  description: 'Which bytes this is, of how many.',
+                },
+              },
+              content: { 'video/webm': { schema: Type.String({ format: 'binary' }) } },
+            },
           },
-          problems: ['unauthorized', 'not-found'],
+          problems: ['unauthorized', 'not-found', 'range-not-satisfiable'],
         }),
       },
       async (request, reply) => {
@@ -141,11 +154,26 @@ export function recordingsRoutes(
         const rec = await getRecording(services.db, claims.sessionId);
         const gone = new ProblemError('not-found', { detail: 'This recording does not exist (any more)' });
         if (!rec || rec.workspaceId !== claims.workspaceId || rec.deletedAt || !rec.storageKey) throw gone;
-        const artifact = await store.get(rec.storageKey);
+        const size = await store.size(rec.storageKey);
+        if (size === undefined) throw gone;
+        // One byte range (a player seeking) is answered 206; a malformed or multi-range header gets
+        // the whole file, as RFC 9110 allows; a range past the end is 416.
+        const ranges = request.headers.range ? parseRange(size, request.headers.range) : undefined;
+        if (ranges === -1) {
+          reply.header('content-range', `bytes */${size}`);
+          throw new ProblemError('range-not-satisfiable', {
+            detail: `The recording has ${size} bytes; ask for a range within them`,
+          });
+        }
+        const range =
+          Array.isArray(ranges) && ranges.type === 'bytes' && ranges.length === 1 ? ranges[0] : undefined;
+        const artifact = await store.get(rec.storageKey, range);
         if (!artifact) throw gone;
+        if (range) reply.code(206).header('content-range', `bytes ${range.start}-${range.end}/${size}`);
         return reply
           .type(artifact.contentType)
-          .header('content-length', artifact.size)
+          .header('content-length', range ? range.end - range.start + 1 : size)
+          .header('accept-ranges', 'bytes')
           .header('content-disposition', `attachment; filename="${rec.sessionId}.webm"`)
           .header('cache-control', 'private, no-store')
           .header('referrer-policy', 'no-referrer')

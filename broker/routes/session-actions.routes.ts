@@ -4,6 +4,8 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { SessionResource } from '../../core/domain/session.schema.ts';
 import { ProblemError } from '../../core/domain/problems.ts';
 import { ULID_PATTERN } from '../../core/domain/ids.ts';
+import { readCursor, toPage } from '../../core/domain/cursor.ts';
+import { DEFAULT_PAGE_SIZE, PageQuery } from '../../core/domain/pagination.schema.ts';
 import { extendSession, listTransitions } from '../../core/db/sessions.repository.ts';
 import { appendAudit } from '../../core/db/audit.repository.ts';
 import { withTransaction } from '../../core/db/database.ts';
@@ -19,6 +21,8 @@ const KEEPALIVE_PATH = `/v1/sessions/:id(${ULID_PATTERN.slice(1, -1)})::keepaliv
 // Control characters would let a reason forge lines in logs and audit exports.
 // eslint-disable-next-line no-control-regex
 const REASON = /^[^\x00-\x1f\x7f]{8,500}$/;
+/** A transition's position: its bigserial id. */
+const TRANSITION_SEQ = /^[1-9][0-9]{0,17}$/;
 
 export function sessionActionsRoutes(services: Services) {
   return async function register(app: FastifyInstance): Promise<void> {
@@ -33,13 +37,16 @@ export function sessionActionsRoutes(services: Services) {
           summary: 'Extend a session',
           description:
             'Moves `expires_at` forward by `extend_seconds` (default 600, at most 86400 per call). ' +
-            'Any number of keep-alives are allowed while the session lives; an ended session is a 409.',
+            'Any number of keep-alives are allowed while the session lives (QUEUED included); an ended session ' +
+            'is a 409. When an operator set a maximum session lifetime for the workspace, a keep-alive that ' +
+            'would move `expires_at` past `created_at` + that limit is refused (409 `session-lifetime-exceeded`, ' +
+            'the limit and the seconds left in the detail) and changes nothing.',
           tags: ['sessions'],
           scope: 'sessions:write',
           params: SessionIdParams,
           body: KeepAliveBody,
           responses: { 200: jsonResponse('The session with its new expires_at.', SessionResource) },
-          problems: ['forbidden', 'not-found', 'state-conflict'],
+          problems: ['forbidden', 'not-found', 'state-conflict', 'session-lifetime-exceeded'],
         }),
         preValidation: async (request) => {
           if (request.body === undefined) request.body = {};
@@ -49,25 +56,34 @@ export function sessionActionsRoutes(services: Services) {
         const principal = requireScope(request, 'sessions:write');
         const session = await findOwn(principal.workspaceId, request.params.id);
         const seconds = request.body.extend_seconds ?? 600;
-        const extended = await withTransaction(services.db, async (tx) => {
-          const s = await extendSession(tx, session.id, seconds);
-          if (s) {
+        const outcome = await withTransaction(services.db, async (tx) => {
+          const result = await extendSession(tx, session.id, seconds);
+          if (result.kind === 'extended') {
             await appendAudit(tx, {
-              workspaceId: s.workspaceId,
+              workspaceId: result.session.workspaceId,
               class: 'tenant',
               actor: principal.keyId,
               action: 'session.keepalive',
               targetType: 'session',
-              targetId: s.id,
+              targetId: session.id,
               detail: { extend_seconds: seconds },
             });
           }
-          return s;
+          return result;
         });
-        if (!extended)
+        if (outcome.kind === 'ended')
           throw new ProblemError('state-conflict', {
             detail: `Session ${session.id} has ended (${session.status})`,
           });
+        if (outcome.kind === 'ceiling')
+          throw new ProblemError('session-lifetime-exceeded', {
+            detail:
+              `This workspace's maximum session lifetime is ${outcome.limitSeconds} s: this session cannot ` +
+              `live past ${outcome.ceiling.toISOString()}, so it can be extended by at most ` +
+              `${outcome.remainingSeconds} s more (extend_seconds was ${seconds}).`,
+            extensions: { limit_seconds: outcome.limitSeconds, remaining_seconds: outcome.remainingSeconds },
+          });
+        const extended = outcome.session;
         return view(extended);
       },
     );
@@ -115,19 +131,31 @@ export function sessionActionsRoutes(services: Services) {
         schema: routeSchema({
           operationId: 'listSessionTransitions',
           summary: "A session's state history",
-          description: 'The append-only transitions, oldest first.',
+          description:
+            'The append-only transitions, oldest first, cursor-paginated like every list. The same moves ' +
+            'are in the audit log (`GET /v1/audit?target=session:{id}`, `detail.from`/`to`/`reason`).',
           tags: ['sessions'],
           scope: 'sessions:read',
           params: SessionIdParams,
-          responses: { 200: jsonResponse('The transitions.', TransitionList) },
-          problems: ['forbidden', 'not-found'],
+          querystring: PageQuery,
+          responses: { 200: jsonResponse('A page of transitions.', TransitionList) },
+          problems: ['validation-error', 'forbidden', 'not-found'],
         }),
       },
       async (request) => {
         const principal = requireScope(request, 'sessions:read');
+        const { limit = DEFAULT_PAGE_SIZE, cursor } = request.query;
+        const afterSeq = readCursor(cursor, (p) => TRANSITION_SEQ.test(p));
         const session = await findOwn(principal.workspaceId, request.params.id);
-        const items = await listTransitions(services.db, session.id);
-        return { items: items.map((t) => ({ ...t, at: t.at.toISOString() })) };
+        const rows = await listTransitions(services.db, session.id, {
+          ...(afterSeq && { afterSeq }),
+          limit: limit + 1,
+        });
+        const page = toPage(rows, limit, (t) => t.seq);
+        return {
+          ...page,
+          items: page.items.map(({ seq: _seq, ...t }) => ({ ...t, at: t.at.toISOString() })),
+        };
       },
     );
   };

@@ -1,7 +1,9 @@
 /** Request/response schemas of the session routes that are not the session shapes themselves. */
 import { Type } from 'typebox';
 import { SESSION_STATUSES } from '../../core/domain/session-states.ts';
-import { PAGE_QUERY_FIELDS } from '../../core/domain/pagination.schema.ts';
+import { PAGE_QUERY_FIELDS, pageOf } from '../../core/domain/pagination.schema.ts';
+import { LABEL_FILTER_PATTERN } from '../../core/domain/label-filter.ts';
+import { requiredHeader } from '../openapi/route-schema.ts';
 
 export const SessionIdParams = Type.Object({
   id: Type.String({ description: 'Session id (a ULID)', examples: ['01JC1AMQX4N3PWV9MR2BCKDH7E'] }),
@@ -9,25 +11,58 @@ export const SessionIdParams = Type.Object({
 
 export const IdempotencyHeaders = Type.Object({
   'idempotency-key': Type.Optional(
-    Type.String({
-      description:
-        'Required. Dedupes creates per workspace for 24 h; a replay returns the original session with 200.',
-      examples: ['4e5f8b7a-1c2d-3a4b-5c6d-7e8f9a0b1c2d'],
-    }),
+    requiredHeader(
+      Type.String({
+        description:
+          'Dedupes creates per workspace for 24 h: send a new one (e.g. a UUID) per session, and the same one when ' +
+          'retrying that create; a replay returns the original session with 200. 1-255 printable ASCII characters.',
+        examples: ['4e5f8b7a-1c2d-3a4b-5c6d-7e8f9a0b1c2d'],
+      }),
+    ),
   ),
 });
 
 export const ReasonHeaders = Type.Object({
   'x-reason': Type.Optional(
-    Type.String({
-      description: 'Required: why the operator stops the session (at least 8 characters); audited.',
-    }),
+    requiredHeader(
+      Type.String({
+        description: 'Why the operator stops the session (at least 8 characters); audited.',
+        examples: ['runaway scraping job, ticket OPS-123'],
+      }),
+    ),
   ),
 });
+
+/** The longest a `GET /v1/sessions/{id}?wait_seconds=` holds its answer. */
+export const MAX_WAIT_SECONDS = 60;
+
+export const GetSessionQuery = Type.Object(
+  {
+    wait_seconds: Type.Optional(
+      Type.Integer({
+        minimum: 0,
+        maximum: MAX_WAIT_SECONDS,
+        default: 0,
+        examples: [30],
+        description:
+          `0 to ${MAX_WAIT_SECONDS}. Default 0 (answer at once). While the session is QUEUED or ` +
+          'PROVISIONING, hold the answer until it is RUNNING or has ended, at most this many seconds.',
+      }),
+    ),
+  },
+  { additionalProperties: false },
+);
 
 export const ListSessionsQuery = Type.Object(
   {
     ...PAGE_QUERY_FIELDS,
+    order: Type.Optional(
+      Type.Enum(['asc', 'desc'], {
+        description:
+          '`asc` (default): oldest first; `desc`: newest first. Either way by id (a ULID), so cursors stay ' +
+          'stable across inserts; keep the same order while following next_cursor.',
+      }),
+    ),
     status: Type.Optional(
       Type.String({
         pattern: `^(${SESSION_STATUSES.join('|')})(,(${SESSION_STATUSES.join('|')}))*$`,
@@ -37,11 +72,13 @@ export const ListSessionsQuery = Type.Object(
     label: Type.Optional(
       Type.Union(
         [
-          Type.String({ pattern: '^[^:]+:.*$' }),
-          Type.Array(Type.String({ pattern: '^[^:]+:.*$' }), { maxItems: 16 }),
+          Type.String({ pattern: LABEL_FILTER_PATTERN, maxLength: 1024 }),
+          Type.Array(Type.String({ pattern: LABEL_FILTER_PATTERN, maxLength: 1024 }), { maxItems: 16 }),
         ],
         {
-          description: 'key:value; repeat to require several labels.',
+          description:
+            '`<key>:<value>`; repeat to require several labels. Keys are free-form: write a colon in a key ' +
+            'as `\\:` and a backslash as `\\\\` (the first unescaped colon ends the key).',
         },
       ),
     ),
@@ -56,7 +93,8 @@ export const KeepAliveBody = Type.Object(
         minimum: 1,
         maximum: 86400,
         default: 600,
-        description: 'Seconds to move expires_at forward.',
+        description: 'Seconds to move `expires_at` forward, 1 to 86400. Default 600 (10 min).',
+        examples: [600],
       }),
     ),
   },
@@ -71,4 +109,4 @@ export const Transition = Type.Object({
   at: Type.String({ format: 'date-time' }),
 });
 
-export const TransitionList = Type.Object({ items: Type.Array(Transition) });
+export const TransitionList = pageOf(Transition);

@@ -1,8 +1,9 @@
 /** /v1/sessions: create (idempotent), list, read, release. */
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { CreateSessionBody, SessionResource, UpdateSessionBody } from '../../core/domain/session.schema.ts';
 import { ProblemError } from '../../core/domain/problems.ts';
+import { parseLabelFilter } from '../../core/domain/label-filter.ts';
 import { readCursor, toPage } from '../../core/domain/cursor.ts';
 import { DEFAULT_PAGE_SIZE, pageOf } from '../../core/domain/pagination.schema.ts';
 import type { SessionStatus } from '../../core/domain/session-states.ts';
@@ -11,19 +12,43 @@ import { endSession } from '../../core/lifecycle/end-session.ts';
 import type { Services } from '../../core/services.ts';
 import { requireScope } from '../auth.ts';
 import { HEADERS, jsonResponse, routeSchema } from '../openapi/route-schema.ts';
-import { createSession } from '../session-admission.ts';
-import { IdempotencyHeaders, ListSessionsQuery, SessionIdParams } from './session.docs.ts';
+import { createSession, findReplay } from '../session-admission.ts';
+import { GetSessionQuery, IdempotencyHeaders, ListSessionsQuery, SessionIdParams } from './session.docs.ts';
 import { sessionFinder } from './session-finder.ts';
+import { SessionWaiters } from '../session-waiters.ts';
 
 const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,255}$/;
 const SessionList = pageOf(SessionResource);
+/** A session on its way to RUNNING: what a waiting GET waits out. */
+const STARTING = new Set<SessionStatus>(['QUEUED', 'PROVISIONING']);
+
+/** The request's Idempotency-Key; a missing or malformed one is a 400. */
+function idempotencyKeyOf(request: FastifyRequest): string {
+  const key = request.headers['idempotency-key'];
+  if (typeof key !== 'string' || key.length === 0) {
+    throw new ProblemError('idempotency-key-required', {
+      detail: 'POST /v1/sessions requires an Idempotency-Key header (e.g. a UUID)',
+    });
+  }
+  if (!IDEMPOTENCY_KEY.test(key)) {
+    throw new ProblemError('validation-error', {
+      detail: 'Idempotency-Key must be 1-255 printable ASCII characters without spaces',
+    });
+  }
+  return key;
+}
 
 function parseLabels(label: string | string[] | undefined): Record<string, string> {
-  const pairs = label === undefined ? [] : Array.isArray(label) ? label : [label];
+  const filters = label === undefined ? [] : Array.isArray(label) ? label : [label];
   return Object.fromEntries(
-    pairs.map((pair) => {
-      const i = pair.indexOf(':');
-      return [pair.slice(0, i), pair.slice(i + 1)];
+    filters.map((filter) => {
+      const pair = parseLabelFilter(filter);
+      if (!pair) {
+        throw new ProblemError('validation-error', {
+          detail: 'label must be <key>:<value>, with \\: and \\\\ escaping a colon or backslash in the key',
+        });
+      }
+      return pair;
     }),
   );
 }
@@ -32,6 +57,7 @@ export function sessionsRoutes(services: Services) {
   return async function register(app: FastifyInstance): Promise<void> {
     const api = app.withTypeProvider<TypeBoxTypeProvider>();
     const { view, findOwn } = sessionFinder(services);
+    const waiters = new SessionWaiters(services.routes, () => services.duplicateRedis());
 
     api.post(
       '/v1/sessions',
@@ -40,7 +66,9 @@ export function sessionsRoutes(services: Services) {
           operationId: 'createSession',
           summary: 'Create a session',
           description:
-            'Admits the session against the pool (503 when it has no room) and returns it QUEUED with 202. ' +
+            "Admits the session against the pool (503 when it has no room) and the workspace's share of live " +
+            'sessions (429 `session-quota-exceeded` at its limit), both with a Retry-After from the observed ' +
+            'turnover, and returns it QUEUED with 202. ' +
             'Poll GET /v1/sessions/{id} until RUNNING, then connect to `connect_url` with any CDP client. ' +
             'A replay with the same Idempotency-Key within 24 h returns the original session with 200. ' +
             'Starting from a profile (`profile_id`) also requires `profiles:read`.',
@@ -60,10 +88,25 @@ export function sessionsRoutes(services: Services) {
             'state-conflict',
             'unprocessable-entity',
             'insufficient-capacity',
+            'session-quota-exceeded',
             'payload-too-large',
             'unsupported-media-type',
           ],
         }),
+        // "Subsequent calls with the same K and any payload (within 24 h) return the original session
+        // and 200": the replay is answered before the body is parsed or validated, so a retry whose
+        // body is malformed, oversized or off the schema still gets its session back.
+        preParsing: async (request, reply, payload) => {
+          const principal = requireScope(request, 'sessions:write');
+          const earlier = await findReplay(services, principal, idempotencyKeyOf(request));
+          if (earlier) {
+            await reply
+              .code(200)
+              .header('Location', `/v1/sessions/${earlier.id}`)
+              .send(await view(earlier));
+          }
+          return payload;
+        },
         // All fields are optional: a POST with no body at all means "all defaults".
         preValidation: async (request) => {
           if (request.body === undefined) request.body = {};
@@ -73,17 +116,7 @@ export function sessionsRoutes(services: Services) {
         const principal = requireScope(request, 'sessions:write');
         // A session started from a profile exposes its cookies over CDP: reading them needs the scope.
         if (request.body.profile_id !== undefined) requireScope(request, 'profiles:read');
-        const key = request.headers['idempotency-key'];
-        if (typeof key !== 'string' || key.length === 0) {
-          throw new ProblemError('idempotency-key-required', {
-            detail: 'POST /v1/sessions requires an Idempotency-Key header (e.g. a UUID)',
-          });
-        }
-        if (!IDEMPOTENCY_KEY.test(key)) {
-          throw new ProblemError('validation-error', {
-            detail: 'Idempotency-Key must be 1-255 printable ASCII characters without spaces',
-          });
-        }
+        const key = idempotencyKeyOf(request);
         const { session, replayed } = await createSession(services, principal, key, request.body);
         void reply.code(replayed ? 200 : 202).header('Location', `/v1/sessions/${session.id}`);
         return view(session);
@@ -96,7 +129,9 @@ export function sessionsRoutes(services: Services) {
         schema: routeSchema({
           operationId: 'listSessions',
           summary: 'List sessions',
-          description: 'Cursor-paginated, sorted by id (ULID, i.e. creation time); stable across inserts.',
+          description:
+            'Cursor-paginated, sorted by id (ULID, i.e. creation time): oldest first, or newest first with ' +
+            '`order=desc`; stable across inserts.',
           tags: ['sessions'],
           scope: 'sessions:read',
           querystring: ListSessionsQuery,
@@ -106,13 +141,14 @@ export function sessionsRoutes(services: Services) {
       },
       async (request) => {
         const principal = requireScope(request, 'sessions:read');
-        const { limit = DEFAULT_PAGE_SIZE, cursor, status, label } = request.query;
+        const { limit = DEFAULT_PAGE_SIZE, cursor, status, label, order = 'asc' } = request.query;
         const afterId = readCursor(cursor);
         const rows = await listSessions(services.db, {
           workspaceId: principal.workspaceId,
           ...(afterId && { afterId }),
           ...(status && { statuses: status.split(',') as SessionStatus[] }),
           labels: parseLabels(label),
+          newestFirst: order === 'desc',
           limit: limit + 1,
         });
         const page = toPage(rows, limit, (s: Session) => s.id);
@@ -128,14 +164,35 @@ export function sessionsRoutes(services: Services) {
           summary: 'Get a session',
           tags: ['sessions'],
           scope: 'sessions:read',
+          description:
+            'With `wait_seconds`, a QUEUED or PROVISIONING session is answered the moment it becomes ' +
+            'RUNNING or ends, or after that many seconds with its state then: one request instead of ' +
+            'polling (it counts once against the rate limit).',
           params: SessionIdParams,
+          querystring: GetSessionQuery,
           responses: { 200: jsonResponse('The session.', SessionResource) },
           problems: ['forbidden', 'not-found'],
         }),
       },
-      async (request) => {
+      async (request, reply) => {
         const principal = requireScope(request, 'sessions:read');
-        return view(await findOwn(principal.workspaceId, request.params.id));
+        const find = () => findOwn(principal.workspaceId, request.params.id);
+        const waitMs = (request.query.wait_seconds ?? 0) * 1000;
+        let session = await find();
+        if (waitMs === 0 || !STARTING.has(session.status)) return view(session);
+        await waiters.ready();
+        const deadline = Date.now() + waitMs;
+        const gone = new AbortController();
+        // The response closing before it was sent: the client went away.
+        reply.raw.once('close', () => gone.abort());
+        // Listening before each re-read: an announcement between the read and the wait is not lost.
+        for (;;) {
+          const next = waiters.next(session.id, deadline - Date.now(), gone.signal);
+          session = await find();
+          if (!STARTING.has(session.status) || Date.now() >= deadline || gone.signal.aborted) break;
+          await next;
+        }
+        return view(session);
       },
     );
 

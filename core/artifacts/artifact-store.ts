@@ -13,9 +13,17 @@ export interface ArtifactInfo {
 }
 
 export interface StoredArtifact {
+  /** The whole artifact, or only the bytes of the range asked for. */
   body: Readable;
+  /** The whole artifact's size, whatever the range. */
   size: number;
   contentType: string;
+}
+
+/** Bytes `start` to `end`, both inclusive (as in an HTTP Range header). */
+export interface ByteRange {
+  start: number;
+  end: number;
 }
 
 export interface ArtifactStore {
@@ -25,8 +33,13 @@ export interface ArtifactStore {
     body: Readable | AsyncIterable<Uint8Array>,
     contentType: string,
   ): Promise<{ size: number }>;
-  /** The artifact, or undefined when there is none. The caller must consume or destroy `body`. */
-  get(key: string): Promise<StoredArtifact | undefined>;
+  /**
+   * The artifact (or, with `range`, only those bytes; the caller checked them against its size), or
+   * undefined when there is none. The caller must consume or destroy `body`.
+   */
+  get(key: string, range?: ByteRange): Promise<StoredArtifact | undefined>;
+  /** The artifact's size, without opening it; undefined when there is none. */
+  size(key: string): Promise<number | undefined>;
   /** Deletes the artifact; deleting a missing key resolves (idempotent). */
   delete(key: string): Promise<void>;
   /** Every artifact whose key starts with `prefix`. */

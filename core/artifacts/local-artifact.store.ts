@@ -14,6 +14,7 @@ import {
   assertArtifactKey,
   type ArtifactInfo,
   type ArtifactStore,
+  type ByteRange,
   type StoredArtifact,
 } from './artifact-store.ts';
 
@@ -48,12 +49,17 @@ export class LocalArtifactStore implements ArtifactStore {
     return { size: (await stat(file)).size };
   }
 
-  async get(key: string): Promise<StoredArtifact | undefined> {
+  async get(key: string, range?: ByteRange): Promise<StoredArtifact | undefined> {
     const file = this.path(key);
     const info = await stat(file).catch(() => undefined);
     if (!info?.isFile()) return undefined;
     const contentType = await readFile(`${file}.type`, 'utf8').catch(() => 'application/octet-stream');
-    return { body: createReadStream(file), size: info.size, contentType };
+    return { body: createReadStream(file, range), size: info.size, contentType };
+  }
+
+  async size(key: string): Promise<number | undefined> {
+    const info = await stat(this.path(key)).catch(() => undefined);
+    return info?.isFile() ? info.size : undefined;
   }
 
   async delete(key: string): Promise<void> {

@@ -2,6 +2,8 @@
  * Configuration from the environment, validated once at start. Nothing reads process.env elsewhere:
  * processes call `loadConfig(process.env)` in main and pass the result down.
  */
+import { egressPair, parseEgressAllow } from '../security/egress-policy.ts';
+
 export type DriverKind = 'local' | 'kubernetes' | 'sim';
 
 export interface Config {
@@ -50,11 +52,27 @@ export interface Config {
   artifactsDir: string;
   /** How often the retention sweeper deletes recordings past their `delete_after` (ms). */
   recordingSweepMs: number;
+  /** VENTUS_WORKSPACE_MAX_LIVE_SESSIONS: live sessions per workspace unless an operator set its own. */
+  workspaceLiveSessions: number;
+  /** How long a deleted profile's versions are kept before the purge job deletes them (ms). */
+  profilePurgeGraceMs: number;
+  /** How often the profile purge job runs (ms). */
+  profilePurgeEveryMs: number;
   /**
    * VENTUS_ALLOW_PRIVATE_TARGETS=true: sessions may name loopback, link-local and private hosts as
    * `proxy.url` or storage_state origins (local development, tests). Metadata endpoints never.
    */
   allowPrivateTargets: boolean;
+  /**
+   * VENTUS_EGRESS_ALLOW: exact `host:port` pairs pages may reach although they are loopback or private
+   * (development and tests serve pages on 127.0.0.1). Never the control plane or a pod agent.
+   */
+  egressAllow: string[];
+  /**
+   * VENTUS_POD_AGENT_KEY: the key every pod's agent secret is derived from (at least 32 characters).
+   * Undefined: one generated once per installation and kept in the settings table.
+   */
+  podAgentKey: string | undefined;
   /** How long a signed `recording_url` works (seconds). */
   recordingUrlTtlSeconds: number;
   /** VENTUS_DRIVER=kubernetes only (VENTUS_K8S_*); the kubeconfig comes from the standard loader. */
@@ -200,6 +218,25 @@ function kubernetesConfig(env: Env, driver: string, problems: string[]): Kuberne
   };
 }
 
+/** Where the control plane listens: what no egress allow-list entry may name. */
+function controlPlaneEndpoints(config: Config): string[] {
+  const pairs = [egressPair('*', config.port), egressPair('*', AGENT_PORT_IN_IMAGE)];
+  if (config.opsPort) pairs.push(egressPair('*', config.opsPort));
+  for (const [raw, fallbackPort] of [
+    [config.databaseUrl, 5432],
+    [config.redisUrl, 6379],
+  ] as const) {
+    const u = raw ? new URL(raw) : undefined;
+    const port = Number(u?.port || fallbackPort);
+    pairs.push(egressPair('*', port));
+    if (u) pairs.push(egressPair(u.hostname, port));
+  }
+  return pairs;
+}
+
+/** The runtime image's agent port (runtime-image/Dockerfile). */
+const AGENT_PORT_IN_IMAGE = 9222;
+
 export function loadConfig(env: Env): Config {
   const problems: string[] = [];
   const port = integer(env, 'PORT', 8080, 0, 65535, problems);
@@ -225,6 +262,10 @@ export function loadConfig(env: Env): Config {
   const jwtSecret = env.VENTUS_JWT_SECRET || undefined;
   if (jwtSecret !== undefined && jwtSecret.length < 32) {
     problems.push('VENTUS_JWT_SECRET: expected at least 32 characters');
+  }
+  const podAgentKey = env.VENTUS_POD_AGENT_KEY || undefined;
+  if (podAgentKey !== undefined && podAgentKey.length < 32) {
+    problems.push('VENTUS_POD_AGENT_KEY: expected at least 32 characters');
   }
   const metricsToken = env.VENTUS_METRICS_TOKEN || undefined;
   if (metricsToken !== undefined && metricsToken.length < 16) {
@@ -264,10 +305,28 @@ export function loadConfig(env: Env): Config {
     profileKeys: profileKeys(env, problems),
     artifactsDir: env.VENTUS_ARTIFACTS_DIR || `${env.VENTUS_DATA_DIR ?? '.ventus'}/artifacts`,
     recordingSweepMs: integer(env, 'VENTUS_RECORDING_SWEEP_MS', 600_000, 100, 86_400_000, problems),
+    workspaceLiveSessions: integer(env, 'VENTUS_WORKSPACE_MAX_LIVE_SESSIONS', 50, 0, 100_000, problems),
+    // 7 days: long enough to undo a mistaken delete by support, short enough that PHI does not linger.
+    profilePurgeGraceMs: integer(
+      env,
+      'VENTUS_PROFILE_PURGE_GRACE_MS',
+      7 * 86_400_000,
+      0,
+      365 * 86_400_000,
+      problems,
+    ),
+    profilePurgeEveryMs: integer(env, 'VENTUS_PROFILE_PURGE_EVERY_MS', 3_600_000, 100, 86_400_000, problems),
     recordingUrlTtlSeconds: integer(env, 'VENTUS_RECORDING_URL_TTL_SECONDS', 600, 1, 3600, problems),
     kubernetes: kubernetesConfig(env, driver, problems),
     allowPrivateTargets: allowPrivateRaw === 'true',
+    egressAllow: [],
+    podAgentKey,
   };
+  config.egressAllow = parseEgressAllow(
+    env.VENTUS_EGRESS_ALLOW ?? '',
+    controlPlaneEndpoints(config),
+    problems,
+  );
   if (!['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].includes(config.logLevel)) {
     problems.push(
       `VENTUS_LOG_LEVEL=${JSON.stringify(config.logLevel)}: expected fatal, error, warn, info, debug, trace or silent`,

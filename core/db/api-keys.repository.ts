@@ -82,3 +82,9 @@ export async function revokeApiKey(
   const existing = await getWorkspaceApiKey(q, workspaceId, id);
   return existing && { key: existing, revoked: false };
 }
+
+/** A key by id, whatever its workspace (the CLI acts as an administrator). */
+export async function findApiKey(q: Queryable, id: string): Promise<ApiKeyRecord | undefined> {
+  const { rows } = await q.query<ApiKeyRow>(`SELECT ${COLUMNS} FROM api_keys WHERE id = $1`, [id]);
+  return rows[0] && toRecord(rows[0]);
+}

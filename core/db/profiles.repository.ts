@@ -202,6 +202,19 @@ export async function getProfileVersion(
   return rows[0] && toVersion(rows[0], cipher);
 }
 
+/** Whether the version is still kept (the oldest are pruned past the workspace's limit). */
+export async function profileVersionExists(
+  q: Queryable,
+  profileId: string,
+  version: number,
+): Promise<boolean> {
+  const { rowCount } = await q.query(
+    'SELECT 1 FROM profile_versions WHERE profile_id = $1 AND version = $2',
+    [profileId, version],
+  );
+  return (rowCount ?? 0) > 0;
+}
+
 /**
  * The storage_state a session pinned: deleted profiles included (a delete never changes what a
  * created session loads), other workspaces' never.

@@ -2,14 +2,25 @@
 import type { Queryable } from './database.ts';
 import { IDEMPOTENCY_WINDOW_HOURS } from './idempotency.repository.ts';
 import type { AuditClass } from './audit.repository.ts';
-import type { ReleaseReason, SessionStatus } from '../domain/session-states.ts';
+import { isTerminal, type ReleaseReason, type SessionStatus } from '../domain/session-states.ts';
 import type { CreateSessionBody, RestoredState } from '../domain/session.schema.ts';
+import type { SealedState } from '../security/profile-cipher.ts';
+import { newId } from '../domain/ids.ts';
 
-/** What the request carried into the browser; stored whole, never returned whole (it holds secrets). */
+/** The audit action of a move to `to` (`session.provisioning`, `session.completed`, …). */
+export function transitionAction(to: SessionStatus): string {
+  return `session.${to.toLowerCase()}`;
+}
+
+/**
+ * What the request carried into the browser. Its secrets (storage_state, proxy password) are stored
+ * only sealed in `sealed` (core/security/session-secrets.ts) and only until the pod has them; the
+ * plaintext fields appear only in rows written before sealing shipped.
+ */
 export type SessionConfig = Pick<
   CreateSessionBody,
   'viewport' | 'user_agent' | 'proxy' | 'profile_id' | 'profile_version' | 'storage_state' | 'recording'
->;
+> & { sealed?: SealedState };
 
 export interface Session {
   id: string;
@@ -119,7 +130,8 @@ export async function insertSession(
      tr AS (INSERT INTO session_transitions (session_id, from_status, to_status, actor)
             SELECT id, NULL, 'QUEUED', $10 FROM ins),
      au AS (INSERT INTO audit_log (id, workspace_id, class, actor, action, target_type, target_id, detail)
-            SELECT $13, workspace_id, 'tenant', $10, 'session.create', 'session', id, $14 FROM ins)
+            SELECT $13, workspace_id, 'tenant', $10, 'session.create', 'session', id,
+                   $14::jsonb || jsonb_build_object('from', NULL, 'to', 'QUEUED', 'reason', NULL) FROM ins)
      SELECT * FROM ins`,
     [
       s.id,
@@ -171,20 +183,25 @@ export interface TransitionRequest {
   error?: string;
   /** PROVISIONING: start the clock (`started_at = now`, `expires_at = now + timeout_seconds`). */
   startClock?: boolean;
-  /** An audit row written by the same statement, only when the transition happens. */
-  audit?: TransitionAudit;
+  /**
+   * How the transition's audit row reads. Every transition writes one (the audit log alone replays a
+   * session's history); without this it is a `system` row `session.<status>` by `actor`.
+   */
+  audit?: Partial<TransitionAudit>;
 }
 
 export interface TransitionAudit {
   id: string;
   class: AuditClass;
   action: string;
+  /** Allowlisted extras; `from`, `to` and `reason` are always added. */
   detail: Record<string, string>;
 }
 
 /**
- * Moves a session from one of `from` to `to` and appends the transition (and the audit row, if
- * any), in one statement.
+ * Moves a session from one of `from` to `to` and appends the transition and its audit row (with
+ * `from`, `to`, `reason` in `detail`, so the audit log replays the session's history), in one
+ * statement.
  * Returns the updated session, or undefined when the session was not in an expected state (a lost race).
  */
 export async function transitionSession(q: Queryable, t: TransitionRequest): Promise<Session | undefined> {
@@ -196,8 +213,15 @@ export async function transitionSession(q: Queryable, t: TransitionRequest): Pro
          status = $2,
          pod_id = COALESCE($5, s.pod_id),
          started_at = CASE WHEN $8 THEN now() ELSE s.started_at END,
-         expires_at = CASE WHEN $8 THEN now() + make_interval(secs => s.timeout_seconds) ELSE s.expires_at END,
+         -- The clock starts now, but never runs past the workspace's lifetime ceiling (if any).
+         expires_at = CASE WHEN $8 THEN LEAST(now() + make_interval(secs => s.timeout_seconds),
+           s.created_at + (SELECT make_interval(secs => w.limit_session_lifetime_seconds)
+                             FROM workspaces w WHERE w.id = s.workspace_id))
+           ELSE s.expires_at END,
          released_at = CASE WHEN $9 THEN now() ELSE s.released_at END,
+         -- The pod has the session's secrets once it is RUNNING; an ended session needs them no more.
+         config = CASE WHEN $2 IN ('RUNNING','COMPLETED','EXPIRED','ERRORED') THEN s.config - 'sealed'
+                       ELSE s.config END,
          release_reason = COALESCE($6, s.release_reason),
          error = COALESCE($7, s.error)
        FROM old WHERE s.id = old.id AND old.status = ANY($3)
@@ -205,7 +229,9 @@ export async function transitionSession(q: Queryable, t: TransitionRequest): Pro
      tr AS (INSERT INTO session_transitions (session_id, from_status, to_status, reason, actor)
             SELECT id, from_status, status, $4, $10 FROM upd),
      au AS (INSERT INTO audit_log (id, workspace_id, class, actor, action, target_type, target_id, detail)
-            SELECT $11, workspace_id, $12, $10, $13, 'session', id, $14 FROM upd WHERE $11::text IS NOT NULL)
+            SELECT $11, workspace_id, $12, $10, $13, 'session', id,
+                   $14::jsonb || jsonb_build_object('from', from_status, 'to', status, 'reason', $4::text)
+              FROM upd)
      SELECT * FROM upd`,
     [
       t.id,
@@ -218,13 +244,38 @@ export async function transitionSession(q: Queryable, t: TransitionRequest): Pro
       t.startClock ?? false,
       terminal,
       t.actor,
-      t.audit?.id ?? null,
-      t.audit?.class ?? null,
-      t.audit?.action ?? null,
+      t.audit?.id ?? newId(),
+      t.audit?.class ?? 'system',
+      t.audit?.action ?? transitionAction(t.to),
       JSON.stringify(t.audit?.detail ?? {}),
     ],
   );
   return rows[0] && toSession(rows[0]);
+}
+
+/**
+ * Seals the inline secrets of sessions written in plaintext before sealing shipped and still waiting
+ * for their pod (migration 0008 dropped those of every other session). Idempotent and safe from
+ * several processes: a row is rewritten only while it still holds plaintext. Returns how many.
+ */
+export async function sealPlaintextSessionSecrets(
+  q: Queryable,
+  seal: (id: string, config: SessionConfig) => SessionConfig,
+): Promise<number> {
+  const { rows } = await q.query<{ id: string; config: SessionConfig }>(
+    `SELECT id, config FROM sessions
+      WHERE status IN ('QUEUED','PROVISIONING') AND (config ? 'storage_state' OR config->'proxy' ? 'password')`,
+  );
+  let sealed = 0;
+  for (const row of rows) {
+    const res = await q.query(
+      `UPDATE sessions SET config = $2::jsonb
+        WHERE id = $1 AND (config ? 'storage_state' OR config->'proxy' ? 'password')`,
+      [row.id, JSON.stringify(seal(row.id, row.config))],
+    );
+    sealed += res.rowCount ?? 0;
+  }
+  return sealed;
 }
 
 /** Records what provisioning restored into the browser; only while the session is PROVISIONING. */
@@ -235,8 +286,9 @@ export async function setRestoredState(q: Queryable, id: string, restored: Resto
   ]);
 }
 
-/** Live (not ended) session ids of a pool, to rebuild capacity counters from the source of truth. */
 export interface TransitionRecord {
+  /** The transition's serial number (its position in the session's history; a page cursor). */
+  seq: string;
   from: SessionStatus | null;
   to: SessionStatus;
   reason: string | null;
@@ -244,18 +296,26 @@ export interface TransitionRecord {
   at: Date;
 }
 
-export async function listTransitions(q: Queryable, sessionId: string): Promise<TransitionRecord[]> {
+/** A session's transitions, oldest first, after `afterSeq` (a previous page's last), `limit` rows. */
+export async function listTransitions(
+  q: Queryable,
+  sessionId: string,
+  page: { afterSeq?: string; limit: number } = { limit: 1000 },
+): Promise<TransitionRecord[]> {
   const { rows } = await q.query<{
+    id: string;
     from_status: SessionStatus | null;
     to_status: SessionStatus;
     reason: string | null;
     actor: string | null;
     at: Date;
   }>(
-    'SELECT from_status, to_status, reason, actor, at FROM session_transitions WHERE session_id = $1 ORDER BY id',
-    [sessionId],
+    `SELECT id, from_status, to_status, reason, actor, at FROM session_transitions
+      WHERE session_id = $1 AND ($2::bigint IS NULL OR id > $2) ORDER BY id LIMIT $3`,
+    [sessionId, page.afterSeq ?? null, page.limit],
   );
   return rows.map((r) => ({
+    seq: String(r.id),
     from: r.from_status,
     to: r.to_status,
     reason: r.reason,
@@ -264,19 +324,38 @@ export async function listTransitions(q: Queryable, sessionId: string): Promise<
   }));
 }
 
-/** The soonest a live session of the pool is due to end (for Retry-After), if any. */
-export async function earliestExpiry(q: Queryable, pool: string): Promise<Date | undefined> {
+/** The soonest a live session of the pool (or the workspace) is due to end (for Retry-After), if any. */
+export async function earliestExpiry(
+  q: Queryable,
+  of: { pool: string } | { workspaceId: string },
+): Promise<Date | undefined> {
+  const column = 'pool' in of ? 'pool' : 'workspace_id';
   const { rows } = await q.query<{ at: Date | null }>(
-    `SELECT min(expires_at) AS at FROM sessions WHERE pool = $1 AND status IN ('QUEUED','PROVISIONING','RUNNING')`,
-    [pool],
+    `SELECT min(expires_at) AS at FROM sessions WHERE ${column} = $1 AND status IN ('QUEUED','PROVISIONING','RUNNING')`,
+    ['pool' in of ? of.pool : of.workspaceId],
   );
   return rows[0]?.at ?? undefined;
 }
 
+/** A workspace's live sessions in every pool: what its share of admission is rebuilt from. */
+export async function listWorkspaceLiveSessions(
+  q: Queryable,
+  workspaceId: string,
+): Promise<{ id: string; pool: string; admittedAtMs: number }[]> {
+  const { rows } = await q.query<{ id: string; pool: string; created_at: Date }>(
+    `SELECT id, pool, created_at FROM sessions
+      WHERE workspace_id = $1 AND status IN ('QUEUED','PROVISIONING','RUNNING')`,
+    [workspaceId],
+  );
+  return rows.map((r) => ({ id: r.id, pool: r.pool, admittedAtMs: r.created_at.getTime() }));
+}
+
 export interface SessionFilter {
   workspaceId: string;
-  /** Return sessions with ids after this one (the cursor). */
+  /** Return sessions after this one in the list's order (the cursor). */
   afterId?: string;
+  /** Newest first (ids descending); oldest first otherwise. */
+  newestFirst?: boolean;
   statuses?: SessionStatus[];
   labels?: Record<string, string>;
   /** Rows to fetch (the caller asks one more than its page size). */
@@ -284,27 +363,65 @@ export interface SessionFilter {
 }
 
 export async function listSessions(q: Queryable, f: SessionFilter): Promise<Session[]> {
+  // Two statements rather than a CASE, so each walks the (workspace_id, id) index in its direction.
+  const [after, direction] = f.newestFirst ? ['<', 'DESC'] : ['>', 'ASC'];
   const { rows } = await q.query<SessionRow>(
     `SELECT * FROM sessions
       WHERE workspace_id = $1
-        AND ($2::text IS NULL OR id > $2)
+        AND ($2::text IS NULL OR id ${after} $2)
         AND ($3::text[] IS NULL OR status = ANY($3))
         AND labels @> $4::jsonb
-      ORDER BY id
+      ORDER BY id ${direction}
       LIMIT $5`,
     [f.workspaceId, f.afterId ?? null, f.statuses ?? null, JSON.stringify(f.labels ?? {}), f.limit],
   );
   return rows.map(toSession);
 }
 
-/** Moves expires_at forward by `seconds` for a live session; undefined when it has ended. */
-export async function extendSession(q: Queryable, id: string, seconds: number): Promise<Session | undefined> {
-  const { rows } = await q.query<SessionRow>(
-    `UPDATE sessions SET expires_at = expires_at + make_interval(secs => $2::int)
-      WHERE id = $1 AND status IN ('QUEUED','PROVISIONING','RUNNING') RETURNING *`,
+export type ExtendOutcome =
+  | { kind: 'extended'; session: Session }
+  | { kind: 'ended' }
+  /** The move would pass the workspace's lifetime ceiling (created_at + limit): nothing changed. */
+  | { kind: 'ceiling'; limitSeconds: number; ceiling: Date; remainingSeconds: number };
+
+/**
+ * Moves expires_at forward by `seconds` for a live session, unless that passes the lifetime ceiling
+ * an operator set for its workspace (`created_at` + the limit, read now, so a newly set limit also
+ * holds the sessions already running). Must run in a transaction: the row stays locked until commit.
+ */
+export async function extendSession(q: Queryable, id: string, seconds: number): Promise<ExtendOutcome> {
+  const { rows } = await q.query<{
+    status: SessionStatus;
+    lim: number | null;
+    ceiling: Date | null;
+    left: number | null;
+    fits: boolean;
+  }>(
+    `SELECT s.status, w.limit_session_lifetime_seconds AS lim,
+            s.created_at + make_interval(secs => w.limit_session_lifetime_seconds) AS ceiling,
+            floor(extract(epoch FROM s.created_at + make_interval(secs => w.limit_session_lifetime_seconds)
+                                     - s.expires_at))::int AS left,
+            w.limit_session_lifetime_seconds IS NULL OR s.expires_at + make_interval(secs => $2::int)
+              <= s.created_at + make_interval(secs => w.limit_session_lifetime_seconds) AS fits
+       FROM sessions s JOIN workspaces w ON w.id = s.workspace_id
+      WHERE s.id = $1 FOR UPDATE OF s`,
     [id, seconds],
   );
-  return rows[0] && toSession(rows[0]);
+  const row = rows[0];
+  if (!row || isTerminal(row.status)) return { kind: 'ended' };
+  if (!row.fits) {
+    return {
+      kind: 'ceiling',
+      limitSeconds: row.lim!,
+      ceiling: row.ceiling!,
+      remainingSeconds: Math.max(0, row.left ?? 0),
+    };
+  }
+  const updated = await q.query<SessionRow>(
+    `UPDATE sessions SET expires_at = expires_at + make_interval(secs => $2::int) WHERE id = $1 RETURNING *`,
+    [id, seconds],
+  );
+  return { kind: 'extended', session: toSession(updated.rows[0]!) };
 }
 
 /** Live sessions of a pool by status (QUEUED, PROVISIONING, RUNNING). */
@@ -328,4 +445,10 @@ export async function listLiveSessions(q: Queryable, pool: string): Promise<Sess
     [pool],
   );
   return rows.map(toSession);
+}
+
+/** Whether any session was ever created: none means a brand-new installation. */
+export async function anySessionEver(q: Queryable): Promise<boolean> {
+  const { rows } = await q.query<{ any: boolean }>('SELECT EXISTS (SELECT 1 FROM sessions) AS any');
+  return rows[0]!.any;
 }

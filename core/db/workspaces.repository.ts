@@ -84,3 +84,11 @@ export async function authenticateApiKey(q: Queryable, token: string): Promise<A
   if (!row || !matches) return undefined;
   return { keyId: parsed.keyId, workspaceId: row.workspace_id, scopes: row.scopes };
 }
+
+/** Every workspace, oldest first. */
+export async function listWorkspaces(q: Queryable): Promise<Workspace[]> {
+  const { rows } = await q.query<{ id: string; name: string; created_at: Date }>(
+    'SELECT id, name, created_at FROM workspaces ORDER BY id',
+  );
+  return rows.map((row) => ({ id: row.id, name: row.name, createdAt: row.created_at }));
+}

@@ -9,20 +9,29 @@ export function encodeCursor(afterId: string): string {
   return Buffer.from(JSON.stringify({ after: afterId })).toString('base64url');
 }
 
-/** The id to continue after, or undefined when the cursor is not one of ours. */
-export function decodeCursor(cursor: string): string | undefined {
+/**
+ * The id to continue after, or undefined when the cursor is not one of ours. `isPosition` says what a
+ * position of this list looks like (a ULID for most lists; a pool name, a transition's serial number).
+ */
+export function decodeCursor(
+  cursor: string,
+  isPosition: (position: string) => boolean = isUlid,
+): string | undefined {
   try {
     const parsed = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as { after?: unknown };
-    return typeof parsed.after === 'string' && isUlid(parsed.after) ? parsed.after : undefined;
+    return typeof parsed.after === 'string' && isPosition(parsed.after) ? parsed.after : undefined;
   } catch {
     return undefined;
   }
 }
 
 /** The position a request's cursor names (undefined: from the start); a foreign cursor is a 400. */
-export function readCursor(cursor: string | undefined): string | undefined {
+export function readCursor(
+  cursor: string | undefined,
+  isPosition: (position: string) => boolean = isUlid,
+): string | undefined {
   if (cursor === undefined) return undefined;
-  const position = decodeCursor(cursor);
+  const position = decodeCursor(cursor, isPosition);
   if (!position) throw new ProblemError('validation-error', { detail: 'cursor is not valid' });
   return position;
 }

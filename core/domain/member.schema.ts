@@ -1,6 +1,7 @@
 /** Workspace member request and resource shapes. */
 import { Type, type Static } from 'typebox';
 import { PageQuery, pageOf } from './pagination.schema.ts';
+import { named } from './schema-name.ts';
 
 export const MEMBER_ROLES = ['owner', 'admin', 'member'] as const;
 export type MemberRole = (typeof MEMBER_ROLES)[number];
@@ -17,19 +18,22 @@ export const CreateMemberBody = Type.Object(
     }),
     role: Role,
   },
-  { additionalProperties: false },
+  { ...named('CreateMemberBody'), additionalProperties: false },
 );
 export type CreateMemberBody = Static<typeof CreateMemberBody>;
 
 export const UpdateMemberBody = Type.Object({ role: Role }, { additionalProperties: false });
 export type UpdateMemberBody = Static<typeof UpdateMemberBody>;
 
-export const MemberResource = Type.Object({
-  id: Type.String(),
-  email: Type.String(),
-  role: Role,
-  created_at: Type.String({ format: 'date-time' }),
-});
+export const MemberResource = Type.Object(
+  {
+    id: Type.String(),
+    email: Type.String(),
+    role: Role,
+    created_at: Type.String({ format: 'date-time' }),
+  },
+  { ...named('Member') },
+);
 export type MemberResource = Static<typeof MemberResource>;
 
 export const MemberList = pageOf(MemberResource);

@@ -1,5 +1,6 @@
 /** The one shape of every list endpoint: `limit` + opaque `cursor` in, `{items, next_cursor, has_more}` out. */
 import { Type, type TSchema } from 'typebox';
+import { named, SCHEMA_NAME } from './schema-name.ts';
 
 export const DEFAULT_PAGE_SIZE = 20;
 
@@ -16,11 +17,15 @@ export const PAGE_QUERY_FIELDS = {
 /** A list route's querystring without filters. */
 export const PageQuery = Type.Object(PAGE_QUERY_FIELDS, { additionalProperties: false });
 
-/** A page of `item`. */
+/** A page of `item`; a page of a named schema (`Session`) is named too (`SessionList`). */
 export function pageOf<T extends TSchema>(item: T) {
-  return Type.Object({
-    items: Type.Array(item),
-    next_cursor: Type.Union([Type.String(), Type.Null()]),
-    has_more: Type.Boolean(),
-  });
+  const itemName = (item as Record<string, unknown>)[SCHEMA_NAME];
+  return Type.Object(
+    {
+      items: Type.Array(item),
+      next_cursor: Type.Union([Type.String(), Type.Null()]),
+      has_more: Type.Boolean(),
+    },
+    typeof itemName === 'string' ? named(`${itemName}List`) : {},
+  );
 }

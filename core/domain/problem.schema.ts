@@ -1,5 +1,6 @@
 /** The problem document shape (RFC 7807), for validation and the OpenAPI document. */
 import { Type } from 'typebox';
+import { named } from './schema-name.ts';
 
 export const Problem = Type.Object(
   {
@@ -27,5 +28,5 @@ export const Problem = Type.Object(
       ),
     ),
   },
-  { additionalProperties: true, description: 'An RFC 7807 problem document' },
+  { ...named('Problem'), additionalProperties: true, description: 'An RFC 7807 problem document' },
 );

@@ -1,7 +1,8 @@
 /**
- * Which upstream proxies a session may name. The request schema admits `http`, `https` and `socks5`
- * URLs (the spec's shape); the pod's forwarding proxy speaks plain HTTP to its upstream only, so
- * the broker refuses the rest with 422 before admitting the session. Pure: no I/O.
+ * Which upstream proxies a session may name: the pod's forwarding proxy speaks plain HTTP to its
+ * upstream only. The request schema's pattern (PROXY_URL_PATTERN, published in /openapi.json) refuses
+ * the rest with 400; this check says why in words for what a pattern cannot (an unparsable URL).
+ * Pure: no I/O.
  */
 
 /** Why `url` cannot be a session's upstream proxy, or undefined when it can. Never echoes secrets. */

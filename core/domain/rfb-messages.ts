@@ -18,6 +18,16 @@ export const RFB = {
   QemuClientMessage: 255,
 } as const;
 
+/**
+ * The largest WebSocket message a viewer may send (its RFB client messages: a few bytes each, a
+ * clipboard paste the largest). Every WebSocket server that reads a viewer's stream (the proxy's live
+ * view, the pod agent's VNC relay and screencast server) caps its messages here: `ws` would otherwise
+ * buffer up to 100 MiB per message.
+ */
+export const RFB_CLIENT_MAX_MESSAGE = 64 * 1024;
+/** The largest message the proxy accepts from a pod's VNC (a full-screen raw framebuffer update fits). */
+export const RFB_SERVER_MAX_MESSAGE = 32 * 1024 * 1024;
+
 export class RfbProtocolError extends Error {
   override name = 'RfbProtocolError';
 }

@@ -6,7 +6,6 @@
 import type { Database } from '../db/database.ts';
 import { transitionSession, type Session } from '../db/sessions.repository.ts';
 import type { AuditClass } from '../db/audit.repository.ts';
-import { newId } from '../domain/ids.ts';
 import { END_STATUS, sourcesOf, type ReleaseReason } from '../domain/session-states.ts';
 import type { SessionRoutes } from '../redis/session-routes.ts';
 import type { JobProducer } from '../queue/producer.ts';
@@ -39,12 +38,7 @@ export async function endSession(deps: EndSessionDeps, req: EndRequest): Promise
     releaseReason: req.reason,
     actor: req.actor,
     ...(req.error !== undefined && { error: req.error }),
-    audit: {
-      id: newId(),
-      class: req.auditClass,
-      action: `session.${to.toLowerCase()}`,
-      detail: { reason: req.reason, ...req.detail },
-    },
+    audit: { class: req.auditClass, ...(req.detail && { detail: req.detail }) },
   });
   if (ended) await afterEnd(deps, ended.id);
   return ended;

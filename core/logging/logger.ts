@@ -1,9 +1,10 @@
 /**
- * Structured JSON logs (pino) that pass through the scrubber: secrets never reach a log line. Every
+ * Structured logs (pino) that pass through the scrubber: secrets never reach a log line. Every
  * part of a line is scrubbed: the merged object, child-logger bindings, the message, interpolated
  * arguments, and errors (message and stack, which may embed a URL with a token).
  */
 import { pino, type Bindings, type ChildLoggerOptions, type DestinationStream, type Logger } from 'pino';
+import pretty from 'pino-pretty';
 import { scrub, scrubUrl } from '../domain/scrubber.ts';
 
 export type { Logger };
@@ -39,12 +40,25 @@ export function scrubLogObject(obj: Record<string, unknown>): Record<string, unk
 }
 
 /**
- * Logs go to stderr, so stdout stays free for the CLI's `--json` output. `destination` is for tests.
+ * Where logs go by default: stderr (stdout stays free for the CLI's `--json` output), as JSON lines,
+ * or human-readable lines (pino-pretty) when stderr is a terminal. Lines are scrubbed before either.
  */
+function defaultDestination(): DestinationStream {
+  if (!process.stderr.isTTY) return pino.destination(2);
+  return pretty({
+    destination: 2,
+    sync: true,
+    colorize: true,
+    translateTime: 'SYS:HH:MM:ss',
+    ignore: 'pid,hostname,service',
+  });
+}
+
+/** `destination` is for tests. */
 export function createLogger(
   level: string,
   bindings: Record<string, string> = {},
-  destination: DestinationStream = pino.destination(2),
+  destination: DestinationStream = defaultDestination(),
 ): Logger {
   const root = pino(
     {

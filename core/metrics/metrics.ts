@@ -163,7 +163,7 @@ export function createMetrics(sources?: MetricsSources, onCollectError?: (err: u
     registry,
     admissions: new Counter({
       name: 'ventus_admissions_total',
-      help: 'Session creates that reached admission, by pool and outcome (admitted, full)',
+      help: 'Session creates that reached admission, by pool and outcome (admitted, full, quota)',
       labelNames: ['pool', 'outcome'] as const,
       registers,
     }),

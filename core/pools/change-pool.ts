@@ -1,17 +1,14 @@
 /**
  * The one way pool settings change (API and CLI): validate the result, update Postgres and append an
- * audit row in one transaction, then wake the pool controller so it acts within a second.
+ * audit row in one transaction, then announce the settings: admission holds to the new limits at once
+ * and the pool controller acts within a second.
  */
 import { withTransaction, type Database } from '../db/database.ts';
 import { updatePool, type PoolPatch, type PoolSettings } from '../db/pools.repository.ts';
-import { appendAudit, type AuditClass } from '../db/audit.repository.ts';
+import { appendAudit } from '../db/audit.repository.ts';
+import { poolProblem, type PoolChangeActor } from './pool-lifecycle.ts';
 
-export interface PoolChangeActor {
-  /** API key id, or "cli". */
-  id: string;
-  class: AuditClass;
-  workspaceId: string | null;
-}
+export type { PoolChangeActor } from './pool-lifecycle.ts';
 
 export type PoolChangeResult =
   | { outcome: 'changed'; before: PoolSettings; after: PoolSettings }
@@ -22,7 +19,7 @@ export type PoolChangeResult =
 class InvalidPoolChange extends Error {}
 
 export async function changePool(
-  deps: { db: Database; signalChange?: (pool: string) => Promise<void> },
+  deps: { db: Database; announce?: (pool: PoolSettings) => Promise<void> },
   name: string,
   patch: PoolPatch,
   actor: PoolChangeActor,
@@ -33,11 +30,8 @@ export async function changePool(
       const updated = await updatePool(tx, name, patch);
       if (!updated) return { outcome: 'not-found' };
       const { before, after } = updated;
-      if (after.minReady > after.maxTotal) {
-        throw new InvalidPoolChange(
-          `min_ready (${after.minReady}) cannot exceed max_total (${after.maxTotal})`,
-        );
-      }
+      const problem = poolProblem(undefined, after);
+      if (problem) throw new InvalidPoolChange(problem);
       await appendAudit(tx, {
         workspaceId: actor.workspaceId,
         class: actor.class,
@@ -61,6 +55,6 @@ export async function changePool(
     if (err instanceof InvalidPoolChange) return { outcome: 'invalid', reason: err.message };
     throw err;
   }
-  if (result.outcome === 'changed') await deps.signalChange?.(name);
+  if (result.outcome === 'changed') await deps.announce?.(result.after);
   return result;
 }

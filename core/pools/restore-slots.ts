@@ -16,8 +16,12 @@ export async function restorePoolSlots(
   const sessions = live ?? (await listLiveSessions(deps.db, pool.name));
   const restored = await deps.pools.restoreSlots(
     pool.name,
-    sessions.map((s) => ({ id: s.id, admittedAtMs: s.createdAt.getTime() })),
+    sessions.map((s) => ({ id: s.id, workspaceId: s.workspaceId, admittedAtMs: s.createdAt.getTime() })),
   );
-  await deps.pools.publishLimits(pool.name, { maxTotal: pool.maxTotal, minReady: pool.minReady });
+  await deps.pools.publishLimits(pool.name, {
+    maxTotal: pool.maxTotal,
+    minReady: pool.minReady,
+    version: pool.updatedAt.getTime(),
+  });
   return restored;
 }

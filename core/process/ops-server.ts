@@ -6,7 +6,7 @@
  */
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { problemDocument, type ProblemDocument } from '../domain/problems.ts';
+import { forDeployment, problemDocument, type ProblemDocument } from '../domain/problems.ts';
 import type { Services } from '../services.ts';
 import {
   checkReadiness,
@@ -24,10 +24,15 @@ function sendJson(res: ServerResponse, status: number, body: unknown, type = 'ap
   res.end(JSON.stringify(body));
 }
 
-function sendProblem(res: ServerResponse, doc: ProblemDocument, headers: Record<string, string> = {}): void {
+function sendProblem(
+  services: Pick<OpsServices, 'config'>,
+  res: ServerResponse,
+  doc: ProblemDocument,
+  headers: Record<string, string> = {},
+): void {
   for (const [name, value] of Object.entries(headers)) res.setHeader(name, value);
   if (doc.status === 401) res.setHeader('www-authenticate', 'Bearer realm="ventus-metrics"');
-  sendJson(res, doc.status, doc, 'application/problem+json');
+  sendJson(res, doc.status, forDeployment(doc, services.config.publicUrl), 'application/problem+json');
 }
 
 async function serve(services: OpsServices, path: string, req: IncomingMessage, res: ServerResponse) {
@@ -35,12 +40,12 @@ async function serve(services: OpsServices, path: string, req: IncomingMessage, 
   if (path === '/readyz') {
     const readiness = await checkReadiness(services);
     if (readiness.ready) return sendJson(res, 200, readyBody(readiness));
-    return sendProblem(res, notReadyProblem(readiness), {
+    return sendProblem(services, res, notReadyProblem(readiness), {
       'retry-after': String(READINESS_RETRY_AFTER_SECONDS),
     });
   }
   if (!metricsAllowed(services.config.metricsToken, req.headers.authorization))
-    return sendProblem(res, metricsUnauthorizedProblem());
+    return sendProblem(services, res, metricsUnauthorizedProblem());
   const text = await services.metrics.render();
   res.writeHead(200, { 'content-type': services.metrics.contentType, 'cache-control': 'no-store' });
   res.end(text);
@@ -57,6 +62,7 @@ export function handleOpsRequest(services: OpsServices, req: IncomingMessage, re
   if (!PATHS.has(path)) return false;
   if (req.method !== 'GET' && req.method !== 'HEAD') {
     sendProblem(
+      services,
       res,
       problemDocument('method-not-allowed', { detail: `${path} answers GET only`, instance: path }),
       { allow: 'GET' },
@@ -66,6 +72,7 @@ export function handleOpsRequest(services: OpsServices, req: IncomingMessage, re
   serve(services, path, req, res).catch(() => {
     if (res.headersSent) return void res.destroy();
     sendProblem(
+      services,
       res,
       problemDocument('internal-error', { detail: 'The ops endpoint failed; please retry', instance: path }),
     );
@@ -73,9 +80,13 @@ export function handleOpsRequest(services: OpsServices, req: IncomingMessage, re
   return true;
 }
 
-export function notFound(req: IncomingMessage, res: ServerResponse): void {
+export function notFound(
+  services: Pick<OpsServices, 'config'>,
+  req: IncomingMessage,
+  res: ServerResponse,
+): void {
   const instance = (req.url ?? '/').split('?')[0];
-  sendProblem(res, problemDocument('not-found', { detail: 'No such endpoint', instance }));
+  sendProblem(services, res, problemDocument('not-found', { detail: 'No such endpoint', instance }));
 }
 
 export interface OpsServer {
@@ -89,7 +100,7 @@ export async function startOpsServer(
   listen: { port: number; host: string },
 ): Promise<OpsServer> {
   const server = http.createServer((req, res) => {
-    if (!handleOpsRequest(services, req, res)) notFound(req, res);
+    if (!handleOpsRequest(services, req, res)) notFound(services, req, res);
   });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);

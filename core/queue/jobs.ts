@@ -21,6 +21,10 @@ export const JOBS = {
   teardown: { queue: 'lifecycle', payload: SessionJob, attempts: 8 },
   /** Every VENTUS_RECORDING_SWEEP_MS: delete recordings past their retention (each deletion audited). */
   'recording-sweep': { queue: 'maintenance', payload: ScheduledJob, attempts: 1 },
+  /** Every 5 minutes: delete retired JWT signing keys nothing can present any more (audited). */
+  'signing-key-sweep': { queue: 'maintenance', payload: ScheduledJob, attempts: 1 },
+  /** Every VENTUS_PROFILE_PURGE_EVERY_MS: purge deleted profiles' versions after the grace (audited). */
+  'profile-purge': { queue: 'maintenance', payload: ScheduledJob, attempts: 1 },
 } as const satisfies Record<string, { queue: QueueName; payload: TObject; attempts: number }>;
 
 export type JobName = keyof typeof JOBS;

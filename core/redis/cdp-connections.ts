@@ -40,12 +40,19 @@ export class CdpConnections {
       .exec();
   }
 
-  async connected(sessionId: string, proxyId: string): Promise<void> {
-    await this.redis
+  /**
+   * One client connected through `proxyId`. Returns how many the session has now through every proxy
+   * (a dead proxy's, until swept, included: a cap checked against it can only refuse early).
+   */
+  async connected(sessionId: string, proxyId: string): Promise<number> {
+    const results = await this.redis
       .multi()
       .hincrby(this.keys.cdpConnections(sessionId), proxyId, 1)
       .sadd(this.keys.proxySessions(proxyId), sessionId)
+      .hvals(this.keys.cdpConnections(sessionId))
       .exec();
+    const counts = (results?.[2]?.[1] ?? []) as string[];
+    return counts.reduce((sum, n) => sum + Number(n), 0);
   }
 
   /** One client left through `proxyId`; returns how many remain connected through live proxies. */

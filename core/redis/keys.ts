@@ -6,9 +6,33 @@ export class RedisKeys {
   poolActive(pool: string): string {
     return `${this.prefix}:pool:${pool}:active`;
   }
-  /** HASH max_total, min_ready: the pool's limits as last published from Postgres. */
+  /** HASH max_total, min_ready, version: the pool's limits as last published from Postgres. */
   poolLimits(pool: string): string {
     return `${this.prefix}:pool:${pool}:limits`;
+  }
+  /** HASH session id -> workspace id of every slot holder, so a release frees the workspace's share. */
+  poolOwners(pool: string): string {
+    return `${this.prefix}:pool:${pool}:owners`;
+  }
+  /** ZSET of recent slot releases (score ms): the pool's turnover, for Retry-After. */
+  poolReleases(pool: string): string {
+    return `${this.prefix}:pool:${pool}:released`;
+  }
+  /** Prefix of a workspace's keys: `<prefix>:ws:<id>:live`, `:live:known`, `:released`. */
+  workspacePrefix(): string {
+    return `${this.prefix}:ws:`;
+  }
+  /** ZSET session id -> admission time (ms): the workspace's sessions holding a slot of any pool. */
+  workspaceLive(workspaceId: string): string {
+    return `${this.workspacePrefix()}${workspaceId}:live`;
+  }
+  /** STRING set (with a lifetime) when the workspace's live set was last rebuilt from Postgres. */
+  workspaceLiveKnown(workspaceId: string): string {
+    return `${this.workspacePrefix()}${workspaceId}:live:known`;
+  }
+  /** ZSET of the workspace's recent slot releases (score ms): its turnover, for Retry-After. */
+  workspaceReleases(workspaceId: string): string {
+    return `${this.workspacePrefix()}${workspaceId}:released`;
   }
   /** LIST of ready, unclaimed pod ids. */
   poolWarm(pool: string): string {
@@ -75,6 +99,18 @@ export class RedisKeys {
   /** Pub/sub: a session ended (message = session id), so every proxy closes its sockets. */
   sessionEndedChannel(): string {
     return `${this.prefix}:events:session-ended`;
+  }
+  /** Pub/sub: a session became RUNNING (message = session id), so brokers answer clients waiting for it. */
+  sessionRunningChannel(): string {
+    return `${this.prefix}:events:session-running`;
+  }
+  /** STRING ms: live-view links of the session issued before this are revoked (lives as long as a link). */
+  liveViewRevokedAt(sessionId: string): string {
+    return `${this.prefix}:session:${sessionId}:live-view:revoked`;
+  }
+  /** Pub/sub: a session's live-view links were revoked (message = session id): proxies close its viewers. */
+  liveViewRevokedChannel(): string {
+    return `${this.prefix}:events:live-view-revoked`;
   }
   /** Pub/sub: pool demand changed (a pod was claimed, settings changed), so the controller acts now. */
   poolChangedChannel(): string {

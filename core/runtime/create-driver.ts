@@ -2,6 +2,7 @@
 import path from 'node:path';
 import type { Config } from '../config/config.ts';
 import type { RuntimeDriver } from './driver.ts';
+import type { PodAgentAccess } from './agent.client.ts';
 import { KubeConfig } from '@kubernetes/client-node';
 import { KubernetesDriver } from './kubernetes/kubernetes.driver.ts';
 import { LocalDriver, xvfbAvailable } from './local.driver.ts';
@@ -12,16 +13,23 @@ export function defaultHeadless(): boolean {
   return !xvfbAvailable();
 }
 
-export function createDriver(config: Config): RuntimeDriver {
+/** `agentAccess`: the control plane's key to the pods' agents (Services.agentAccess). */
+export function createDriver(config: Config, agentAccess: PodAgentAccess): RuntimeDriver {
   switch (config.driver) {
     case 'local':
       return new LocalDriver({
         stateDir: path.resolve(config.dataDir, 'pods'),
+        agentAccess,
+        egress: { allow: config.egressAllow, allowPrivate: config.allowPrivateTargets },
         ...(config.chromiumPath !== undefined && { chromiumPath: config.chromiumPath }),
       });
     case 'sim':
       // Load tests only: one shared sim runtime server per data dir hosts every process's pods.
-      return new SimDriver({ stateDir: path.resolve(config.dataDir, 'sim'), readyMs: config.simReadyMs });
+      return new SimDriver({
+        stateDir: path.resolve(config.dataDir, 'sim'),
+        readyMs: config.simReadyMs,
+        agentAccess,
+      });
     case 'kubernetes': {
       const k8s = config.kubernetes;
       if (k8s.image === undefined)
@@ -35,6 +43,8 @@ export function createDriver(config: Config): RuntimeDriver {
       };
       return new KubernetesDriver({
         kubeConfig,
+        agentAccess,
+        egress: { allow: config.egressAllow, allowPrivate: config.allowPrivateTargets },
         namespace: k8s.namespace,
         deleteGraceSeconds: k8s.deleteGraceSeconds,
         maxConcurrentCalls: k8s.maxApiCalls,

@@ -4,24 +4,15 @@
  * and one conformance suite (test/runtime/driver.conformance.ts) runs against each.
  */
 
-/** Session settings applied inside the browser when a pod is handed to a session. */
-export interface PodSessionConfig {
-  viewport?: { width: number; height: number };
-  userAgent?: string;
-  /** Cookies and localStorage to restore before the session is handed over (Playwright's shape). */
-  storageState?: PodStorageState;
-  /** Upstream HTTP proxy for all of the browser's traffic; the agent checks it before answering. */
-  proxy?: PodProxyConfig;
-  /** Record the session (screencast to WebM, pod-agent/pod.recording.ts); stopped at teardown. */
-  recording?: { enabled: boolean };
-}
+import type { PodSessionConfig, RestoredCounts } from '../../runtime-image/agent/protocol.ts';
+import type { RuntimeKind } from '../domain/session.schema.ts';
 
-/** A session's upstream proxy. The password travels only to the pod's agent, never into a log. */
-export interface PodProxyConfig {
-  url: string;
-  username?: string;
-  password?: string;
-}
+export type {
+  PodSessionConfig,
+  PodProxyConfig,
+  PodStorageState,
+  RestoredCounts,
+} from '../../runtime-image/agent/protocol.ts';
 
 /**
  * The pod refused the session's settings for a reason retrying cannot fix (the upstream proxy
@@ -29,29 +20,6 @@ export interface PodProxyConfig {
  */
 export class SessionConfigRejectedError extends Error {
   override name = 'SessionConfigRejectedError';
-}
-
-/** Playwright's storage_state shape (the API's), declared here so the pod agent needs no schema library. */
-export interface PodStorageState {
-  cookies?: {
-    name: string;
-    value: string;
-    domain?: string;
-    path?: string;
-    url?: string;
-    /** Unix seconds; -1 (or absent) is a session cookie. */
-    expires?: number;
-    httpOnly?: boolean;
-    secure?: boolean;
-    sameSite?: 'Strict' | 'Lax' | 'None';
-  }[];
-  origins?: { origin: string; localStorage: { name: string; value: string }[] }[];
-}
-
-/** What POST /session restored: counts only, never values. */
-export interface RestoredCounts {
-  cookies: number;
-  origins: { origin: string; localStorageItems: number }[];
 }
 
 /** A pool's pod template (see core/domain/pod-template.schema.ts); drivers that cannot use it ignore it. */
@@ -68,6 +36,8 @@ export interface PodSpec {
   id: string;
   pool: string;
   headless: boolean;
+  /** What runs in the pod (default `chromium`); a driver that cannot run it refuses the pod. */
+  runtimeKind?: RuntimeKind;
   /** The pool's pod template, when it has one. */
   template?: PoolPodTemplate;
 }

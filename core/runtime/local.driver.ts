@@ -1,21 +1,26 @@
 /**
- * The `local` runtime driver: each pod is one pod-agent process (own process group) owning one
- * Chromium (and, headful, one Xvfb), recorded under `<stateDir>/<podId>/`.
+ * The `local` runtime driver: each pod is one pod agent (and its Chromium, and headful, its Xvfb) in
+ * a sandbox of its own (local-sandbox.ts), recorded under `<stateDir>/<podId>/`. The agent listens on
+ * a unix socket in the pod's directory, never on a TCP port, and opens only for the pod's secret.
  *
  * Pods deliberately outlive the driver object and the process that created them: the state
  * directory is the source of truth, so another process or a restarted one lists, probes and
  * deletes the same pods.
  */
+import { assertRunsKind } from './runtime-kinds.ts';
 import { spawn, type ChildProcess } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { closeSync, openSync } from 'node:fs';
 import { mkdir, readFile, rm, stat } from 'node:fs/promises';
-import { join, resolve } from 'node:path';
+import path, { join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
-import { answersOk, postSessionConfig } from './pod-control.client.ts';
+import { postSessionConfig } from './pod-control.client.ts';
+import { agentAnswersOk, type PodAgentAccess } from './agent.client.ts';
 import { PodCreations } from './pod-creations.ts';
 import type { Pod, PodSessionConfig, PodSpec, PodStatus, RestoredCounts, RuntimeDriver } from './driver.ts';
-import { podAgentCommand } from './pod-agent-bundle.ts';
+import { podAgentBundle } from './pod-agent-bundle.ts';
 import { POD_MARKER_VAR, isPodProcessAlive, stopPodProcesses } from './pod-processes.util.ts';
+import { IN_POD, podRootOf, preparePodSandbox, sandboxUnavailable } from './local-sandbox.ts';
 import {
   isValidPodId,
   listPodIds,
@@ -24,44 +29,52 @@ import {
   writePodRecord,
   type PodRecord,
 } from './pod.store.ts';
+import {
+  AGENT_SECRET_ENV,
+  agentCdpUrl,
+  agentControlUrl,
+  type AgentReadyLine,
+} from '../../runtime-image/agent/protocol.ts';
+import type { EgressPolicy } from '../security/egress-policy.ts';
 
-export { resolveChromium, xvfbAvailable } from './chromium.resolver.ts';
+export { resolveChromium, xvfbAvailable } from '../../runtime-image/agent/chromium.resolver.ts';
 
 export interface LocalDriverOptions {
-  /** Where pods live: `<stateDir>/<podId>/{pod.json,user-data/,agent.log}`. */
+  /** Where pods live: `<stateDir>/<podId>/{pod.json,agent.log,root/}`. */
   stateDir: string;
+  /** The control plane's key to the agents: each pod gets its own secret. */
+  agentAccess: PodAgentAccess;
+  /** What pages may reach (VENTUS_EGRESS_ALLOW, VENTUS_ALLOW_PRIVATE_TARGETS). */
+  egress: EgressPolicy;
   /** Browser executable for every pod; default: resolveChromium() inside the agent. */
   chromiumPath?: string;
-  /** Address the agents listen on and that Pod URLs use; default 127.0.0.1. */
-  agentHost?: string;
+  /** Where agent bundles are kept (0700); default `<stateDir>/../bundles`. */
+  bundleDir?: string;
+  /**
+   * As root only: where pods' own directories live (each 0700, owned by the pod's uid); must be
+   * traversable by any uid. Default `/var/lib/ventus/pods/<hash of stateDir>`.
+   */
+  rootBase?: string;
   /** How long createPod waits for the agent's ready line; default 20 s. */
   readyTimeoutMs?: number;
 }
 
 const DELETE_GRACE_MS = 2_000;
 
-export { podAgentCommand };
-
-interface ReadyLine {
-  ready: true;
-  port: number;
-  pid: number;
-}
-
-function urlHost(host: string): string {
-  return host.includes(':') ? `[${host}]` : host;
-}
-
 export class LocalDriver implements RuntimeDriver {
   readonly kind = 'local' as const;
   private readonly stateDir: string;
-  private readonly host: string;
+  private readonly bundleDir: string;
+  private readonly rootBase: string;
   private readonly readyTimeoutMs: number;
   private readonly creations = new PodCreations();
+  private sandboxProblem: string | undefined;
 
   constructor(private readonly options: LocalDriverOptions) {
     this.stateDir = resolve(options.stateDir);
-    this.host = options.agentHost ?? '127.0.0.1';
+    this.bundleDir = resolve(options.bundleDir ?? path.join(this.stateDir, '..', 'bundles'));
+    const stackHash = createHash('sha256').update(this.stateDir).digest('hex').slice(0, 16);
+    this.rootBase = resolve(options.rootBase ?? path.join('/var/lib/ventus/pods', stackHash));
     this.readyTimeoutMs = options.readyTimeoutMs ?? 20_000;
   }
 
@@ -70,22 +83,34 @@ export class LocalDriver implements RuntimeDriver {
   }
 
   private async create(spec: PodSpec, signal: AbortSignal): Promise<Pod> {
+    assertRunsKind(this.kind, spec.runtimeKind);
+    // Checked once per driver: bubblewrap does not come or go while the service runs.
+    this.sandboxProblem ??= sandboxUnavailable() ?? '';
+    if (this.sandboxProblem) throw new Error(this.sandboxProblem);
     const dir = podDirOf(this.stateDir, spec.id);
     signal.throwIfAborted();
     if (await readPodRecord(dir)) throw new Error(`pod ${spec.id} already exists`);
     // A directory without a record is debris of a creation interrupted before its first write.
     await this.deletePod(spec.id);
-    await mkdir(dir, { recursive: true });
+    await mkdir(dir, { recursive: true, mode: 0o700 });
 
-    const logFd = openSync(join(dir, 'agent.log'), 'a');
+    const sandbox = preparePodSandbox(
+      dir,
+      spec.id,
+      { rootBase: this.rootBase, bundle: podAgentBundle(this.bundleDir) },
+      this.agentEnv(spec, dir),
+    );
+    const logFd = openSync(join(dir, 'agent.log'), 'a', 0o600);
     let child: ChildProcess;
     try {
-      const [node, ...args] = podAgentCommand();
-      child = spawn(node, args, {
-        // Own process group: the agent, Chromium, Xvfb and Chromium's helpers die together.
+      const [bwrap, ...args] = sandbox.command;
+      child = spawn(bwrap!, args, {
+        // Own process group: the sandbox and everything in it die together.
         detached: true,
         stdio: ['ignore', 'pipe', logFd],
-        env: this.agentEnv(spec, dir),
+        // bubblewrap's own environment: the marker (how deletePod finds the pod's processes) and PATH.
+        env: { PATH: '/usr/bin:/bin', [POD_MARKER_VAR]: dir },
+        ...(sandbox.uid !== undefined && { uid: sandbox.uid, gid: sandbox.uid }),
       });
     } finally {
       closeSync(logFd);
@@ -94,20 +119,21 @@ export class LocalDriver implements RuntimeDriver {
       id: spec.id,
       pool: spec.pool,
       pid: child.pid ?? 0,
-      port: 0,
+      socket: '',
+      root: sandbox.root,
       createdAt: new Date().toISOString(),
       headless: spec.headless,
     };
     try {
       // Written before readiness so that, if this process dies now, the pod can still be found and deleted.
       if (child.pid !== undefined) await writePodRecord(dir, record);
-      const ready = await this.waitForReady(child, signal);
-      record.port = ready.port;
+      await this.waitForReady(child, signal);
+      record.socket = sandbox.socket;
       await writePodRecord(dir, record);
     } catch (err) {
       const log = await readFile(join(dir, 'agent.log'), 'utf8').catch(() => '');
       await stopPodProcesses(dir, child.pid, 500);
-      await rm(dir, { recursive: true, force: true, maxRetries: 3 });
+      await this.removeDirs(dir, sandbox.root);
       if (signal.aborted) throw signal.reason;
       const reason = err instanceof Error ? err.message : String(err);
       throw new Error(`pod ${spec.id} failed to start: ${reason}\n${log.slice(-2_000)}`, { cause: err });
@@ -131,7 +157,7 @@ export class LocalDriver implements RuntimeDriver {
     const dir = join(this.stateDir, id);
     const record = await readPodRecord(dir);
     if (!record) return undefined;
-    if (record.port === 0) {
+    if (record.socket === '') {
       // Still starting (maybe in another process): not a pod yet. Past the ready timeout it is debris
       // of a creator that died; report it (not alive or not healthy) so a reaper deletes it.
       const age = Date.now() - Date.parse(record.createdAt);
@@ -141,11 +167,11 @@ export class LocalDriver implements RuntimeDriver {
   }
 
   async isHealthy(pod: Pod): Promise<boolean> {
-    return answersOk(`${pod.controlUrl}/healthz`);
+    return agentAnswersOk(this.options.agentAccess, pod, '/healthz');
   }
 
   configureSession(pod: Pod, config: PodSessionConfig): Promise<RestoredCounts | undefined> {
-    return postSessionConfig(pod, config);
+    return postSessionConfig(this.options.agentAccess, pod, config);
   }
 
   async deletePod(id: string): Promise<void> {
@@ -154,7 +180,7 @@ export class LocalDriver implements RuntimeDriver {
     if (!(await stat(dir).catch(() => undefined))) return;
     const record = await readPodRecord(dir);
     await stopPodProcesses(dir, record?.pid, DELETE_GRACE_MS);
-    await rm(dir, { recursive: true, force: true, maxRetries: 3 });
+    await this.removeDirs(dir, record?.root || this.rootOf(id));
   }
 
   /**
@@ -166,37 +192,64 @@ export class LocalDriver implements RuntimeDriver {
     await this.creations.abortAll(new Error('driver closed'));
   }
 
-  private agentEnv(spec: PodSpec, dir: string): NodeJS.ProcessEnv {
-    const env: NodeJS.ProcessEnv = {
-      ...process.env,
+  /**
+   * Removes what the driver keeps outside its state directory (as root: the pods' directories base
+   * and its copy of the bundle), once every pod is deleted. For a data directory that goes away.
+   */
+  async removeSandboxBase(): Promise<void> {
+    await rm(this.rootBase, { recursive: true, force: true, maxRetries: 3 });
+  }
+
+  /** The pod's own directory on the host (its /pod): user-data, home, scratch, its socket. */
+  rootOf(id: string): string {
+    return podRootOf(podDirOf(this.stateDir, id), id, this.rootBase);
+  }
+
+  private async removeDirs(dir: string, root: string): Promise<void> {
+    await rm(root, { recursive: true, force: true, maxRetries: 3 });
+    await rm(dir, { recursive: true, force: true, maxRetries: 3 });
+  }
+
+  /** The agent's whole environment (inside its sandbox): nothing of the service's is inherited. */
+  private agentEnv(spec: PodSpec, dir: string): Record<string, string> {
+    const { egress, agentAccess, chromiumPath } = this.options;
+    const env: Record<string, string> = {
+      PATH: '/usr/local/bin:/usr/bin:/bin',
+      LANG: process.env.LANG ?? 'C.UTF-8',
       POD_ID: spec.id,
-      AGENT_HOST: this.host,
-      AGENT_PORT: '0',
+      AGENT_SOCKET: IN_POD.socket,
       HEADLESS: String(spec.headless),
-      USER_DATA_DIR: join(dir, 'user-data'),
+      USER_DATA_DIR: IN_POD.userData,
+      SCRATCH_DIR: IN_POD.scratch,
+      BROWSER_NETNS: 'true',
+      BRIDGE_DIR: IN_POD.bridgeDir,
+      VENTUS_EGRESS_ALLOW: egress.allow.join(','),
+      VENTUS_EGRESS_ALLOW_PRIVATE: String(egress.allowPrivate),
+      [AGENT_SECRET_ENV]: agentAccess.secretFor(spec.id),
       // Inherited by every process of the pod; how deletePod finds them (see pod-processes.util.ts).
       [POD_MARKER_VAR]: dir,
     };
-    if (this.options.chromiumPath) env.CHROMIUM_PATH = this.options.chromiumPath;
-    else delete env.CHROMIUM_PATH;
+    if (chromiumPath) env.CHROMIUM_PATH = chromiumPath;
+    if (process.env.VENTUS_CHROMIUM_PATH) env.VENTUS_CHROMIUM_PATH = process.env.VENTUS_CHROMIUM_PATH;
+    if (process.env.TZ) env.TZ = process.env.TZ;
     return env;
   }
 
   private toPod(record: PodRecord): Pod {
-    const base = `${urlHost(this.host)}:${record.port}`;
+    const endpoint = { socketPath: record.socket || join(record.root, 'run', 'agent.sock') };
     return {
       id: record.id,
       pool: record.pool,
-      cdpUrl: `ws://${base}/devtools/browser`,
-      controlUrl: `http://${base}`,
+      cdpUrl: agentCdpUrl(endpoint),
+      controlUrl: agentControlUrl(endpoint),
       createdAt: new Date(record.createdAt),
     };
   }
 
-  private waitForReady(child: ChildProcess, signal: AbortSignal): Promise<ReadyLine> {
-    return new Promise<ReadyLine>((resolve, reject) => {
+  private waitForReady(child: ChildProcess, signal: AbortSignal): Promise<AgentReadyLine> {
+    return new Promise<AgentReadyLine>((resolve, reject) => {
       const lines = createInterface({ input: child.stdout! });
-      const finish = (err: Error | undefined, ready?: ReadyLine): void => {
+      const finish = (err: Error | undefined, ready?: AgentReadyLine): void => {
         clearTimeout(timer);
         signal.removeEventListener('abort', onAbort);
         child.off('exit', onExit);
@@ -219,9 +272,9 @@ export class LocalDriver implements RuntimeDriver {
       child.once('error', onError);
       lines.once('line', (line) => {
         try {
-          const parsed = JSON.parse(line) as Partial<ReadyLine>;
-          if (parsed.ready === true && typeof parsed.port === 'number')
-            return finish(undefined, parsed as ReadyLine);
+          const parsed = JSON.parse(line) as Partial<AgentReadyLine>;
+          if (parsed.ready === true && parsed.socket === IN_POD.socket)
+            return finish(undefined, parsed as AgentReadyLine);
         } catch {
           // fall through
         }

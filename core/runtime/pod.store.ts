@@ -11,8 +11,10 @@ export interface PodRecord {
   pool: string;
   /** Pid of the pod agent, which is also the process group id of the whole pod. */
   pid: number;
-  /** The agent's port; 0 while the pod is still starting. */
-  port: number;
+  /** The agent's unix socket on the host; empty while the pod is still starting. */
+  socket: string;
+  /** The pod's own directory on the host (its /pod), deleted with it. */
+  root: string;
   createdAt: string;
   headless: boolean;
 }
@@ -37,7 +39,8 @@ function isPodRecord(value: unknown): value is PodRecord {
     typeof r.id === 'string' &&
     typeof r.pool === 'string' &&
     typeof r.pid === 'number' &&
-    typeof r.port === 'number' &&
+    typeof r.socket === 'string' &&
+    typeof r.root === 'string' &&
     typeof r.createdAt === 'string' &&
     typeof r.headless === 'boolean'
   );

@@ -1,8 +1,9 @@
 /**
- * Encryption at rest of profile storage_state: AES-256-GCM, a fresh 96-bit IV per version, the key
- * id stored beside the ciphertext so versions written under an older key stay readable after a
- * rotation. The additional authenticated data binds a ciphertext to its row (profile id and
- * version): a sealed value copied to another row does not decrypt.
+ * Encryption at rest of profile storage_state (and of a session's inline secrets while it waits for
+ * its pod): AES-256-GCM, a fresh 96-bit IV per value, the key id stored beside the ciphertext so
+ * values written under an older key stay readable after a rotation. The additional authenticated
+ * data binds a ciphertext to its row (profile id and version, or session id): a sealed value copied
+ * to another row does not decrypt.
  */
 import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
 import type { ProfileKey } from '../config/config.ts';
@@ -26,7 +27,8 @@ export function isSealed(stored: unknown): stored is SealedState {
   );
 }
 
-const aad = (profileId: string, version: number) => Buffer.from(`profile_versions:${profileId}:${version}`);
+const profileAad = (profileId: string, version: number) => `profile_versions:${profileId}:${version}`;
+const sessionAad = (sessionId: string) => `sessions.config:${sessionId}`;
 
 export class ProfileCipher {
   private readonly byKid: Map<string, Buffer>;
@@ -47,9 +49,27 @@ export class ProfileCipher {
   }
 
   seal(value: unknown, profileId: string, version: number): SealedState {
+    return this.sealFor(value, profileAad(profileId, version));
+  }
+
+  /** The plaintext of a profile version's stored value; a legacy plaintext value passes through. */
+  open<T>(stored: unknown, profileId: string, version: number): T {
+    return this.openFor<T>(stored, profileAad(profileId, version), `profile ${profileId} version ${version}`);
+  }
+
+  /** Seals a session's inline secrets (storage_state, proxy password) for its config row. */
+  sealSession(value: unknown, sessionId: string): SealedState {
+    return this.sealFor(value, sessionAad(sessionId));
+  }
+
+  openSession<T>(stored: SealedState, sessionId: string): T {
+    return this.openFor<T>(stored, sessionAad(sessionId), `session ${sessionId}'s secrets`);
+  }
+
+  private sealFor(value: unknown, context: string): SealedState {
     const iv = randomBytes(12);
     const cipher = createCipheriv('aes-256-gcm', this.current.key, iv);
-    cipher.setAAD(aad(profileId, version));
+    cipher.setAAD(Buffer.from(context));
     const ciphertext = Buffer.concat([cipher.update(JSON.stringify(value), 'utf8'), cipher.final()]);
     return {
       alg: 'A256GCM',
@@ -60,18 +80,17 @@ export class ProfileCipher {
     };
   }
 
-  /** The stored value's plaintext; a legacy plaintext value passes through unchanged. */
-  open<T>(stored: unknown, profileId: string, version: number): T {
+  private openFor<T>(stored: unknown, context: string, what: string): T {
     if (!isSealed(stored)) return stored as T;
     const key = this.byKid.get(stored.kid);
     if (!key) {
       throw new Error(
-        `profile ${profileId} version ${version} is sealed with key id ${JSON.stringify(stored.kid)}, ` +
+        `${what} is sealed with key id ${JSON.stringify(stored.kid)}, ` +
           'which VENTUS_PROFILE_KEYS does not hold',
       );
     }
     const decipher = createDecipheriv('aes-256-gcm', key, Buffer.from(stored.iv, 'base64'));
-    decipher.setAAD(aad(profileId, version));
+    decipher.setAAD(Buffer.from(context));
     decipher.setAuthTag(Buffer.from(stored.tag, 'base64'));
     const plain = Buffer.concat([
       decipher.update(Buffer.from(stored.ciphertext, 'base64')),

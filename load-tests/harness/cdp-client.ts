@@ -46,9 +46,10 @@ export class CdpClient {
    * Opens the socket. No per-message compression: the proxy passes bytes through, and Chrome does
    * not offer it; large frames (screenshots are 1–10 MB of base64) need a raised `maxPayload`.
    */
-  static connect(url: string, timeoutMs = 30_000): Promise<CdpClient> {
+  static connect(url: string, timeoutMs = 30_000, headers: Record<string, string> = {}): Promise<CdpClient> {
     return new Promise((resolve, reject) => {
       const socket = new WebSocket(url, {
+        headers,
         perMessageDeflate: false,
         maxPayload: 512 * 2 ** 20,
         handshakeTimeout: timeoutMs,

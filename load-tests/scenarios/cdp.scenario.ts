@@ -28,14 +28,23 @@ const VIEWPORT = { width: 1280, height: 800 };
 const WARMUP_ROUND_TRIPS = 20;
 const READY_TIMEOUT_MS = 30_000;
 
+/**
+ * Where the session's browser answers without the proxy: a `ws://`, `wss://` or `ws+unix://` URL
+ * (the `ws` library's form), and the headers it needs (a pod agent wants its secret).
+ */
+export interface DirectSocket {
+  url: string;
+  headers?: Record<string, string>;
+}
+
 export interface CdpOptions {
   http: HttpClient;
   target: string;
   driver: RunEnvironment['driver'];
   /** Measure this RUNNING session (left running); default: create one and release it at the end. */
   sessionId?: string;
-  /** The browser's own CDP URL, or how to find it from the session id; absent: proxy figures only. */
-  directUrl?: string | ((sessionId: string) => Promise<string>);
+  /** The browser's own CDP socket, or how to find it from the session id; absent: proxy figures only. */
+  direct?: DirectSocket | ((sessionId: string) => Promise<DirectSocket>);
   /** `Browser.getVersion` calls per side. */
   roundTrips: number;
   /** Screenshots per side. */
@@ -217,10 +226,9 @@ export async function runCdp(options: CdpOptions): Promise<CdpReport> {
     const proxyClient = await CdpClient.connect(session.connect_url);
     const proxyPage = await attachPage(proxyClient);
     sides.push({ name: 'proxy', client: proxyClient, page: proxyPage.page });
-    const directUrl =
-      typeof options.directUrl === 'function' ? await options.directUrl(session.id) : options.directUrl;
-    if (directUrl) {
-      const directClient = await CdpClient.connect(directUrl);
+    const direct = typeof options.direct === 'function' ? await options.direct(session.id) : options.direct;
+    if (direct) {
+      const directClient = await CdpClient.connect(direct.url, undefined, direct.headers);
       sides.push({ name: 'direct', client: directClient, page: '' });
       // The page the proxy attached to must exist on the direct socket too: the same browser.
       const { targetInfos } = await directClient.call<{ targetInfos: Array<{ targetId: string }> }>(

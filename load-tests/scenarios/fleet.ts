@@ -212,7 +212,7 @@ export async function ensureRoom(http: HttpClient, needed: number, name?: string
   }
   if (res.status !== 200) throw new Error(`GET /v1/pools: ${unexpected(res).detail}`);
   type Pool = { name: string; max_total: number; status: { admitted: number } };
-  const pools = name ? [res.body as Pool] : (res.body as { data: Pool[] }).data;
+  const pools = name ? [res.body as Pool] : (res.body as { items: Pool[] }).items;
   if (pools.length !== 1) {
     throw new Error(`${pools.length} pools (${pools.map((p) => p.name).join(', ')}): pass --pool`);
   }

@@ -6,7 +6,7 @@ import { detectDriver } from '../harness/environment.ts';
 import { HttpClient } from '../harness/http-client.ts';
 import { LoadSetupError, preflight } from '../harness/run.ts';
 import { timestampedBase } from '../harness/write-report.ts';
-import { runCdp, type CdpReport } from './cdp.scenario.ts';
+import { runCdp, type CdpReport, type DirectSocket } from './cdp.scenario.ts';
 import { writeCdpReport, type CdpFiles } from './cdp.report.ts';
 import { runPoolSweep, type PoolSetting, type PoolSweepReport } from './pool-sweep.scenario.ts';
 import { writePoolSweepReport, type PoolSweepFiles } from './pool-sweep.report.ts';
@@ -27,7 +27,7 @@ interface Common {
 
 export interface CdpRunOptions extends Common {
   sessionId?: string;
-  directUrl?: string;
+  direct?: DirectSocket;
   roundTrips: number;
   screenshots: number;
 }
@@ -83,7 +83,7 @@ export function runCdpLoad(options: CdpRunOptions): Promise<{ report: CdpReport;
       roundTrips: options.roundTrips,
       screenshots: options.screenshots,
       ...(options.sessionId !== undefined && { sessionId: options.sessionId }),
-      ...(options.directUrl !== undefined && { directUrl: options.directUrl }),
+      ...(options.direct !== undefined && { direct: options.direct }),
       ...(options.notes !== undefined && { notes: options.notes }),
     });
     const base = options.baseName ?? timestampedBase('cdp', new Date(report.environment.date));

@@ -140,7 +140,7 @@ export async function resolvePool(http: HttpClient, name: string | undefined): P
   if (res.status === 403)
     throw new Error('GET /v1/pools answered 403: pool-sweep needs a key with the operator scope');
   if (res.status !== 200) throw new Error(`GET /v1/pools: ${unexpected(res).detail}`);
-  const pools = (res.body as { data: PoolView[] }).data;
+  const pools = (res.body as { items: PoolView[] }).items;
   if (pools.length !== 1) {
     throw new Error(`${pools.length} pools (${pools.map((p) => p.name).join(', ')}): pass --pool`);
   }

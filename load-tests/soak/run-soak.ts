@@ -88,6 +88,8 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
     VENTUS_SIM_READY_MS: '50',
     VENTUS_ORPHAN_GRACE_MS: '5000',
     VENTUS_RATE_LIMIT_PER_MINUTE: '10000000',
+    // One workspace drives the whole pool here: its share must not be the bottleneck being soaked.
+    VENTUS_WORKSPACE_MAX_LIVE_SESSIONS: '100000',
     VENTUS_LOG_LEVEL: 'error',
   };
   const ctx = await TestContext.create({

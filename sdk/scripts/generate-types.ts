@@ -19,7 +19,9 @@ const HEADER = `/**
 /** The generated declaration file's text, formatted with the repository's Prettier settings. */
 export async function renderGeneratedTypes(): Promise<string> {
   const document = await buildOpenApiDocument();
-  const ast = await openapiTS(document as unknown as OpenAPI3);
+  // A field with a default stays optional in what a client sends: the service fills the default in.
+  // (openapi-typescript would otherwise make it required in every shared schema.)
+  const ast = await openapiTS(document as unknown as OpenAPI3, { defaultNonNullable: false });
   const options = await resolveConfig(GENERATED_TYPES_PATH);
   return format(HEADER + astToString(ast), { ...options, filepath: GENERATED_TYPES_PATH });
 }

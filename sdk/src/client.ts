@@ -83,8 +83,20 @@ export class VentusClient implements SessionApi {
     return new Session(this, await this.getSession(id, options));
   }
 
-  async getSession(id: string, options?: CallOptions): Promise<SessionResource> {
-    return this.call<SessionResource>('GET', `/v1/sessions/${encodeURIComponent(id)}`, options);
+  /**
+   * The session. With `waitSeconds` (1 to 60), a QUEUED or PROVISIONING session is answered once it
+   * is RUNNING or ended, or after that many seconds: one request instead of polling.
+   */
+  async getSession(
+    id: string,
+    { waitSeconds, ...options }: CallOptions & { waitSeconds?: number } = {},
+  ): Promise<SessionResource> {
+    return this.call<SessionResource>(
+      'GET',
+      `/v1/sessions/${encodeURIComponent(id)}`,
+      options,
+      waitSeconds === undefined ? {} : { query: { wait_seconds: waitSeconds } },
+    );
   }
 
   /** Not retried after a lost response: a keep-alive applied twice extends twice. */

@@ -1,19 +1,18 @@
 /** A session handle: its latest state, keep-alive, release, and release on `await using` scope exit. */
 import { isProblem, SessionEndedError, VentusTimeoutError } from './errors.js';
-import { sleep } from './retry.js';
 import type { SessionResource } from './types.js';
 
 // Node before 20.4 has no Symbol.asyncDispose; `await using` (compiled or native) looks it up by this name.
 (Symbol as { asyncDispose?: symbol }).asyncDispose ??= Symbol.for('nodejs.asyncDispose');
 
 const ENDED = new Set<SessionResource['status']>(['COMPLETED', 'EXPIRED', 'ERRORED']);
-/** Poll cadence while waiting for RUNNING: a warm claim takes milliseconds, a cold start seconds. */
-const FIRST_POLL_MS = 100;
-const MAX_POLL_MS = 1000;
+/** The longest one waiting read may be held by the service (its `wait_seconds` maximum). */
+const MAX_WAIT_SECONDS = 60;
 
 /** What a Session needs from the client (kept narrow so the two files do not import each other). */
 export interface SessionApi {
-  getSession(id: string, options?: CallOptions): Promise<SessionResource>;
+  /** With `waitSeconds`, the service answers once the session is RUNNING or ended, or after that long. */
+  getSession(id: string, options?: CallOptions & { waitSeconds?: number }): Promise<SessionResource>;
   keepAlive(id: string, seconds: number, options?: CallOptions): Promise<SessionResource>;
   release(id: string, options?: CallOptions): Promise<SessionResource>;
 }
@@ -64,23 +63,23 @@ export class Session implements AsyncDisposable {
   }
 
   /**
-   * Polls until the session is RUNNING (every 100 ms at first, slowing to once a second). Throws
-   * SessionEndedError if it ends first, VentusTimeoutError when the time is up.
+   * Waits until the session is RUNNING: each read is held by the service until the session is RUNNING
+   * or ended (no polling: it hears the transition the moment it happens). Throws SessionEndedError if
+   * it ends first, VentusTimeoutError when the time is up.
    */
   async waitUntilRunning(options: WaitOptions = {}): Promise<this> {
     const deadline = options.deadline ?? Date.now() + (options.timeoutMs ?? 60_000);
-    let interval = FIRST_POLL_MS;
     for (;;) {
       if (this.status === 'RUNNING') return this;
       if (ENDED.has(this.status)) throw new SessionEndedError(this.resource);
-      if (Date.now() + interval > deadline) {
+      const left = deadline - Date.now();
+      if (left <= 0) {
         throw new VentusTimeoutError(
           `Session ${this.id} is still ${this.status}; it did not reach RUNNING in time`,
         );
       }
-      await sleep(interval, options.signal);
-      interval = Math.min(MAX_POLL_MS, interval * 1.5);
-      await this.refresh({ deadline, signal: options.signal });
+      const waitSeconds = Math.min(MAX_WAIT_SECONDS, Math.max(1, Math.floor(left / 1000)));
+      this.resource = await this.api.getSession(this.id, { deadline, signal: options.signal, waitSeconds });
     }
   }
 

@@ -41,9 +41,9 @@ describe('pools API (operator)', () => {
   });
 
   it('lists and gets pools with their settings and live figures', async () => {
-    const list = await operator.request<{ data: PoolBody[] }>('GET', '/v1/pools');
+    const list = await operator.request<{ items: PoolBody[] }>('GET', '/v1/pools');
     expect(list.status).toBe(200);
-    expect(list.body.data.map((p) => p.name)).toEqual([POOL]);
+    expect(list.body.items.map((p) => p.name)).toEqual([POOL]);
     const one = await operator.request<PoolBody>('GET', `/v1/pools/${POOL}`);
     expect(one.status).toBe(200);
     expect(one.body).toMatchObject({

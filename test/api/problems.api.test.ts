@@ -2,8 +2,6 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TestContext } from '../support/test-context.ts';
 import { ApiClient } from '../support/api-client.ts';
 
-const PROBLEM_BASE = 'https://api.sessions.ventus.ai/errors/';
-
 describe('errors are RFC 7807 problem documents', () => {
   let ctx: TestContext;
   let server: Awaited<ReturnType<TestContext['startApi']>>;
@@ -26,7 +24,7 @@ describe('errors are RFC 7807 problem documents', () => {
   ) {
     expect(res.status).toBe(status);
     expect(res.headers.get('content-type')).toMatch(/^application\/problem\+json/);
-    expect(res.body).toMatchObject({ type: PROBLEM_BASE + type, status });
+    expect(res.body).toMatchObject({ type: `${server.url}/errors/${type}`, status });
     expect(typeof res.body.title).toBe('string');
     expect(typeof res.body.detail).toBe('string');
   }

@@ -106,7 +106,12 @@ describe('session list, force-stop, keep-alive and transitions', () => {
       {
         class: 'admin',
         action: 'session.completed',
-        detail: { reason: 'admin_terminated', x_reason: 'abuse report #4411' },
+        detail: {
+          from: 'QUEUED',
+          to: 'COMPLETED',
+          reason: 'admin_terminated',
+          x_reason: 'abuse report #4411',
+        },
       },
     ]);
     expect(

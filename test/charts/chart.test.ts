@@ -1,8 +1,10 @@
 /**
  * Static checks of charts/ventus (no Helm binary here, and no faithful renderer on npm): the chart
  * and values parse, every template exists and is balanced, every `.Values` path a template reads
- * is in values.yaml (and every value is read), RBAC is pods and leases in the browser namespace,
- * and probes, ports and the Ingress say what the processes and the README say.
+ * is in values.yaml (and every value is read), RBAC is pods, their Secrets and leases in the browser
+ * namespace, probes, ports and the Ingress say what the processes and the README say, and the
+ * browser pods' boundary is there: a NetworkPolicy by default, a namespace of their own under Pod
+ * Security `restricted`, the pod-agent key only in the control plane's Secret.
  */
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import path from 'node:path';
@@ -10,6 +12,8 @@ import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { parse, parseAllDocuments } from 'yaml';
 import { OPS_DEFAULT_PORTS } from '../../core/process/run-process.ts';
+import { DEFAULT_AGENT_PORT } from '../../core/runtime/kubernetes/browser-container.ts';
+import { MANAGED_BY, MANAGED_BY_LABEL } from '../../core/runtime/kubernetes/pod-manifest.ts';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const CHART = path.join(ROOT, 'charts', 'ventus');
@@ -38,6 +42,7 @@ const EXPECTED_TEMPLATES = [
   'pdb.yaml',
   'artifacts-pvc.yaml',
   'servicemonitor.yaml',
+  'networkpolicy.yaml',
 ];
 
 const templateFiles = readdirSync(TEMPLATES);
@@ -118,7 +123,7 @@ describe('charts/ventus', () => {
     expect(unread).toEqual([]);
   });
 
-  it('limits RBAC to pods and leases, in a namespaced Role in the browser namespace', () => {
+  it('limits RBAC to pods, their Secrets and leases, in a namespaced Role in the browser namespace', () => {
     expect(allTemplates).not.toMatch(/kind:\s*Cluster(Role|RoleBinding)/);
     const rbac = template('rbac.yaml');
     const [role] = parseAllDocuments(literalYaml(rbac)).map((d) => d.toJSON() as Tree);
@@ -130,12 +135,16 @@ describe('charts/ventus', () => {
       expect(rule.verbs).not.toContain('*');
       expect(rule.resources).not.toContain('*');
       for (const resource of rule.resources) {
-        expect(['pods', 'leases']).toContain(resource);
-        expect(rule.apiGroups).toEqual(resource === 'pods' ? [''] : ['coordination.k8s.io']);
+        expect(['pods', 'secrets', 'leases']).toContain(resource);
+        expect(rule.apiGroups).toEqual(resource === 'leases' ? ['coordination.k8s.io'] : ['']);
       }
     }
     const pods = rules.find((r) => r.resources.includes('pods'));
     expect(pods?.verbs.sort()).toEqual(['create', 'delete', 'get', 'list', 'patch', 'watch']);
+    // Secrets: what the driver does with each pod's agent Secret; never read back (get, watch).
+    const secrets = rules.find((r) => r.resources.includes('secrets'));
+    expect(secrets?.resources).toEqual(['secrets']);
+    expect(secrets?.verbs.sort()).toEqual(['create', 'delete', 'list', 'patch']);
   });
 
   it('probes /healthz (liveness) and /readyz (readiness) on each process port', () => {
@@ -175,8 +184,29 @@ describe('charts/ventus', () => {
     expect(cdp).toContain('proxy-send-timeout: {{ .Values.ingress.websocketTimeoutSeconds | quote }}');
     expect((values.ingress as Tree).websocketTimeoutSeconds).toBe(3600);
     expect(cdp).not.toContain('-broker');
-    expect(api).toMatch(/- path: \/recordings\/[\s\S]*- path: \/\n/);
     expect(api).not.toContain('-proxy');
+    // The broker's public paths, one by one: no catch-all, so /metrics, /healthz, /readyz stay internal.
+    const routes = [...api!.matchAll(/\(list "([^"]+)" "(Prefix|Exact)"\)/g)].map((m) => [m[1], m[2]]);
+    expect(routes).toEqual([
+      ['/v1/', 'Prefix'],
+      ['/recordings/', 'Prefix'],
+      ['/openapi.json', 'Exact'],
+      ['/docs', 'Prefix'],
+      ['/dashboard', 'Prefix'],
+      // The pages every problem document's `type` URL (PUBLIC_URL/errors/<type>) names.
+      ['/errors', 'Prefix'],
+    ]);
+    expect(api).toContain('- path: {{ index $route 0 }}');
+    const paths = [
+      ...routes.map(([p]) => p!),
+      ...[...ingress.matchAll(/- path: (\/\S*)/g)].map((m) => m[1]!.replace(/\[\^\/\]\+/, 'x')),
+    ];
+    for (const internal of ['/metrics', '/healthz', '/readyz']) {
+      expect(
+        paths.filter((p) => internal.startsWith(p) || p.startsWith(internal)),
+        internal,
+      ).toEqual([]);
+    }
   });
 
   it('scrapes the four Services through a ServiceMonitor only when serviceMonitor.enabled', () => {
@@ -207,5 +237,95 @@ describe('charts/ventus', () => {
       expect(template('secret.yaml')).toContain(`${key}:`);
       expect(config).toContain(key);
     }
+  });
+
+  it('renders a NetworkPolicy by default: the agent port from the control plane only, egress off the cluster', () => {
+    const text = template('networkpolicy.yaml');
+    expect(text.trimStart().split('\n')[0]).toBe('{{- if .Values.networkPolicy.enabled }}');
+    expect((values.networkPolicy as Tree).enabled).toBe(true);
+    expect(text).toContain('namespace: {{ include "ventus.browserNamespace" . }}');
+    const policy = parse(literalYaml(text)) as Tree & { spec: Tree };
+    expect(policy).toMatchObject({ apiVersion: 'networking.k8s.io/v1', kind: 'NetworkPolicy' });
+    // Every Pod the driver makes carries the driver's own label.
+    expect(policy.spec.podSelector).toEqual({ matchLabels: { [MANAGED_BY_LABEL]: MANAGED_BY } });
+    expect(policy.spec.policyTypes).toEqual(['Ingress', 'Egress']);
+    const ingress = policy.spec.ingress as { from: Tree[]; ports: Tree[] }[];
+    expect(ingress).toHaveLength(1);
+    expect(ingress[0]!.ports).toEqual([{ protocol: 'TCP', port: DEFAULT_AGENT_PORT }]);
+    expect(ingress[0]!.from).toHaveLength(1);
+    const peer = text.slice(text.indexOf('ingress:'), text.indexOf('egress:'));
+    expect(peer).toContain('kubernetes.io/metadata.name: {{ .Release.Namespace }}');
+    expect(peer).toContain('app.kubernetes.io/instance: {{ .Release.Name }}');
+    expect(ingress[0]!.from[0]).toMatchObject({
+      podSelector: {
+        matchExpressions: [
+          {
+            key: 'app.kubernetes.io/component',
+            operator: 'In',
+            values: ['broker', 'proxy', 'workers', 'pool-controller'],
+          },
+        ],
+      },
+    });
+    // Egress: DNS, then 0.0.0.0/0 and ::/0 minus every configured range, then the operator's rules.
+    expect(text).toContain('{{- $denied := concat $egress.clusterCidrs $egress.deniedCidrs }}');
+    expect(text.match(/except:\n\s+{{- range \$denied }}/g)).toHaveLength(2);
+    expect(text).toContain('cidr: 0.0.0.0/0');
+    expect(text).toContain('cidr: ::/0');
+    expect(text).toContain('{{- with $egress.extraRules }}');
+    const egress = (values.networkPolicy as { egress: Record<string, string[]> }).egress;
+    const denied = [...egress.clusterCidrs!, ...egress.deniedCidrs!];
+    for (const range of [
+      '10.0.0.0/8',
+      '172.16.0.0/12',
+      '192.168.0.0/16',
+      '169.254.0.0/16',
+      '100.64.0.0/10',
+    ]) {
+      expect(denied).toContain(range);
+    }
+    expect(denied).toEqual(expect.arrayContaining(['fc00::/7', 'fe80::/10']));
+  });
+
+  it('keeps browser pods in a namespace of their own, labelled Pod Security restricted', () => {
+    const helpers = template('_helpers.tpl');
+    const define = helpers.slice(helpers.indexOf('{{- define "ventus.browserNamespace"'));
+    expect(define.slice(0, define.indexOf('{{- end -}}\n{{- end -}}'))).toContain(
+      '{{- if or (not .Values.browser.namespace) (eq .Values.browser.namespace .Release.Namespace) -}}\n{{- fail',
+    );
+    expect((values.browser as Tree).namespace).toBe('ventus-browsers');
+    const namespace = template('namespace.yaml');
+    expect(namespace).toContain('name: {{ include "ventus.browserNamespace" . }}');
+    const labels = (parse(literalYaml(namespace)) as { metadata: { labels: Tree } }).metadata.labels;
+    expect(labels).toMatchObject({
+      'pod-security.kubernetes.io/enforce': 'restricted',
+      'pod-security.kubernetes.io/warn': 'restricted',
+      'pod-security.kubernetes.io/audit': 'restricted',
+    });
+    // Every namespaced object of the browser side goes there; nothing else does.
+    for (const file of ['rbac.yaml', 'networkpolicy.yaml']) {
+      expect(template(file), file).toMatch(/namespace: {{ include "ventus.browserNamespace" \. }}/);
+    }
+  });
+
+  it("puts the pod-agent key in the control plane's Secret only, generated once and kept", () => {
+    const secret = template('secret.yaml');
+    expect(secret).toContain('VENTUS_POD_AGENT_KEY: {{ $agentKey | quote }}');
+    expect(secret).toMatch(
+      /\$agentKey := include "ventus.keptSecret" \(dict "value" \.Values\.secrets\.podAgentKey "existing" \$existing "key" "VENTUS_POD_AGENT_KEY"\)/,
+    );
+    expect(template('_helpers.tpl')).toContain('{{- $value | default (randAlphaNum 48) -}}');
+    // Only the four control-plane Deployments take the Secret (envFrom); browser pods are the driver's.
+    const users = templateFiles.filter((f) => template(f).includes('include "ventus.envFrom"'));
+    expect(users.sort()).toEqual([
+      '_helpers.tpl',
+      'broker-deployment.yaml',
+      'pool-controller-deployment.yaml',
+      'proxy-deployment.yaml',
+      'workers-deployment.yaml',
+    ]);
+    expect(readFileSync(path.join(ROOT, 'core', 'config', 'config.ts'), 'utf8')).toContain(
+      'VENTUS_POD_AGENT_KEY',
+    );
   });
 });

@@ -131,6 +131,31 @@ describe('charts/ventus/values.schema.json', () => {
       /^\/serviceMonitor\/interval must match pattern/,
     ],
     [
+      'the release namespace for browsers (empty)',
+      (v) => ((v.browser as Tree).namespace = ''),
+      /^\/browser\/namespace must NOT have fewer than 1 characters$/,
+    ],
+    [
+      'a short pod-agent key',
+      (v) => ((v.secrets as Tree).podAgentKey = 'short'),
+      /^\/secrets\/podAgentKey must match pattern/,
+    ],
+    [
+      'an egress allow entry that is not host:port',
+      (v) => (((v.browser as Tree).egress as Tree).allow = ['10.0.0.0/8']),
+      /^\/browser\/egress\/allow\/0 must match pattern/,
+    ],
+    [
+      'a denied range that is not a CIDR',
+      (v) => (((v.networkPolicy as Tree).egress as Tree).deniedCidrs = ['169.254.169.254']),
+      /^\/networkPolicy\/egress\/deniedCidrs\/0 must match pattern/,
+    ],
+    [
+      'a typo in the NetworkPolicy settings',
+      (v) => ((v.networkPolicy as Tree).enable = false),
+      /^\/networkPolicy must NOT have additional properties$/,
+    ],
+    [
       'an unknown service type',
       (v) => ((v.service as Tree).type = 'Headless'),
       /^\/service\/type must be equal to one of the allowed values$/,
@@ -149,7 +174,12 @@ describe('charts/ventus/values.schema.json', () => {
       (v.secrets as Tree).existingSecret = 'ventus-secrets';
       v.serviceMonitor = { enabled: true, interval: '15s', labels: { release: 'prometheus' } };
       ((v.proxy as Tree).podDisruptionBudget as Tree).minAvailable = '50%';
-      (v.browser as Tree).namespace = '';
+      (v.browser as Tree).namespace = 'browsers-prod';
+      (v.browser as Tree).egress = { allow: ['proxy.internal:3128', '[fd00::1]:8080'], allowPrivate: true };
+      ((v.networkPolicy as Tree).egress as Tree).extraRules = [
+        { to: [{ ipBlock: { cidr: '10.20.0.5/32' } }], ports: [{ protocol: 'TCP', port: 3128 }] },
+      ];
+      ((v.networkPolicy as Tree).egress as Tree).clusterCidrs = ['10.96.0.0/12', '2001:db8:42::/56'];
       ((v.browser as Tree).resources as Tree).cpu = '';
       (v.config as Tree).extraEnv = { NODE_OPTIONS: '--max-old-space-size=768', VENTUS_OPS_HOST: '0.0.0.0' };
     });

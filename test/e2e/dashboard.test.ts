@@ -185,4 +185,37 @@ describe('the dashboard', () => {
     expect(await page.evaluate(() => sessionStorage.length)).toBe(0);
     await page.context().close();
   });
+
+  it("lets an operator set a workspace's limits, and an owner its recording retention", async () => {
+    const owner = await ctx.seedKey(['sessions:read', 'keys:admin']);
+    const ownerApi = new ApiClient(stack.url, owner.apiKey);
+    const name = (await ownerApi.request<{ name: string }>('GET', '/v1/workspace')).body.name;
+    const page = await openPage();
+    await signIn(page, operatorKey);
+    await page.getByRole('link', { name: 'Workspace' }).click();
+    await page.getByRole('heading', { level: 1, name: 'Workspace' }).waitFor();
+    const editor = page.locator(`form[data-workspace="${name}"]`);
+    await editor.getByLabel('Live sessions').fill('3');
+    await editor.getByLabel(/Maximum session lifetime/).fill('7200');
+    await editor.getByRole('button', { name: 'Save limits' }).click();
+    await editor.getByText(`Saved limits of ${name}.`).waitFor();
+    const limits = (await ownerApi.request<{ limits: Record<string, number | null> }>('GET', '/v1/workspace'))
+      .body.limits;
+    expect(limits).toMatchObject({ live_sessions: 3, max_session_lifetime_seconds: 7200 });
+    await page.context().close();
+
+    const ownerPage = await openPage();
+    await signIn(ownerPage, owner.apiKey);
+    await ownerPage.getByRole('link', { name: 'Workspace' }).click();
+    await ownerPage.locator('dd[data-limit="live_sessions"]').getByText('3').waitFor();
+    expect(await ownerPage.locator('form[data-workspace]').count()).toBe(0);
+    await ownerPage.getByLabel(/Keep recordings for/).fill('400');
+    await ownerPage.getByRole('button', { name: 'Save retention' }).click();
+    await ownerPage.getByText('Saved: recordings are kept 400 days.').waitFor();
+    expect(
+      (await ownerApi.request<{ recording_retention_days: number }>('GET', '/v1/workspace')).body
+        .recording_retention_days,
+    ).toBe(400);
+    await ownerPage.context().close();
+  });
 });

@@ -11,7 +11,7 @@ import { TestContext } from '../support/test-context.ts';
 import { ApiClient } from '../support/api-client.ts';
 import { serveLocalSite, type LocalSite } from '../support/local-page.ts';
 import { kubernetesStackEnv, type KubernetesStackEnv } from '../support/k8s-api-double/stack-env.ts';
-import { podName } from '../../core/runtime/kubernetes/pod-manifest.ts';
+import { agentSecretName, podName } from '../../core/runtime/kubernetes/pod-manifest.ts';
 import type { Stack } from '../../cli/stack.ts';
 
 describe('a real browser session on the kubernetes driver (API double)', { timeout: 120_000 }, () => {
@@ -23,10 +23,12 @@ describe('a real browser session on the kubernetes driver (API double)', { timeo
 
   beforeAll(async () => {
     k8s = await kubernetesStackEnv();
-    ctx = await TestContext.create({ minReady: 1, maxTotal: 3, env: k8s.env });
+    site = await serveLocalSite();
+    // The test page is on loopback: the operator's allow-list reaches every Pod's agent.
+    const egress = { VENTUS_EGRESS_ALLOW: new URL(site.url).host };
+    ctx = await TestContext.create({ minReady: 1, maxTotal: 3, env: { ...k8s.env, ...egress } });
     stack = await ctx.startStack();
     api = new ApiClient(stack.url, (await ctx.seedKey()).apiKey);
-    site = await serveLocalSite();
   });
 
   afterAll(async () => {
@@ -62,6 +64,12 @@ describe('a real browser session on the kubernetes driver (API double)', { timeo
       'app.kubernetes.io/managed-by': 'ventus',
       'ventus.io/pod-id': podId,
     });
+    // Its agent opens for the stack's own key (the proxy and workers present it), from the Pod's Secret.
+    const secret = k8s.double.store.get('secrets', k8s.namespace, agentSecretName(podId));
+    expect(secret?.metadata.ownerReferences).toMatchObject([{ kind: 'Pod', name }]);
+    expect(Buffer.from((secret!.data as Record<string, string>)['agent-secret']!, 'base64').toString()).toBe(
+      stack.services.agentAccess.secretFor(podId),
+    );
     // The Pod says which session it serves (set in the background after the claim).
     await expect
       .poll(
@@ -90,5 +98,6 @@ describe('a real browser session on the kubernetes driver (API double)', { timeo
     expect(existsSync(k8s.kubelet.podDir(name))).toBe(false);
     expect(await stack.driver.getPod(podId)).toBeUndefined();
     expect(k8s.double.counts.get('DELETE pods')).toBeGreaterThanOrEqual(1);
+    expect(k8s.double.store.get('secrets', k8s.namespace, agentSecretName(podId))).toBeUndefined();
   });
 });

@@ -5,6 +5,7 @@ import { chromium } from 'playwright-core';
 import { TestContext } from '../support/test-context.ts';
 import { ApiClient } from '../support/api-client.ts';
 import { serveLocalSite, type LocalSite } from '../support/local-page.ts';
+import { testLocalDriver } from '../support/local-driver.ts';
 import type { Stack } from '../../cli/stack.ts';
 
 describe('a real browser session with Playwright', () => {
@@ -39,7 +40,7 @@ describe('a real browser session with Playwright', () => {
       [running.id],
     );
     const podId = session.rows[0]!.pod_id;
-    const podDir = path.join(ctx.dataDir, 'pods', podId);
+    const podDir = testLocalDriver(path.join(ctx.dataDir, 'pods')).rootOf(podId);
     expect(existsSync(path.join(podDir, 'user-data'))).toBe(true);
 
     const browser = await chromium.connectOverCDP(running.connect_url);

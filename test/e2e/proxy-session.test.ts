@@ -3,6 +3,7 @@
  * proxy on 127.0.0.1 that requires credentials (test/support/auth-proxy.ts). Logs are captured at
  * debug level to prove the proxy password reaches none of them.
  */
+import { listenOnPagePort } from '../support/page-ports.ts';
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import https from 'node:https';
@@ -44,7 +45,7 @@ async function serveTls(): Promise<{ url: string; close(): void }> {
       res.setHeader('content-type', 'text/html');
       res.end('<!doctype html><title>tls page</title>');
     });
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    await listenOnPagePort(server);
     return {
       url: `https://127.0.0.1:${(server.address() as AddressInfo).port}`,
       close: () => server.close(),
@@ -191,14 +192,14 @@ describe('per-session upstream proxy on a warm pod', () => {
     expect(upstream.seen.length).toBe(seenBefore);
   });
 
-  it('refuses proxies the pod cannot use with 422 at create', async () => {
+  it('refuses proxies the pod cannot use at create: 400 by the documented pattern', async () => {
     for (const url of [
       'socks5://127.0.0.1:1080',
       'https://127.0.0.1:8443',
       `http://${USER}:${PASSWORD}@127.0.0.1:3128`,
     ]) {
       const res = keep(await api.createSession({ proxy: { url } }));
-      expect(res.status).toBe(422);
+      expect(res.status).toBe(400);
       expect(JSON.stringify(res.body)).not.toContain(PASSWORD);
     }
   });

@@ -1,7 +1,9 @@
+import { testLocalDriver } from '../support/local-driver.ts';
+import { listenOnPagePort } from '../support/page-ports.ts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import os from 'node:os';
@@ -46,7 +48,7 @@ describe('session recording (real Chromium + ffmpeg)', () => {
     stack = await ctx.startStack();
     api = new ApiClient(stack.url, (await ctx.seedKey()).apiKey);
     site = http.createServer((_req, res) => res.setHeader('content-type', 'text/html').end(ANIMATED));
-    await new Promise<void>((resolve) => site.listen(0, '127.0.0.1', resolve));
+    await listenOnPagePort(site);
     siteUrl = `http://127.0.0.1:${(site.address() as AddressInfo).port}/`;
     tmp = await mkdtemp(path.join(os.tmpdir(), 'ventus-recording-'));
   });
@@ -67,12 +69,13 @@ describe('session recording (real Chromium + ffmpeg)', () => {
     const { rows } = await ctx.db.query<{ pod_id: string }>('SELECT pod_id FROM sessions WHERE id = $1', [
       running.id,
     ]);
-    const podDir = path.join(ctx.dataDir, 'pods', rows[0]!.pod_id);
+    // The pod's own directory (its /pod; as root it lives outside the data directory).
+    const podDir = testLocalDriver(path.join(ctx.dataDir, 'pods')).rootOf(rows[0]!.pod_id);
 
     const browser = await chromium.connectOverCDP(running.connect_url);
     const page = await browser.contexts()[0]!.newPage();
     await page.goto(siteUrl);
-    await page.waitForTimeout(2_000);
+    await page.waitForTimeout(3_000);
     await expect.poll(() => existsSync(path.join(podDir, 'scratch')), { timeout: 5_000 }).toBe(true);
     await browser.close();
     expect((await api.release(running.id)).body.status).toBe('COMPLETED');
@@ -102,6 +105,23 @@ describe('session recording (real Chromium + ffmpeg)', () => {
       file,
     ]);
     expect(Number(probe.stdout.trim())).toBeGreaterThan(1);
+
+    // A player seeks with byte ranges: one range is 206 with exactly those bytes; past the end is 416.
+    const whole = await readFile(file);
+    expect(download.headers.get('accept-ranges')).toBe('bytes');
+    const part = await fetch(link.recording_url, { headers: { range: 'bytes=100-1123' } });
+    expect(part.status).toBe(206);
+    expect(part.headers.get('content-range')).toBe(`bytes 100-1123/${link.size_bytes}`);
+    expect(Buffer.from(await part.arrayBuffer()).equals(whole.subarray(100, 1124))).toBe(true);
+    const tail = await fetch(link.recording_url, { headers: { range: 'bytes=-10' } });
+    expect(tail.status).toBe(206);
+    expect(Buffer.from(await tail.arrayBuffer()).equals(whole.subarray(whole.length - 10))).toBe(true);
+    const past = await fetch(link.recording_url, { headers: { range: `bytes=${link.size_bytes}-` } });
+    expect(past.status).toBe(416);
+    expect(past.headers.get('content-range')).toBe(`bytes */${link.size_bytes}`);
+    expect(((await past.json()) as { type: string }).type).toMatch(/\/errors\/range-not-satisfiable$/);
+    // A malformed range is ignored: the whole file.
+    expect((await fetch(link.recording_url, { headers: { range: 'bytes=abc' } })).status).toBe(200);
 
     // A changed signature character (not the last one: its low bits are padding) and another path.
     const at = link.recording_url.length - 10;

@@ -63,6 +63,24 @@ describe('secrets reach no log line, event or problem document', { timeout: 120_
     await ctx?.close();
   });
 
+  /** Every table of the database whose rows (cast to text) contain one of the values. */
+  async function tablesHolding(values: string[]): Promise<string[]> {
+    const { rows: tables } = await ctx.db.query<{ name: string }>(
+      `SELECT quote_ident(table_name) AS name FROM information_schema.tables
+        WHERE table_schema = 'public' AND table_type = 'BASE TABLE'`,
+    );
+    expect(tables.length).toBeGreaterThan(10);
+    const found: string[] = [];
+    for (const { name } of tables) {
+      const { rows } = await ctx.db.query<{ n: number }>(
+        `SELECT count(*)::int AS n FROM ${name} t WHERE t::text LIKE ANY ($1)`,
+        [values.map((v) => `%${v}%`)],
+      );
+      if (rows[0]!.n > 0) found.push(name);
+    }
+    return found;
+  }
+
   it('through create, connect, keep-alive, snapshot, release, recording and bad requests', async () => {
     const responses: string[] = [];
     const keep = <T extends { body: unknown }>(res: T): T => {
@@ -93,7 +111,15 @@ describe('secrets reach no log line, event or problem document', { timeout: 120_
       }),
     );
     expect(created.status).toBe(202);
+    // While the session waits for its pod its secrets are in its row, sealed: no table holds them in clear.
+    expect(await tablesHolding([PROXY_PASSWORD, COOKIE_VALUE, LOCAL_STORAGE_VALUE])).toEqual([]);
     const running = await api.waitFor(created.body.id, ['RUNNING'], 60_000);
+    // Once the pod has them, not even the sealed copy is left.
+    const { rows: cfg } = await ctx.db.query<{ sealed: boolean }>(
+      `SELECT config ? 'sealed' AS sealed FROM sessions WHERE id = $1`,
+      [created.body.id],
+    );
+    expect(cfg[0]!.sealed).toBe(false);
     responses.push(JSON.stringify(running));
     const connectToken = new URL(running.connect_url).searchParams.get('token')!;
     expect(connectToken.length).toBeGreaterThan(20);
@@ -159,6 +185,8 @@ describe('secrets reach no log line, event or problem document', { timeout: 120_
     ] as const) {
       expect(answered.includes(secrets[name]), `${name} in an API response`).toBe(false);
     }
+    // At rest: no table (every column, cast to text) holds a planted value after the session.
+    expect(await tablesHolding([PROXY_PASSWORD, COOKIE_VALUE, LOCAL_STORAGE_VALUE])).toEqual([]);
     // Labels are not secrets: they are logged and returned as given (documented).
     expect(answered).toContain('billing');
   });

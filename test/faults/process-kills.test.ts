@@ -2,6 +2,7 @@
  * SIGKILL of a process at a bad moment loses no session and leaks no pod: the four processes run
  * as separate OS processes (as in production) and one is killed while it is mid-way through work.
  */
+import { testLocalDriver } from '../support/local-driver.ts';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TestContext } from '../support/test-context.ts';
@@ -20,7 +21,7 @@ function faultStack(options: { minReady: number; maxTotal: number }) {
     state.ctx = await TestContext.create({ ...options, env: ENV });
     state.stack = await ProcessStack.start(state.ctx, ENV);
     state.api = new ApiClient(state.stack.brokerUrl, (await state.ctx.seedKey()).apiKey);
-    state.driver = new LocalDriver({ stateDir: path.join(state.ctx.dataDir, 'pods') });
+    state.driver = testLocalDriver(path.join(state.ctx.dataDir, 'pods'));
   });
   afterAll(async () => {
     await state.stack?.close();

@@ -13,6 +13,8 @@ import { writeCdpReport } from '../../load-tests/scenarios/cdp.report.ts';
 import { parseSettings, type PoolSweepReport } from '../../load-tests/scenarios/pool-sweep.scenario.ts';
 import { TestContext } from '../support/test-context.ts';
 import type { Stack } from '../../cli/stack.ts';
+import { agentWebSocket } from '../../core/runtime/agent.client.ts';
+import { AGENT_BROWSER_PATH } from '../../runtime-image/agent/protocol.ts';
 
 const run = promisify(execFile);
 const VENTUS = fileURLToPath(new URL('../../bin/ventus.js', import.meta.url));
@@ -65,8 +67,12 @@ describe('ventus load --scenario cdp (headless Chromium)', () => {
       http,
       target: stack.url,
       driver: { name: 'local', source: '--driver-label' },
-      // The test sees inside the stack: the browser's own URL is the proxy's route.
-      directUrl: async (id) => (await stack.services.routes.get(id))!.cdpUrl,
+      // The test sees inside the stack: the pod agent's socket is the proxy's route.
+      direct: async (id) => {
+        const route = (await stack.services.routes.get(id))!;
+        const pod = { id: route.podId, controlUrl: route.controlUrl };
+        return agentWebSocket(stack.services.agentAccess, pod, AGENT_BROWSER_PATH);
+      },
       roundTrips: 20,
       screenshots: 2,
     });

@@ -5,6 +5,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TestContext } from '../support/test-context.ts';
 import { ApiClient } from '../support/api-client.ts';
+import { getPool } from '../../core/db/pools.repository.ts';
+import { restorePoolSlots } from '../../core/pools/restore-slots.ts';
 
 const MAX_TOTAL = 20;
 const CREATES = 500;
@@ -71,5 +73,28 @@ describe('admission', () => {
     const results = await Promise.all(Array.from({ length: 30 }, () => api.createSession()));
     expect(results.filter((r) => r.status === 202)).toHaveLength(0);
     expect(await server.services.pools.activeCount('us-east1-chromium')).toBe(MAX_TOTAL);
+  });
+
+  it('a lower max_total holds from the PATCH answer on; a controller pass that read the old one cannot undo it', async () => {
+    const pool = 'us-east1-chromium';
+    const operator = new ApiClient(server.url, (await ctx.seedKey(['operator'])).apiKey);
+    const stale = (await getPool(ctx.db, pool))!;
+    // Room for 5 more: the next create must be admitted.
+    await operator.request('PATCH', `/v1/pools/${pool}`, { body: { max_total: MAX_TOTAL + 5 } });
+    expect((await api.createSession()).status).toBe(202);
+
+    const lowered = await operator.request('PATCH', `/v1/pools/${pool}`, { body: { max_total: 1 } });
+    expect(lowered.status).toBe(200);
+    // A pool-controller pass that listed the settings before the PATCH now publishes what it read.
+    const beforeLowering = (await getPool(ctx.db, pool))!;
+    await restorePoolSlots(server.services, {
+      ...beforeLowering,
+      maxTotal: MAX_TOTAL + 5,
+      updatedAt: stale.updatedAt,
+    });
+    expect((await api.createSession()).status).toBe(503);
+    // A pass that read the settings after the PATCH publishes them again: still refused.
+    await restorePoolSlots(server.services, beforeLowering);
+    expect((await api.createSession()).status).toBe(503);
   });
 });

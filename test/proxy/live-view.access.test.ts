@@ -24,6 +24,7 @@ describe('viewer tokens', () => {
       sessionId: 's1',
       audience: 'live-view',
       interactive: false,
+      issuedAt: now,
       expiresAt: new Date('2026-01-01T10:05:00Z'),
     });
     const interactive = await tokens.liveViewToken('ws1', 's1', now, { interactive: true });
@@ -105,7 +106,7 @@ describe('live view access on a stack without desktops (sim driver)', () => {
       body: { interactive: false },
     });
     expect(res.status).toBe(409);
-    expect(res.body.type).toBe('https://api.sessions.ventus.ai/errors/live-view-unavailable');
+    expect(res.body.type).toMatch(/\/errors\/live-view-unavailable$/);
 
     const url = `${stack.url}/v/${session.id}?token=${await tokenFor(workspaceId, session.id)}`;
     const page = await fetch(url, { headers: { accept: 'text/html' } });

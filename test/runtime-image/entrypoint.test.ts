@@ -1,9 +1,12 @@
 /**
  * runtime-image/entrypoint.sh, run directly on this machine (Chromium and Xvfb are installed here)
- * with the pod agent bundled the way the image's build stage bundles it: CDP comes up on the port,
- * answers over a raw WebSocket, and SIGTERM stops everything cleanly.
+ * with the pod agent bundled the way the image's build stage bundles it and the image's settings
+ * (its secret, CHROMIUM_SANDBOX=false): CDP comes up on the port, answers over a WebSocket that
+ * presents the secret and refuses one that does not, the Dockerfile's HEALTHCHECK passes only with
+ * the secret, and SIGTERM stops everything cleanly.
  */
-import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync, execFileSync, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
@@ -11,9 +14,11 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { xvfbAvailable } from '../../core/runtime/chromium.resolver.ts';
+import WebSocket from 'ws';
+import { xvfbAvailable } from '../../runtime-image/agent/chromium.resolver.ts';
+import { AGENT_SECRET_ENV, AGENT_SECRET_HEADER } from '../../runtime-image/agent/protocol.ts';
+import { AGENT_HEALTH_COMMAND } from '../../core/runtime/kubernetes/browser-container.ts';
 import { eventually } from '../support/eventually.ts';
-import { RawCdp } from '../runtime/raw-cdp.client.ts';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const ENTRYPOINT = path.join(ROOT, 'runtime-image', 'entrypoint.sh');
@@ -97,6 +102,7 @@ function processesMentioning(text: string): number[] {
 interface Pod {
   child: ChildProcess;
   port: number;
+  secret: string;
   userDataDir: string;
   stderr: () => string;
   exit: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
@@ -113,22 +119,28 @@ afterEach(() => {
   seenPids = [];
 });
 
-async function startPod(opts: { headless: boolean }): Promise<Pod> {
+/** The image's ENV, with this machine's paths and a free port on loopback. */
+function imageEnv(port: number, userDataDir: string, headless: boolean): NodeJS.ProcessEnv {
+  return {
+    PATH: process.env.PATH,
+    AGENT_CMD: `${process.execPath} ${agentFile}`,
+    AGENT_HOST: '127.0.0.1',
+    AGENT_PORT: String(port),
+    USER_DATA_DIR: userDataDir,
+    HEADLESS: String(headless),
+    WINDOW_MANAGER: fakeWm,
+    CHROMIUM_SANDBOX: 'false',
+  };
+}
+
+async function startPod(opts: { headless: boolean; secret?: string | null }): Promise<Pod> {
   const port = await freePort();
   const podDir = mkdtempSync(path.join(work, 'pod-'));
   const userDataDir = path.join(podDir, 'user-data');
-  const child = spawn(ENTRYPOINT, [], {
-    env: {
-      ...process.env,
-      AGENT_CMD: `${process.execPath} ${agentFile}`,
-      AGENT_HOST: '127.0.0.1',
-      AGENT_PORT: String(port),
-      USER_DATA_DIR: userDataDir,
-      HEADLESS: String(opts.headless),
-      WINDOW_MANAGER: fakeWm,
-    },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  const secret = opts.secret === undefined ? randomBytes(32).toString('base64url') : (opts.secret ?? '');
+  const env = imageEnv(port, userDataDir, opts.headless);
+  if (opts.secret !== null) env[AGENT_SECRET_ENV] = secret;
+  const child = spawn(ENTRYPOINT, [], { env, stdio: ['ignore', 'pipe', 'pipe'] });
   let stderr = '';
   child.stderr?.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
   child.stdout?.resume();
@@ -136,21 +148,72 @@ async function startPod(opts: { headless: boolean }): Promise<Pod> {
     code: code as number | null,
     signal: signal as NodeJS.Signals | null,
   }));
-  const pod = { child, port, userDataDir, stderr: () => stderr, exit };
+  const pod = { child, port, secret, userDataDir, stderr: () => stderr, exit };
   started.push(pod);
   return pod;
 }
+
+const withSecret = (pod: Pod): Record<string, string> => ({ [AGENT_SECRET_HEADER]: pod.secret });
 
 async function waitForChrome(pod: Pod): Promise<{ Browser: string; webSocketDebuggerUrl: string }> {
   return eventually(
     `CDP on 127.0.0.1:${pod.port}`,
     async () => {
       if (pod.child.exitCode !== null) throw new Error(`entrypoint exited early:\n${pod.stderr()}`);
-      const res = await fetch(`http://127.0.0.1:${pod.port}/json/version`);
+      const res = await fetch(`http://127.0.0.1:${pod.port}/json/version`, { headers: withSecret(pod) });
       return res.ok ? ((await res.json()) as { Browser: string; webSocketDebuggerUrl: string }) : undefined;
     },
     { timeoutMs: 45_000, everyMs: 100 },
   );
+}
+
+/** Browser.getVersion over CDP with `headers`, or the HTTP status the upgrade was refused with. */
+async function cdpProduct(url: string, headers: Record<string, string>): Promise<string | number> {
+  const ws = new WebSocket(url, { headers, perMessageDeflate: false });
+  try {
+    const opened = await new Promise<number | undefined>((resolve, reject) => {
+      ws.once('open', () => resolve(undefined));
+      ws.once('unexpected-response', (_req, res) => resolve(res.statusCode ?? 0));
+      ws.once('error', reject);
+    });
+    if (opened !== undefined) return opened;
+    ws.send(JSON.stringify({ id: 1, method: 'Browser.getVersion' }));
+    const [data] = (await once(ws, 'message')) as [Buffer];
+    return (JSON.parse(data.toString('utf8')) as { result: { product: string } }).result.product;
+  } finally {
+    ws.terminate();
+  }
+}
+
+/** The Dockerfile's HEALTHCHECK command, run as Docker runs its exec form, with `env`: its exit code. */
+function runHealthcheck(env: NodeJS.ProcessEnv): number | null {
+  const [command, ...args] = dockerHealthcheck();
+  return spawnSync(command!, args, { env, timeout: 10_000 }).status;
+}
+
+/** The exec form (a JSON array) after `HEALTHCHECK … CMD`. */
+function dockerHealthcheck(): string[] {
+  const dockerfile = readFileSync(path.join(ROOT, 'runtime-image', 'Dockerfile'), 'utf8');
+  const match = /^HEALTHCHECK [^\n]*\\\n\s+CMD (\[.+\])$/m.exec(dockerfile);
+  if (!match) throw new Error('no HEALTHCHECK ... CMD [...] in runtime-image/Dockerfile');
+  return JSON.parse(match[1]!) as string[];
+}
+
+/** Whether process `pid`'s environment holds `text`. */
+function environHas(pid: number, text: string): boolean {
+  try {
+    return readFileSync(`/proc/${pid}/environ`, 'utf8').includes(text);
+  } catch {
+    return false;
+  }
+}
+
+function commandOf(pid: number): string {
+  try {
+    return readFileSync(`/proc/${pid}/cmdline`, 'utf8').replaceAll('\0', ' ').slice(0, 200);
+  } catch {
+    return '(gone)';
+  }
 }
 
 async function stopAndCheck(pod: Pod, pids: number[]): Promise<void> {
@@ -162,7 +225,12 @@ async function stopAndCheck(pod: Pod, pids: number[]): Promise<void> {
     ),
   ]);
   expect(result, pod.stderr()).toEqual({ code: 0, signal: null });
-  expect(pids.filter(alive)).toEqual([]);
+  // Chromium's helpers (zygote, renderers) notice their browser's end on their own, a moment after it
+  // on a busy machine; none may stay.
+  const lingering = () => pids.filter(alive).map((pid) => `${pid} ${commandOf(pid)}`);
+  await eventually('every process of the pod to end', async () => lingering().length === 0, {
+    timeoutMs: 10_000,
+  }).catch(() => expect(lingering()).toEqual([]));
   // Also what started after `pids` was taken: any process still naming this pod's directory.
   expect(processesMentioning(pod.userDataDir)).toEqual([]);
   expect(existsSync(pod.userDataDir)).toBe(false);
@@ -178,14 +246,14 @@ describe.each(variants)('runtime-image/entrypoint.sh, $name', ({ headless, avail
     const pod = await startPod({ headless });
     const version = await waitForChrome(pod);
     expect(version.Browser).toMatch(/Chrome\/\d+/);
-    expect((await fetch(`http://127.0.0.1:${pod.port}/healthz`)).status).toBe(200);
+    const healthz = `http://127.0.0.1:${pod.port}/healthz`;
+    expect((await fetch(healthz, { headers: withSecret(pod) })).status).toBe(200);
 
-    // Through the agent's relay, as the proxy reaches a pod.
+    // Through the agent's relay, as the proxy reaches a pod: with the pod's secret only.
     expect(version.webSocketDebuggerUrl).toMatch(new RegExp(`^ws://127\\.0\\.0\\.1:${pod.port}/`));
-    const cdp = await RawCdp.connect(version.webSocketDebuggerUrl);
-    const browser = await cdp.send<{ product: string }>('Browser.getVersion');
-    expect(browser.product).toMatch(/Chrome\/\d+/);
-    cdp.close();
+    expect(await cdpProduct(version.webSocketDebuggerUrl, withSecret(pod))).toMatch(/Chrome\/\d+/);
+    expect(await cdpProduct(version.webSocketDebuggerUrl, {})).toBe(401);
+    expect((await fetch(healthz)).status).toBe(401);
 
     const wmDisplayFile = `${fakeWm}.display`;
     if (headless) {
@@ -201,9 +269,61 @@ describe.each(variants)('runtime-image/entrypoint.sh, $name', ({ headless, avail
 
     const pids = descendants(pod.child.pid!);
     seenPids = pids;
+    // Only the agent was handed the secret: not Chromium, nor Xvfb, nor the window manager.
+    const agentPid = pids.find((pid) => readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes(agentFile));
+    expect(agentPid).toBeDefined();
+    expect(pids.filter((pid) => pid !== agentPid && environHas(pid, pod.secret))).toEqual([]);
     // The agent, Chromium (and its helpers), plus Xvfb and the window manager when headful.
     expect(pids.length).toBeGreaterThanOrEqual(headless ? 2 : 4);
     await stopAndCheck(pod, pids);
+  });
+});
+
+describe("runtime-image/entrypoint.sh with the image's secret", () => {
+  it("refuses every request without the secret, with another pod's, or with an Origin", async () => {
+    const pod = await startPod({ headless: true });
+    const version = await waitForChrome(pod);
+    const base = `http://127.0.0.1:${pod.port}`;
+    const wrong = { [AGENT_SECRET_HEADER]: randomBytes(32).toString('base64url') };
+    const attempts: [string, Record<string, string>, number][] = [
+      ['no secret', {}, 401],
+      ["another pod's secret", wrong, 401],
+      ['an Origin, even with the secret', { ...withSecret(pod), origin: 'https://evil.example' }, 403],
+    ];
+    for (const [what, headers, status] of attempts) {
+      for (const route of ['/healthz', '/json/version', '/storage-state', '/live-view']) {
+        expect((await fetch(base + route, { headers })).status, `${what}: GET ${route}`).toBe(status);
+      }
+      const post = await fetch(`${base}/session`, {
+        method: 'POST',
+        headers: { ...headers, 'content-type': 'application/json' },
+        body: '{"proxy":{"url":"http://attacker.example:8080"}}',
+      });
+      expect(post.status, `${what}: POST /session`).toBe(status);
+      expect(await cdpProduct(version.webSocketDebuggerUrl, headers), `${what}: CDP`).toBe(status);
+    }
+    seenPids = descendants(pod.child.pid!);
+    await stopAndCheck(pod, seenPids);
+  });
+
+  it("passes the Dockerfile's HEALTHCHECK (the Pod's probe script) only with the secret", async () => {
+    // One script for both: the Pod's exec probes and the image's HEALTHCHECK.
+    expect(dockerHealthcheck()).toEqual(AGENT_HEALTH_COMMAND);
+    const pod = await startPod({ headless: true });
+    await waitForChrome(pod);
+    const container = { PATH: process.env.PATH, AGENT_PORT: String(pod.port) };
+    expect(runHealthcheck({ ...container, [AGENT_SECRET_ENV]: pod.secret })).toBe(0);
+    expect(runHealthcheck(container)).toBe(1);
+    expect(runHealthcheck({ ...container, [AGENT_SECRET_ENV]: 'another-pods-secret-0123456789' })).toBe(1);
+    seenPids = descendants(pod.child.pid!);
+    await stopAndCheck(pod, seenPids);
+  });
+
+  it('does not start without a secret, and says which variable is missing', async () => {
+    const pod = await startPod({ headless: true, secret: null });
+    const result = await pod.exit;
+    expect(result.code).toBe(1);
+    expect(pod.stderr()).toContain(AGENT_SECRET_ENV);
   });
 });
 

@@ -7,8 +7,8 @@ import http from 'node:http';
 import net, { type AddressInfo } from 'node:net';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { parseSessionConfig } from '../../core/runtime/pod-agent/agent.server.ts';
-import { ForwardProxy, PROBE_TARGET } from '../../core/runtime/pod-agent/forward-proxy.ts';
+import { parseSessionConfig } from '../../runtime-image/agent/agent.server.ts';
+import { ForwardProxy, PROBE_TARGET } from '../../runtime-image/agent/forward-proxy.ts';
 import { startAuthProxy, type AuthProxy } from '../support/auth-proxy.ts';
 import { serveLocalSite, type LocalSite } from '../support/local-page.ts';
 import { podId } from './driver.conformance.ts';
@@ -50,6 +50,9 @@ describe('ForwardProxy', () => {
   const logLines: string[] = [];
   const log = pino({ level: 'debug' }, { write: (line: string) => void logLines.push(line) });
 
+  /** The test's own site is allow-listed (it is on 127.0.0.1); upstreams on loopback are allowed. */
+  const policy = () => ({ allow: [new URL(site.url).host], allowPrivate: true });
+
   beforeAll(async () => {
     site = await serveLocalSite();
     upstream = await startAuthProxy('alice', PASSWORD);
@@ -60,7 +63,7 @@ describe('ForwardProxy', () => {
   });
 
   it('direct mode forwards plain requests and CONNECT tunnels itself', async () => {
-    const proxy = new ForwardProxy(log);
+    const proxy = new ForwardProxy(log, policy());
     const port = await proxy.listen();
     try {
       expect(proxy.status()).toEqual({ mode: 'direct', lastError: null });
@@ -75,7 +78,7 @@ describe('ForwardProxy', () => {
   });
 
   it('an accepted upstream gets every request with the credentials', async () => {
-    const proxy = new ForwardProxy(log);
+    const proxy = new ForwardProxy(log, policy());
     const port = await proxy.listen();
     try {
       // A tunnel opened while direct must not outlive the switch (it would bypass the upstream).
@@ -112,7 +115,7 @@ describe('ForwardProxy', () => {
   });
 
   it('refuses wrong credentials, a silent upstream and an unreachable one, and stays direct', async () => {
-    const proxy = new ForwardProxy(log);
+    const proxy = new ForwardProxy(log, policy());
     await proxy.listen();
     const silent = net.createServer(() => undefined); // accepts, never answers
     await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
@@ -139,7 +142,7 @@ describe('ForwardProxy', () => {
   });
 
   it('a 407 during the session becomes a 502 for the page and a recorded error, never a prompt', async () => {
-    const proxy = new ForwardProxy(log);
+    const proxy = new ForwardProxy(log, policy());
     const port = await proxy.listen();
     const fickle = await startFickleProxy();
     try {

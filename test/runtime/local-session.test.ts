@@ -3,6 +3,8 @@
  * (connectOverCDP) and Puppeteer (connect). Checks the viewport and user agent in JS and on the
  * wire (a local HTTP server records the User-Agent header), and that pods share no cookies.
  */
+import { openPodBridge, type PodBridge } from '../support/pod-bridge.ts';
+import { listenOnPagePort } from '../support/page-ports.ts';
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { chromium } from 'playwright-core';
@@ -29,7 +31,7 @@ async function startSite(): Promise<{
     res.setHeader('content-type', 'text/html');
     res.end('<!doctype html><title>site</title><p>hello</p>');
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  await listenOnPagePort(server);
   return { server, origin: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, seen };
 }
 
@@ -40,6 +42,8 @@ describe.each(modes)('session settings (headless=%s)', { timeout: 60_000 }, (hea
   let site: Awaited<ReturnType<typeof startSite>>;
   let podA: Pod;
   let podB: Pod;
+  let a: PodBridge;
+  let b: PodBridge;
   const userAgentOf = (path: string) => site.seen.find((r) => r.path === path)?.headers['user-agent'];
 
   beforeAll(async () => {
@@ -50,15 +54,20 @@ describe.each(modes)('session settings (headless=%s)', { timeout: 60_000 }, (hea
       h.driver.createPod({ id: podId('sess-b'), pool: 'p', headless }),
     ]);
     await h.driver.configureSession(podA, { viewport: { width: 800, height: 600 }, userAgent: UA });
+    // The claim (a first POST /session) comes before any client, as in the service.
+    await h.driver.configureSession(podB, {});
+    [a, b] = await Promise.all([openPodBridge(podA), openPodBridge(podB)]);
   }, 90_000);
 
   afterAll(async () => {
+    await a?.close();
+    await b?.close();
     await h?.cleanup();
     site?.server.close();
   }, 60_000);
 
   it('Playwright connectOverCDP: initial, new, popup and new-context pages get viewport and UA', async () => {
-    const browser = await chromium.connectOverCDP(podA.cdpUrl);
+    const browser = await chromium.connectOverCDP(a.cdpUrl);
     try {
       const context = browser.contexts()[0]!;
       const initial = context.pages()[0]!;
@@ -93,7 +102,7 @@ describe.each(modes)('session settings (headless=%s)', { timeout: 60_000 }, (hea
   });
 
   it('Puppeteer connect: new pages get viewport and UA', async () => {
-    const browser = await puppeteer.connect({ browserWSEndpoint: podA.cdpUrl });
+    const browser = await puppeteer.connect({ browserWSEndpoint: a.cdpUrl });
     try {
       const page = await browser.newPage();
       await page.goto(`${site.origin}/pp-page`);
@@ -106,7 +115,7 @@ describe.each(modes)('session settings (headless=%s)', { timeout: 60_000 }, (hea
 
   it('a second POST /session re-applies to open pages (Puppeteer without its own viewport)', async () => {
     // Puppeteer's default viewport is 800x600 too; with defaultViewport null only ours applies.
-    const browser = await puppeteer.connect({ browserWSEndpoint: podB.cdpUrl, defaultViewport: null });
+    const browser = await puppeteer.connect({ browserWSEndpoint: b.cdpUrl, defaultViewport: null });
     try {
       const page = await browser.newPage();
       await h.driver.configureSession(podB, { viewport: { width: 1024, height: 700 }, userAgent: `${UA} b` });
@@ -121,20 +130,20 @@ describe.each(modes)('session settings (headless=%s)', { timeout: 60_000 }, (hea
   });
 
   it('a cookie set in one pod is absent in another', async () => {
-    const a = await chromium.connectOverCDP(podA.cdpUrl);
-    const b = await chromium.connectOverCDP(podB.cdpUrl);
+    const browserA = await chromium.connectOverCDP(a.cdpUrl);
+    const browserB = await chromium.connectOverCDP(b.cdpUrl);
     try {
-      const pageA = await a.contexts()[0]!.newPage();
+      const pageA = await browserA.contexts()[0]!.newPage();
       await pageA.goto(`${site.origin}/set-cookie`);
       await pageA.goto(`${site.origin}/a-again`);
       expect(site.seen.find((r) => r.path === '/a-again')?.headers.cookie).toBe('sid=secret-of-pod-a');
 
-      const pageB = await b.contexts()[0]!.newPage();
+      const pageB = await browserB.contexts()[0]!.newPage();
       await pageB.goto(`${site.origin}/b-visit`);
       expect(site.seen.find((r) => r.path === '/b-visit')?.headers.cookie).toBeUndefined();
-      expect(await b.contexts()[0]!.cookies(site.origin)).toEqual([]);
+      expect(await browserB.contexts()[0]!.cookies(site.origin)).toEqual([]);
     } finally {
-      await Promise.all([a.close(), b.close()]);
+      await Promise.all([browserA.close(), browserB.close()]);
     }
   });
 });

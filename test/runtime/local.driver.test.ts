@@ -2,17 +2,27 @@
  * The local driver: the conformance suite (headless) plus what is specific to local pods and their
  * agent (on-disk record, agent HTTP surface, signals).
  */
+import { testLocalDriver } from '../support/local-driver.ts';
 import { spawn } from 'node:child_process';
-import { existsSync, readFileSync, readdirSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Pod } from '../../core/runtime/driver.ts';
-import { LocalDriver, podAgentCommand, resolveChromium } from '../../core/runtime/local.driver.ts';
+import { resolveChromium } from '../../core/runtime/local.driver.ts';
+import { podAgentBundle } from '../../core/runtime/pod-agent-bundle.ts';
+import { podUidOf } from '../../core/runtime/local-sandbox.ts';
+import { agentRequest } from '../../core/runtime/agent.client.ts';
+import {
+  AGENT_SECRET_ENV,
+  AGENT_SECRET_HEADER,
+  agentControlUrl,
+} from '../../runtime-image/agent/protocol.ts';
+import { testAgentAccess } from '../support/agent-access.ts';
+import { unixGet } from '../support/unix-http.ts';
 import { POD_MARKER_VAR } from '../../core/runtime/pod-processes.util.ts';
-import { chromium } from 'playwright-core';
 import { describeDriverConformance, eventually, podId } from './driver.conformance.ts';
-import { RawCdp } from './raw-cdp.client.ts';
+import { RawCdp, connectToPod } from './raw-cdp.client.ts';
 import { browserPid, localHarness, podProcesses, type LocalHarness } from './local.harness.ts';
 
 describeDriverConformance('local, headless', () => localHarness(true));
@@ -31,57 +41,67 @@ describe('local driver and pod agent', { timeout: 60_000 }, () => {
     await h?.cleanup();
   }, 60_000);
 
-  it('records the pod in <stateDir>/<id>/pod.json, next to its user-data-dir', () => {
+  it('records the pod in <stateDir>/<id>/pod.json; its own directory is private to it', () => {
     const dir = h.podDir(pod.id);
+    const root = h.driver.rootOf(pod.id);
     const record = JSON.parse(readFileSync(join(dir, 'pod.json'), 'utf8')) as Record<string, unknown>;
     expect(record).toEqual({
       id: pod.id,
       pool: 'p1',
       pid: expect.any(Number) as number,
-      port: Number(new URL(pod.controlUrl).port),
+      socket: join(root, 'run', 'agent.sock'),
+      root,
       createdAt: pod.createdAt.toISOString(),
       headless: true,
     });
-    expect(existsSync(join(dir, 'user-data', 'Default'))).toBe(true);
-    expect(pod.cdpUrl).toBe(`ws://127.0.0.1:${record.port as number}/devtools/browser`);
-    expect(pod.controlUrl).toBe(`http://127.0.0.1:${record.port as number}`);
+    expect(existsSync(join(root, 'user-data', 'Default'))).toBe(true);
+    expect(pod.controlUrl).toBe(agentControlUrl({ socketPath: join(root, 'run', 'agent.sock') }));
+    expect(statSync(dir).mode & 0o777).toBe(0o700);
+    expect(statSync(root).mode & 0o777).toBe(0o700);
+    // As root each pod runs as a uid of its own; as a user, as that user in its own namespaces.
+    expect(statSync(root).uid).toBe(process.getuid?.() === 0 ? podUidOf(pod.id) : process.getuid?.());
   });
 
-  it('answers /healthz and rewrites /json/version to point at the agent', async () => {
-    const health = await fetch(`${pod.controlUrl}/healthz`);
+  it('opens only for its own secret, never for a browser (Origin), and relays only its browser', async () => {
+    const health = await agentRequest(testAgentAccess, pod, '/healthz', { timeoutMs: 5_000 });
     expect(health.status).toBe(200);
     expect(await health.json()).toEqual({ ok: true });
+    const socketPath = join(h.driver.rootOf(pod.id), 'run', 'agent.sock');
+    const other = testAgentAccess.secretFor('another-pod');
+    const mine = testAgentAccess.secretFor(pod.id);
+    for (const [headers, status] of [
+      [{}, 401],
+      [{ [AGENT_SECRET_HEADER]: other }, 401],
+      [{ [AGENT_SECRET_HEADER]: mine.slice(0, -1) }, 401],
+      [{ [AGENT_SECRET_HEADER]: mine, origin: 'https://attacker.test' }, 403],
+      [{ [AGENT_SECRET_HEADER]: mine, origin: 'null' }, 403],
+    ] as const) {
+      for (const path of ['/healthz', '/storage-state', '/json/version'])
+        expect(await unixGet(socketPath, path, headers), `${path} ${JSON.stringify(headers)}`).toBe(status);
+      await expect(
+        RawCdp.connect(`ws+unix://${socketPath}:/devtools/browser`, headers as Record<string, string>),
+      ).rejects.toThrow(new RegExp(String(status)));
+    }
 
-    const version = (await (await fetch(`${pod.controlUrl}/json/version`)).json()) as Record<string, string>;
+    const version = await (
+      await agentRequest(testAgentAccess, pod, '/json/version', { timeoutMs: 5_000 })
+    ).json<Record<string, string>>();
     expect(version.Browser).toMatch(/Chrome/);
-    const wsUrl = version.webSocketDebuggerUrl ?? '';
-    expect(wsUrl).toMatch(
-      new RegExp(`^ws://127\\.0\\.0\\.1:${new URL(pod.controlUrl).port}/devtools/browser/[\\w-]+$`),
-    );
-    // Any browser path reaches the browser: the advertised one, and one with a made-up guid.
-    for (const url of [wsUrl, `${pod.cdpUrl}/not-the-real-guid`]) {
-      const cdp = await RawCdp.connect(url);
+    // Any browser path reaches the one browser the agent launched; nothing else is relayed.
+    const headers = testAgentAccess.headers(pod.id);
+    for (const path of ['/devtools/browser', '/devtools/browser/not-the-real-guid']) {
+      const cdp = await RawCdp.connect(`ws+unix://${socketPath}:${path}`, headers);
       expect(await cdp.send('Browser.getVersion')).toHaveProperty('product');
       cdp.close();
     }
-    await expect(RawCdp.connect(pod.cdpUrl.replace('/devtools/browser', '/nope'))).rejects.toThrow(/404/);
-    // Page endpoints are relayed too (some tools attach to one tab directly).
-    const browserCdp = await RawCdp.connect(pod.cdpUrl);
+    const browserCdp = await connectToPod(pod);
     const { targetInfos } = await browserCdp.send<{ targetInfos: { targetId: string; type: string }[] }>(
       'Target.getTargets',
     );
     browserCdp.close();
     const page = targetInfos.find((t) => t.type === 'page')!;
-    const pageCdp = await RawCdp.connect(`ws://${new URL(pod.cdpUrl).host}/devtools/page/${page.targetId}`);
-    const sum = await pageCdp.send<{ result: { value: number } }>('Runtime.evaluate', {
-      expression: '20 + 22',
-    });
-    expect(sum.result.value).toBe(42);
-    pageCdp.close();
-    // Clients given the HTTP URL discover the WebSocket through /json/version.
-    const browser = await chromium.connectOverCDP(pod.controlUrl);
-    expect(browser.version()).toMatch(/^\d+\./);
-    await browser.close();
+    for (const path of [`/devtools/page/${page.targetId}`, '/nope', '/json/new'])
+      await expect(RawCdp.connect(`ws+unix://${socketPath}:${path}`, headers)).rejects.toThrow(/404/);
   });
 
   it('validates POST /session: 400 for a bad body, 204 no-op for an empty one', async () => {
@@ -89,10 +109,26 @@ describe('local driver and pod agent', { timeout: 60_000 }, () => {
       /400/,
     );
     await expect(h.driver.configureSession(pod, {})).resolves.toBeUndefined();
-    const bare = await fetch(`${pod.controlUrl}/session`, { method: 'POST' });
-    expect(bare.status).toBe(204);
-    const notJson = await fetch(`${pod.controlUrl}/session`, { method: 'POST', body: '{' });
-    expect(notJson.status).toBe(400);
+    const socketPath = join(h.driver.rootOf(pod.id), 'run', 'agent.sock');
+    const headers = testAgentAccess.headers(pod.id);
+    expect(await unixGet(socketPath, '/session', headers, 'POST')).toBe(204);
+    expect(await unixGet(socketPath, '/session', headers, 'POST', '{')).toBe(400);
+  });
+
+  it('the claim (the first POST /session) closes every socket opened before it, and only the first', async () => {
+    const p = await h.driver.createPod({ id: podId('claim'), pool: 'p1', headless: true });
+    try {
+      const early = await connectToPod(p);
+      const closed = new Promise<void>((resolve) => early.ws.once('close', () => resolve()));
+      await h.driver.configureSession(p, {});
+      await closed; // cut by the claim
+      const late = await connectToPod(p);
+      await h.driver.configureSession(p, { viewport: { width: 640, height: 480 } });
+      expect(await late.send('Browser.getVersion')).toHaveProperty('product'); // still open
+      late.close();
+    } finally {
+      await h.driver.deletePod(p.id);
+    }
   });
 
   it('refuses a duplicate or path-unsafe pod id', async () => {
@@ -109,9 +145,12 @@ describe('local driver and pod agent', { timeout: 60_000 }, () => {
     const pid = browserPid(dir);
     expect(pid).toBeDefined();
     const environ = readFileSync(`/proc/${pid}/environ`, 'utf8').split('\0');
-    expect(environ).toContain(`HOME=${join(dir, 'home')}`);
-    expect(environ).toContain(`XDG_CONFIG_HOME=${join(dir, 'home', '.config')}`);
-    expect(existsSync(join(dir, 'home'))).toBe(true);
+    // Paths inside the sandbox, where the pod's own directory is /pod.
+    expect(environ).toContain('HOME=/pod/home');
+    expect(environ).toContain('XDG_CONFIG_HOME=/pod/home/.config');
+    // An allow-listed environment: no secret, nothing of the service's.
+    expect(environ.filter((v) => /SECRET|DATABASE_URL|REDIS_URL|VENTUS_AGENT|KEY/.test(v))).toEqual([]);
+    expect(existsSync(join(h.driver.rootOf(p.id), 'home'))).toBe(true);
     await h.driver.deletePod(p.id);
     expect(existsSync(dir)).toBe(false);
   });
@@ -119,17 +158,20 @@ describe('local driver and pod agent', { timeout: 60_000 }, () => {
   it('agent alone on SIGTERM: stops the browser, wipes the user-data-dir, exits', async () => {
     const victim = await h.driver.createPod({ id: podId('sigterm'), pool: 'p1', headless: true });
     const dir = h.podDir(victim.id);
-    const { pid } = JSON.parse(readFileSync(join(dir, 'pod.json'), 'utf8')) as { pid: number };
-    process.kill(pid, 'SIGTERM'); // the agent only, not its group: what Kubernetes does to PID 1
+    const agentPid = podProcesses(dir).find((pid) =>
+      readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0')[0]?.endsWith('node'),
+    );
+    expect(agentPid).toBeDefined();
+    process.kill(agentPid!, 'SIGTERM'); // the agent only, not its group or sandbox
     expect(await eventually(() => podProcesses(dir).length === 0, 5_000)).toBe(true);
-    expect(existsSync(join(dir, 'user-data'))).toBe(false);
+    expect(existsSync(join(h.driver.rootOf(victim.id), 'user-data'))).toBe(false);
     expect(await h.driver.getPod(victim.id)).toMatchObject({ alive: false });
     await h.driver.deletePod(victim.id);
     expect(existsSync(dir)).toBe(false);
   });
 
   it('close() aborts a creation in flight and cleans it up (pods already made stay)', async () => {
-    const driver = new LocalDriver({ stateDir: h.stateDir });
+    const driver = testLocalDriver(h.stateDir);
     const id = podId('closing');
     const creating = driver.createPod({ id, pool: 'p1', headless: true });
     // Closed as soon as the agent is spawned (its record written), well before Chromium answers.
@@ -143,10 +185,17 @@ describe('local driver and pod agent', { timeout: 60_000 }, () => {
 
   it('an agent whose starter went away before the ready line exits on its own', async () => {
     const dir = h.podDir(podId('orphan'));
-    const [node, ...args] = podAgentCommand();
-    const agent = spawn(node, args, {
+    const agent = spawn(process.execPath, [podAgentBundle(join(h.stateDir, 'bundles'))], {
       stdio: ['ignore', 'pipe', 'ignore'],
-      env: { ...process.env, HEADLESS: 'true', USER_DATA_DIR: join(dir, 'user-data'), [POD_MARKER_VAR]: dir },
+      env: {
+        PATH: process.env.PATH,
+        HEADLESS: 'true',
+        // Outside any sandbox here, as root: Chromium's own sandbox cannot run as root.
+        CHROMIUM_SANDBOX: String(process.getuid?.() !== 0),
+        USER_DATA_DIR: join(dir, 'user-data'),
+        [AGENT_SECRET_ENV]: testAgentAccess.secretFor('orphan'),
+        [POD_MARKER_VAR]: dir,
+      },
     });
     agent.stdout.destroy(); // as if the driver's process had died
     const [code] = (await Promise.race([

@@ -2,6 +2,7 @@
  * Looking behind the local driver's back, for tests: its pods' processes and directories, and a
  * way to kill a pod's browser like a crash would.
  */
+import { testLocalDriver } from '../support/local-driver.ts';
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -64,14 +65,14 @@ export interface LocalHarness extends DriverHarness {
 
 export async function localHarness(headless: boolean): Promise<LocalHarness> {
   const stateDir = await mkdtemp(join(tmpdir(), 'ventus-runtime-test-'));
-  const driver = new LocalDriver({ stateDir });
+  const driver = testLocalDriver(stateDir);
   const podDir = (id: string): string => join(stateDir, id);
   return {
     driver,
     headless,
     stateDir,
     podDir,
-    reopen: () => new LocalDriver({ stateDir }),
+    reopen: () => testLocalDriver(stateDir),
     async leftovers(id) {
       const left = podProcesses(podDir(id)).map(
         (pid) => `process ${pid}: ${cmdline(pid).slice(0, 2).join(' ')}`,
@@ -87,6 +88,7 @@ export async function localHarness(headless: boolean): Promise<LocalHarness> {
     async cleanup() {
       // Every directory, not listPods(): that hides pods still starting.
       for (const id of readdirSync(stateDir)) await driver.deletePod(id);
+      await driver.removeSandboxBase();
       await driver.close();
       await rm(stateDir, { recursive: true, force: true });
     },

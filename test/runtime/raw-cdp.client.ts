@@ -1,4 +1,7 @@
 /** A raw CDP client for tests, over `ws`: what the proxy and every CDP library do under the hood. */
+import type { Pod } from '../../core/runtime/driver.ts';
+import { agentWebSocket } from '../../core/runtime/agent.client.ts';
+import { testAgentAccess } from '../support/agent-access.ts';
 import { once } from 'node:events';
 import WebSocket from 'ws';
 
@@ -20,9 +23,9 @@ export class RawCdp {
     });
   }
 
-  static async connect(url: string): Promise<RawCdp> {
+  static async connect(url: string, headers: Record<string, string> = {}): Promise<RawCdp> {
     // 256 MiB: the relay must carry big messages; the client must be willing to receive them.
-    const ws = new WebSocket(url, { perMessageDeflate: false, maxPayload: 256 * 1024 * 1024 });
+    const ws = new WebSocket(url, { perMessageDeflate: false, maxPayload: 256 * 1024 * 1024, headers });
     await once(ws, 'open');
     return new RawCdp(ws);
   }
@@ -44,4 +47,10 @@ export class RawCdp {
   close(): void {
     this.ws.terminate();
   }
+}
+
+/** CDP to a pod's browser through its agent, with the pod's secret (as the control plane connects). */
+export function connectToPod(pod: Pod): Promise<RawCdp> {
+  const { url, headers } = agentWebSocket(testAgentAccess, pod, '/devtools/browser');
+  return RawCdp.connect(url, headers);
 }

@@ -1,6 +1,6 @@
 /** The headless live view's RFB messages: ServerInit and Tight JPEG rectangles, byte by byte. */
 import { describe, expect, it } from 'vitest';
-import { serverInit, tightJpegUpdate } from '../../core/runtime/pod-agent/screencast-vnc.server.ts';
+import { serverInit, tightJpegUpdate } from '../../runtime-image/agent/screencast-vnc.server.ts';
 
 /** Tight's compact length (1 to 3 bytes, 7 bits each, low bits first) at `offset`. */
 function compactLength(b: Buffer, offset: number): { length: number; bytes: number } {

@@ -3,6 +3,7 @@
  * shared sim runtime server (one per data dir, found and started by whichever process needs it
  * first, outliving its starter) and its minimal CDP.
  */
+import { testAgentAccess } from '../support/agent-access.ts';
 import { once } from 'node:events';
 import { existsSync } from 'node:fs';
 import { mkdtemp, mkdir, rm, writeFile } from 'node:fs/promises';
@@ -137,7 +138,7 @@ describe('sim driver and sim runtime server', { timeout: 60_000 }, () => {
       VENTUS_SIM_READY_MS: '300',
     });
     expect(config.simReadyMs).toBe(300);
-    const driver = createDriver(config);
+    const driver = createDriver(config, testAgentAccess);
     expect(driver.kind).toBe('sim');
     const started = Date.now();
     const pod = await driver.createPod(spec('config'));
@@ -146,7 +147,9 @@ describe('sim driver and sim runtime server', { timeout: 60_000 }, () => {
     expect(await h.driver.getPod(pod.id)).toMatchObject({ alive: true });
     await driver.deletePod(pod.id);
     await driver.close();
-    expect(() => createDriver(loadConfig({ VENTUS_DRIVER: 'kubernetes' }))).toThrow(/VENTUS_K8S_IMAGE/);
+    expect(() => createDriver(loadConfig({ VENTUS_DRIVER: 'kubernetes' }), testAgentAccess)).toThrow(
+      /VENTUS_K8S_IMAGE/,
+    );
   });
 
   it('processes starting at once on a fresh data dir share one server, which outlives them all', async () => {

@@ -9,9 +9,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
 import WebSocket from 'ws';
-import { startXvfb, type XvfbHandle } from '../../core/runtime/pod-agent/xvfb.launcher.ts';
-import { stopChild, hasExited } from '../../core/runtime/pod-agent/child.util.ts';
-import { VncRelay } from '../../core/runtime/pod-agent/vnc.relay.ts';
+import { startXvfb, type XvfbHandle } from '../../runtime-image/agent/xvfb.launcher.ts';
+import { stopChild, hasExited } from '../../runtime-image/agent/child.util.ts';
+import { VncRelay } from '../../runtime-image/agent/vnc.relay.ts';
 import { xvfbAvailable } from '../../core/runtime/local.driver.ts';
 
 const x11vnc = (() => {

@@ -82,15 +82,13 @@ describe('SDK: sessions driven by Playwright and Puppeteer', () => {
     expect(ended.release_reason).toBe('client_release');
   });
 
-  it('the examples in sdk/examples run against the service', async () => {
+  it('the TypeScript examples in sdk/examples run against the service (tsx)', async () => {
     const env = { ...process.env, VENTUS_BASE_URL: stack.url, VENTUS_API_KEY: apiKey };
     const run = (file: string, ...args: string[]) =>
       promisify(execFile)(process.execPath, ['--import', 'tsx', `sdk/examples/${file}`, ...args], { env });
     for (const file of ['playwright.ts', 'puppeteer.ts']) {
       expect((await run(file, `${site.url}/`)).stdout).toContain('title: Ventus test page');
     }
-    const listed = await run('list-sessions.ts');
-    expect(listed.stdout).toContain('422 unprocessable-entity');
     // Every session the examples made was released on scope exit.
     for await (const s of client.listSessions()) expect(s.status).toBe('COMPLETED');
   });

@@ -19,7 +19,7 @@ export async function startExtraController(ctx: TestContext): Promise<ExtraContr
     { databaseUrl: ctx.databaseUrl, redisUrl: ctx.redisUrl },
     createLogger('silent', {}),
   );
-  const driver = createDriver(ctx.config);
+  const driver = createDriver(ctx.config, services.agentAccess);
   const controller = await startController(services, services.duplicateRedis(), {
     driver,
     headless: true,

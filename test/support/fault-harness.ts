@@ -2,6 +2,7 @@
  * A four-process stack on the sim driver (cheap pods, real Postgres/Redis/BullMQ), a stream of
  * lifecycles against it, and the invariants every fault test checks once the stream has drained.
  */
+import { testLocalDriver } from './local-driver.ts';
 import path from 'node:path';
 import { Redis } from 'ioredis';
 import { expect } from 'vitest';
@@ -52,7 +53,7 @@ export class FaultHarness {
     const redis = new Redis(ctx.redisUrl, { maxRetriesPerRequest: null }).on('error', () => undefined);
     const driver =
       options.driver === 'local'
-        ? new LocalDriver({ stateDir: path.join(ctx.dataDir, 'pods') })
+        ? testLocalDriver(path.join(ctx.dataDir, 'pods'))
         : new SimDriver({ stateDir: path.join(ctx.dataDir, 'sim') });
     const deps: InvariantDeps = {
       db: ctx.db,

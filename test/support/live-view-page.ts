@@ -3,6 +3,7 @@
  * or empty desktop has, and the share of each colour on the viewer's noVNC canvas (no OCR here: a big
  * block of a unique colour where the page has it is the decisive check).
  */
+import { listenOnPagePort } from './page-ports.ts';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Page } from 'playwright-core';
@@ -83,7 +84,7 @@ export async function serveTargetPage(): Promise<{ url: string; close(): Promise
   const server = http.createServer((_req, res) =>
     res.writeHead(200, { 'content-type': 'text/html' }).end(PAGE),
   );
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  await listenOnPagePort(server);
   return {
     url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/`,
     close: () => new Promise((resolve) => server.close(() => resolve())),

@@ -1,4 +1,5 @@
 /** A page served on 127.0.0.1 for browsers to open (tests never reach the internet). */
+import { listenOnPagePort } from './page-ports.ts';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 
@@ -43,7 +44,7 @@ export async function serveLocalSite(): Promise<LocalSite> {
       '<!doctype html><html><head><title>Ventus test page</title></head><body><h1>hello</h1></body></html>',
     );
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  await listenOnPagePort(server);
   const { port } = server.address() as AddressInfo;
   return {
     url: `http://127.0.0.1:${port}`,

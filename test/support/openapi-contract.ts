@@ -6,6 +6,7 @@
 import { Ajv2020 } from 'ajv/dist/2020.js';
 import addFormats from 'ajv-formats';
 import type { ValidateFunction } from 'ajv';
+import { inlineSchemaRefs } from './openapi-refs.ts';
 
 interface MediaObject {
   schema?: object;
@@ -24,9 +25,12 @@ export class OpenApiContract {
   private readonly compiled = new Map<object, ValidateFunction>();
   private readonly routes: { regex: RegExp; path: string; literal: number }[];
 
-  constructor(private readonly doc: OpenApiDoc) {
+  private readonly doc: OpenApiDoc;
+
+  constructor(doc: OpenApiDoc) {
+    this.doc = inlineSchemaRefs(doc);
     addFormats.default(this.ajv);
-    this.routes = Object.keys(doc.paths)
+    this.routes = Object.keys(this.doc.paths)
       .map((path) => ({
         path,
         regex: new RegExp(`^${path.replace(/[.*+?^$()|[\]\\]/g, '\\$&').replace(/\{\w+\}/g, '[^/:]+')}$`),

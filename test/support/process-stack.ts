@@ -3,6 +3,7 @@
  * processes (each its own main), sharing one test database and Redis prefix. Fault tests SIGKILL and
  * restart them one at a time.
  */
+import { pageEgressAllow } from './page-ports.ts';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { createServer } from 'node:net';
@@ -59,6 +60,7 @@ export class ProcessStack {
         VENTUS_LOG_LEVEL: process.env.VENTUS_LOG_LEVEL ?? 'warn',
         VENTUS_RECONCILE_INTERVAL_MS: '200',
         VENTUS_OPS_PORT: '0',
+        VENTUS_EGRESS_ALLOW: pageEgressAllow(),
         // Two fault files run at once in CI, each with four processes: stay well inside Postgres's 100 connections.
         VENTUS_DB_POOL_MAX: '4',
         ...env,

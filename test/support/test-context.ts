@@ -2,6 +2,8 @@
  * Real-service test context: a fresh Postgres database with the real migrations, a Redis prefix of
  * its own (keys and BullMQ queues), and seeders. No mocks of Postgres, Redis, BullMQ or Chromium.
  */
+import { pageEgressAllow } from './page-ports.ts';
+import { testLocalDriver } from './local-driver.ts';
 import { randomBytes } from 'node:crypto';
 import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import os from 'node:os';
@@ -19,7 +21,6 @@ import { openServices, type Services } from '../../core/services.ts';
 import { buildApp } from '../../broker/app.ts';
 import type { AddressInfo } from 'node:net';
 import { adminDatabaseUrl, redisUrl } from './env.ts';
-import { LocalDriver } from '../../core/runtime/local.driver.ts';
 import { stopSimServer } from '../../core/runtime/sim/sim-server.launcher.ts';
 
 export interface TestContextOptions {
@@ -65,6 +66,8 @@ export class TestContext {
       VENTUS_POOL_MAX_TOTAL: String(options.maxTotal ?? 5),
       VENTUS_LOG_LEVEL: process.env.VENTUS_LOG_LEVEL ?? 'silent',
       VENTUS_RECONCILE_INTERVAL_MS: '200',
+      // Test pages listen on a few fixed ports (page-ports.ts); nothing else is reachable from pods.
+      VENTUS_EGRESS_ALLOW: pageEgressAllow(),
       ...options.env,
     });
     const db = createDatabase(url.toString(), { max: 4 });
@@ -128,8 +131,9 @@ export class TestContext {
     await admin.end();
     // Every pod a test left (held by a session that never ended, or mid-creation) goes with it.
     const stateDir = path.join(this.dataDir, 'pods');
-    const driver = new LocalDriver({ stateDir });
+    const driver = testLocalDriver(stateDir);
     for (const id of await readdir(stateDir).catch(() => [])) await driver.deletePod(id).catch(() => {});
+    await driver.removeSandboxBase();
     await driver.close();
     await stopSimServer(path.join(this.dataDir, 'sim')).catch(() => {});
     await rm(this.dataDir, { recursive: true, force: true });

@@ -1,17 +1,22 @@
-// The dashboard shell: sign-in, navigation and a hash router (#/sessions, #/sessions/<id>, #/pools).
+// The dashboard shell: sign-in, navigation and a hash router (#/sessions, #/sessions/new,
+// #/sessions/<id>, #/workspace, #/keys, #/pools).
 // Each view renders into <main> and returns a cleanup function that stops its polling.
 import { api, ApiProblem, forgetKey, setUnauthorizedHandler, storedKey, storeKey } from './api.js';
 import { h, notice, replace } from './dom.js';
 import { sessionsView } from './sessions.js';
 import { sessionView } from './session.js';
 import { poolsView } from './pools.js';
+import { workspacesView } from './workspaces.js';
+import { newSessionView } from './session-new.js';
+import { keysView } from './keys.js';
 
 const main = document.getElementById('main');
 const nav = document.getElementById('nav');
 const navPools = document.getElementById('nav-pools');
+const navKeys = document.getElementById('nav-keys');
 
 /** What the signed-in key may do; learned by asking the API, never from the key itself. */
-const principal = { operator: false };
+const principal = { operator: false, keysAdmin: false };
 let cleanup = () => {};
 let signInMessage = '';
 
@@ -85,19 +90,29 @@ function signInView() {
   return () => {};
 }
 
-async function learnScopes() {
+/** Whether the key may call `path` (a 403 says no). */
+async function may(path) {
   try {
-    await api('/v1/pools');
-    principal.operator = true;
+    await api(path);
+    return true;
   } catch {
-    principal.operator = false;
+    return false;
   }
+}
+
+async function learnScopes() {
+  [principal.operator, principal.keysAdmin] = await Promise.all([
+    may('/v1/pools?limit=1'),
+    may('/v1/keys?limit=1'),
+  ]);
   navPools.hidden = !principal.operator;
+  navKeys.hidden = !principal.keysAdmin;
 }
 
 function signOut(message = '') {
   forgetKey();
   principal.operator = false;
+  principal.keysAdmin = false;
   signInMessage = message;
   location.hash = '#/sign-in';
   route();
@@ -121,9 +136,18 @@ function route() {
   const hash = location.hash.replace(/^#/, '') || '/sessions';
   const session = /^\/sessions\/([0-9A-Za-z]{1,64})$/.exec(hash);
   let view;
-  if (session) {
+  if (hash === '/sessions/new') {
+    markCurrent('sessions');
+    view = newSessionView(main);
+  } else if (session) {
     markCurrent('sessions');
     view = sessionView(main, session[1]);
+  } else if (hash === '/workspace') {
+    markCurrent('workspace');
+    view = workspacesView(main, principal);
+  } else if (hash === '/keys') {
+    markCurrent('keys');
+    view = keysView(main, principal);
   } else if (hash === '/pools') {
     markCurrent('pools');
     view = poolsView(main, principal);

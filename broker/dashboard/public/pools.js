@@ -1,8 +1,10 @@
 // Pools (operator scope): live figures, the last hour as a chart, live editing of min_ready and
-// max_total (PATCH /v1/pools/{name}, audited), and Erlang-B capacity advice next to them.
+// max_total (PATCH /v1/pools/{name}, audited), Erlang-B capacity advice next to them, a form to
+// create a pool (pool-create.js) and a button to retire one.
 import { api, every, query } from './api.js';
 import { announce, h, notice, replace } from './dom.js';
 import { poolChart } from './chart.js';
+import { poolCreateForm } from './pool-create.js';
 
 const FIGURES_MS = 2000;
 const HISTORY_MS = 5000;
@@ -142,6 +144,8 @@ function poolSection(pool) {
   });
 
   function renderFigures(p) {
+    retireButton.hidden = p.retired_at !== null;
+    retiredNote.textContent = p.retired_at ? `Retired ${new Date(p.retired_at).toLocaleString()}` : '';
     replace(
       figures,
       FIGURES.map(([key, label, get]) =>
@@ -150,11 +154,31 @@ function poolSection(pool) {
     );
   }
 
+  const retireButton = h(
+    'button',
+    { type: 'button', class: 'danger', 'data-key': `retire-${slug}` },
+    'Retire pool',
+  );
+  const retiredNote = h('p', { class: 'muted' });
+  retireButton.addEventListener('click', async () => {
+    if (!window.confirm(`Retire ${pool.name}? It admits no new session; running sessions end as usual.`))
+      return;
+    try {
+      await api(`/v1/pools/${encodeURIComponent(pool.name)}`, { method: 'DELETE' });
+      const after = await api(`/v1/pools/${encodeURIComponent(pool.name)}`);
+      renderFigures(after);
+    } catch (err) {
+      replace(editStatus, notice('error', err.detail));
+    }
+  });
+
   const section = h(
     'section',
     { class: 'pool', 'aria-labelledby': `${slug}-title`, 'data-pool': pool.name },
     h('h2', { id: `${slug}-title` }, pool.name),
     h('p', { class: 'muted' }, `${pool.region} · ${pool.runtime_kind}`),
+    retiredNote,
+    retireButton,
     figures,
     h('div', { class: 'card' }, h('h3', {}, 'Last hour'), chartBox),
     h('div', { class: 'columns' }, editForm, adviceForm),
@@ -220,13 +244,19 @@ export function poolsView(main, principal) {
   }
   const error = h('div');
   const list = h('div');
-  replace(main, heading, error, list);
+  replace(
+    main,
+    heading,
+    poolCreateForm(() => loadFigures()),
+    error,
+    list,
+  );
   const sections = new Map();
 
   async function loadFigures() {
     let pools;
     try {
-      pools = (await api('/v1/pools')).data;
+      pools = (await api('/v1/pools?limit=100')).items;
     } catch (err) {
       replace(
         error,

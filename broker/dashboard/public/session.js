@@ -1,7 +1,8 @@
-// One session: details, labels, release, recording download, the embedded live view, its state
-// transitions and its audit rows. Polls every 2 s; the live-view frame is kept across polls.
+// One session: details, labels, release, the embedded live view, the recording player with a
+// timeline of its transitions (recording-player.js), its state transitions and its audit rows. Polls every 2 s; the live-view frame is kept across polls.
 import { api, every, query } from './api.js';
 import { announce, h, keepFocus, notice, replace, statusBadge, statusLabel, TERMINAL, time } from './dom.js';
+import { showRecording } from './recording-player.js';
 
 const POLL_MS = 2000;
 
@@ -132,12 +133,18 @@ export function sessionView(main, id) {
     { type: 'button', 'data-key': 'release', class: 'danger' },
     'Release session',
   );
-  const recordingButton = h('button', { type: 'button', class: 'secondary' }, 'Download recording');
   const actions = h('div', { class: 'actions' });
   const error = h('div');
   const detailsBox = h('div');
   const labelsBox = h('div');
   const transitionsBox = h('div');
+  const recordingBox = h('div');
+  const recordingSection = h(
+    'section',
+    { 'aria-labelledby': 'h-recording', class: 'card', hidden: true },
+    h('h2', { id: 'h-recording' }, 'Recording'),
+    recordingBox,
+  );
   const auditBox = h('div');
   const liveMessage = h('div');
   const liveBox = h('div', { class: 'live-view' });
@@ -184,6 +191,7 @@ export function sessionView(main, id) {
       liveMessage,
       liveBox,
     ),
+    recordingSection,
     h(
       'section',
       { 'aria-labelledby': 'h-transitions', class: 'card' },
@@ -201,6 +209,7 @@ export function sessionView(main, id) {
   let session;
   let frame;
   let auditAllowed = true;
+  let recordingShown = false;
   const rendered = { details: '', transitions: '', audit: '' };
 
   function showFrame(url, interactive) {
@@ -242,13 +251,7 @@ export function sessionView(main, id) {
   }
 
   function renderActions(s) {
-    keepFocus(actions, () =>
-      replace(
-        actions,
-        TERMINAL.has(s.status) ? null : releaseButton,
-        s.recording?.enabled ? recordingButton : null,
-      ),
-    );
+    keepFocus(actions, () => replace(actions, TERMINAL.has(s.status) ? null : releaseButton));
   }
 
   async function load() {
@@ -276,6 +279,16 @@ export function sessionView(main, id) {
     if (transitions && JSON.stringify(transitions.items) !== rendered.transitions) {
       rendered.transitions = JSON.stringify(transitions.items);
       replace(transitionsBox, transitionsTable(transitions.items));
+    }
+    if (session.recording?.enabled) {
+      recordingSection.hidden = false;
+      if (!TERMINAL.has(session.status))
+        replace(
+          recordingBox,
+          h('p', { class: 'muted' }, 'Recording; the player opens when the session ends.'),
+        );
+      else if (!recordingShown && transitions)
+        recordingShown = await showRecording(recordingBox, base, transitions.items);
     }
     if (!auditAllowed) return;
     try {
@@ -307,17 +320,6 @@ export function sessionView(main, id) {
       replace(actionStatus, notice('error', err.message));
     } finally {
       releaseButton.disabled = false;
-    }
-  });
-
-  recordingButton.addEventListener('click', async () => {
-    try {
-      const link = await api(`${base}/recording`);
-      replace(actionStatus, notice('success', 'Downloading the recording (the signed link is not shown).'));
-      // The response is an attachment: the browser downloads it and the page stays.
-      location.assign(link.recording_url);
-    } catch (err) {
-      replace(actionStatus, notice('error', err.message));
     }
   });
 

@@ -1,5 +1,6 @@
-// The sessions list: status and label filters (the API's own `status` and `label` query filters),
-// cursor pagination, and live updates every 2 s with status changes announced politely.
+// The sessions list, newest first (`order=desc`): a search by session id or label, status filters
+// (the API's own `status` and `label` query filters), cursor pagination, and live updates every 2 s
+// with status changes announced politely. "New session" opens the create form.
 import { api, every, query } from './api.js';
 import { announce, h, keepFocus, notice, replace, statusBadge, statusLabel, STATUSES, time } from './dom.js';
 
@@ -8,6 +9,20 @@ const POLL_MS = 2000;
 
 /** Filters and position survive moving to a session page and back. */
 const state = { statuses: new Set(), label: '', cursors: [undefined] };
+
+const ULID = /^[0-9A-HJKMNP-TV-Z]{26}$/i;
+
+/**
+ * The API's label filter for `key:value` or `key=value` as typed. A key may itself hold a colon
+ * (keys are free-form): the API escapes it as `\:` (docs/api-decisions.md), so the split is at the
+ * first `=` when there is one, else at the first `:`.
+ */
+export function labelFilter(text) {
+  const at = text.includes('=') ? text.indexOf('=') : text.indexOf(':');
+  if (at <= 0) return undefined;
+  const key = text.slice(0, at).trim().replaceAll('\\', '\\\\').replaceAll(':', '\\:');
+  return `${key}:${text.slice(at + 1).trim()}`;
+}
 
 function labelList(labels) {
   const entries = Object.entries(labels ?? {});
@@ -49,20 +64,24 @@ export function sessionsView(main) {
     return h('span', { class: 'check' }, box, h('label', { for: id }, statusLabel(status)));
   });
   const labelInput = h('input', {
-    id: 'filter-label',
-    type: 'text',
+    id: 'search',
+    type: 'search',
     value: state.label,
-    placeholder: 'team:checkout',
-    'aria-describedby': 'filter-label-help',
+    placeholder: '01J… or team:checkout',
+    'aria-describedby': 'search-help',
     autocomplete: 'off',
   });
   const labelForm = h(
     'form',
-    { class: 'inline-form' },
-    h('label', { for: 'filter-label' }, 'Label'),
+    { class: 'inline-form', role: 'search' },
+    h('label', { for: 'search' }, 'Search'),
     labelInput,
-    h('button', { type: 'submit', class: 'secondary' }, 'Filter'),
-    h('span', { id: 'filter-label-help', class: 'help' }, 'key:value; empty for all'),
+    h('button', { type: 'submit', class: 'secondary' }, 'Search'),
+    h(
+      'span',
+      { id: 'search-help', class: 'help' },
+      'a session id, or a label as key:value (key=value when the key has a colon); empty for all',
+    ),
   );
   const error = h('div');
   const meta = h('p', { class: 'muted', id: 'list-meta' });
@@ -71,7 +90,7 @@ export function sessionsView(main) {
   const table = h(
     'table',
     { class: 'sessions' },
-    h('caption', {}, 'Sessions, oldest first (as the API pages them)'),
+    h('caption', {}, 'Sessions, newest first'),
     h(
       'thead',
       {},
@@ -84,11 +103,16 @@ export function sessionsView(main) {
     tbody,
   );
 
-  labelForm.addEventListener('submit', (event) => {
+  labelForm.addEventListener('submit', async (event) => {
     event.preventDefault();
     const value = labelInput.value.trim();
-    if (value && !/^[^:]+:.*$/.test(value)) {
-      replace(error, notice('error', 'A label filter is key:value, e.g. team:checkout.'));
+    if (ULID.test(value)) {
+      // An id: open the session (a 404 there says it is not in this workspace).
+      location.hash = `#/sessions/${value.toUpperCase()}`;
+      return;
+    }
+    if (value && !labelFilter(value)) {
+      replace(error, notice('error', 'Search for a session id (01J…) or a label as key:value.'));
       return;
     }
     state.label = value;
@@ -98,7 +122,12 @@ export function sessionsView(main) {
 
   replace(
     main,
-    h('h1', {}, 'Sessions'),
+    h(
+      'div',
+      { class: 'page-head' },
+      h('h1', {}, 'Sessions'),
+      h('a', { href: '#/sessions/new', class: 'button', 'data-key': 'new-session' }, 'New session'),
+    ),
     h('div', { class: 'filters card' }, h('fieldset', {}, h('legend', {}, 'Status'), statusBoxes), labelForm),
     error,
     meta,
@@ -137,10 +166,11 @@ export function sessionsView(main) {
     try {
       page = await api(
         `/v1/sessions${query({
+          order: 'desc',
           limit: PAGE_SIZE,
           cursor: state.cursors.at(-1),
           status: state.statuses.size ? [...state.statuses].join(',') : undefined,
-          label: state.label || undefined,
+          label: state.label ? labelFilter(state.label) : undefined,
         })}`,
       );
     } catch (err) {

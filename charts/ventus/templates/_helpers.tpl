@@ -40,8 +40,23 @@ app.kubernetes.io/component: {{ .component }}
 {{- printf "%s:%s" .Values.browser.image.repository (default .Chart.AppVersion .Values.browser.image.tag) -}}
 {{- end -}}
 
+{{/* The browser namespace: never the release's (browser pods run untrusted pages, under Pod Security
+     `restricted` and a NetworkPolicy of their own, away from the control plane and its Secret). */}}
 {{- define "ventus.browserNamespace" -}}
-{{- default .Release.Namespace .Values.browser.namespace -}}
+{{- if or (not .Values.browser.namespace) (eq .Values.browser.namespace .Release.Namespace) -}}
+{{- fail "browser.namespace must name a namespace of its own, not the release's: browser pods run untrusted pages" -}}
+{{- end -}}
+{{- .Values.browser.namespace -}}
+{{- end -}}
+
+{{/* A generated secret kept across upgrades: the value given, else the one in the existing Secret,
+     else a new random one. (dict "value" $given "existing" $lookup "key" "NAME") */}}
+{{- define "ventus.keptSecret" -}}
+{{- $value := .value -}}
+{{- if and (not $value) .existing -}}
+{{- $value = index .existing.data .key | default "" | b64dec -}}
+{{- end -}}
+{{- $value | default (randAlphaNum 48) -}}
 {{- end -}}
 
 {{- define "ventus.secretName" -}}

@@ -7,11 +7,14 @@
  */
 import { CoreV1Api, type KubeConfig, type V1Pod } from '@kubernetes/client-node';
 import type { Pod, PodSessionConfig, PodSpec, PodStatus, RestoredCounts, RuntimeDriver } from '../driver.ts';
-import { answersOk, postSessionConfig } from '../pod-control.client.ts';
+import { postSessionConfig } from '../pod-control.client.ts';
+import { agentAnswersOk, type PodAgentAccess } from '../agent.client.ts';
 import { PodCreations } from '../pod-creations.ts';
+import type { EgressPolicy } from '../../security/egress-policy.ts';
+import { AgentSecrets, type OrphanSecret } from './agent-secrets.ts';
 import { ApiCalls, DEFAULT_RETRY, KubernetesApiError, statusOf, type RetryPolicy } from './api-calls.ts';
+import { DEFAULT_AGENT_PORT } from './browser-container.ts';
 import {
-  DEFAULT_AGENT_PORT,
   MANAGED_SELECTOR,
   SESSION_ANNOTATION,
   buildPodManifest,
@@ -32,6 +35,13 @@ export type { PodTemplate } from './pod-manifest.ts';
 export interface KubernetesDriverOptions {
   /** From the standard loader (KUBECONFIG, ~/.kube/config or in-cluster): `kc.loadFromDefault()`. */
   kubeConfig: KubeConfig;
+  /**
+   * The control plane's key to the pods' agents: each Pod gets its own secret,
+   * `agentAccess.secretFor(<pod id>)`, in a Kubernetes Secret of its own.
+   */
+  agentAccess: PodAgentAccess;
+  /** What pages may reach (VENTUS_EGRESS_ALLOW, VENTUS_ALLOW_PRIVATE_TARGETS): every Pod's agent applies it. */
+  egress: EgressPolicy;
   namespace: string;
   template: PodTemplate;
   /** How long createPod waits for Ready (image pull and Chromium start included); default 120 s. */
@@ -57,6 +67,7 @@ export class KubernetesDriver implements RuntimeDriver {
   private readonly graceSeconds: number;
   private readonly agentPort: number;
   private readonly creations = new PodCreations();
+  private readonly secrets: AgentSecrets;
 
   constructor(private readonly options: KubernetesDriverOptions) {
     this.api = options.kubeConfig.makeApiClient(CoreV1Api);
@@ -75,6 +86,12 @@ export class KubernetesDriver implements RuntimeDriver {
       retry,
       ...(options.onWatchError && { onError: options.onWatchError }),
     });
+    this.secrets = new AgentSecrets({
+      api: this.api,
+      calls: this.calls,
+      namespace: this.namespace,
+      access: options.agentAccess,
+    });
   }
 
   createPod(spec: PodSpec, signal?: AbortSignal): Promise<Pod> {
@@ -84,10 +101,13 @@ export class KubernetesDriver implements RuntimeDriver {
   private async create(spec: PodSpec, signal: AbortSignal): Promise<Pod> {
     signal.throwIfAborted();
     await this.watch.start();
-    const body = buildPodManifest(spec, withPoolTemplate(this.options.template, spec.template));
+    const template = withPoolTemplate(this.options.template, spec.template);
+    const body = buildPodManifest(spec, template, { egress: this.options.egress });
     let created: V1Pod;
     let attempted = false;
     try {
+      // The Secret first: the kubelet reads it when it starts the container.
+      await this.secrets.create(spec, signal);
       created = await this.calls.run(
         `create pod ${spec.id}`,
         () => {
@@ -102,13 +122,18 @@ export class KubernetesDriver implements RuntimeDriver {
         signal,
       );
     } catch (err) {
+      const exists = err instanceof KubernetesApiError && err.reason === 'AlreadyExists';
+      // The Secret (and a Pod an aborted attempt may have made) must not outlive a failed creation;
+      // a Pod that already existed keeps its own.
+      if (!exists) await this.deletePod(spec.id, 0).catch(() => undefined);
       if (signal.aborted) throw signal.reason;
-      if (err instanceof KubernetesApiError && err.reason === 'AlreadyExists') {
+      if (exists) {
         throw new KubernetesApiError(`pod ${spec.id} already exists`, err.status, err.reason, { cause: err });
       }
       throw err;
     }
     try {
+      await this.secrets.adopt(spec.id, created);
       const ready = await this.waitUntilReady(created, signal);
       return withoutAlive(toPodStatus(ready, this.agentPort));
     } catch (err) {
@@ -119,13 +144,20 @@ export class KubernetesDriver implements RuntimeDriver {
     }
   }
 
+  /**
+   * Every Pod, plus each Secret left without its Pod past the ready timeout (reported not alive, as
+   * a Pod that never became ready is), so that the reaper's deletePod deletes it.
+   */
   async listPods(): Promise<PodStatus[]> {
     const list = await this.calls.run('list pods', () =>
       this.api.listNamespacedPod({ namespace: this.namespace, labelSelector: MANAGED_SELECTOR }),
     );
+    const names = new Set(list.items.map((pod) => pod.metadata?.name ?? ''));
+    const orphans = await this.secrets.orphans(names, this.readyTimeoutMs + 5_000);
     return list.items
       .filter((pod) => this.isReportable(pod))
       .map((pod) => toPodStatus(pod, this.agentPort))
+      .concat(orphans.map((orphan) => this.orphanStatus(orphan)))
       .sort((a, b) => a.createdAt.getTime() - b.createdAt.getTime());
   }
 
@@ -142,22 +174,24 @@ export class KubernetesDriver implements RuntimeDriver {
   }
 
   isHealthy(pod: Pod): Promise<boolean> {
-    return answersOk(`${pod.controlUrl}/healthz`);
+    return agentAnswersOk(this.options.agentAccess, pod, '/healthz');
   }
 
   configureSession(pod: Pod, config: PodSessionConfig): Promise<RestoredCounts | undefined> {
-    return postSessionConfig(pod, config);
+    return postSessionConfig(this.options.agentAccess, pod, config);
   }
 
   /**
    * Deletes the Pod with a grace period (the agent gets SIGTERM, stops Chromium, wipes its dirs) and
-   * resolves once the API server no longer has it. Idempotent: a missing Pod resolves at once.
+   * its Secret, and resolves once the API server no longer has the Pod. Idempotent: a missing Pod
+   * resolves at once.
    */
   async deletePod(id: string, graceSeconds = this.graceSeconds): Promise<void> {
     const name = podName(id);
     if (!isValidPodName(name)) return;
     await this.watch.start();
     let uid: string | undefined;
+    let found = true;
     try {
       const deleted = await this.calls.run(`delete pod ${id}`, () =>
         this.api.deleteNamespacedPod({
@@ -168,10 +202,12 @@ export class KubernetesDriver implements RuntimeDriver {
       );
       uid = deleted.metadata?.uid;
     } catch (err) {
-      if (err instanceof KubernetesApiError && err.status === 404) return;
-      throw err;
+      if (!(err instanceof KubernetesApiError && err.status === 404)) throw err;
+      found = false;
     }
-    await this.waitUntilGone(name, uid, (graceSeconds + 30) * 1000);
+    // The garbage collector would delete an adopted Secret with its Pod; one never adopted it would not.
+    await this.secrets.delete(id);
+    if (found) await this.waitUntilGone(name, uid, (graceSeconds + 30) * 1000);
   }
 
   /** Records the session a pod serves on the Pod (`ventus.io/session`), for operators' eyes. */
@@ -195,6 +231,18 @@ export class KubernetesDriver implements RuntimeDriver {
   async close(): Promise<void> {
     await this.creations.abortAll(new Error('driver closed'));
     await this.watch.stop();
+  }
+
+  private orphanStatus(orphan: OrphanSecret): PodStatus {
+    const unreachable = `0.0.0.0:${this.agentPort}`;
+    return {
+      id: orphan.podId,
+      pool: orphan.pool,
+      cdpUrl: `ws://${unreachable}/devtools/browser`,
+      controlUrl: `http://${unreachable}`,
+      createdAt: orphan.createdAt,
+      alive: false,
+    };
   }
 
   private readPod(name: string): Promise<V1Pod> {

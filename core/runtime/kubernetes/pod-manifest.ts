@@ -2,8 +2,16 @@
  * What a ventus pod is to Kubernetes: the Pod object the driver creates from its template, and how the
  * driver reads one back (id, pool, endpoint, readiness, liveness).
  */
-import type { V1Pod, V1ResourceRequirements, V1Toleration } from '@kubernetes/client-node';
+import type { V1Pod, V1ResourceRequirements, V1Secret, V1Toleration } from '@kubernetes/client-node';
+import type { EgressPolicy } from '../../security/egress-policy.ts';
 import type { PodSpec, PodStatus, PoolPodTemplate } from '../driver.ts';
+import {
+  AGENT_SECRET_KEY,
+  BROWSER_POD_SECURITY,
+  BROWSER_VOLUMES,
+  browserContainer,
+} from './browser-container.ts';
+import { RDA_POD_SECURITY, RDA_VOLUMES, rdaContainer, WINDOWS_NODE_SELECTOR } from './rda-container.ts';
 
 export const MANAGED_BY_LABEL = 'app.kubernetes.io/managed-by';
 export const MANAGED_BY = 'ventus';
@@ -22,12 +30,9 @@ export const AGENT_PORT_ANNOTATION = 'ventus.io/agent-port';
 /** Every pod this driver manages, in every pool. */
 export const MANAGED_SELECTOR = `${MANAGED_BY_LABEL}=${MANAGED_BY}`;
 
-export const DEFAULT_AGENT_PORT = 9222;
-const DATA_DIR = '/data';
-
 /** How the pods of this driver are shaped by default; a pool's template overrides parts of it. */
 export interface PodTemplate {
-  /** The runtime image (it runs the pod agent, core/runtime/pod-agent/main.ts). */
+  /** The runtime image (it runs the pod agent, runtime-image/agent/main.ts). */
   image: string;
   imagePullPolicy?: 'Always' | 'IfNotPresent' | 'Never';
   resources?: V1ResourceRequirements;
@@ -76,66 +81,88 @@ export function labelValue(value: string): string {
   return cleaned;
 }
 
-export function buildPodManifest(spec: PodSpec, template: PodTemplate, sessionId?: string): V1Pod {
+/** The name of the Kubernetes Secret that holds a pod's agent secret. */
+export function agentSecretName(id: string): string {
+  return `${podName(id)}-agent`;
+}
+
+/** Labels of everything the driver creates for one pod (its Pod and its Secret). */
+function podLabels(spec: PodSpec, extra?: Record<string, string>): Record<string, string> {
+  return {
+    ...extra,
+    [MANAGED_BY_LABEL]: MANAGED_BY,
+    [POOL_LABEL]: labelValue(spec.pool),
+    [POD_ID_LABEL]: spec.id,
+  };
+}
+
+/**
+ * The Secret of one pod: its agent secret (derived by the control plane from the pod id).
+ * Created before the Pod (the kubelet reads it when it starts the container), owned by the Pod once
+ * that exists; labelled like the Pod, so one left behind by a creator that died is found and deleted.
+ */
+export function buildAgentSecret(spec: PodSpec, secret: string): V1Secret {
+  return {
+    apiVersion: 'v1',
+    kind: 'Secret',
+    type: 'Opaque',
+    metadata: {
+      name: agentSecretName(spec.id),
+      labels: podLabels(spec),
+      annotations: { [POOL_ANNOTATION]: spec.pool },
+    },
+    data: { [AGENT_SECRET_KEY]: Buffer.from(secret, 'utf8').toString('base64') },
+  };
+}
+
+/** What the agent in every Pod of a driver is told beyond the template. */
+export interface PodAgentSettings {
+  egress: EgressPolicy;
+}
+
+export function buildPodManifest(
+  spec: PodSpec,
+  template: PodTemplate,
+  agent: PodAgentSettings,
+  sessionId?: string,
+): V1Pod {
   const annotations: Record<string, string> = { ...template.annotations, [POOL_ANNOTATION]: spec.pool };
   if (sessionId !== undefined) annotations[SESSION_ANNOTATION] = sessionId;
+  const container = {
+    image: template.image,
+    ...(template.imagePullPolicy !== undefined && { imagePullPolicy: template.imagePullPolicy }),
+    ...(template.resources !== undefined && { resources: template.resources }),
+    podId: spec.id,
+    headless: spec.headless,
+    egress: agent.egress,
+    secretName: agentSecretName(spec.id),
+  };
+  // The Windows RDA runtime: Windows nodes, its own container shape (rda-container.ts).
+  const rda = spec.runtimeKind === 'rda';
+  const nodeSelector = rda ? { ...WINDOWS_NODE_SELECTOR, ...template.nodeSelector } : template.nodeSelector;
   return {
     apiVersion: 'v1',
     kind: 'Pod',
-    metadata: {
-      name: podName(spec.id),
-      labels: {
-        ...template.labels,
-        [MANAGED_BY_LABEL]: MANAGED_BY,
-        [POOL_LABEL]: labelValue(spec.pool),
-        [POD_ID_LABEL]: spec.id,
-      },
-      annotations,
-    },
+    metadata: { name: podName(spec.id), labels: podLabels(spec, template.labels), annotations },
     spec: {
       // Disposable: a pod whose browser died is replaced by the pool controller, never restarted.
       restartPolicy: 'Never',
-      // A user namespace: root in the container is nobody on the node.
-      hostUsers: false,
+      ...(rda
+        ? { os: { name: 'windows' }, securityContext: RDA_POD_SECURITY }
+        : {
+            // A user namespace: uid 10001 in the container is an unmapped uid on the node.
+            hostUsers: false,
+            securityContext: BROWSER_POD_SECURITY,
+          }),
+      // Browser pods talk to no API server: no token, no Service environment variables.
       automountServiceAccountToken: false,
       enableServiceLinks: false,
       terminationGracePeriodSeconds: template.terminationGracePeriodSeconds ?? 10,
       ...(template.runtimeClassName !== undefined && { runtimeClassName: template.runtimeClassName }),
-      ...(template.nodeSelector !== undefined && { nodeSelector: template.nodeSelector }),
+      ...(nodeSelector !== undefined && { nodeSelector }),
       ...(template.tolerations !== undefined && { tolerations: template.tolerations }),
-      containers: [
-        {
-          name: 'browser',
-          image: template.image,
-          ...(template.imagePullPolicy !== undefined && { imagePullPolicy: template.imagePullPolicy }),
-          ...(template.resources !== undefined && { resources: template.resources }),
-          ports: [{ name: 'cdp', containerPort: DEFAULT_AGENT_PORT, protocol: 'TCP' }],
-          env: [
-            { name: 'POD_ID', value: spec.id },
-            { name: 'AGENT_HOST', value: '0.0.0.0' },
-            { name: 'AGENT_PORT', value: String(DEFAULT_AGENT_PORT) },
-            { name: 'HEADLESS', value: String(spec.headless) },
-            // Both on the emptyDir: nothing of a session survives its pod.
-            { name: 'USER_DATA_DIR', value: `${DATA_DIR}/user-data` },
-            { name: 'SCRATCH_DIR', value: `${DATA_DIR}/scratch` },
-          ],
-          readinessProbe: {
-            httpGet: { path: '/healthz', port: 'cdp' },
-            periodSeconds: 1,
-            failureThreshold: 3,
-          },
-          securityContext: { allowPrivilegeEscalation: false },
-          volumeMounts: [
-            { name: 'data', mountPath: DATA_DIR },
-            { name: 'shm', mountPath: '/dev/shm' },
-          ],
-        },
-      ],
-      volumes: [
-        { name: 'data', emptyDir: {} },
-        // Chromium's shared memory; the container runtime's default 64 MiB crashes busy tabs.
-        { name: 'shm', emptyDir: { medium: 'Memory', sizeLimit: '1Gi' } },
-      ],
+      containers: [rda ? rdaContainer(container) : browserContainer(container)],
+      volumes: rda ? RDA_VOLUMES : BROWSER_VOLUMES,
     },
   };
 }

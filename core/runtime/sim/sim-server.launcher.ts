@@ -6,7 +6,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { closeSync, openSync } from 'node:fs';
 import { mkdir, readFile } from 'node:fs/promises';
-import { resolve } from 'node:path';
+import path, { resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { simServerCommand } from './sim-server.bundle.ts';
@@ -118,7 +118,7 @@ async function startServer(dir: string, host: string, timeoutMs: number): Promis
   const logFd = openSync(files.log, 'a');
   let child: ChildProcess;
   try {
-    const [node, ...args] = simServerCommand();
+    const [node, ...args] = simServerCommand(path.join(dir, 'bundles'));
     child = spawn(node, args, {
       // Own process group and no tie to our stdio: the server outlives this process.
       detached: true,

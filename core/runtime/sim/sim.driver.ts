@@ -7,8 +7,11 @@
  * pool controller) and every restarted one that opens the same state dir sees the same pods. The
  * first createPod starts the server if none runs; reads never start one (no server, no pods).
  */
+import { assertRunsKind } from '../runtime-kinds.ts';
 import { resolve } from 'node:path';
-import { answersOk, postSessionConfig } from '../pod-control.client.ts';
+import { postSessionConfig } from '../pod-control.client.ts';
+import { randomBytes } from 'node:crypto';
+import { agentAnswersOk, PodAgentAccess } from '../agent.client.ts';
 import { PodCreations } from '../pod-creations.ts';
 import type { Pod, PodSessionConfig, PodSpec, PodStatus, RestoredCounts, RuntimeDriver } from '../driver.ts';
 import { isValidPodId } from '../pod.store.ts';
@@ -24,6 +27,8 @@ import {
 } from './sim.protocol.ts';
 
 export interface SimDriverOptions {
+  /** The control plane's key to the pods' agents; default: a random one (sim pods check nothing). */
+  agentAccess?: PodAgentAccess;
   /** Where the shared server is recorded: `<stateDir>/{server.json,server.lock,server.log}`. */
   stateDir: string;
   /** How long a new pod takes to become ready (ms); default 50. */
@@ -40,7 +45,10 @@ export class SimDriver implements RuntimeDriver {
   private readonly admin: SimAdminClient;
   private readonly creations = new PodCreations();
 
+  private readonly agentAccess: PodAgentAccess;
+
   constructor(options: SimDriverOptions) {
+    this.agentAccess = options.agentAccess ?? new PodAgentAccess(randomBytes(32).toString('base64url'));
     this.stateDir = resolve(options.stateDir);
     this.readyMs = Math.min(Math.max(0, Math.round(options.readyMs ?? 50)), MAX_READY_MS);
     this.startTimeoutMs = options.startTimeoutMs ?? 30_000;
@@ -52,6 +60,7 @@ export class SimDriver implements RuntimeDriver {
   }
 
   private async create(spec: PodSpec, signal: AbortSignal): Promise<Pod> {
+    assertRunsKind(this.kind, spec.runtimeKind);
     if (!isValidPodId(spec.id))
       throw new Error(`invalid pod id ${JSON.stringify(spec.id)}: use [A-Za-z0-9._-], at most 128`);
     signal.throwIfAborted();
@@ -114,11 +123,11 @@ export class SimDriver implements RuntimeDriver {
   }
 
   async isHealthy(pod: Pod): Promise<boolean> {
-    return answersOk(`${pod.controlUrl}/json/version`);
+    return agentAnswersOk(this.agentAccess, pod, '/json/version');
   }
 
   configureSession(pod: Pod, config: PodSessionConfig): Promise<RestoredCounts | undefined> {
-    return postSessionConfig(pod, config);
+    return postSessionConfig(this.agentAccess, pod, config);
   }
 
   async deletePod(id: string): Promise<void> {

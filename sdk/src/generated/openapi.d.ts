@@ -71,7 +71,7 @@ export interface paths {
     };
     /**
      * List sessions
-     * @description Cursor-paginated, sorted by id (ULID, i.e. creation time); stable across inserts.
+     * @description Cursor-paginated, sorted by id (ULID, i.e. creation time): oldest first, or newest first with `order=desc`; stable across inserts.
      *
      *     Requires scope `sessions:read`.
      */
@@ -79,7 +79,7 @@ export interface paths {
     put?: never;
     /**
      * Create a session
-     * @description Admits the session against the pool (503 when it has no room) and returns it QUEUED with 202. Poll GET /v1/sessions/{id} until RUNNING, then connect to `connect_url` with any CDP client. A replay with the same Idempotency-Key within 24 h returns the original session with 200. Starting from a profile (`profile_id`) also requires `profiles:read`.
+     * @description Admits the session against the pool (503 when it has no room) and the workspace's share of live sessions (429 `session-quota-exceeded` at its limit), both with a Retry-After from the observed turnover, and returns it QUEUED with 202. Poll GET /v1/sessions/{id} until RUNNING, then connect to `connect_url` with any CDP client. A replay with the same Idempotency-Key within 24 h returns the original session with 200. Starting from a profile (`profile_id`) also requires `profiles:read`.
      *
      *     Requires scope `sessions:write`.
      */
@@ -99,7 +99,9 @@ export interface paths {
     };
     /**
      * Get a session
-     * @description Requires scope `sessions:read`.
+     * @description With `wait_seconds`, a QUEUED or PROVISIONING session is answered the moment it becomes RUNNING or ends, or after that many seconds with its state then: one request instead of polling (it counts once against the rate limit).
+     *
+     *     Requires scope `sessions:read`.
      */
     get: operations['getSession'];
     put?: never;
@@ -133,7 +135,7 @@ export interface paths {
     put?: never;
     /**
      * Extend a session
-     * @description Moves `expires_at` forward by `extend_seconds` (default 600, at most 86400 per call). Any number of keep-alives are allowed while the session lives; an ended session is a 409.
+     * @description Moves `expires_at` forward by `extend_seconds` (default 600, at most 86400 per call). Any number of keep-alives are allowed while the session lives (QUEUED included); an ended session is a 409. When an operator set a maximum session lifetime for the workspace, a keep-alive that would move `expires_at` past `created_at` + that limit is refused (409 `session-lifetime-exceeded`, the limit and the seconds left in the detail) and changes nothing.
      *
      *     Requires scope `sessions:write`.
      */
@@ -153,7 +155,7 @@ export interface paths {
     };
     /**
      * A session's state history
-     * @description The append-only transitions, oldest first.
+     * @description The append-only transitions, oldest first, cursor-paginated like every list. The same moves are in the audit log (`GET /v1/audit?target=session:{id}`, `detail.from`/`to`/`reason`).
      *
      *     Requires scope `sessions:read`.
      */
@@ -311,7 +313,7 @@ export interface paths {
     put?: never;
     /**
      * Create a profile
-     * @description Stores `storage_state` as version 1 of a new profile. The name is unique among the workspace’s profiles (409 otherwise). Start a session from it with `profile_id` on POST /v1/sessions.
+     * @description Stores `storage_state` as version 1 of a new profile. The name is unique among the workspace’s profiles (409 otherwise). Start a session from it with `profile_id` on POST /v1/sessions. A workspace holding its limit of profiles or of stored bytes is refused (409 `workspace-limit-reached`).
      *
      *     Requires scope `profiles:write`.
      */
@@ -361,7 +363,7 @@ export interface paths {
     put?: never;
     /**
      * Append a profile version
-     * @description Stores `storage_state` as the next version. Send `If-Match` with the ETag you read: if another writer appended first, the request is refused with 409 and nothing is overwritten. Without If-Match the version is appended after whatever is latest, atomically.
+     * @description Stores `storage_state` as the next version. Send `If-Match` with the ETag you read: if another writer appended first, the request is refused with 409 and nothing is overwritten. Without If-Match the version is appended after whatever is latest, atomically. The profile keeps its newest `versions_per_profile` versions (a workspace limit, default 10): appending one more deletes the oldest, unless a live session pinned it. Past the stored-bytes limit: 409 `workspace-limit-reached`.
      *
      *     Requires scope `profiles:write`.
      */
@@ -425,13 +427,19 @@ export interface paths {
     };
     /**
      * List pools (operator)
-     * @description Every pool with its settings and live figures (ready, warming, admitted, held).
+     * @description Every pool with its settings and live figures (ready, warming, admitted, held), sorted by name and cursor-paginated like every list.
      *
      *     Requires scope `operator`.
      */
     get: operations['listPools'];
     put?: never;
-    post?: never;
+    /**
+     * Create a pool (operator)
+     * @description A pool of `runtime_kind` pods in `region`, named `<region>-<runtime_kind>`; the pool controller starts its warm pods within a second. Creating a retired pool revives it with these settings. 422 when the deployment's driver cannot run the runtime kind (`rda` runs on the kubernetes driver only, with its own `pod_template.image`) or `min_ready` exceeds `max_total`; 409 when the pool exists. Audited as `pool.created`.
+     *
+     *     Requires scope `operator`.
+     */
+    post: operations['createPool'];
     delete?: never;
     options?: never;
     head?: never;
@@ -452,7 +460,13 @@ export interface paths {
     get: operations['getPool'];
     put?: never;
     post?: never;
-    delete?: never;
+    /**
+     * Retire a pool (operator)
+     * @description The pool admits no new session (422) and its warm pods are deleted; sessions that hold a pod run to their end. The pool stays listed with `retired_at`; POST /v1/pools revives it. Audited as `pool.retired`.
+     *
+     *     Requires scope `operator`.
+     */
+    delete: operations['retirePool'];
     options?: never;
     head?: never;
     /**
@@ -462,6 +476,98 @@ export interface paths {
      *     Requires scope `operator`.
      */
     patch: operations['updatePool'];
+    trace?: never;
+  };
+  '/v1/workspace': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /**
+     * Get the key's workspace
+     * @description The workspace this API key belongs to: its settings and the limits it runs under (the installation defaults unless an operator set its own), so a client can learn its quota.
+     *
+     *     Requires scope `sessions:read`.
+     */
+    get: operations['getWorkspace'];
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    /**
+     * Change the key's workspace settings
+     * @description Sets `recording_retention_days` (1–3650, default 30): how long recordings made from now on are kept. Recorded in the audit log (`workspace.settings.update`, with the previous value).
+     *
+     *     Requires scope `keys:admin`.
+     */
+    patch: operations['updateWorkspace'];
+    trace?: never;
+  };
+  '/v1/workspaces': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /**
+     * List workspaces (operator)
+     * @description Every workspace with its settings and effective limits, by name.
+     *
+     *     Requires scope `operator`.
+     */
+    get: operations['listWorkspaces'];
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/v1/workspaces/{id}': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /**
+     * Get a workspace (operator)
+     * @description Requires scope `operator`.
+     */
+    get: operations['getWorkspaceById'];
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/v1/workspaces/{id}/limits': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    /**
+     * Set a workspace's limits (operator)
+     * @description Sets any of the limits; `null` restores the installation default. Takes effect at once: new creates, keep-alives, profile writes and socket opens are checked against the new values; nothing already running is ended. Recorded in the audit log as an admin action (`workspace.limits.update`).
+     *
+     *     Requires scope `operator`.
+     */
+    patch: operations['updateWorkspaceLimits'];
     trace?: never;
   };
   '/v1/sessions/{id}/recording': {
@@ -495,7 +601,7 @@ export interface paths {
     };
     /**
      * Download a recording (signed URL)
-     * @description The target of a `recording_url`: the signature in `token` is the credential, so no API key is sent. 401 once the URL expired or when it was altered; 404 once the recording was deleted.
+     * @description The target of a `recording_url`: the signature in `token` is the credential, so no API key is sent. 401 once the URL expired or when it was altered; 404 once the recording was deleted. A single byte `Range` (a player seeking) is answered 206 with `Content-Range`; a range past the end is 416.
      */
     get: operations['downloadRecording'];
     put?: never;
@@ -522,6 +628,28 @@ export interface paths {
      *     Requires scope `sessions:read`.
      */
     post: operations['createLiveViewLink'];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/v1/sessions/{id}/live-view:revoke': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /**
+     * Revoke a session's live-view links and close its viewers
+     * @description Every live-view link of the session handed out until now stops opening viewers, and every viewer watching (or driving, after an interactive hand-off) is disconnected at once, on every proxy replica. Links made afterwards work (a link made within the same second as the revocation is revoked too). Audited (`session.live_view_revoked`). Requires `sessions:write`.
+     *
+     *     Requires scope `sessions:write`.
+     */
+    post: operations['revokeLiveViewLinks'];
     delete?: never;
     options?: never;
     head?: never;
@@ -575,7 +703,562 @@ export interface paths {
 }
 export type webhooks = Record<string, never>;
 export interface components {
-  schemas: never;
+  schemas: {
+    ApiKey: {
+      /** @description The ULID in `vs_<id>.<secret>`. */
+      id: string;
+      name: string | null;
+      scopes: (
+        | 'sessions:read'
+        | 'sessions:write'
+        | 'profiles:read'
+        | 'profiles:write'
+        | 'audit:read'
+        | 'keys:admin'
+        | 'operator'
+      )[];
+      /** Format: date-time */
+      created_at: string;
+      /** @description Set once the key is revoked. */
+      revoked_at: string | null;
+    };
+    ApiKeyList: {
+      items: components['schemas']['ApiKey'][];
+      next_cursor: string | null;
+      has_more: boolean;
+    };
+    AuditEvent: {
+      /** @description A ULID; the list is sorted by it. */
+      id: string;
+      /** Format: date-time */
+      at: string;
+      /**
+       * @description `tenant`: a workspace key acted on its own resources; `admin`: the operator surface; `system`: the service.
+       * @enum {unknown}
+       */
+      class: 'tenant' | 'admin' | 'system';
+      /** @description The acting API key id, or the service component. */
+      actor: string;
+      /**
+       * @example session.create
+       * @example key.revoke
+       * @example member.update
+       */
+      action: string;
+      /**
+       * @example session
+       * @example api_key
+       * @example member
+       */
+      target_type: string;
+      target_id: string;
+      /** @description Allowlisted fields only: never secrets, request bodies, URLs or page content. */
+      detail: {
+        [key: string]: string | number | boolean | null;
+      };
+    };
+    AuditEventList: {
+      items: components['schemas']['AuditEvent'][];
+      next_cursor: string | null;
+      has_more: boolean;
+    };
+    /** @description A cookie, in Playwright's storageState shape. */
+    Cookie: {
+      /**
+       * @description Cookie name.
+       * @example sid
+       */
+      name: string;
+      /**
+       * @description Cookie value.
+       * @example d41d8cd98f00
+       */
+      value: string;
+      /**
+       * @description Domain (give it or `url`).
+       * @example app.example.com
+       */
+      domain?: string;
+      /**
+       * @description Path; default `/`.
+       * @example /
+       */
+      path?: string;
+      /**
+       * @description Sets domain and path from a URL instead.
+       * @example https://app.example.com/
+       */
+      url?: string;
+      /**
+       * @description Unix time in seconds; absent or -1: a session cookie.
+       * @example 1798761600
+       */
+      expires?: number;
+      /** @description Hidden from page scripts; default false. */
+      httpOnly?: boolean;
+      /** @description Sent over HTTPS only; default false. */
+      secure?: boolean;
+      /**
+       * @description SameSite attribute; unset: the browser's default (Lax in Chromium).
+       * @example Lax
+       * @enum {unknown}
+       */
+      sameSite?: 'Strict' | 'Lax' | 'None';
+    };
+    CreateApiKeyBody: {
+      /** @description A label for people; not unique. */
+      name?: string;
+      /** @description Scopes of the new key; each must be held by the calling key. `operator` is granted only by the CLI. */
+      scopes: (
+        | 'sessions:read'
+        | 'sessions:write'
+        | 'profiles:read'
+        | 'profiles:write'
+        | 'audit:read'
+        | 'keys:admin'
+        | 'operator'
+      )[];
+    };
+    CreatedApiKey: {
+      /** @description The ULID in `vs_<id>.<secret>`. */
+      id: string;
+      name: string | null;
+      scopes: (
+        | 'sessions:read'
+        | 'sessions:write'
+        | 'profiles:read'
+        | 'profiles:write'
+        | 'audit:read'
+        | 'keys:admin'
+        | 'operator'
+      )[];
+      /** Format: date-time */
+      created_at: string;
+      /** @description Set once the key is revoked. */
+      revoked_at: string | null;
+      /** @description The full key, `vs_<id>.<secret>`. Shown only in this response: store it now. */
+      api_key: string;
+    };
+    CreateMemberBody: {
+      /**
+       * Format: email
+       * @description Unique per workspace, compared case-insensitively.
+       * @example ann@example.com
+       */
+      email: string;
+      /**
+       * @description owner | admin | member
+       * @enum {unknown}
+       */
+      role: 'owner' | 'admin' | 'member';
+    };
+    CreatePoolBody: {
+      /** @description e.g. `us-east1`; the pool is named `<region>-<runtime_kind>`. */
+      region: string;
+      /**
+       * @description `chromium`, or `rda` (Windows RDA runtime: kubernetes driver only, needs `pod_template.image`).
+       * @enum {unknown}
+       */
+      runtime_kind: 'chromium' | 'rda';
+      /**
+       * @description Warm pods to keep ready, 0 to 10,000.
+       * @example 2
+       */
+      min_ready: number;
+      /**
+       * @description Most pods (warm or held) and admitted sessions, 0 to 100,000.
+       * @example 20
+       */
+      max_total: number;
+      /** @description Most pods starting at once; `null` (default) means 4. */
+      max_starting?: number | null;
+      pod_template?: components['schemas']['PodTemplate'];
+    };
+    CreateProfileBody: {
+      /**
+       * @description Unique among the live profiles of the workspace (case-sensitive).
+       * @example billing-portal-login
+       */
+      name: string;
+      storage_state: components['schemas']['StorageState'];
+    };
+    /** @description Every field is optional: `{}` asks for a session with the defaults. */
+    CreateSessionBody: {
+      /**
+       * @description Where the browser runs: the pool `<region>-<runtime_kind>` must exist. Default `us-east1`.
+       * @default us-east1
+       * @example us-east1
+       */
+      region?: string;
+      /**
+       * @description The browser: `chromium` (default) or `rda`.
+       * @default chromium
+       * @example chromium
+       * @enum {unknown}
+       */
+      runtime_kind?: 'chromium' | 'rda';
+      /**
+       * @description The session's whole lifetime, 60 to 86400 s: at `expires_at` it ends EXPIRED, connected or not. Default 1800 (30 min); POST /v1/sessions/{id}:keepalive extends it.
+       * @default 1800
+       * @example 600
+       */
+      timeout_seconds?: number;
+      /**
+       * @description How long the session waits for a CDP client to reconnect after the last one disconnects, 0 to 86400 s. Default 0: released (COMPLETED, `cdp_disconnect`) as soon as the last client disconnects.
+       * @default 0
+       * @example 60
+       */
+      keep_alive_seconds?: number;
+      viewport?: components['schemas']['Viewport'];
+      /**
+       * @description The browser's User-Agent header and navigator.userAgent. Default: Chromium's own.
+       * @example Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0 Safari/537.36
+       */
+      user_agent?: string;
+      proxy?: components['schemas']['ProxySettings'];
+      /**
+       * @description Start from this profile (cookies and localStorage saved earlier); needs `profiles:read`. Default: none.
+       * @example 01JC1AMQX4N3PWV9MR2BCKDH7F
+       */
+      profile_id?: string;
+      /**
+       * @description Pins a version of `profile_id` (1 or more). Default: the profile's latest version at create time.
+       * @example 3
+       */
+      profile_version?: number;
+      storage_state?: components['schemas']['StorageState'];
+      labels?: components['schemas']['Labels'];
+      /** @description Screen recording. Default: off. */
+      recording?: {
+        /** @description Record the screen (WebM), fetched later from the session. */
+        enabled: boolean;
+      };
+    };
+    /**
+     * @description Free-form key/value strings (at most 32): a key is any printable text of 1-128 characters (spaces, colons and non-ASCII included; no control characters), a value up to 256 characters. Labels are not scrubbed: never put PHI in them.
+     * @example {
+     *       "tenant_dept": "rcm",
+     *       "Claim batch": "2026-05 east"
+     *     }
+     */
+    Labels: {
+      [key: string]: string;
+    };
+    Member: {
+      id: string;
+      email: string;
+      /**
+       * @description owner | admin | member
+       * @enum {unknown}
+       */
+      role: 'owner' | 'admin' | 'member';
+      /** Format: date-time */
+      created_at: string;
+    };
+    MemberList: {
+      items: components['schemas']['Member'][];
+      next_cursor: string | null;
+      has_more: boolean;
+    };
+    OriginState: {
+      /**
+       * @description The origin the items belong to.
+       * @example https://app.example.com
+       */
+      origin: string;
+      /** @description The origin's localStorage items, at most 10,000. */
+      localStorage: {
+        /**
+         * @description Item key.
+         * @example theme
+         */
+        name: string;
+        /**
+         * @description Item value.
+         * @example dark
+         */
+        value: string;
+      }[];
+    };
+    PatchPoolBody: {
+      /**
+       * @description Warm pods to keep ready, 0 to 10,000.
+       * @example 2
+       */
+      min_ready?: number;
+      /** @description Most pods (warm or held) and admitted sessions, 0 to 100,000. Lowering it never ends a running session: warm pods are retired and new sessions wait for room. */
+      max_total?: number;
+      /** @description Most pods starting at once; `null` restores the default (4). */
+      max_starting?: number | null;
+      pod_template?: components['schemas']['PodTemplate'];
+    };
+    /** @description How the pool’s browser pods are shaped on the kubernetes driver; absent fields keep the driver’s defaults (VENTUS_K8S_*). Ignored by the local and sim drivers. */
+    PodTemplate: {
+      /** @description Runtime image. */
+      image?: string;
+      /** @description The browser container's requests and limits. */
+      resources?: {
+        /** @description CPU and memory; absent: the driver default. */
+        requests?: {
+          /**
+           * @description CPU, a Kubernetes quantity.
+           * @example 500m
+           */
+          cpu?: string;
+          /**
+           * @description Memory, a Kubernetes quantity.
+           * @example 1Gi
+           */
+          memory?: string;
+        };
+        /** @description CPU and memory; absent: the driver default. */
+        limits?: {
+          /**
+           * @description CPU, a Kubernetes quantity.
+           * @example 500m
+           */
+          cpu?: string;
+          /**
+           * @description Memory, a Kubernetes quantity.
+           * @example 1Gi
+           */
+          memory?: string;
+        };
+      };
+      /**
+       * @description Node labels the pods must land on, at most 32.
+       * @example {
+       *       "ventus.dev/browsers": "true"
+       *     }
+       */
+      node_selector?: {
+        [key: string]: string;
+      };
+      /** @description Taints the pods tolerate, at most 32 (Kubernetes tolerations). */
+      tolerations?: {
+        /** @description The taint key tolerated. */
+        key?: string;
+        /**
+         * @description Default `Equal`.
+         * @enum {unknown}
+         */
+        operator?: 'Exists' | 'Equal';
+        /** @description The taint value (with `Equal`). */
+        value?: string;
+        /**
+         * @description The taint effect tolerated; absent: all.
+         * @enum {unknown}
+         */
+        effect?: 'NoSchedule' | 'PreferNoSchedule' | 'NoExecute';
+      }[];
+      /** @description e.g. `gvisor`. */
+      runtime_class?: string;
+    };
+    Pool: {
+      name: string;
+      region: string;
+      runtime_kind: string;
+      min_ready: number;
+      max_total: number;
+      max_starting: number | null;
+      pod_template: components['schemas']['PodTemplate'];
+      /** Format: date-time */
+      updated_at: string;
+      /** @description When an operator retired the pool (no capacity, no admissions); null while live. */
+      retired_at: string | null;
+      /** @description Live figures, read when the request is served. */
+      status: {
+        /** @description Warm pods ready to claim. */
+        ready: number;
+        /** @description Warm pods starting. */
+        warming: number;
+        /** @description Sessions holding a slot (not ended). */
+        admitted: number;
+        /** @description Admitted sessions waiting for a pod. */
+        queued: number;
+        /** @description Sessions PROVISIONING or RUNNING on a pod. */
+        held: number;
+        /** @description Median of recent pod start durations; null before the first start. */
+        warmup_ms: number | null;
+      };
+    };
+    PoolList: {
+      items: components['schemas']['Pool'][];
+      next_cursor: string | null;
+      has_more: boolean;
+    };
+    /** @description An RFC 7807 problem document */
+    Problem: {
+      /**
+       * Format: uri
+       * @example https://api.sessions.ventus.ai/errors/insufficient-capacity
+       */
+      type: string;
+      /** @example Insufficient capacity */
+      title: string;
+      /** @example 503 */
+      status: number;
+      /** @example No agents in region us-east1 had spare capacity at 2026-05-18T00:14:22Z. Retry after the pool drains; us-east1 is the only region available today. */
+      detail?: string;
+      /** @example /v1/sessions */
+      instance?: string;
+      errors?: {
+        field: string;
+        message: string;
+        unknown_field?: string;
+      }[];
+    } & {
+      [key: string]: unknown;
+    };
+    Profile: {
+      /** @description Profile id (a ULID). */
+      id: string;
+      name: string;
+      /** @description Also sent as the ETag; send it back in If-Match when appending a version. */
+      latest_version: number;
+      /** Format: date-time */
+      created_at: string;
+      /** Format: date-time */
+      updated_at: string;
+    };
+    ProfileList: {
+      items: components['schemas']['Profile'][];
+      next_cursor: string | null;
+      has_more: boolean;
+    };
+    ProfileSnapshot: {
+      profile_id: string;
+      version: number;
+      /** Format: date-time */
+      created_at: string;
+      captured: components['schemas']['RestoredState'];
+    };
+    ProfileSnapshotBody: {
+      /** @description Append the snapshot as the next version of this profile. */
+      profile_id?: string;
+      /** @description With `profile_id`: the latest_version you last saw (1 or more). If another writer appended first the snapshot is refused with 409 and nothing is overwritten. Without it the version is appended after whatever is latest. */
+      expected_version?: number;
+      /**
+       * @description Unique among the live profiles of the workspace (case-sensitive).
+       * @example billing-portal-login
+       */
+      name?: string;
+    };
+    ProfileVersion: {
+      profile_id: string;
+      version: number;
+      /** Format: date-time */
+      created_at: string;
+      storage_state: components['schemas']['StorageState'];
+    };
+    ProfileVersionSummary: {
+      profile_id: string;
+      version: number;
+      /** Format: date-time */
+      created_at: string;
+    };
+    /** @description Route the browser's traffic through this proxy. Default: none (direct). */
+    ProxySettings: {
+      /**
+       * @description An HTTP proxy, `http://host:port` (HTTPS sites still go through it by CONNECT). Credentials go in `username`/`password`, never in the URL. Private, loopback and metadata addresses are refused (422).
+       * @example http://proxy.example.com:3128
+       */
+      url: string;
+      /**
+       * @description Proxy user, if it asks for one.
+       * @example scraper
+       */
+      username?: string;
+      /**
+       * @description Proxy password: sealed at rest, never returned.
+       * @example proxy-password
+       */
+      password?: string;
+    };
+    /** @description What was restored from `storage_state` or the pinned profile version before the session turned RUNNING (counts only); null when nothing was restored (yet). */
+    RestoredState: {
+      /** @description Cookies the browser accepted. */
+      cookies: number;
+      origins: {
+        /** @example https://app.example.com */
+        origin: string;
+        local_storage_items: number;
+      }[];
+    };
+    Session: {
+      id: string;
+      /** @enum {unknown} */
+      status: 'QUEUED' | 'PROVISIONING' | 'RUNNING' | 'COMPLETED' | 'EXPIRED' | 'ERRORED';
+      region: string;
+      runtime_kind: string;
+      /** Format: date-time */
+      created_at: string;
+      started_at: string | null;
+      /** Format: date-time */
+      expires_at: string;
+      released_at: string | null;
+      release_reason:
+        | (
+            | 'client_release'
+            | 'cdp_disconnect'
+            | 'timeout'
+            | 'admin_terminated'
+            | 'runtime_failure'
+            | 'provision_failed'
+          )
+        | null;
+      error: string | null;
+      connect_url: string | null;
+      live_view_url: string | null;
+      timeout_seconds: number;
+      keep_alive_seconds: number;
+      viewport: components['schemas']['Viewport'] | null;
+      user_agent: string | null;
+      proxy: {
+        url: string;
+        username: string | null;
+      } | null;
+      profile_id: string | null;
+      profile_version: number | null;
+      restored_state: components['schemas']['RestoredState'] | null;
+      labels: components['schemas']['Labels'];
+      recording: {
+        enabled: boolean;
+      };
+    };
+    SessionList: {
+      items: components['schemas']['Session'][];
+      next_cursor: string | null;
+      has_more: boolean;
+    };
+    /** @description Cookies and localStorage to load before RUNNING (Playwright's storageState shape). Default: none. */
+    StorageState: {
+      /** @description Cookies, at most 10,000. */
+      cookies?: components['schemas']['Cookie'][];
+      /** @description localStorage per origin, at most 1,000 origins. */
+      origins?: components['schemas']['OriginState'][];
+    };
+    UpdateSessionBody: {
+      /**
+       * @description The only change a client can ask for: release the session (COMPLETED, `client_release`).
+       * @enum {string}
+       */
+      status: 'REQUEST_RELEASE';
+    };
+    /** @description The page viewport's size. Default: the browser window's (1920 x 1080 on headful pods). */
+    Viewport: {
+      /**
+       * @description Width in CSS pixels, 100 to 7680.
+       * @example 1280
+       */
+      width: number;
+      /**
+       * @description Height in CSS pixels, 100 to 4320.
+       * @example 800
+       */
+      height: number;
+    };
+  };
   responses: never;
   parameters: never;
   requestBodies: never;
@@ -620,28 +1303,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/problem+json': {
-            /**
-             * Format: uri
-             * @example https://api.sessions.ventus.ai/errors/insufficient-capacity
-             */
-            type: string;
-            /** @example Insufficient capacity */
-            title: string;
-            /** @example 503 */
-            status: number;
-            /** @example No agents in region us-east1 had spare capacity at 2026-05-18T00:14:22Z. Retry after the pool drains; us-east1 is the only region available today. */
-            detail?: string;
-            /** @example /v1/sessions */
-            instance?: string;
-            errors?: {
-              field: string;
-              message: string;
-              unknown_field?: string;
-            }[];
-          } & {
-            [key: string]: unknown;
-          };
+          'application/problem+json': components['schemas']['Problem'];
         };
       };
       /** @description Payload too large. Problem types: payload-too-large. */
@@ -652,28 +1314,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/problem+json': {
-            /**
-             * Format: uri
-             * @example https://api.sessions.ventus.ai/errors/insufficient-capacity
-             */
-            type: string;
-            /** @example Insufficient capacity */
-            title: string;
-            /** @example 503 */
-            status: number;
-            /** @example No agents in region us-east1 had spare capacity at 2026-05-18T00:14:22Z. Retry after the pool drains; us-east1 is the only region available today. */
-            detail?: string;
-            /** @example /v1/sessions */
-            instance?: string;
-            errors?: {
-              field: string;
-              message: string;
-              unknown_field?: string;
-            }[];
-          } & {
-            [key: string]: unknown;
-          };
+          'application/problem+json': components['schemas']['Problem'];
         };
       };
       /** @description Unsupported media type. Problem types: unsupported-media-type. */
@@ -684,28 +1325,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/problem+json': {
-            /**
-             * Format: uri
-             * @example https://api.sessions.ventus.ai/errors/insufficient-capacity
-             */
-            type: string;
-            /** @example Insufficient capacity */
-            title: string;
-            /** @example 503 */
-            status: number;
-            /** @example No agents in region us-east1 had spare capacity at 2026-05-18T00:14:22Z. Retry after the pool drains; us-east1 is the only region available today. */
-            detail?: string;
-            /** @example /v1/sessions */
-            instance?: string;
-            errors?: {
-              field: string;
-              message: string;
-              unknown_field?: string;
-            }[];
-          } & {
-            [key: string]: unknown;
-          };
+          'application/problem+json': components['schemas']['Problem'];
         };
       };
     };
@@ -747,28 +1367,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/problem+json': {
-            /**
-             * Format: uri
-             * @example https://api.sessions.ventus.ai/errors/insufficient-capacity
-             */
-            type: string;
-            /** @example Insufficient capacity */
-            title: string;
-            /** @example 503 */
-            status: number;
-            /** @example No agents in region us-east1 had spare capacity at 2026-05-18T00:14:22Z. Retry after the pool drains; us-east1 is the only region available today. */
-            detail?: string;
-            /** @example /v1/sessions */
-            instance?: string;
-            errors?: {
-              field: string;
-              message: string;
-              unknown_field?: string;
-            }[];
-          } & {
-            [key: string]: unknown;
-          };
+          'application/problem+json': components['schemas']['Problem'];
         };
       };
       /** @description Payload too large. Problem types: payload-too-large. */
@@ -779,28 +1378,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/problem+json': {
-            /**
-             * Format: uri
-             * @example https://api.sessions.ventus.ai/errors/insufficient-capacity
-             */
-            type: string;
-            /** @example Insufficient capacity */
-            title: string;
-            /** @example 503 */
-            status: number;
-            /** @example No agents in region us-east1 had spare capacity at 2026-05-18T00:14:22Z. Retry after the pool drains; us-east1 is the only region available today. */
-            detail?: string;
-            /** @example /v1/sessions */
-            instance?: string;
-            errors?: {
-              field: string;
-              message: string;
-              unknown_field?: string;
-            }[];
-          } & {
-            [key: string]: unknown;
-          };
+          'application/problem+json': components['schemas']['Problem'];
         };
       };
       /** @description Unsupported media type. Problem types: unsupported-media-type. */
@@ -811,28 +1389,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/problem+json': {
-            /**
-             * Format: uri
-             * @example https://api.sessions.ventus.ai/errors/insufficient-capacity
-             */
-            type: string;
-            /** @example Insufficient capacity */
-            title: string;
-            /** @example 503 */
-            status: number;
-            /** @example No agents in region us-east1 had spare capacity at 2026-05-18T00:14:22Z. Retry after the pool drains; us-east1 is the only region available today. */
-            detail?: string;
-            /** @example /v1/sessions */
-            instance?: string;
-            errors?: {
-              field: string;
-              message: string;
-              unknown_field?: string;
-            }[];
-          } & {
-            [key: string]: unknown;
-          };
+          'application/problem+json': components['schemas']['Problem'];
         };
       };
       /** @description No capacity right now. Retryable with backoff. Problem types: service-unavailable. */
@@ -845,28 +1402,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/problem+json': {
-            /**
-             * Format: uri
-             * @example https://api.sessions.ventus.ai/errors/insufficient-capacity
-             */
-            type: string;
-            /** @example Insufficient capacity */
-            title: string;
-            /** @example 503 */
-            status: number;
-            /** @example No agents in region us-east1 had spare capacity at 2026-05-18T00:14:22Z. Retry after the pool drains; us-east1 is the only region available today. */
-            detail?: string;
-            /** @example /v1/sessions */
-            instance?: string;
-            errors?: {
-              field: string;
-              message: string;
-              unknown_field?: string;
-            }[];
-          } & {
-            [key: string]: unknown;
-          };
+          'application/problem+json': components['schemas']['Problem'];
         };
       };
     };
@@ -899,28 +1435,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/problem+json': {
-            /**
-             * Format: uri
-             * @example https://api.sessions.ventus.ai/errors/insufficient-capacity
-             */
-            type: string;
-            /** @example Insufficient capacity */
-            title: string;
-            /** @example 503 */
-            status: number;
-            /** @example No agents in region us-east1 had spare capacity at 2026-05-18T00:14:22Z. Retry after the pool drains; us-east1 is the only region available today. */
-            detail?: string;
-            /** @example /v1/sessions */
-            instance?: string;
-            errors?: {
-              field: string;
-              message: string;
-              unknown_field?: string;
-            }[];
-          } & {
-            [key: string]: unknown;
-          };
+          'application/problem+json': components['schemas']['Problem'];
         };
       };
       /** @description Missing or invalid Bearer token. Problem types: unauthorized. */
@@ -931,28 +1446,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/problem+json': {
-            /**
-             * Format: uri
-             * @example https://api.sessions.ventus.ai/errors/insufficient-capacity
-             */
-            type: string;
-            /** @example Insufficient capacity */
-            title: string;
-            /** @example 503 */
-            status: number;
-            /** @example No agents in region us-east1 had spare capacity at 2026-05-18T00:14:22Z. Retry after the pool drains; us-east1 is the only region available today. */
-            detail?: string;
-            /** @example /v1/sessions */
-            instance?: string;
-            errors?: {
-              field: string;
-              message: string;
-              unknown_field?: string;
-            }[];
-          } & {
-            [key: string]: unknown;
-          };
+          'application/problem+json': components['schemas']['Problem'];
         };
       };
       /** @description Payload too large. Problem types: payload-too-large. */
@@ -963,28 +1457,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/problem+json': {
-            /**
-             * Format: uri
-             * @example https://api.sessions.ventus.ai/errors/insufficient-capacity
-             */
-            type: string;
-            /** @example Insufficient capacity */
-            title: string;
-            /** @example 503 */
-            status: number;
-            /** @example No agents in region us-east1 had spare capacity at 2026-05-18T00:14:22Z. Retry after the pool drains; us-east1 is the only region available today. */
-            detail?: string;
-            /** @example /v1/sessions */
-            instance?: string;
-            errors?: {
-              field: string;
-              message: string;
-              unknown_field?: string;
-            }[];
-          } & {
-            [key: string]: unknown;
-          };
+          'application/problem+json': components['schemas']['Problem'];
         };
       };
       /** @description Unsupported media type. Problem types: unsupported-media-type. */
@@ -995,28 +1468,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/problem+json': {
-            /**
-             * Format: uri
-             * @example https://api.sessions.ventus.ai/errors/insufficient-capacity
-             */
-            type: string;
-            /** @example Insufficient capacity */
-            title: string;
-            /** @example 503 */
-            status: number;
-            /** @example No agents in region us-east1 had spare capacity at 2026-05-18T00:14:22Z. Retry after the pool drains; us-east1 is the only region available today. */
-            detail?: string;
-            /** @example /v1/sessions */
-            instance?: string;
-            errors?: {
-              field: string;
-              message: string;
-              unknown_field?: string;
-            }[];
-          } & {
-            [key: string]: unknown;
-          };
+          'application/problem+json': components['schemas']['Problem'];
         };
       };
     };
@@ -1028,9 +1480,11 @@ export interface operations {
         limit?: number;
         /** @description Opaque; from next_cursor of the previous page. */
         cursor?: string;
+        /** @description `asc` (default): oldest first; `desc`: newest first. Either way by id (a ULID), so cursors stay stable across inserts; keep the same order while following next_cursor. */
+        order?: 'asc' | 'desc';
         /** @description One status or a comma-separated list, e.g. RUNNING,QUEUED. */
         status?: string;
-        /** @description key:value; repeat to require several labels. */
+        /** @description `<key>:<value>`; repeat to require several labels. Keys are free-form: write a colon in a key as `\:` and a backslash as `\\` (the first unescaped colon ends the key). */
         label?: string | string[];
       };
       header?: never;
@@ -1047,64 +1501,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/json': {
-            items: {
-              id: string;
-              /** @enum {unknown} */
-              status: 'QUEUED' | 'PROVISIONING' | 'RUNNING' | 'COMPLETED' | 'EXPIRED' | 'ERRORED';
-              region: string;
-              runtime_kind: string;
-              /** Format: date-time */
-              created_at: string;
-              started_at: string | null;
-              /** Format: date-time */
-              expires_at: string;
-              released_at: string | null;
-              release_reason:
-                | (
-                    | 'client_release'
-                    | 'cdp_disconnect'
-                    | 'timeout'
-                    | 'admin_terminated'
-                    | 'runtime_failure'
-                    | 'provision_failed'
-                  )
-                | null;
-              error: string | null;
-              connect_url: string | null;
-              live_view_url: string | null;
-              timeout_seconds: number;
-              keep_alive_seconds: number;
-              viewport: {
-                width: number;
-                height: number;
-              } | null;
-              user_agent: string | null;
-              proxy: {
-                url: string;
-                username: string | null;
-              } | null;
-              profile_id: string | null;
-              profile_version: number | null;
-              restored_state: {
-                /** @description Cookies the browser accepted. */
-                cookies: number;
-                origins: {
-                  /** @example https://app.example.com */
-                  origin: string;
-                  local_storage_items: number;
-                }[];
-              } | null;
-              labels: {
-                [key: string]: string;
-              };
-              recording: {
-                enabled: boolean;
-              };
-            }[];
-            next_cursor: string | null;
-            has_more: boolean;
-          };
+          'application/json': components['schemas']['SessionList'];
         };
       };
       /** @description Validation error: fix the request and retry. Problem types: validation-error. */
@@ -1115,28 +1512,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/problem+json': {
-            /**
-             * Format: uri
-             * @example https://api.sessions.ventus.ai/errors/insufficient-capacity
-             */
-            type: string;
-            /** @example Insufficient capacity */
-            title: string;
-            /** @example 503 */
-            status: number;
-            /** @example No agents in region us-east1 had spare capacity at 2026-05-18T00:14:22Z. Retry after the pool drains; us-east1 is the only region available today. */
-            detail?: string;
-            /** @example /v1/sessions */
-            instance?: string;
-            errors?: {
-              field: string;
-              message: string;
-              unknown_field?: string;
-            }[];
-          } & {
-            [key: string]: unknown;
-          };
+          'application/problem+json': components['schemas']['Problem'];
         };
       };
       /** @description Missing or invalid Bearer token. Problem types: unauthorized. */
@@ -1147,28 +1523,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/problem+json': {
-            /**
-             * Format: uri
-             * @example https://api.sessions.ventus.ai/errors/insufficient-capacity
-             */
-            type: string;
-            /** @example Insufficient capacity */
-            title: string;
-            /** @example 503 */
-            status: number;
-            /** @example No agents in region us-east1 had spare capacity at 2026-05-18T00:14:22Z. Retry after the pool drains; us-east1 is the only region available today. */
-            detail?: string;
-            /** @example /v1/sessions */
-            instance?: string;
-            errors?: {
-              field: string;
-              message: string;
-              unknown_field?: string;
-            }[];
-          } & {
-            [key: string]: unknown;
-          };
+          'application/problem+json': components['schemas']['Problem'];
         };
       };
       /** @description Token valid, but scope insufficient. Problem types: forbidden. */
@@ -1179,28 +1534,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/problem+json': {
-            /**
-             * Format: uri
-             * @example https://api.sessions.ventus.ai/errors/insufficient-capacity
-             */
-            type: string;
-            /** @example Insufficient capacity */
-            title: string;
-            /** @example 503 */
-            status: number;
-            /** @example No agents in region us-east1 had spare capacity at 2026-05-18T00:14:22Z. Retry after the pool drains; us-east1 is the only region available today. */
-            detail?: string;
-            /** @example /v1/sessions */
-            instance?: string;
-            errors?: {
-              field: string;
-              message: string;
-              unknown_field?: string;
-            }[];
-          } & {
-            [key: string]: unknown;
-          };
+          'application/problem+json': components['schemas']['Problem'];
         };
       };
       /** @description Payload too large. Problem types: payload-too-large. */
@@ -1211,28 +1545,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/problem+json': {
-            /**
-             * Format: uri
-             * @example https://api.sessions.ventus.ai/errors/insufficient-capacity
-             */
-            type: string;
-            /** @example Insufficient capacity */
-            title: string;
-            /** @example 503 */
-            status: number;
-            /** @example No agents in region us-east1 had spare capacity at 2026-05-18T00:14:22Z. Retry after the pool drains; us-east1 is the only region available today. */
-            detail?: string;
-            /** @example /v1/sessions */
-            instance?: string;
-            errors?: {
-              field: string;
-              message: string;
-              unknown_field?: string;
-            }[];
-          } & {
-            [key: string]: unknown;
-          };
+          'application/problem+json': components['schemas']['Problem'];
         };
       };
       /** @description Unsupported media type. Problem types: unsupported-media-type. */
@@ -1243,28 +1556,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/problem+json': {
-            /**
-             * Format: uri
-             * @example https://api.sessions.ventus.ai/errors/insufficient-capacity
-             */
-            type: string;
-            /** @example Insufficient capacity */
-            title: string;
-            /** @example 503 */
-            status: number;
-            /** @example No agents in region us-east1 had spare capacity at 2026-05-18T00:14:22Z. Retry after the pool drains; us-east1 is the only region available today. */
-            detail?: string;
-            /** @example /v1/sessions */
-            instance?: string;
-            errors?: {
-              field: string;
-              message: string;
-              unknown_field?: string;
-            }[];
-          } & {
-            [key: string]: unknown;
-          };
+          'application/problem+json': components['schemas']['Problem'];
         };
       };
       /** @description Rate-limited. See Retry-After. Problem types: rate-limited. */
@@ -1277,28 +1569,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/problem+json': {
-            /**
-             * Format: uri
-             * @example https://api.sessions.ventus.ai/errors/insufficient-capacity
-             */
-            type: string;
-            /** @example Insufficient capacity */
-            title: string;
-            /** @example 503 */
-            status: number;
-            /** @example No agents in region us-east1 had spare capacity at 2026-05-18T00:14:22Z. Retry after the pool drains; us-east1 is the only region available today. */
-            detail?: string;
-            /** @example /v1/sessions */
-            instance?: string;
-            errors?: {
-              field: string;
-              message: string;
-              unknown_field?: string;
-            }[];
-          } & {
-            [key: string]: unknown;
-          };
+          'application/problem+json': components['schemas']['Problem'];
         };
       };
       /** @description Bug on our side; retry. Problem types: internal-error. */
@@ -1309,28 +1580,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/problem+json': {
-            /**
-             * Format: uri
-             * @example https://api.sessions.ventus.ai/errors/insufficient-capacity
-             */
-            type: string;
-            /** @example Insufficient capacity */
-            title: string;
-            /** @example 503 */
-            status: number;
-            /** @example No agents in region us-east1 had spare capacity at 2026-05-18T00:14:22Z. Retry after the pool drains; us-east1 is the only region available today. */
-            detail?: string;
-            /** @example /v1/sessions */
-            instance?: string;
-            errors?: {
-              field: string;
-              message: string;
-              unknown_field?: string;
-            }[];
-          } & {
-            [key: string]: unknown;
-          };
+          'application/problem+json': components['schemas']['Problem'];
         };
       };
     };
@@ -1338,64 +1588,20 @@ export interface operations {
   createSession: {
     parameters: {
       query?: never;
-      header?: {
+      header: {
         /**
-         * @description Required. Dedupes creates per workspace for 24 h; a replay returns the original session with 200.
+         * @description Dedupes creates per workspace for 24 h: send a new one (e.g. a UUID) per session, and the same one when retrying that create; a replay returns the original session with 200. 1-255 printable ASCII characters.
          * @example 4e5f8b7a-1c2d-3a4b-5c6d-7e8f9a0b1c2d
          */
-        'idempotency-key'?: string;
+        'idempotency-key': string;
       };
       path?: never;
       cookie?: never;
     };
+    /** @description Every field is optional: `{}` asks for a session with the defaults. */
     requestBody: {
       content: {
-        'application/json': {
-          region?: string;
-          /** @enum {unknown} */
-          runtime_kind?: 'chromium' | 'rda';
-          timeout_seconds?: number;
-          keep_alive_seconds?: number;
-          viewport?: {
-            width: number;
-            height: number;
-          };
-          user_agent?: string;
-          proxy?: {
-            url: string;
-            username?: string;
-            password?: string;
-          };
-          profile_id?: string;
-          profile_version?: number;
-          storage_state?: {
-            cookies?: {
-              name: string;
-              value: string;
-              domain?: string;
-              path?: string;
-              url?: string;
-              expires?: number;
-              httpOnly?: boolean;
-              secure?: boolean;
-              /** @enum {unknown} */
-              sameSite?: 'Strict' | 'Lax' | 'None';
-            }[];
-            origins?: {
-              origin: string;
-              localStorage: {
-                name: string;
-                value: string;
-              }[];
-            }[];
-          };
-          labels?: {
-            [key: string]: string;
-          };
-          recording?: {
-            enabled: boolean;
-          };
-        };
+        'application/json': components['schemas']['CreateSessionBody'];
       };
     };
     responses: {
@@ -1407,60 +1613,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/json': {
-            id: string;
-            /** @enum {unknown} */
-            status: 'QUEUED' | 'PROVISIONING' | 'RUNNING' | 'COMPLETED' | 'EXPIRED' | 'ERRORED';
-            region: string;
-            runtime_kind: string;
-            /** Format: date-time */
-            created_at: string;
-            started_at: string | null;
-            /** Format: date-time */
-            expires_at: string;
-            released_at: string | null;
-            release_reason:
-              | (
-                  | 'client_release'
-                  | 'cdp_disconnect'
-                  | 'timeout'
-                  | 'admin_terminated'
-                  | 'runtime_failure'
-                  | 'provision_failed'
-                )
-              | null;
-            error: string | null;
-            connect_url: string | null;
-            live_view_url: string | null;
-            timeout_seconds: number;
-            keep_alive_seconds: number;
-            viewport: {
-              width: number;
-              height: number;
-            } | null;
-            user_agent: string | null;
-            proxy: {
-              url: string;
-              username: string | null;
-            } | null;
-            profile_id: string | null;
-            profile_version: number | null;
-            restored_state: {
-              /** @description Cookies the browser accepted. */
-              cookies: number;
-              origins: {
-                /** @example https://app.example.com */
-                origin: string;
-                local_storage_items: number;
-              }[];
-            } | null;
-            labels: {
-              [key: string]: string;
-            };
-            recording: {
-              enabled: boolean;
-            };
-          };
+          'application/json': components['schemas']['Session'];
         };
       };
       /** @description Accepted: the session is QUEUED. */
@@ -1473,60 +1626,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/json': {
-            id: string;
-            /** @enum {unknown} */
-            status: 'QUEUED' | 'PROVISIONING' | 'RUNNING' | 'COMPLETED' | 'EXPIRED' | 'ERRORED';
-            region: string;
-            runtime_kind: string;
-            /** Format: date-time */
-            created_at: string;
-            started_at: string | null;
-            /** Format: date-time */
-            expires_at: string;
-            released_at: string | null;
-            release_reason:
-              | (
-                  | 'client_release'
-                  | 'cdp_disconnect'
-                  | 'timeout'
-                  | 'admin_terminated'
-                  | 'runtime_failure'
-                  | 'provision_failed'
-                )
-              | null;
-            error: string | null;
-            connect_url: string | null;
-            live_view_url: string | null;
-            timeout_seconds: number;
-            keep_alive_seconds: number;
-            viewport: {
-              width: number;
-              height: number;
-            } | null;
-            user_agent: string | null;
-            proxy: {
-              url: string;
-              username: string | null;
-            } | null;
-            profile_id: string | null;
-            profile_version: number | null;
-            restored_state: {
-              /** @description Cookies the browser accepted. */
-              cookies: number;
-              origins: {
-                /** @example https://app.example.com */
-                origin: string;
-                local_storage_items: number;
-              }[];
-            } | null;
-            labels: {
-              [key: string]: string;
-            };
-            recording: {
-              enabled: boolean;
-            };
-          };
+          'application/json': components['schemas']['Session'];
         };
       };
       /** @description Validation error: fix the request and retry. Problem types: validation-error, idempotency-key-required. */
@@ -1537,28 +1637,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/problem+json': {
-            /**
-             * Format: uri
-             * @example https://api.sessions.ventus.ai/errors/insufficient-capacity
-             */
-            type: string;
-            /** @example Insufficient capacity */
-            title: string;
-            /** @example 503 */
-            status: number;
-            /** @example No agents in region us-east1 had spare capacity at 2026-05-18T00:14:22Z. Retry after the pool drains; us-east1 is the only region available today. */
-            detail?: string;
-            /** @example /v1/sessions */
-            instance?: string;
-            errors?: {
-              field: string;
-              message: string;
-              unknown_field?: string;
-            }[];
-          } & {
-            [key: string]: unknown;
-          };
+          'application/problem+json': components['schemas']['Problem'];
         };
       };
       /** @description Missing or invalid Bearer token. Problem types: unauthorized. */
@@ -1569,28 +1648,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/problem+json': {
-            /**
-             * Format: uri
-             * @example https://api.sessions.ventus.ai/errors/insufficient-capacity
-             */
-            type: string;
-            /** @example Insufficient capacity */
-            title: string;
-            /** @example 503 */
-            status: number;
-            /** @example No agents in region us-east1 had spare capacity at 2026-05-18T00:14:22Z. Retry after the pool drains; us-east1 is the only region available today. */
-            detail?: string;
-            /** @example /v1/sessions */
-            instance?: string;
-            errors?: {
-              field: string;
-              message: string;
-              unknown_field?: string;
-            }[];
-          } & {
-            [key: string]: unknown;
-          };
+          'application/problem+json': components['schemas']['Problem'];
         };
       };
       /** @description Token valid, but scope insufficient. Problem types: forbidden. */
@@ -1601,28 +1659,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/problem+json': {
-            /**
-             * Format: uri
-             * @example https://api.sessions.ventus.ai/errors/insufficient-capacity
-             */
-            type: string;
-            /** @example Insufficient capacity */
-            title: string;
-            /** @example 503 */
-            status: number;
-            /** @example No agents in region us-east1 had spare capacity at 2026-05-18T00:14:22Z. Retry after the pool drains; us-east1 is the only region available today. */
-            detail?: string;
-            /** @example /v1/sessions */
-            instance?: string;
-            errors?: {
-              field: string;
-              message: string;
-              unknown_field?: string;
-            }[];
-          } & {
-            [key: string]: unknown;
-          };
+          'application/problem+json': components['schemas']['Problem'];
         };
       };
       /** @description State conflict. Problem types: state-conflict. */
@@ -1633,28 +1670,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/problem+json': {
-            /**
-             * Format: uri
-             * @example https://api.sessions.ventus.ai/errors/insufficient-capacity
-             */
-            type: string;
-            /** @example Insufficient capacity */
-            title: string;
-            /** @example 503 */
-            status: number;
-            /** @example No agents in region us-east1 had spare capacity at 2026-05-18T00:14:22Z. Retry after the pool drains; us-east1 is the only region available today. */
-            detail?: string;
-            /** @example /v1/sessions */
-            instance?: string;
-            errors?: {
-              field: string;
-              message: string;
-              unknown_field?: string;
-            }[];
-          } & {
-            [key: string]: unknown;
-          };
+          'application/problem+json': components['schemas']['Problem'];
         };
       };
       /** @description Payload too large. Problem types: payload-too-large. */
@@ -1665,28 +1681,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/problem+json': {
-            /**
-             * Format: uri
-             * @example https://api.sessions.ventus.ai/errors/insufficient-capacity
-             */
-            type: string;
-            /** @example Insufficient capacity */
-            title: string;
-            /** @example 503 */
-            status: number;
-            /** @example No agents in region us-east1 had spare capacity at 2026-05-18T00:14:22Z. Retry after the pool drains; us-east1 is the only region available today. */
-            detail?: string;
-            /** @example /v1/sessions */
-            instance?: string;
-            errors?: {
-              field: string;
-              message: string;
-              unknown_field?: string;
-            }[];
-          } & {
-            [key: string]: unknown;
-          };
+          'application/problem+json': components['schemas']['Problem'];
         };
       };
       /** @description Unsupported media type. Problem types: unsupported-media-type. */
@@ -1697,28 +1692,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/problem+json': {
-            /**
-             * Format: uri
-             * @example https://api.sessions.ventus.ai/errors/insufficient-capacity
-             */
-            type: string;
-            /** @example Insufficient capacity */
-            title: string;
-            /** @example 503 */
-            status: number;
-            /** @example No agents in region us-east1 had spare capacity at 2026-05-18T00:14:22Z. Retry after the pool drains; us-east1 is the only region available today. */
-            detail?: string;
-            /** @example /v1/sessions */
-            instance?: string;
-            errors?: {
-              field: string;
-              message: string;
-              unknown_field?: string;
-            }[];
-          } & {
-            [key: string]: unknown;
-          };
+          'application/problem+json': components['schemas']['Problem'];
         };
       };
       /** @description Schema-correct but semantically invalid. Problem types: unprocessable-entity. */
@@ -1729,31 +1703,10 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/problem+json': {
-            /**
-             * Format: uri
-             * @example https://api.sessions.ventus.ai/errors/insufficient-capacity
-             */
-            type: string;
-            /** @example Insufficient capacity */
-            title: string;
-            /** @example 503 */
-            status: number;
-            /** @example No agents in region us-east1 had spare capacity at 2026-05-18T00:14:22Z. Retry after the pool drains; us-east1 is the only region available today. */
-            detail?: string;
-            /** @example /v1/sessions */
-            instance?: string;
-            errors?: {
-              field: string;
-              message: string;
-              unknown_field?: string;
-            }[];
-          } & {
-            [key: string]: unknown;
-          };
+          'application/problem+json': components['schemas']['Problem'];
         };
       };
-      /** @description Rate-limited. See Retry-After. Problem types: rate-limited. */
+      /** @description Rate-limited. See Retry-After. Problem types: rate-limited, session-quota-exceeded. */
       429: {
         headers: {
           /** @description Identifies this request in our logs; quote it in support requests. */
@@ -1763,28 +1716,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/problem+json': {
-            /**
-             * Format: uri
-             * @example https://api.sessions.ventus.ai/errors/insufficient-capacity
-             */
-            type: string;
-            /** @example Insufficient capacity */
-            title: string;
-            /** @example 503 */
-            status: number;
-            /** @example No agents in region us-east1 had spare capacity at 2026-05-18T00:14:22Z. Retry after the pool drains; us-east1 is the only region available today. */
-            detail?: string;
-            /** @example /v1/sessions */
-            instance?: string;
-            errors?: {
-              field: string;
-              message: string;
-              unknown_field?: string;
-            }[];
-          } & {
-            [key: string]: unknown;
-          };
+          'application/problem+json': components['schemas']['Problem'];
         };
       };
       /** @description Bug on our side; retry. Problem types: internal-error. */
@@ -1795,28 +1727,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/problem+json': {
-            /**
-             * Format: uri
-             * @example https://api.sessions.ventus.ai/errors/insufficient-capacity
-             */
-            type: string;
-            /** @example Insufficient capacity */
-            title: string;
-            /** @example 503 */
-            status: number;
-            /** @example No agents in region us-east1 had spare capacity at 2026-05-18T00:14:22Z. Retry after the pool drains; us-east1 is the only region available today. */
-            detail?: string;
-            /** @example /v1/sessions */
-            instance?: string;
-            errors?: {
-              field: string;
-              message: string;
-              unknown_field?: string;
-            }[];
-          } & {
-            [key: string]: unknown;
-          };
+          'application/problem+json': components['schemas']['Problem'];
         };
       };
       /** @description No capacity right now. Retryable with backoff. Problem types: insufficient-capacity. */
@@ -1829,35 +1740,20 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/problem+json': {
-            /**
-             * Format: uri
-             * @example https://api.sessions.ventus.ai/errors/insufficient-capacity
-             */
-            type: string;
-            /** @example Insufficient capacity */
-            title: string;
-            /** @example 503 */
-            status: number;
-            /** @example No agents in region us-east1 had spare capacity at 2026-05-18T00:14:22Z. Retry after the pool drains; us-east1 is the only region available today. */
-            detail?: string;
-            /** @example /v1/sessions */
-            instance?: string;
-            errors?: {
-              field: string;
-              message: string;
-              unknown_field?: string;
-            }[];
-          } & {
-            [key: string]: unknown;
-          };
+          'application/problem+json': components['schemas']['Problem'];
         };
       };
     };
   };
   getSession: {
     parameters: {
-      query?: never;
+      query?: {
+        /**
+         * @description 0 to 60. Default 0 (answer at once). While the session is QUEUED or PROVISIONING, hold the answer until it is RUNNING or has ended, at most this many seconds.
+         * @example 30
+         */
+        wait_seconds?: number;
+      };
       header?: never;
       path: {
         /**
@@ -1878,60 +1774,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/json': {
-            id: string;
-            /** @enum {unknown} */
-            status: 'QUEUED' | 'PROVISIONING' | 'RUNNING' | 'COMPLETED' | 'EXPIRED' | 'ERRORED';
-            region: string;
-            runtime_kind: string;
-            /** Format: date-time */
-            created_at: string;
-            started_at: string | null;
-            /** Format: date-time */
-            expires_at: string;
-            released_at: string | null;
-            release_reason:
-              | (
-                  | 'client_release'
-                  | 'cdp_disconnect'
-                  | 'timeout'
-                  | 'admin_terminated'
-                  | 'runtime_failure'
-                  | 'provision_failed'
-                )
-              | null;
-            error: string | null;
-            connect_url: string | null;
-            live_view_url: string | null;
-            timeout_seconds: number;
-            keep_alive_seconds: number;
-            viewport: {
-              width: number;
-              height: number;
-            } | null;
-            user_agent: string | null;
-            proxy: {
-              url: string;
-              username: string | null;
-            } | null;
-            profile_id: string | null;
-            profile_version: number | null;
-            restored_state: {
-              /** @description Cookies the browser accepted. */
-              cookies: number;
-              origins: {
-                /** @example https://app.example.com */
-                origin: string;
-                local_storage_items: number;
-              }[];
-            } | null;
-            labels: {
-              [key: string]: string;
-            };
-            recording: {
-              enabled: boolean;
-            };
-          };
+          'application/json': components['schemas']['Session'];
         };
       };
       /** @description Validation error: fix the request and retry. Problem types: validation-error. */
@@ -1942,28 +1785,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/problem+json': {
-            /**
-             * Format: uri
-             * @example https://api.sessions.ventus.ai/errors/insufficient-capacity
-             */
-            type: string;
-            /** @example Insufficient capacity */
-            title: string;
-            /** @example 503 */
-            status: number;
-            /** @example No agents in region us-east1 had spare capacity at 2026-05-18T00:14:22Z. Retry after the pool drains; us-east1 is the only region available today. */
-            detail?: string;
-            /** @example /v1/sessions */
-            instance?: string;
-            errors?: {
-              field: string;
-              message: string;
-              unknown_field?: string;
-            }[];
-          } & {
-            [key: string]: unknown;
-          };
+          'application/problem+json': components['schemas']['Problem'];
         };
       };
       /** @description Missing or invalid Bearer token. Problem types: unauthorized. */
@@ -1974,28 +1796,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/problem+json': {
-            /**
-             * Format: uri
-             * @example https://api.sessions.ventus.ai/errors/insufficient-capacity
-             */
-            type: string;
-            /** @example Insufficient capacity */
-            title: string;
-            /** @example 503 */
-            status: number;
-            /** @example No agents in region us-east1 had spare capacity at 2026-05-18T00:14:22Z. Retry after the pool drains; us-east1 is the only region available today. */
-            detail?: string;
-            /** @example /v1/sessions */
-            instance?: string;
-            errors?: {
-              field: string;
-              message: string;
-              unknown_field?: string;
-            }[];
-          } & {
-            [key: string]: unknown;
-          };
+          'application/problem+json': components['schemas']['Problem'];
         };
       };
       /** @description Token valid, but scope insufficient. Problem types: forbidden. */
@@ -2006,28 +1807,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/problem+json': {
-            /**
-             * Format: uri
-             * @example https://api.sessions.ventus.ai/errors/insufficient-capacity
-             */
-            type: string;
-            /** @example Insufficient capacity */
-            title: string;
-            /** @example 503 */
-            status: number;
-            /** @example No agents in region us-east1 had spare capacity at 2026-05-18T00:14:22Z. Retry after the pool drains; us-east1 is the only region available today. */
-            detail?: string;
-            /** @example /v1/sessions */
-            instance?: string;
-            errors?: {
-              field: string;
-              message: string;
-              unknown_field?: string;
-            }[];
-          } & {
-            [key: string]: unknown;
-          };
+          'application/problem+json': components['schemas']['Problem'];
         };
       };
       /** @description Resource doesn't exist (or isn't in your workspace). Problem types: not-found. */
@@ -2038,28 +1818,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/problem+json': {
-            /**
-             * Format: uri
-             * @example https://api.sessions.ventus.ai/errors/insufficient-capacity
-             */
-            type: string;
-            /** @example Insufficient capacity */
-            title: string;
-            /** @example 503 */
-            status: number;
-            /** @example No agents in region us-east1 had spare capacity at 2026-05-18T00:14:22Z. Retry after the pool drains; us-east1 is the only region available today. */
-            detail?: string;
-            /** @example /v1/sessions */
-            instance?: string;
-            errors?: {
-              field: string;
-              message: string;
-              unknown_field?: string;
-            }[];
-          } & {
-            [key: string]: unknown;
-          };
+          'application/problem+json': components['schemas']['Problem'];
         };
       };
       /** @description Payload too large. Problem types: payload-too-large. */
@@ -2070,28 +1829,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/problem+json': {
-            /**
-             * Format: uri
-             * @example https://api.sessions.ventus.ai/errors/insufficient-capacity
-             */
-            type: string;
-            /** @example Insufficient capacity */
-            title: string;
-            /** @example 503 */
-            status: number;
-            /** @example No agents in region us-east1 had spare capacity at 2026-05-18T00:14:22Z. Retry after the pool drains; us-east1 is the only region available today. */
-            detail?: string;
-            /** @example /v1/sessions */
-            instance?: string;
-            errors?: {
-              field: string;
-              message: string;
-              unknown_field?: string;
-            }[];
-          } & {
-            [key: string]: unknown;
-          };
+          'application/problem+json': components['schemas']['Problem'];
         };
       };
       /** @description Unsupported media type. Problem types: unsupported-media-type. */
@@ -2102,28 +1840,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/problem+json': {
-            /**
-             * Format: uri
-             * @example https://api.sessions.ventus.ai/errors/insufficient-capacity
-             */
-            type: string;
-            /** @example Insufficient capacity */
-            title: string;
-            /** @example 503 */
-            status: number;
-            /** @example No agents in region us-east1 had spare capacity at 2026-05-18T00:14:22Z. Retry after the pool drains; us-east1 is the only region available today. */
-            detail?: string;
-            /** @example /v1/sessions */
-            instance?: string;
-            errors?: {
-              field: string;
-              message: string;
-              unknown_field?: string;
-            }[];
-          } & {
-            [key: string]: unknown;
-          };
+          'application/problem+json': components['schemas']['Problem'];
         };
       };
       /** @description Rate-limited. See Retry-After. Problem types: rate-limited. */
@@ -2136,28 +1853,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/problem+json': {
-            /**
-             * Format: uri
-             * @example https://api.sessions.ventus.ai/errors/insufficient-capacity
-             */
-            type: string;
-            /** @example Insufficient capacity */
-            title: string;
-            /** @example 503 */
-            status: number;
-            /** @example No agents in region us-east1 had spare capacity at 2026-05-18T00:14:22Z. Retry after the pool drains; us-east1 is the only region available today. */
-            detail?: string;
-            /** @example /v1/sessions */
-            instance?: string;
-            errors?: {
-              field: string;
-              message: string;
-              unknown_field?: string;
-            }[];
-          } & {
-            [key: string]: unknown;
-          };
+          'application/problem+json': components['schemas']['Problem'];
         };
       };
       /** @description Bug on our side; retry. Problem types: internal-error. */
@@ -2168,28 +1864,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/problem+json': {
-            /**
-             * Format: uri
-             * @example https://api.sessions.ventus.ai/errors/insufficient-capacity
-             */
-            type: string;
-            /** @example Insufficient capacity */
-            title: string;
-            /** @example 503 */
-            status: number;
-            /** @example No agents in region us-east1 had spare capacity at 2026-05-18T00:14:22Z. Retry after the pool drains; us-east1 is the only region available today. */
-            detail?: string;
-            /** @example /v1/sessions */
-            instance?: string;
-            errors?: {
-              field: string;
-              message: string;
-              unknown_field?: string;
-            }[];
-          } & {
-            [key: string]: unknown;
-          };
+          'application/problem+json': components['schemas']['Problem'];
         };
       };
     };
@@ -2197,9 +1872,12 @@ export interface operations {
   forceStopSession: {
     parameters: {
       query?: never;
-      header?: {
-        /** @description Required: why the operator stops the session (at least 8 characters); audited. */
-        'x-reason'?: string;
+      header: {
+        /**
+         * @description Why the operator stops the session (at least 8 characters); audited.
+         * @example runaway scraping job, ticket OPS-123
+         */
+        'x-reason': string;
       };
       path: {
         /**
@@ -2229,28 +1907,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/problem+json': {
-            /**
-             * Format: uri
-             * @example https://api.sessions.ventus.ai/errors/insufficient-capacity
-             */
-            type: string;
-            /** @example Insufficient capacity */
-            title: string;
-            /** @example 503 */
-            status: number;
-            /** @example No agents in region us-east1 had spare capacity at 2026-05-18T00:14:22Z. Retry after the pool drains; us-east1 is the only region available today. */
-            detail?: string;
-            /** @example /v1/sessions */
-            instance?: string;
-            errors?: {
-              field: string;
-              message: string;
-              unknown_field?: string;
-            }[];
-          } & {
-            [key: string]: unknown;
-          };
+          'application/problem+json': components['schemas']['Problem'];
         };
       };
       /** @description Missing or invalid Bearer token. Problem types: unauthorized. */
@@ -2261,28 +1918,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/problem+json': {
-            /**
-             * Format: uri
-             * @example https://api.sessions.ventus.ai/errors/insufficient-capacity
-             */
-            type: string;
-            /** @example Insufficient capacity */
-            title: string;
-            /** @example 503 */
-            status: number;
-            /** @example No agents in region us-east1 had spare capacity at 2026-05-18T00:14:22Z. Retry after the pool drains; us-east1 is the only region available today. */
-            detail?: string;
-            /** @example /v1/sessions */
-            instance?: string;
-            errors?: {
-              field: string;
-              message: string;
-              unknown_field?: string;
-            }[];
-          } & {
-            [key: string]: unknown;
-          };
+          'application/problem+json': components['schemas']['Problem'];
         };
       };
       /** @description Token valid, but scope insufficient. Problem types: forbidden. */
@@ -2293,28 +1929,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/problem+json': {
-            /**
-             * Format: uri
-             * @example https://api.sessions.ventus.ai/errors/insufficient-capacity
-             */
-            type: string;
-            /** @example Insufficient capacity */
-            title: string;
-            /** @example 503 */
-            status: number;
-            /** @example No agents in region us-east1 had spare capacity at 2026-05-18T00:14:22Z. Retry after the pool drains; us-east1 is the only region available today. */
-            detail?: string;
-            /** @example /v1/sessions */
-            instance?: string;
-            errors?: {
-              field: string;
-              message: string;
-              unknown_field?: string;
-            }[];
-          } & {
-            [key: string]: unknown;
-          };
+          'application/problem+json': components['schemas']['Problem'];
         };
       };
       /** @description Resource doesn't exist (or isn't in your workspace). Problem types: not-found. */
@@ -2325,28 +1940,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/problem+json': {
-            /**
-             * Format: uri
-             * @example https://api.sessions.ventus.ai/errors/insufficient-capacity
-             */
-            type: string;
-            /** @example Insufficient capacity */
-            title: string;
-            /** @example 503 */
-            status: number;
-            /** @example No agents in region us-east1 had spare capacity at 2026-05-18T00:14:22Z. Retry after the pool drains; us-east1 is the only region available today. */
-            detail?: string;
-            /** @example /v1/sessions */
-            instance?: string;
-            errors?: {
-              field: string;
-              message: string;
-              unknown_field?: string;
-            }[];
-          } & {
-            [key: string]: unknown;
-          };
+          'application/problem+json': components['schemas']['Problem'];
         };
       };
       /** @description Payload too large. Problem types: payload-too-large. */
@@ -2357,28 +1951,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/problem+json': {
-            /**
-             * Format: uri
-             * @example https://api.sessions.ventus.ai/errors/insufficient-capacity
-             */
-            type: string;
-            /** @example Insufficient capacity */
-            title: string;
-            /** @example 503 */
-            status: number;
-            /** @example No agents in region us-east1 had spare capacity at 2026-05-18T00:14:22Z. Retry after the pool drains; us-east1 is the only region available today. */
-            detail?: string;
-            /** @example /v1/sessions */
-            instance?: string;
-            errors?: {
-              field: string;
-              message: string;
-              unknown_field?: string;
-            }[];
-          } & {
-            [key: string]: unknown;
-          };
+          'application/problem+json': components['schemas']['Problem'];
         };
       };
       /** @description Unsupported media type. Problem types: unsupported-media-type. */
@@ -2389,28 +1962,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/problem+json': {
-            /**
-             * Format: uri
-             * @example https://api.sessions.ventus.ai/errors/insufficient-capacity
-             */
-            type: string;
-            /** @example Insufficient capacity */
-            title: string;
-            /** @example 503 */
-            status: number;
-            /** @example No agents in region us-east1 had spare capacity at 2026-05-18T00:14:22Z. Retry after the pool drains; us-east1 is the only region available today. */
-            detail?: string;
-            /** @example /v1/sessions */
-            instance?: string;
-            errors?: {
-              field: string;
-              message: string;
-              unknown_field?: string;
-            }[];
-          } & {
-            [key: string]: unknown;
-          };
+          'application/problem+json': components['schemas']['Problem'];
         };
       };
       /** @description Rate-limited. See Retry-After. Problem types: rate-limited. */
@@ -2423,28 +1975,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/problem+json': {
-            /**
-             * Format: uri
-             * @example https://api.sessions.ventus.ai/errors/insufficient-capacity
-             */
-            type: string;
-            /** @example Insufficient capacity */
-            title: string;
-            /** @example 503 */
-            status: number;
-            /** @example No agents in region us-east1 had spare capacity at 2026-05-18T00:14:22Z. Retry after the pool drains; us-east1 is the only region available today. */
-            detail?: string;
-            /** @example /v1/sessions */
-            instance?: string;
-            errors?: {
-              field: string;
-              message: string;
-              unknown_field?: string;
-            }[];
-          } & {
-            [key: string]: unknown;
-          };
+          'application/problem+json': components['schemas']['Problem'];
         };
       };
       /** @description Bug on our side; retry. Problem types: internal-error. */
@@ -2455,28 +1986,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/problem+json': {
-            /**
-             * Format: uri
-             * @example https://api.sessions.ventus.ai/errors/insufficient-capacity
-             */
-            type: string;
-            /** @example Insufficient capacity */
-            title: string;
-            /** @example 503 */
-            status: number;
-            /** @example No agents in region us-east1 had spare capacity at 2026-05-18T00:14:22Z. Retry after the pool drains; us-east1 is the only region available today. */
-            detail?: string;
-            /** @example /v1/sessions */
-            instance?: string;
-            errors?: {
-              field: string;
-              message: string;
-              unknown_field?: string;
-            }[];
-          } & {
-            [key: string]: unknown;
-          };
+          'application/problem+json': components['schemas']['Problem'];
         };
       };
     };
@@ -2496,10 +2006,7 @@ export interface operations {
     };
     requestBody: {
       content: {
-        'application/json': {
-          /** @enum {string} */
-          status: 'REQUEST_RELEASE';
-        };
+        'application/json': components['schemas']['UpdateSessionBody'];
       };
     };
     responses: {
@@ -2511,60 +2018,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/json': {
-            id: string;
-            /** @enum {unknown} */
-            status: 'QUEUED' | 'PROVISIONING' | 'RUNNING' | 'COMPLETED' | 'EXPIRED' | 'ERRORED';
-            region: string;
-            runtime_kind: string;
-            /** Format: date-time */
-            created_at: string;
-            started_at: string | null;
-            /** Format: date-time */
-            expires_at: string;
-            released_at: string | null;
-            release_reason:
-              | (
-                  | 'client_release'
-                  | 'cdp_disconnect'
-                  | 'timeout'
-                  | 'admin_terminated'
-                  | 'runtime_failure'
-                  | 'provision_failed'
-                )
-              | null;
-            error: string | null;
-            connect_url: string | null;
-            live_view_url: string | null;
-            timeout_seconds: number;
-            keep_alive_seconds: number;
-            viewport: {
-              width: number;
-              height: number;
-            } | null;
-            user_agent: string | null;
-            proxy: {
-              url: string;
-              username: string | null;
-            } | null;
-            profile_id: string | null;
-            profile_version: number | null;
-            restored_state: {
-              /** @description Cookies the browser accepted. */
-              cookies: number;
-              origins: {
-                /** @example https://app.example.com */
-                origin: string;
-                local_storage_items: number;
-              }[];
-            } | null;
-            labels: {
-              [key: string]: string;
-            };
-            recording: {
-              enabled: boolean;
-            };
-          };
+          'application/json': components['schemas']['Session'];
         };
       };
       /** @description Validation error: fix the request and retry. Problem types: validation-error. */
@@ -2575,28 +2029,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/problem+json': {
-            /**
-             * Format: uri
-             * @example https://api.sessions.ventus.ai/errors/insufficient-capacity
-             */
-            type: string;
-            /** @example Insufficient capacity */
-            title: string;
-            /** @example 503 */
-            status: number;
-            /** @example No agents in region us-east1 had spare capacity at 2026-05-18T00:14:22Z. Retry after the pool drains; us-east1 is the only region available today. */
-            detail?: string;
-            /** @example /v1/sessions */
-            instance?: string;
-            errors?: {
-              field: string;
-              message: string;
-              unknown_field?: string;
-            }[];
-          } & {
-            [key: string]: unknown;
-          };
+          'application/problem+json': components['schemas']['Problem'];
         };
       };
       /** @description Missing or invalid Bearer token. Problem types: unauthorized. */
@@ -2607,28 +2040,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/problem+json': {
-            /**
-             * Format: uri
-             * @example https://api.sessions.ventus.ai/errors/insufficient-capacity
-             */
-            type: string;
-            /** @example Insufficient capacity */
-            title: string;
-            /** @example 503 */
-            status: number;
-            /** @example No agents in region us-east1 had spare capacity at 2026-05-18T00:14:22Z. Retry after the pool drains; us-east1 is the only region available today. */
-            detail?: string;
-            /** @example /v1/sessions */
-            instance?: string;
-            errors?: {
-              field: string;
-              message: string;
-              unknown_field?: string;
-            }[];
-          } & {
-            [key: string]: unknown;
-          };
+          'application/problem+json': components['schemas']['Problem'];
         };
       };
       /** @description Token valid, but scope insufficient. Problem types: forbidden. */
@@ -2639,28 +2051,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/problem+json': {
-            /**
-             * Format: uri
-             * @example https://api.sessions.ventus.ai/errors/insufficient-capacity
-             */
-            type: string;
-            /** @example Insufficient capacity */
-            title: string;
-            /** @example 503 */
-            status: number;
-            /** @example No agents in region us-east1 had spare capacity at 2026-05-18T00:14:22Z. Retry after the pool drains; us-east1 is the only region available today. */
-            detail?: string;
-            /** @example /v1/sessions */
-            instance?: string;
-            errors?: {
-              field: string;
-              message: string;
-              unknown_field?: string;
-            }[];
-          } & {
-            [key: string]: unknown;
-          };
+          'application/problem+json': components['schemas']['Problem'];
         };
       };
       /** @description Resource doesn't exist (or isn't in your workspace). Problem types: not-found. */
@@ -2671,28 +2062,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/problem+json': {
-            /**
-             * Format: uri
-             * @example https://api.sessions.ventus.ai/errors/insufficient-capacity
-             */
-            type: string;
-            /** @example Insufficient capacity */
-            title: string;
-            /** @example 503 */
-            status: number;
-            /** @example No agents in region us-east1 had spare capacity at 2026-05-18T00:14:22Z. Retry after the pool drains; us-east1 is the only region available today. */
-            detail?: string;
-            /** @example /v1/sessions */
-            instance?: string;
-            errors?: {
-              field: string;
-              message: string;
-              unknown_field?: string;
-            }[];
-          } & {
-            [key: string]: unknown;
-          };
+          'application/problem+json': components['schemas']['Problem'];
         };
       };
       /** @description State conflict. Problem types: state-conflict. */
@@ -2703,28 +2073,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/problem+json': {
-            /**
-             * Format: uri
-             * @example https://api.sessions.ventus.ai/errors/insufficient-capacity
-             */
-            type: string;
-            /** @example Insufficient capacity */
-            title: string;
-            /** @example 503 */
-            status: number;
-            /** @example No agents in region us-east1 had spare capacity at 2026-05-18T00:14:22Z. Retry after the pool drains; us-east1 is the only region available today. */
-            detail?: string;
-            /** @example /v1/sessions */
-            instance?: string;
-            errors?: {
-              field: string;
-              message: string;
-              unknown_field?: string;
-            }[];
-          } & {
-            [key: string]: unknown;
-          };
+          'application/problem+json': components['schemas']['Problem'];
         };
       };
       /** @description Payload too large. Problem types: payload-too-large. */
@@ -2735,28 +2084,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/problem+json': {
-            /**
-             * Format: uri
-             * @example https://api.sessions.ventus.ai/errors/insufficient-capacity
-             */
-            type: string;
-            /** @example Insufficient capacity */
-            title: string;
-            /** @example 503 */
-            status: number;
-            /** @example No agents in region us-east1 had spare capacity at 2026-05-18T00:14:22Z. Retry after the pool drains; us-east1 is the only region available today. */
-            detail?: string;
-            /** @example /v1/sessions */
-            instance?: string;
-            errors?: {
-              field: string;
-              message: string;
-              unknown_field?: string;
-            }[];
-          } & {
-            [key: string]: unknown;
-          };
+          'application/problem+json': components['schemas']['Problem'];
         };
       };
       /** @description Unsupported media type. Problem types: unsupported-media-type. */
@@ -2767,28 +2095,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/problem+json': {
-            /**
-             * Format: uri
-             * @example https://api.sessions.ventus.ai/errors/insufficient-capacity
-             */
-            type: string;
-            /** @example Insufficient capacity */
-            title: string;
-            /** @example 503 */
-            status: number;
-            /** @example No agents in region us-east1 had spare capacity at 2026-05-18T00:14:22Z. Retry after the pool drains; us-east1 is the only region available today. */
-            detail?: string;
-            /** @example /v1/sessions */
-            instance?: string;
-            errors?: {
-              field: string;
-              message: string;
-              unknown_field?: string;
-            }[];
-          } & {
-            [key: string]: unknown;
-          };
+          'application/problem+json': components['schemas']['Problem'];
         };
       };
       /** @description Rate-limited. See Retry-After. Problem types: rate-limited. */
@@ -2801,28 +2108,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/problem+json': {
-            /**
-             * Format: uri
-             * @example https://api.sessions.ventus.ai/errors/insufficient-capacity
-             */
-            type: string;
-            /** @example Insufficient capacity */
-            title: string;
-            /** @example 503 */
-            status: number;
-            /** @example No agents in region us-east1 had spare capacity at 2026-05-18T00:14:22Z. Retry after the pool drains; us-east1 is the only region available today. */
-            detail?: string;
-            /** @example /v1/sessions */
-            instance?: string;
-            errors?: {
-              field: string;
-              message: string;
-              unknown_field?: string;
-            }[];
-          } & {
-            [key: string]: unknown;
-          };
+          'application/problem+json': components['schemas']['Problem'];
         };
       };
       /** @description Bug on our side; retry. Problem types: internal-error. */
@@ -2833,28 +2119,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/problem+json': {
-            /**
-             * Format: uri
-             * @example https://api.sessions.ventus.ai/errors/insufficient-capacity
-             */
-            type: string;
-            /** @example Insufficient capacity */
-            title: string;
-            /** @example 503 */
-            status: number;
-            /** @example No agents in region us-east1 had spare capacity at 2026-05-18T00:14:22Z. Retry after the pool drains; us-east1 is the only region available today. */
-            detail?: string;
-            /** @example /v1/sessions */
-            instance?: string;
-            errors?: {
-              field: string;
-              message: string;
-              unknown_field?: string;
-            }[];
-          } & {
-            [key: string]: unknown;
-          };
+          'application/problem+json': components['schemas']['Problem'];
         };
       };
     };
@@ -2876,8 +2141,9 @@ export interface operations {
       content: {
         'application/json': {
           /**
-           * @description Seconds to move expires_at forward.
+           * @description Seconds to move `expires_at` forward, 1 to 86400. Default 600 (10 min).
            * @default 600
+           * @example 600
            */
           extend_seconds?: number;
         };
@@ -2892,60 +2158,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/json': {
-            id: string;
-            /** @enum {unknown} */
-            status: 'QUEUED' | 'PROVISIONING' | 'RUNNING' | 'COMPLETED' | 'EXPIRED' | 'ERRORED';
-            region: string;
-            runtime_kind: string;
-            /** Format: date-time */
-            created_at: string;
-            started_at: string | null;
-            /** Format: date-time */
-            expires_at: string;
-            released_at: string | null;
-            release_reason:
-              | (
-                  | 'client_release'
-                  | 'cdp_disconnect'
-                  | 'timeout'
-                  | 'admin_terminated'
-                  | 'runtime_failure'
-                  | 'provision_failed'
-                )
-              | null;
-            error: string | null;
-            connect_url: string | null;
-            live_view_url: string | null;
-            timeout_seconds: number;
-            keep_alive_seconds: number;
-            viewport: {
-              width: number;
-              height: number;
-            } | null;
-            user_agent: string | null;
-            proxy: {
-              url: string;
-              username: string | null;
-            } | null;
-            profile_id: string | null;
-            profile_version: number | null;
-            restored_state: {
-              /** @description Cookies the browser accepted. */
-              cookies: number;
-              origins: {
-                /** @example https://app.example.com */
-                origin: string;
-                local_storage_items: number;
-              }[];
-            } | null;
-            labels: {
-              [key: string]: string;
-            };
-            recording: {
-              enabled: boolean;
-            };
-          };
+          'application/json': components['schemas']['Session'];
         };
       };
       /** @description Validation error: fix the request and retry. Problem types: validation-error. */
@@ -2956,28 +2169,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/problem+json': {
-            /**
-             * Format: uri
-             * @example https://api.sessions.ventus.ai/errors/insufficient-capacity
-             */
-            type: string;
-            /** @example Insufficient capacity */
-            title: string;
-            /** @example 503 */
-            status: number;
-            /** @example No agents in region us-east1 had spare capacity at 2026-05-18T00:14:22Z. Retry after the pool drains; us-east1 is the only region available today. */
-            detail?: string;
-            /** @example /v1/sessions */
-            instance?: string;
-            errors?: {
-              field: string;
-              message: string;
-              unknown_field?: string;
-            }[];
-          } & {
-            [key: string]: unknown;
-          };
+          'application/problem+json': components['schemas']['Problem'];
         };
       };
       /** @description Missing or invalid Bearer token. Problem types: unauthorized. */
@@ -2988,28 +2180,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/problem+json': {
-            /**
-             * Format: uri
-             * @example https://api.sessions.ventus.ai/errors/insufficient-capacity
-             */
-            type: string;
-            /** @example Insufficient capacity */
-            title: string;
-            /** @example 503 */
-            status: number;
-            /** @example No agents in region us-east1 had spare capacity at 2026-05-18T00:14:22Z. Retry after the pool drains; us-east1 is the only region available today. */
-            detail?: string;
-            /** @example /v1/sessions */
-            instance?: string;
-            errors?: {
-              field: string;
-              message: string;
-              unknown_field?: string;
-            }[];
-          } & {
-            [key: string]: unknown;
-          };
+          'application/problem+json': components['schemas']['Problem'];
         };
       };
       /** @description Token valid, but scope insufficient. Problem types: forbidden. */
@@ -3020,28 +2191,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/problem+json': {
-            /**
-             * Format: uri
-             * @example https://api.sessions.ventus.ai/errors/insufficient-capacity
-             */
-            type: string;
-            /** @example Insufficient capacity */
-            title: string;
-            /** @example 503 */
-            status: number;
-            /** @example No agents in region us-east1 had spare capacity at 2026-05-18T00:14:22Z. Retry after the pool drains; us-east1 is the only region available today. */
-            detail?: string;
-            /** @example /v1/sessions */
-            instance?: string;
-            errors?: {
-              field: string;
-              message: string;
-              unknown_field?: string;
-            }[];
-          } & {
-            [key: string]: unknown;
-          };
+          'application/problem+json': components['schemas']['Problem'];
         };
       };
       /** @description Resource doesn't exist (or isn't in your workspace). Problem types: not-found. */
@@ -3052,31 +2202,10 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/problem+json': {
-            /**
-             * Format: uri
-             * @example https://api.sessions.ventus.ai/errors/insufficient-capacity
-             */
-            type: string;
-            /** @example Insufficient capacity */
-            title: string;
-            /** @example 503 */
-            status: number;
-            /** @example No agents in region us-east1 had spare capacity at 2026-05-18T00:14:22Z. Retry after the pool drains; us-east1 is the only region available today. */
-            detail?: string;
-            /** @example /v1/sessions */
-            instance?: string;
-            errors?: {
-              field: string;
-              message: string;
-              unknown_field?: string;
-            }[];
-          } & {
-            [key: string]: unknown;
-          };
+          'application/problem+json': components['schemas']['Problem'];
         };
       };
-      /** @description State conflict. Problem types: state-conflict. */
+      /** @description State conflict. Problem types: state-conflict, session-lifetime-exceeded. */
       409: {
         headers: {
           /** @description Identifies this request in our logs; quote it in support requests. */
@@ -3084,28 +2213,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/problem+json': {
-            /**
-             * Format: uri
-             * @example https://api.sessions.ventus.ai/errors/insufficient-capacity
-             */
-            type: string;
-            /** @example Insufficient capacity */
-            title: string;
-            /** @example 503 */
-            status: number;
-            /** @example No agents in region us-east1 had spare capacity at 2026-05-18T00:14:22Z. Retry after the pool drains; us-east1 is the only region available today. */
-            detail?: string;
-            /** @example /v1/sessions */
-            instance?: string;
-            errors?: {
-              field: string;
-              message: string;
-              unknown_field?: string;
-            }[];
-          } & {
-            [key: string]: unknown;
-          };
+          'application/problem+json': components['schemas']['Problem'];
         };
       };
       /** @description Payload too large. Problem types: payload-too-large. */
@@ -3116,28 +2224,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/problem+json': {
-            /**
-             * Format: uri
-             * @example https://api.sessions.ventus.ai/errors/insufficient-capacity
-             */
-            type: string;
-            /** @example Insufficient capacity */
-            title: string;
-            /** @example 503 */
-            status: number;
-            /** @example No agents in region us-east1 had spare capacity at 2026-05-18T00:14:22Z. Retry after the pool drains; us-east1 is the only region available today. */
-            detail?: string;
-            /** @example /v1/sessions */
-            instance?: string;
-            errors?: {
-              field: string;
-              message: string;
-              unknown_field?: string;
-            }[];
-          } & {
-            [key: string]: unknown;
-          };
+          'application/problem+json': components['schemas']['Problem'];
         };
       };
       /** @description Unsupported media type. Problem types: unsupported-media-type. */
@@ -3148,28 +2235,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/problem+json': {
-            /**
-             * Format: uri
-             * @example https://api.sessions.ventus.ai/errors/insufficient-capacity
-             */
-            type: string;
-            /** @example Insufficient capacity */
-            title: string;
-            /** @example 503 */
-            status: number;
-            /** @example No agents in region us-east1 had spare capacity at 2026-05-18T00:14:22Z. Retry after the pool drains; us-east1 is the only region available today. */
-            detail?: string;
-            /** @example /v1/sessions */
-            instance?: string;
-            errors?: {
-              field: string;
-              message: string;
-              unknown_field?: string;
-            }[];
-          } & {
-            [key: string]: unknown;
-          };
+          'application/problem+json': components['schemas']['Problem'];
         };
       };
       /** @description Rate-limited. See Retry-After. Problem types: rate-limited. */
@@ -3182,28 +2248,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/problem+json': {
-            /**
-             * Format: uri
-             * @example https://api.sessions.ventus.ai/errors/insufficient-capacity
-             */
-            type: string;
-            /** @example Insufficient capacity */
-            title: string;
-            /** @example 503 */
-            status: number;
-            /** @example No agents in region us-east1 had spare capacity at 2026-05-18T00:14:22Z. Retry after the pool drains; us-east1 is the only region available today. */
-            detail?: string;
-            /** @example /v1/sessions */
-            instance?: string;
-            errors?: {
-              field: string;
-              message: string;
-              unknown_field?: string;
-            }[];
-          } & {
-            [key: string]: unknown;
-          };
+          'application/problem+json': components['schemas']['Problem'];
         };
       };
       /** @description Bug on our side; retry. Problem types: internal-error. */
@@ -3214,35 +2259,19 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/problem+json': {
-            /**
-             * Format: uri
-             * @example https://api.sessions.ventus.ai/errors/insufficient-capacity
-             */
-            type: string;
-            /** @example Insufficient capacity */
-            title: string;
-            /** @example 503 */
-            status: number;
-            /** @example No agents in region us-east1 had spare capacity at 2026-05-18T00:14:22Z. Retry after the pool drains; us-east1 is the only region available today. */
-            detail?: string;
-            /** @example /v1/sessions */
-            instance?: string;
-            errors?: {
-              field: string;
-              message: string;
-              unknown_field?: string;
-            }[];
-          } & {
-            [key: string]: unknown;
-          };
+          'application/problem+json': components['schemas']['Problem'];
         };
       };
     };
   };
   listSessionTransitions: {
     parameters: {
-      query?: never;
+      query?: {
+        /** @description Page size, 1-100. */
+        limit?: number;
+        /** @description Opaque; from next_cursor of the previous page. */
+        cursor?: string;
+      };
       header?: never;
       path: {
         /**
@@ -3255,7 +2284,7 @@ export interface operations {
     };
     requestBody?: never;
     responses: {
-      /** @description The transitions. */
+      /** @description A page of transitions. */
       200: {
         headers: {
           /** @description Identifies this request in our logs; quote it in support requests. */
@@ -3273,6 +2302,8 @@ export interface operations {
               /** Format: date-time */
               at: string;
             }[];
+            next_cursor: string | null;
+            has_more: boolean;
           };
         };
       };
@@ -3284,28 +2315,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/problem+json': {
-            /**
-             * Format: uri
-             * @example https://api.sessions.ventus.ai/errors/insufficient-capacity
-             */
-            type: string;
-            /** @example Insufficient capacity */
-            title: string;
-            /** @example 503 */
-            status: number;
-            /** @example No agents in region us-east1 had spare capacity at 2026-05-18T00:14:22Z. Retry after the pool drains; us-east1 is the only region available today. */
-            detail?: string;
-            /** @example /v1/sessions */
-            instance?: string;
-            errors?: {
-              field: string;
-              message: string;
-              unknown_field?: string;
-            }[];
-          } & {
-            [key: string]: unknown;
-          };
+          'application/problem+json': components['schemas']['Problem'];
         };
       };
       /** @description Missing or invalid Bearer token. Problem types: unauthorized. */
@@ -3316,28 +2326,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/problem+json': {
-            /**
-             * Format: uri
-             * @example https://api.sessions.ventus.ai/errors/insufficient-capacity
-             */
-            type: string;
-            /** @example Insufficient capacity */
-            title: string;
-            /** @example 503 */
-            status: number;
-            /** @example No agents in region us-east1 had spare capacity at 2026-05-18T00:14:22Z. Retry after the pool drains; us-east1 is the only region available today. */
-            detail?: string;
-            /** @example /v1/sessions */
-            instance?: string;
-            errors?: {
-              field: string;
-              message: string;
-              unknown_field?: string;
-            }[];
-          } & {
-            [key: string]: unknown;
-          };
+          'application/problem+json': components['schemas']['Problem'];
         };
       };
       /** @description Token valid, but scope insufficient. Problem types: forbidden. */
@@ -3348,28 +2337,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/problem+json': {
-            /**
-             * Format: uri
-             * @example https://api.sessions.ventus.ai/errors/insufficient-capacity
-             */
-            type: string;
-            /** @example Insufficient capacity */
-            title: string;
-            /** @example 503 */
-            status: number;
-            /** @example No agents in region us-east1 had spare capacity at 2026-05-18T00:14:22Z. Retry after the pool drains; us-east1 is the only region available today. */
-            detail?: string;
-            /** @example /v1/sessions */
-            instance?: string;
-            errors?: {
-              field: string;
-              message: string;
-              unknown_field?: string;
-            }[];
-          } & {
-            [key: string]: unknown;
-          };
+          'application/problem+json': components['schemas']['Problem'];
         };
       };
       /** @description Resource doesn't exist (or isn't in your workspace). Problem types: not-found. */
@@ -3380,28 +2348,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/problem+json': {
-            /**
-             * Format: uri
-             * @example https://api.sessions.ventus.ai/errors/insufficient-capacity
-             */
-            type: string;
-            /** @example Insufficient capacity */
-            title: string;
-            /** @example 503 */
-            status: number;
-            /** @example No agents in region us-east1 had spare capacity at 2026-05-18T00:14:22Z. Retry after the pool drains; us-east1 is the only region available today. */
-            detail?: string;
-            /** @example /v1/sessions */
-            instance?: string;
-            errors?: {
-              field: string;
-              message: string;
-              unknown_field?: string;
-            }[];
-          } & {
-            [key: string]: unknown;
-          };
+          'application/problem+json': components['schemas']['Problem'];
         };
       };
       /** @description Payload too large. Problem types: payload-too-large. */
@@ -3412,28 +2359,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/problem+json': {
-            /**
-             * Format: uri
-             * @example https://api.sessions.ventus.ai/errors/insufficient-capacity
-             */
-            type: string;
-            /** @example Insufficient capacity */
-            title: string;
-            /** @example 503 */
-            status: number;
-            /** @example No agents in region us-east1 had spare capacity at 2026-05-18T00:14:22Z. Retry after the pool drains; us-east1 is the only region available today. */
-            detail?: string;
-            /** @example /v1/sessions */
-            instance?: string;
-            errors?: {
-              field: string;
-              message: string;
-              unknown_field?: string;
-            }[];
-          } & {
-            [key: string]: unknown;
-          };
+          'application/problem+json': components['schemas']['Problem'];
         };
       };
       /** @description Unsupported media type. Problem types: unsupported-media-type. */
@@ -3444,28 +2370,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/problem+json': {
-            /**
-             * Format: uri
-             * @example https://api.sessions.ventus.ai/errors/insufficient-capacity
-             */
-            type: string;
-            /** @example Insufficient capacity */
-            title: string;
-            /** @example 503 */
-            status: number;
-            /** @example No agents in region us-east1 had spare capacity at 2026-05-18T00:14:22Z. Retry after the pool drains; us-east1 is the only region available today. */
-            detail?: string;
-            /** @example /v1/sessions */
-            instance?: string;
-            errors?: {
-              field: string;
-              message: string;
-              unknown_field?: string;
-            }[];
-          } & {
-            [key: string]: unknown;
-          };
+          'application/problem+json': components['schemas']['Problem'];
         };
       };
       /** @description Rate-limited. See Retry-After. Problem types: rate-limited. */
@@ -3478,28 +2383,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/problem+json': {
-            /**
-             * Format: uri
-             * @example https://api.sessions.ventus.ai/errors/insufficient-capacity
-             */
-            type: string;
-            /** @example Insufficient capacity */
-            title: string;
-            /** @example 503 */
-            status: number;
-            /** @example No agents in region us-east1 had spare capacity at 2026-05-18T00:14:22Z. Retry after the pool drains; us-east1 is the only region available today. */
-            detail?: string;
-            /** @example /v1/sessions */
-            instance?: string;
-            errors?: {
-              field: string;
-              message: string;
-              unknown_field?: string;
-            }[];
-          } & {
-            [key: string]: unknown;
-          };
+          'application/problem+json': components['schemas']['Problem'];
         };
       };
       /** @description Bug on our side; retry. Problem types: internal-error. */
@@ -3510,28 +2394,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/problem+json': {
-            /**
-             * Format: uri
-             * @example https://api.sessions.ventus.ai/errors/insufficient-capacity
-             */
-            type: string;
-            /** @example Insufficient capacity */
-            title: string;
-            /** @example 503 */
-            status: number;
-            /** @example No agents in region us-east1 had spare capacity at 2026-05-18T00:14:22Z. Retry after the pool drains; us-east1 is the only region available today. */
-            detail?: string;
-            /** @example /v1/sessions */
-            instance?: string;
-            errors?: {
-              field: string;
-              message: string;
-              unknown_field?: string;
-            }[];
-          } & {
-            [key: string]: unknown;
-          };
+          'application/problem+json': components['schemas']['Problem'];
         };
       };
     };
@@ -3558,28 +2421,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/json': {
-            items: {
-              /** @description The ULID in `vs_<id>.<secret>`. */
-              id: string;
-              name: string | null;
-              scopes: (
-                | 'sessions:read'
-                | 'sessions:write'
-                | 'profiles:read'
-                | 'profiles:write'
-                | 'audit:read'
-                | 'keys:admin'
-                | 'operator'
-              )[];
-              /** Format: date-time */
-              created_at: string;
-              /** @description Set once the key is revoked. */
-              revoked_at: string | null;
-            }[];
-            next_cursor: string | null;
-            has_more: boolean;
-          };
+          'application/json': components['schemas']['ApiKeyList'];
         };
       };
       /** @description Validation error: fix the request and retry. Problem types: validation-error. */
@@ -3590,28 +2432,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/problem+json': {
-            /**
-             * Format: uri
-             * @example https://api.sessions.ventus.ai/errors/insufficient-capacity
-             */
-            type: string;
-            /** @example Insufficient capacity */
-            title: string;
-            /** @example 503 */
-            status: number;
-            /** @example No agents in region us-east1 had spare capacity at 2026-05-18T00:14:22Z. Retry after the pool drains; us-east1 is the only region available today. */
-            detail?: string;
-            /** @example /v1/sessions */
-            instance?: string;
-            errors?: {
-              field: string;
-              message: string;
-              unknown_field?: string;
-            }[];
-          } & {
-            [key: string]: unknown;
-          };
+          'application/problem+json': components['schemas']['Problem'];
         };
       };
       /** @description Missing or invalid Bearer token. Problem types: unauthorized. */
@@ -3622,28 +2443,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/problem+json': {
-            /**
-             * Format: uri
-             * @example https://api.sessions.ventus.ai/errors/insufficient-capacity
-             */
-            type: string;
-            /** @example Insufficient capacity */
-            title: string;
-            /** @example 503 */
-            status: number;
-            /** @example No agents in region us-east1 had spare capacity at 2026-05-18T00:14:22Z. Retry after the pool drains; us-east1 is the only region available today. */
-            detail?: string;
-            /** @example /v1/sessions */
-            instance?: string;
-            errors?: {
-              field: string;
-              message: string;
-              unknown_field?: string;
-            }[];
-          } & {
-            [key: string]: unknown;
-          };
+          'application/problem+json': components['schemas']['Problem'];
         };
       };
       /** @description Token valid, but scope insufficient. Problem types: forbidden. */
@@ -3654,28 +2454,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/problem+json': {
-            /**
-             * Format: uri
-             * @example https://api.sessions.ventus.ai/errors/insufficient-capacity
-             */
-            type: string;
-            /** @example Insufficient capacity */
-            title: string;
-            /** @example 503 */
-            status: number;
-            /** @example No agents in region us-east1 had spare capacity at 2026-05-18T00:14:22Z. Retry after the pool drains; us-east1 is the only region available today. */
-            detail?: string;
-            /** @example /v1/sessions */
-            instance?: string;
-            errors?: {
-              field: string;
-              message: string;
-              unknown_field?: string;
-            }[];
-          } & {
-            [key: string]: unknown;
-          };
+          'application/problem+json': components['schemas']['Problem'];
         };
       };
       /** @description Payload too large. Problem types: payload-too-large. */
@@ -3686,28 +2465,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/problem+json': {
-            /**
-             * Format: uri
-             * @example https://api.sessions.ventus.ai/errors/insufficient-capacity
-             */
-            type: string;
-            /** @example Insufficient capacity */
-            title: string;
-            /** @example 503 */
-            status: number;
-            /** @example No agents in region us-east1 had spare capacity at 2026-05-18T00:14:22Z. Retry after the pool drains; us-east1 is the only region available today. */
-            detail?: string;
-            /** @example /v1/sessions */
-            instance?: string;
-            errors?: {
-              field: string;
-              message: string;
-              unknown_field?: string;
-            }[];
-          } & {
-            [key: string]: unknown;
-          };
+          'application/problem+json': components['schemas']['Problem'];
         };
       };
       /** @description Unsupported media type. Problem types: unsupported-media-type. */
@@ -3718,28 +2476,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/problem+json': {
-            /**
-             * Format: uri
-             * @example https://api.sessions.ventus.ai/errors/insufficient-capacity
-             */
-            type: string;
-            /** @example Insufficient capacity */
-            title: string;
-            /** @example 503 */
-            status: number;
-            /** @example No agents in region us-east1 had spare capacity at 2026-05-18T00:14:22Z. Retry after the pool drains; us-east1 is the only region available today. */
-            detail?: string;
-            /** @example /v1/sessions */
-            instance?: string;
-            errors?: {
-              field: string;
-              message: string;
-              unknown_field?: string;
-            }[];
-          } & {
-            [key: string]: unknown;
-          };
+          'application/problem+json': components['schemas']['Problem'];
         };
       };
       /** @description Rate-limited. See Retry-After. Problem types: rate-limited. */
@@ -3752,28 +2489,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/problem+json': {
-            /**
-             * Format: uri
-             * @example https://api.sessions.ventus.ai/errors/insufficient-capacity
-             */
-            type: string;
-            /** @example Insufficient capacity */
-            title: string;
-            /** @example 503 */
-            status: number;
-            /** @example No agents in region us-east1 had spare capacity at 2026-05-18T00:14:22Z. Retry after the pool drains; us-east1 is the only region available today. */
-            detail?: string;
-            /** @example /v1/sessions */
-            instance?: string;
-            errors?: {
-              field: string;
-              message: string;
-              unknown_field?: string;
-            }[];
-          } & {
-            [key: string]: unknown;
-          };
+          'application/problem+json': components['schemas']['Problem'];
         };
       };
       /** @description Bug on our side; retry. Problem types: internal-error. */
@@ -3784,28 +2500,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/problem+json': {
-            /**
-             * Format: uri
-             * @example https://api.sessions.ventus.ai/errors/insufficient-capacity
-             */
-            type: string;
-            /** @example Insufficient capacity */
-            title: string;
-            /** @example 503 */
-            status: number;
-            /** @example No agents in region us-east1 had spare capacity at 2026-05-18T00:14:22Z. Retry after the pool drains; us-east1 is the only region available today. */
-            detail?: string;
-            /** @example /v1/sessions */
-            instance?: string;
-            errors?: {
-              field: string;
-              message: string;
-              unknown_field?: string;
-            }[];
-          } & {
-            [key: string]: unknown;
-          };
+          'application/problem+json': components['schemas']['Problem'];
         };
       };
     };
@@ -3819,20 +2514,7 @@ export interface operations {
     };
     requestBody: {
       content: {
-        'application/json': {
-          /** @description A label for people; not unique. */
-          name?: string;
-          /** @description Scopes of the new key; each must be held by the calling key. `operator` is granted only by the CLI. */
-          scopes: (
-            | 'sessions:read'
-            | 'sessions:write'
-            | 'profiles:read'
-            | 'profiles:write'
-            | 'audit:read'
-            | 'keys:admin'
-            | 'operator'
-          )[];
-        };
+        'application/json': components['schemas']['CreateApiKeyBody'];
       };
     };
     responses: {
@@ -3846,26 +2528,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/json': {
-            /** @description The ULID in `vs_<id>.<secret>`. */
-            id: string;
-            name: string | null;
-            scopes: (
-              | 'sessions:read'
-              | 'sessions:write'
-              | 'profiles:read'
-              | 'profiles:write'
-              | 'audit:read'
-              | 'keys:admin'
-              | 'operator'
-            )[];
-            /** Format: date-time */
-            created_at: string;
-            /** @description Set once the key is revoked. */
-            revoked_at: string | null;
-            /** @description The full key, `vs_<id>.<secret>`. Shown only in this response: store it now. */
-            api_key: string;
-          };
+          'application/json': components['schemas']['CreatedApiKey'];
         };
       };
       /** @description Validation error: fix the request and retry. Problem types: validation-error. */
@@ -3876,28 +2539,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/problem+json': {
-            /**
-             * Format: uri
-             * @example https://api.sessions.ventus.ai/errors/insufficient-capacity
-             */
-            type: string;
-            /** @example Insufficient capacity */
-            title: string;
-            /** @example 503 */
-            status: number;
-            /** @example No agents in region us-east1 had spare capacity at 2026-05-18T00:14:22Z. Retry after the pool drains; us-east1 is the only region available today. */
-            detail?: string;
-            /** @example /v1/sessions */
-            instance?: string;
-            errors?: {
-              field: string;
-              message: string;
-              unknown_field?: string;
-            }[];
-          } & {
-            [key: string]: unknown;
-          };
+          'application/problem+json': components['schemas']['Problem'];
         };
       };
       /** @description Missing or invalid Bearer token. Problem types: unauthorized. */
@@ -3908,28 +2550,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/problem+json': {
-            /**
-             * Format: uri
-             * @example https://api.sessions.ventus.ai/errors/insufficient-capacity
-             */
-            type: string;
-            /** @example Insufficient capacity */
-            title: string;
-            /** @example 503 */
-            status: number;
-            /** @example No agents in region us-east1 had spare capacity at 2026-05-18T00:14:22Z. Retry after the pool drains; us-east1 is the only region available today. */
-            detail?: string;
-            /** @example /v1/sessions */
-            instance?: string;
-            errors?: {
-              field: string;
-              message: string;
-              unknown_field?: string;
-            }[];
-          } & {
-            [key: string]: unknown;
-          };
+          'application/problem+json': components['schemas']['Problem'];
         };
       };
       /** @description Token valid, but scope insufficient. Problem types: forbidden. */
@@ -3940,28 +2561,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/problem+json': {
-            /**
-             * Format: uri
-             * @example https://api.sessions.ventus.ai/errors/insufficient-capacity
-             */
-            type: string;
-            /** @example Insufficient capacity */
-            title: string;
-            /** @example 503 */
-            status: number;
-            /** @example No agents in region us-east1 had spare capacity at 2026-05-18T00:14:22Z. Retry after the pool drains; us-east1 is the only region available today. */
-            detail?: string;
-            /** @example /v1/sessions */
-            instance?: string;
-            errors?: {
-              field: string;
-              message: string;
-              unknown_field?: string;
-            }[];
-          } & {
-            [key: string]: unknown;
-          };
+          'application/problem+json': components['schemas']['Problem'];
         };
       };
       /** @description Payload too large. Problem types: payload-too-large. */
@@ -3972,28 +2572,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/problem+json': {
-            /**
-             * Format: uri
-             * @example https://api.sessions.ventus.ai/errors/insufficient-capacity
-             */
-            type: string;
-            /** @example Insufficient capacity */
-            title: string;
-            /** @example 503 */
-            status: number;
-            /** @example No agents in region us-east1 had spare capacity at 2026-05-18T00:14:22Z. Retry after the pool drains; us-east1 is the only region available today. */
-            detail?: string;
-            /** @example /v1/sessions */
-            instance?: string;
-            errors?: {
-              field: string;
-              message: string;
-              unknown_field?: string;
-            }[];
-          } & {
-            [key: string]: unknown;
-          };
+          'application/problem+json': components['schemas']['Problem'];
         };
       };
       /** @description Unsupported media type. Problem types: unsupported-media-type. */
@@ -4004,28 +2583,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/problem+json': {
-            /**
-             * Format: uri
-             * @example https://api.sessions.ventus.ai/errors/insufficient-capacity
-             */
-            type: string;
-            /** @example Insufficient capacity */
-            title: string;
-            /** @example 503 */
-            status: number;
-            /** @example No agents in region us-east1 had spare capacity at 2026-05-18T00:14:22Z. Retry after the pool drains; us-east1 is the only region available today. */
-            detail?: string;
-            /** @example /v1/sessions */
-            instance?: string;
-            errors?: {
-              field: string;
-              message: string;
-              unknown_field?: string;
-            }[];
-          } & {
-            [key: string]: unknown;
-          };
+          'application/problem+json': components['schemas']['Problem'];
         };
       };
       /** @description Rate-limited. See Retry-After. Problem types: rate-limited. */
@@ -4038,28 +2596,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/problem+json': {
-            /**
-             * Format: uri
-             * @example https://api.sessions.ventus.ai/errors/insufficient-capacity
-             */
-            type: string;
-            /** @example Insufficient capacity */
-            title: string;
-            /** @example 503 */
-            status: number;
-            /** @example No agents in region us-east1 had spare capacity at 2026-05-18T00:14:22Z. Retry after the pool drains; us-east1 is the only region available today. */
-            detail?: string;
-            /** @example /v1/sessions */
-            instance?: string;
-            errors?: {
-              field: string;
-              message: string;
-              unknown_field?: string;
-            }[];
-          } & {
-            [key: string]: unknown;
-          };
+          'application/problem+json': components['schemas']['Problem'];
         };
       };
       /** @description Bug on our side; retry. Problem types: internal-error. */
@@ -4070,28 +2607,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/problem+json': {
-            /**
-             * Format: uri
-             * @example https://api.sessions.ventus.ai/errors/insufficient-capacity
-             */
-            type: string;
-            /** @example Insufficient capacity */
-            title: string;
-            /** @example 503 */
-            status: number;
-            /** @example No agents in region us-east1 had spare capacity at 2026-05-18T00:14:22Z. Retry after the pool drains; us-east1 is the only region available today. */
-            detail?: string;
-            /** @example /v1/sessions */
-            instance?: string;
-            errors?: {
-              field: string;
-              message: string;
-              unknown_field?: string;
-            }[];
-          } & {
-            [key: string]: unknown;
-          };
+          'application/problem+json': components['schemas']['Problem'];
         };
       };
     };
@@ -4128,28 +2644,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/problem+json': {
-            /**
-             * Format: uri
-             * @example https://api.sessions.ventus.ai/errors/insufficient-capacity
-             */
-            type: string;
-            /** @example Insufficient capacity */
-            title: string;
-            /** @example 503 */
-            status: number;
-            /** @example No agents in region us-east1 had spare capacity at 2026-05-18T00:14:22Z. Retry after the pool drains; us-east1 is the only region available today. */
-            detail?: string;
-            /** @example /v1/sessions */
-            instance?: string;
-            errors?: {
-              field: string;
-              message: string;
-              unknown_field?: string;
-            }[];
-          } & {
-            [key: string]: unknown;
-          };
+          'application/problem+json': components['schemas']['Problem'];
         };
       };
       /** @description Missing or invalid Bearer token. Problem types: unauthorized. */
@@ -4160,28 +2655,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/problem+json': {
-            /**
-             * Format: uri
-             * @example https://api.sessions.ventus.ai/errors/insufficient-capacity
-             */
-            type: string;
-            /** @example Insufficient capacity */
-            title: string;
-            /** @example 503 */
-            status: number;
-            /** @example No agents in region us-east1 had spare capacity at 2026-05-18T00:14:22Z. Retry after the pool drains; us-east1 is the only region available today. */
-            detail?: string;
-            /** @example /v1/sessions */
-            instance?: string;
-            errors?: {
-              field: string;
-              message: string;
-              unknown_field?: string;
-            }[];
-          } & {
-            [key: string]: unknown;
-          };
+          'application/problem+json': components['schemas']['Problem'];
         };
       };
       /** @description Token valid, but scope insufficient. Problem types: forbidden. */
@@ -4192,28 +2666,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/problem+json': {
-            /**
-             * Format: uri
-             * @example https://api.sessions.ventus.ai/errors/insufficient-capacity
-             */
-            type: string;
-            /** @example Insufficient capacity */
-            title: string;
-            /** @example 503 */
-            status: number;
-            /** @example No agents in region us-east1 had spare capacity at 2026-05-18T00:14:22Z. Retry after the pool drains; us-east1 is the only region available today. */
-            detail?: string;
-            /** @example /v1/sessions */
-            instance?: string;
-            errors?: {
-              field: string;
-              message: string;
-              unknown_field?: string;
-            }[];
-          } & {
-            [key: string]: unknown;
-          };
+          'application/problem+json': components['schemas']['Problem'];
         };
       };
       /** @description Resource doesn't exist (or isn't in your workspace). Problem types: not-found. */
@@ -4224,28 +2677,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/problem+json': {
-            /**
-             * Format: uri
-             * @example https://api.sessions.ventus.ai/errors/insufficient-capacity
-             */
-            type: string;
-            /** @example Insufficient capacity */
-            title: string;
-            /** @example 503 */
-            status: number;
-            /** @example No agents in region us-east1 had spare capacity at 2026-05-18T00:14:22Z. Retry after the pool drains; us-east1 is the only region available today. */
-            detail?: string;
-            /** @example /v1/sessions */
-            instance?: string;
-            errors?: {
-              field: string;
-              message: string;
-              unknown_field?: string;
-            }[];
-          } & {
-            [key: string]: unknown;
-          };
+          'application/problem+json': components['schemas']['Problem'];
         };
       };
       /** @description Payload too large. Problem types: payload-too-large. */
@@ -4256,28 +2688,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/problem+json': {
-            /**
-             * Format: uri
-             * @example https://api.sessions.ventus.ai/errors/insufficient-capacity
-             */
-            type: string;
-            /** @example Insufficient capacity */
-            title: string;
-            /** @example 503 */
-            status: number;
-            /** @example No agents in region us-east1 had spare capacity at 2026-05-18T00:14:22Z. Retry after the pool drains; us-east1 is the only region available today. */
-            detail?: string;
-            /** @example /v1/sessions */
-            instance?: string;
-            errors?: {
-              field: string;
-              message: string;
-              unknown_field?: string;
-            }[];
-          } & {
-            [key: string]: unknown;
-          };
+          'application/problem+json': components['schemas']['Problem'];
         };
       };
       /** @description Unsupported media type. Problem types: unsupported-media-type. */
@@ -4288,28 +2699,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/problem+json': {
-            /**
-             * Format: uri
-             * @example https://api.sessions.ventus.ai/errors/insufficient-capacity
-             */
-            type: string;
-            /** @example Insufficient capacity */
-            title: string;
-            /** @example 503 */
-            status: number;
-            /** @example No agents in region us-east1 had spare capacity at 2026-05-18T00:14:22Z. Retry after the pool drains; us-east1 is the only region available today. */
-            detail?: string;
-            /** @example /v1/sessions */
-            instance?: string;
-            errors?: {
-              field: string;
-              message: string;
-              unknown_field?: string;
-            }[];
-          } & {
-            [key: string]: unknown;
-          };
+          'application/problem+json': components['schemas']['Problem'];
         };
       };
       /** @description Rate-limited. See Retry-After. Problem types: rate-limited. */
@@ -4322,28 +2712,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/problem+json': {
-            /**
-             * Format: uri
-             * @example https://api.sessions.ventus.ai/errors/insufficient-capacity
-             */
-            type: string;
-            /** @example Insufficient capacity */
-            title: string;
-            /** @example 503 */
-            status: number;
-            /** @example No agents in region us-east1 had spare capacity at 2026-05-18T00:14:22Z. Retry after the pool drains; us-east1 is the only region available today. */
-            detail?: string;
-            /** @example /v1/sessions */
-            instance?: string;
-            errors?: {
-              field: string;
-              message: string;
-              unknown_field?: string;
-            }[];
-          } & {
-            [key: string]: unknown;
-          };
+          'application/problem+json': components['schemas']['Problem'];
         };
       };
       /** @description Bug on our side; retry. Problem types: internal-error. */
@@ -4354,28 +2723,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/problem+json': {
-            /**
-             * Format: uri
-             * @example https://api.sessions.ventus.ai/errors/insufficient-capacity
-             */
-            type: string;
-            /** @example Insufficient capacity */
-            title: string;
-            /** @example 503 */
-            status: number;
-            /** @example No agents in region us-east1 had spare capacity at 2026-05-18T00:14:22Z. Retry after the pool drains; us-east1 is the only region available today. */
-            detail?: string;
-            /** @example /v1/sessions */
-            instance?: string;
-            errors?: {
-              field: string;
-              message: string;
-              unknown_field?: string;
-            }[];
-          } & {
-            [key: string]: unknown;
-          };
+          'application/problem+json': components['schemas']['Problem'];
         };
       };
     };
@@ -4402,21 +2750,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/json': {
-            items: {
-              id: string;
-              email: string;
-              /**
-               * @description owner | admin | member
-               * @enum {unknown}
-               */
-              role: 'owner' | 'admin' | 'member';
-              /** Format: date-time */
-              created_at: string;
-            }[];
-            next_cursor: string | null;
-            has_more: boolean;
-          };
+          'application/json': components['schemas']['MemberList'];
         };
       };
       /** @description Validation error: fix the request and retry. Problem types: validation-error. */
@@ -4427,28 +2761,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/problem+json': {
-            /**
-             * Format: uri
-             * @example https://api.sessions.ventus.ai/errors/insufficient-capacity
-             */
-            type: string;
-            /** @example Insufficient capacity */
-            title: string;
-            /** @example 503 */
-            status: number;
-            /** @example No agents in region us-east1 had spare capacity at 2026-05-18T00:14:22Z. Retry after the pool drains; us-east1 is the only region available today. */
-            detail?: string;
-            /** @example /v1/sessions */
-            instance?: string;
-            errors?: {
-              field: string;
-              message: string;
-              unknown_field?: string;
-            }[];
-          } & {
-            [key: string]: unknown;
-          };
+          'application/problem+json': components['schemas']['Problem'];
         };
       };
       /** @description Missing or invalid Bearer token. Problem types: unauthorized. */
@@ -4459,28 +2772,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/problem+json': {
-            /**
-             * Format: uri
-             * @example https://api.sessions.ventus.ai/errors/insufficient-capacity
-             */
-            type: string;
-            /** @example Insufficient capacity */
-            title: string;
-            /** @example 503 */
-            status: number;
-            /** @example No agents in region us-east1 had spare capacity at 2026-05-18T00:14:22Z. Retry after the pool drains; us-east1 is the only region available today. */
-            detail?: string;
-            /** @example /v1/sessions */
-            instance?: string;
-            errors?: {
-              field: string;
-              message: string;
-              unknown_field?: string;
-            }[];
-          } & {
-            [key: string]: unknown;
-          };
+          'application/problem+json': components['schemas']['Problem'];
         };
       };
       /** @description Token valid, but scope insufficient. Problem types: forbidden. */
@@ -4491,28 +2783,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/problem+json': {
-            /**
-             * Format: uri
-             * @example https://api.sessions.ventus.ai/errors/insufficient-capacity
-             */
-            type: string;
-            /** @example Insufficient capacity */
-            title: string;
-            /** @example 503 */
-            status: number;
-            /** @example No agents in region us-east1 had spare capacity at 2026-05-18T00:14:22Z. Retry after the pool drains; us-east1 is the only region available today. */
-            detail?: string;
-            /** @example /v1/sessions */
-            instance?: string;
-            errors?: {
-              field: string;
-              message: string;
-              unknown_field?: string;
-            }[];
-          } & {
-            [key: string]: unknown;
-          };
+          'application/problem+json': components['schemas']['Problem'];
         };
       };
       /** @description Payload too large. Problem types: payload-too-large. */
@@ -4523,28 +2794,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/problem+json': {
-            /**
-             * Format: uri
-             * @example https://api.sessions.ventus.ai/errors/insufficient-capacity
-             */
-            type: string;
-            /** @example Insufficient capacity */
-            title: string;
-            /** @example 503 */
-            status: number;
-            /** @example No agents in region us-east1 had spare capacity at 2026-05-18T00:14:22Z. Retry after the pool drains; us-east1 is the only region available today. */
-            detail?: string;
-            /** @example /v1/sessions */
-            instance?: string;
-            errors?: {
-              field: string;
-              message: string;
-              unknown_field?: string;
-            }[];
-          } & {
-            [key: string]: unknown;
-          };
+          'application/problem+json': components['schemas']['Problem'];
         };
       };
       /** @description Unsupported media type. Problem types: unsupported-media-type. */
@@ -4555,28 +2805,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/problem+json': {
-            /**
-             * Format: uri
-             * @example https://api.sessions.ventus.ai/errors/insufficient-capacity
-             */
-            type: string;
-            /** @example Insufficient capacity */
-            title: string;
-            /** @example 503 */
-            status: number;
-            /** @example No agents in region us-east1 had spare capacity at 2026-05-18T00:14:22Z. Retry after the pool drains; us-east1 is the only region available today. */
-            detail?: string;
-            /** @example /v1/sessions */
-            instance?: string;
-            errors?: {
-              field: string;
-              message: string;
-              unknown_field?: string;
-            }[];
-          } & {
-            [key: string]: unknown;
-          };
+          'application/problem+json': components['schemas']['Problem'];
         };
       };
       /** @description Rate-limited. See Retry-After. Problem types: rate-limited. */
@@ -4589,28 +2818,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/problem+json': {
-            /**
-             * Format: uri
-             * @example https://api.sessions.ventus.ai/errors/insufficient-capacity
-             */
-            type: string;
-            /** @example Insufficient capacity */
-            title: string;
-            /** @example 503 */
-            status: number;
-            /** @example No agents in region us-east1 had spare capacity at 2026-05-18T00:14:22Z. Retry after the pool drains; us-east1 is the only region available today. */
-            detail?: string;
-            /** @example /v1/sessions */
-            instance?: string;
-            errors?: {
-              field: string;
-              message: string;
-              unknown_field?: string;
-            }[];
-          } & {
-            [key: string]: unknown;
-          };
+          'application/problem+json': components['schemas']['Problem'];
         };
       };
       /** @description Bug on our side; retry. Problem types: internal-error. */
@@ -4621,28 +2829,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/problem+json': {
-            /**
-             * Format: uri
-             * @example https://api.sessions.ventus.ai/errors/insufficient-capacity
-             */
-            type: string;
-            /** @example Insufficient capacity */
-            title: string;
-            /** @example 503 */
-            status: number;
-            /** @example No agents in region us-east1 had spare capacity at 2026-05-18T00:14:22Z. Retry after the pool drains; us-east1 is the only region available today. */
-            detail?: string;
-            /** @example /v1/sessions */
-            instance?: string;
-            errors?: {
-              field: string;
-              message: string;
-              unknown_field?: string;
-            }[];
-          } & {
-            [key: string]: unknown;
-          };
+          'application/problem+json': components['schemas']['Problem'];
         };
       };
     };
@@ -4656,19 +2843,7 @@ export interface operations {
     };
     requestBody: {
       content: {
-        'application/json': {
-          /**
-           * Format: email
-           * @description Unique per workspace, compared case-insensitively.
-           * @example ann@example.com
-           */
-          email: string;
-          /**
-           * @description owner | admin | member
-           * @enum {unknown}
-           */
-          role: 'owner' | 'admin' | 'member';
-        };
+        'application/json': components['schemas']['CreateMemberBody'];
       };
     };
     responses: {
@@ -4682,17 +2857,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/json': {
-            id: string;
-            email: string;
-            /**
-             * @description owner | admin | member
-             * @enum {unknown}
-             */
-            role: 'owner' | 'admin' | 'member';
-            /** Format: date-time */
-            created_at: string;
-          };
+          'application/json': components['schemas']['Member'];
         };
       };
       /** @description Validation error: fix the request and retry. Problem types: validation-error. */
@@ -4703,28 +2868,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/problem+json': {
-            /**
-             * Format: uri
-             * @example https://api.sessions.ventus.ai/errors/insufficient-capacity
-             */
-            type: string;
-            /** @example Insufficient capacity */
-            title: string;
-            /** @example 503 */
-            status: number;
-            /** @example No agents in region us-east1 had spare capacity at 2026-05-18T00:14:22Z. Retry after the pool drains; us-east1 is the only region available today. */
-            detail?: string;
-            /** @example /v1/sessions */
-            instance?: string;
-            errors?: {
-              field: string;
-              message: string;
-              unknown_field?: string;
-            }[];
-          } & {
-            [key: string]: unknown;
-          };
+          'application/problem+json': components['schemas']['Problem'];
         };
       };
       /** @description Missing or invalid Bearer token. Problem types: unauthorized. */
@@ -4735,28 +2879,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/problem+json': {
-            /**
-             * Format: uri
-             * @example https://api.sessions.ventus.ai/errors/insufficient-capacity
-             */
-            type: string;
-            /** @example Insufficient capacity */
-            title: string;
-            /** @example 503 */
-            status: number;
-            /** @example No agents in region us-east1 had spare capacity at 2026-05-18T00:14:22Z. Retry after the pool drains; us-east1 is the only region available today. */
-            detail?: string;
-            /** @example /v1/sessions */
-            instance?: string;
-            errors?: {
-              field: string;
-              message: string;
-              unknown_field?: string;
-            }[];
-          } & {
-            [key: string]: unknown;
-          };
+          'application/problem+json': components['schemas']['Problem'];
         };
       };
       /** @description Token valid, but scope insufficient. Problem types: forbidden. */
@@ -4767,28 +2890,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/problem+json': {
-            /**
-             * Format: uri
-             * @example https://api.sessions.ventus.ai/errors/insufficient-capacity
-             */
-            type: string;
-            /** @example Insufficient capacity */
-            title: string;
-            /** @example 503 */
-            status: number;
-            /** @example No agents in region us-east1 had spare capacity at 2026-05-18T00:14:22Z. Retry after the pool drains; us-east1 is the only region available today. */
-            detail?: string;
-            /** @example /v1/sessions */
-            instance?: string;
-            errors?: {
-              field: string;
-              message: string;
-              unknown_field?: string;
-            }[];
-          } & {
-            [key: string]: unknown;
-          };
+          'application/problem+json': components['schemas']['Problem'];
         };
       };
       /** @description State conflict. Problem types: state-conflict. */
@@ -4799,28 +2901,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/problem+json': {
-            /**
-             * Format: uri
-             * @example https://api.sessions.ventus.ai/errors/insufficient-capacity
-             */
-            type: string;
-            /** @example Insufficient capacity */
-            title: string;
-            /** @example 503 */
-            status: number;
-            /** @example No agents in region us-east1 had spare capacity at 2026-05-18T00:14:22Z. Retry after the pool drains; us-east1 is the only region available today. */
-            detail?: string;
-            /** @example /v1/sessions */
-            instance?: string;
-            errors?: {
-              field: string;
-              message: string;
-              unknown_field?: string;
-            }[];
-          } & {
-            [key: string]: unknown;
-          };
+          'application/problem+json': components['schemas']['Problem'];
         };
       };
       /** @description Payload too large. Problem types: payload-too-large. */
@@ -4831,28 +2912,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/problem+json': {
-            /**
-             * Format: uri
-             * @example https://api.sessions.ventus.ai/errors/insufficient-capacity
-             */
-            type: string;
-            /** @example Insufficient capacity */
-            title: string;
-            /** @example 503 */
-            status: number;
-            /** @example No agents in region us-east1 had spare capacity at 2026-05-18T00:14:22Z. Retry after the pool drains; us-east1 is the only region available today. */
-            detail?: string;
-            /** @example /v1/sessions */
-            instance?: string;
-            errors?: {
-              field: string;
-              message: string;
-              unknown_field?: string;
-            }[];
-          } & {
-            [key: string]: unknown;
-          };
+          'application/problem+json': components['schemas']['Problem'];
         };
       };
       /** @description Unsupported media type. Problem types: unsupported-media-type. */
@@ -4863,28 +2923,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/problem+json': {
-            /**
-             * Format: uri
-             * @example https://api.sessions.ventus.ai/errors/insufficient-capacity
-             */
-            type: string;
-            /** @example Insufficient capacity */
-            title: string;
-            /** @example 503 */
-            status: number;
-            /** @example No agents in region us-east1 had spare capacity at 2026-05-18T00:14:22Z. Retry after the pool drains; us-east1 is the only region available today. */
-            detail?: string;
-            /** @example /v1/sessions */
-            instance?: string;
-            errors?: {
-              field: string;
-              message: string;
-              unknown_field?: string;
-            }[];
-          } & {
-            [key: string]: unknown;
-          };
+          'application/problem+json': components['schemas']['Problem'];
         };
       };
       /** @description Rate-limited. See Retry-After. Problem types: rate-limited. */
@@ -4897,28 +2936,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/problem+json': {
-            /**
-             * Format: uri
-             * @example https://api.sessions.ventus.ai/errors/insufficient-capacity
-             */
-            type: string;
-            /** @example Insufficient capacity */
-            title: string;
-            /** @example 503 */
-            status: number;
-            /** @example No agents in region us-east1 had spare capacity at 2026-05-18T00:14:22Z. Retry after the pool drains; us-east1 is the only region available today. */
-            detail?: string;
-            /** @example /v1/sessions */
-            instance?: string;
-            errors?: {
-              field: string;
-              message: string;
-              unknown_field?: string;
-            }[];
-          } & {
-            [key: string]: unknown;
-          };
+          'application/problem+json': components['schemas']['Problem'];
         };
       };
       /** @description Bug on our side; retry. Problem types: internal-error. */
@@ -4929,28 +2947,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/problem+json': {
-            /**
-             * Format: uri
-             * @example https://api.sessions.ventus.ai/errors/insufficient-capacity
-             */
-            type: string;
-            /** @example Insufficient capacity */
-            title: string;
-            /** @example 503 */
-            status: number;
-            /** @example No agents in region us-east1 had spare capacity at 2026-05-18T00:14:22Z. Retry after the pool drains; us-east1 is the only region available today. */
-            detail?: string;
-            /** @example /v1/sessions */
-            instance?: string;
-            errors?: {
-              field: string;
-              message: string;
-              unknown_field?: string;
-            }[];
-          } & {
-            [key: string]: unknown;
-          };
+          'application/problem+json': components['schemas']['Problem'];
         };
       };
     };
@@ -4987,28 +2984,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/problem+json': {
-            /**
-             * Format: uri
-             * @example https://api.sessions.ventus.ai/errors/insufficient-capacity
-             */
-            type: string;
-            /** @example Insufficient capacity */
-            title: string;
-            /** @example 503 */
-            status: number;
-            /** @example No agents in region us-east1 had spare capacity at 2026-05-18T00:14:22Z. Retry after the pool drains; us-east1 is the only region available today. */
-            detail?: string;
-            /** @example /v1/sessions */
-            instance?: string;
-            errors?: {
-              field: string;
-              message: string;
-              unknown_field?: string;
-            }[];
-          } & {
-            [key: string]: unknown;
-          };
+          'application/problem+json': components['schemas']['Problem'];
         };
       };
       /** @description Missing or invalid Bearer token. Problem types: unauthorized. */
@@ -5019,28 +2995,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/problem+json': {
-            /**
-             * Format: uri
-             * @example https://api.sessions.ventus.ai/errors/insufficient-capacity
-             */
-            type: string;
-            /** @example Insufficient capacity */
-            title: string;
-            /** @example 503 */
-            status: number;
-            /** @example No agents in region us-east1 had spare capacity at 2026-05-18T00:14:22Z. Retry after the pool drains; us-east1 is the only region available today. */
-            detail?: string;
-            /** @example /v1/sessions */
-            instance?: string;
-            errors?: {
-              field: string;
-              message: string;
-              unknown_field?: string;
-            }[];
-          } & {
-            [key: string]: unknown;
-          };
+          'application/problem+json': components['schemas']['Problem'];
         };
       };
       /** @description Token valid, but scope insufficient. Problem types: forbidden. */
@@ -5051,28 +3006,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/problem+json': {
-            /**
-             * Format: uri
-             * @example https://api.sessions.ventus.ai/errors/insufficient-capacity
-             */
-            type: string;
-            /** @example Insufficient capacity */
-            title: string;
-            /** @example 503 */
-            status: number;
-            /** @example No agents in region us-east1 had spare capacity at 2026-05-18T00:14:22Z. Retry after the pool drains; us-east1 is the only region available today. */
-            detail?: string;
-            /** @example /v1/sessions */
-            instance?: string;
-            errors?: {
-              field: string;
-              message: string;
-              unknown_field?: string;
-            }[];
-          } & {
-            [key: string]: unknown;
-          };
+          'application/problem+json': components['schemas']['Problem'];
         };
       };
       /** @description Resource doesn't exist (or isn't in your workspace). Problem types: not-found. */
@@ -5083,28 +3017,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/problem+json': {
-            /**
-             * Format: uri
-             * @example https://api.sessions.ventus.ai/errors/insufficient-capacity
-             */
-            type: string;
-            /** @example Insufficient capacity */
-            title: string;
-            /** @example 503 */
-            status: number;
-            /** @example No agents in region us-east1 had spare capacity at 2026-05-18T00:14:22Z. Retry after the pool drains; us-east1 is the only region available today. */
-            detail?: string;
-            /** @example /v1/sessions */
-            instance?: string;
-            errors?: {
-              field: string;
-              message: string;
-              unknown_field?: string;
-            }[];
-          } & {
-            [key: string]: unknown;
-          };
+          'application/problem+json': components['schemas']['Problem'];
         };
       };
       /** @description State conflict. Problem types: state-conflict. */
@@ -5115,28 +3028,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/problem+json': {
-            /**
-             * Format: uri
-             * @example https://api.sessions.ventus.ai/errors/insufficient-capacity
-             */
-            type: string;
-            /** @example Insufficient capacity */
-            title: string;
-            /** @example 503 */
-            status: number;
-            /** @example No agents in region us-east1 had spare capacity at 2026-05-18T00:14:22Z. Retry after the pool drains; us-east1 is the only region available today. */
-            detail?: string;
-            /** @example /v1/sessions */
-            instance?: string;
-            errors?: {
-              field: string;
-              message: string;
-              unknown_field?: string;
-            }[];
-          } & {
-            [key: string]: unknown;
-          };
+          'application/problem+json': components['schemas']['Problem'];
         };
       };
       /** @description Payload too large. Problem types: payload-too-large. */
@@ -5147,28 +3039,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/problem+json': {
-            /**
-             * Format: uri
-             * @example https://api.sessions.ventus.ai/errors/insufficient-capacity
-             */
-            type: string;
-            /** @example Insufficient capacity */
-            title: string;
-            /** @example 503 */
-            status: number;
-            /** @example No agents in region us-east1 had spare capacity at 2026-05-18T00:14:22Z. Retry after the pool drains; us-east1 is the only region available today. */
-            detail?: string;
-            /** @example /v1/sessions */
-            instance?: string;
-            errors?: {
-              field: string;
-              message: string;
-              unknown_field?: string;
-            }[];
-          } & {
-            [key: string]: unknown;
-          };
+          'application/problem+json': components['schemas']['Problem'];
         };
       };
       /** @description Unsupported media type. Problem types: unsupported-media-type. */
@@ -5179,28 +3050,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/problem+json': {
-            /**
-             * Format: uri
-             * @example https://api.sessions.ventus.ai/errors/insufficient-capacity
-             */
-            type: string;
-            /** @example Insufficient capacity */
-            title: string;
-            /** @example 503 */
-            status: number;
-            /** @example No agents in region us-east1 had spare capacity at 2026-05-18T00:14:22Z. Retry after the pool drains; us-east1 is the only region available today. */
-            detail?: string;
-            /** @example /v1/sessions */
-            instance?: string;
-            errors?: {
-              field: string;
-              message: string;
-              unknown_field?: string;
-            }[];
-          } & {
-            [key: string]: unknown;
-          };
+          'application/problem+json': components['schemas']['Problem'];
         };
       };
       /** @description Rate-limited. See Retry-After. Problem types: rate-limited. */
@@ -5213,28 +3063,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/problem+json': {
-            /**
-             * Format: uri
-             * @example https://api.sessions.ventus.ai/errors/insufficient-capacity
-             */
-            type: string;
-            /** @example Insufficient capacity */
-            title: string;
-            /** @example 503 */
-            status: number;
-            /** @example No agents in region us-east1 had spare capacity at 2026-05-18T00:14:22Z. Retry after the pool drains; us-east1 is the only region available today. */
-            detail?: string;
-            /** @example /v1/sessions */
-            instance?: string;
-            errors?: {
-              field: string;
-              message: string;
-              unknown_field?: string;
-            }[];
-          } & {
-            [key: string]: unknown;
-          };
+          'application/problem+json': components['schemas']['Problem'];
         };
       };
       /** @description Bug on our side; retry. Problem types: internal-error. */
@@ -5245,28 +3074,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/problem+json': {
-            /**
-             * Format: uri
-             * @example https://api.sessions.ventus.ai/errors/insufficient-capacity
-             */
-            type: string;
-            /** @example Insufficient capacity */
-            title: string;
-            /** @example 503 */
-            status: number;
-            /** @example No agents in region us-east1 had spare capacity at 2026-05-18T00:14:22Z. Retry after the pool drains; us-east1 is the only region available today. */
-            detail?: string;
-            /** @example /v1/sessions */
-            instance?: string;
-            errors?: {
-              field: string;
-              message: string;
-              unknown_field?: string;
-            }[];
-          } & {
-            [key: string]: unknown;
-          };
+          'application/problem+json': components['schemas']['Problem'];
         };
       };
     };
@@ -5304,17 +3112,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/json': {
-            id: string;
-            email: string;
-            /**
-             * @description owner | admin | member
-             * @enum {unknown}
-             */
-            role: 'owner' | 'admin' | 'member';
-            /** Format: date-time */
-            created_at: string;
-          };
+          'application/json': components['schemas']['Member'];
         };
       };
       /** @description Validation error: fix the request and retry. Problem types: validation-error. */
@@ -5325,28 +3123,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/problem+json': {
-            /**
-             * Format: uri
-             * @example https://api.sessions.ventus.ai/errors/insufficient-capacity
-             */
-            type: string;
-            /** @example Insufficient capacity */
-            title: string;
-            /** @example 503 */
-            status: number;
-            /** @example No agents in region us-east1 had spare capacity at 2026-05-18T00:14:22Z. Retry after the pool drains; us-east1 is the only region available today. */
-            detail?: string;
-            /** @example /v1/sessions */
-            instance?: string;
-            errors?: {
-              field: string;
-              message: string;
-              unknown_field?: string;
-            }[];
-          } & {
-            [key: string]: unknown;
-          };
+          'application/problem+json': components['schemas']['Problem'];
         };
       };
       /** @description Missing or invalid Bearer token. Problem types: unauthorized. */
@@ -5357,28 +3134,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/problem+json': {
-            /**
-             * Format: uri
-             * @example https://api.sessions.ventus.ai/errors/insufficient-capacity
-             */
-            type: string;
-            /** @example Insufficient capacity */
-            title: string;
-            /** @example 503 */
-            status: number;
-            /** @example No agents in region us-east1 had spare capacity at 2026-05-18T00:14:22Z. Retry after the pool drains; us-east1 is the only region available today. */
-            detail?: string;
-            /** @example /v1/sessions */
-            instance?: string;
-            errors?: {
-              field: string;
-              message: string;
-              unknown_field?: string;
-            }[];
-          } & {
-            [key: string]: unknown;
-          };
+          'application/problem+json': components['schemas']['Problem'];
         };
       };
       /** @description Token valid, but scope insufficient. Problem types: forbidden. */
@@ -5389,28 +3145,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/problem+json': {
-            /**
-             * Format: uri
-             * @example https://api.sessions.ventus.ai/errors/insufficient-capacity
-             */
-            type: string;
-            /** @example Insufficient capacity */
-            title: string;
-            /** @example 503 */
-            status: number;
-            /** @example No agents in region us-east1 had spare capacity at 2026-05-18T00:14:22Z. Retry after the pool drains; us-east1 is the only region available today. */
-            detail?: string;
-            /** @example /v1/sessions */
-            instance?: string;
-            errors?: {
-              field: string;
-              message: string;
-              unknown_field?: string;
-            }[];
-          } & {
-            [key: string]: unknown;
-          };
+          'application/problem+json': components['schemas']['Problem'];
         };
       };
       /** @description Resource doesn't exist (or isn't in your workspace). Problem types: not-found. */
@@ -5421,28 +3156,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/problem+json': {
-            /**
-             * Format: uri
-             * @example https://api.sessions.ventus.ai/errors/insufficient-capacity
-             */
-            type: string;
-            /** @example Insufficient capacity */
-            title: string;
-            /** @example 503 */
-            status: number;
-            /** @example No agents in region us-east1 had spare capacity at 2026-05-18T00:14:22Z. Retry after the pool drains; us-east1 is the only region available today. */
-            detail?: string;
-            /** @example /v1/sessions */
-            instance?: string;
-            errors?: {
-              field: string;
-              message: string;
-              unknown_field?: string;
-            }[];
-          } & {
-            [key: string]: unknown;
-          };
+          'application/problem+json': components['schemas']['Problem'];
         };
       };
       /** @description State conflict. Problem types: state-conflict. */
@@ -5453,28 +3167,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/problem+json': {
-            /**
-             * Format: uri
-             * @example https://api.sessions.ventus.ai/errors/insufficient-capacity
-             */
-            type: string;
-            /** @example Insufficient capacity */
-            title: string;
-            /** @example 503 */
-            status: number;
-            /** @example No agents in region us-east1 had spare capacity at 2026-05-18T00:14:22Z. Retry after the pool drains; us-east1 is the only region available today. */
-            detail?: string;
-            /** @example /v1/sessions */
-            instance?: string;
-            errors?: {
-              field: string;
-              message: string;
-              unknown_field?: string;
-            }[];
-          } & {
-            [key: string]: unknown;
-          };
+          'application/problem+json': components['schemas']['Problem'];
         };
       };
       /** @description Payload too large. Problem types: payload-too-large. */
@@ -5485,28 +3178,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/problem+json': {
-            /**
-             * Format: uri
-             * @example https://api.sessions.ventus.ai/errors/insufficient-capacity
-             */
-            type: string;
-            /** @example Insufficient capacity */
-            title: string;
-            /** @example 503 */
-            status: number;
-            /** @example No agents in region us-east1 had spare capacity at 2026-05-18T00:14:22Z. Retry after the pool drains; us-east1 is the only region available today. */
-            detail?: string;
-            /** @example /v1/sessions */
-            instance?: string;
-            errors?: {
-              field: string;
-              message: string;
-              unknown_field?: string;
-            }[];
-          } & {
-            [key: string]: unknown;
-          };
+          'application/problem+json': components['schemas']['Problem'];
         };
       };
       /** @description Unsupported media type. Problem types: unsupported-media-type. */
@@ -5517,28 +3189,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/problem+json': {
-            /**
-             * Format: uri
-             * @example https://api.sessions.ventus.ai/errors/insufficient-capacity
-             */
-            type: string;
-            /** @example Insufficient capacity */
-            title: string;
-            /** @example 503 */
-            status: number;
-            /** @example No agents in region us-east1 had spare capacity at 2026-05-18T00:14:22Z. Retry after the pool drains; us-east1 is the only region available today. */
-            detail?: string;
-            /** @example /v1/sessions */
-            instance?: string;
-            errors?: {
-              field: string;
-              message: string;
-              unknown_field?: string;
-            }[];
-          } & {
-            [key: string]: unknown;
-          };
+          'application/problem+json': components['schemas']['Problem'];
         };
       };
       /** @description Rate-limited. See Retry-After. Problem types: rate-limited. */
@@ -5551,28 +3202,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/problem+json': {
-            /**
-             * Format: uri
-             * @example https://api.sessions.ventus.ai/errors/insufficient-capacity
-             */
-            type: string;
-            /** @example Insufficient capacity */
-            title: string;
-            /** @example 503 */
-            status: number;
-            /** @example No agents in region us-east1 had spare capacity at 2026-05-18T00:14:22Z. Retry after the pool drains; us-east1 is the only region available today. */
-            detail?: string;
-            /** @example /v1/sessions */
-            instance?: string;
-            errors?: {
-              field: string;
-              message: string;
-              unknown_field?: string;
-            }[];
-          } & {
-            [key: string]: unknown;
-          };
+          'application/problem+json': components['schemas']['Problem'];
         };
       };
       /** @description Bug on our side; retry. Problem types: internal-error. */
@@ -5583,28 +3213,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/problem+json': {
-            /**
-             * Format: uri
-             * @example https://api.sessions.ventus.ai/errors/insufficient-capacity
-             */
-            type: string;
-            /** @example Insufficient capacity */
-            title: string;
-            /** @example 503 */
-            status: number;
-            /** @example No agents in region us-east1 had spare capacity at 2026-05-18T00:14:22Z. Retry after the pool drains; us-east1 is the only region available today. */
-            detail?: string;
-            /** @example /v1/sessions */
-            instance?: string;
-            errors?: {
-              field: string;
-              message: string;
-              unknown_field?: string;
-            }[];
-          } & {
-            [key: string]: unknown;
-          };
+          'application/problem+json': components['schemas']['Problem'];
         };
       };
     };
@@ -5637,40 +3246,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/json': {
-            items: {
-              /** @description A ULID; the list is sorted by it. */
-              id: string;
-              /** Format: date-time */
-              at: string;
-              /**
-               * @description `tenant`: a workspace key acted on its own resources; `admin`: the operator surface; `system`: the service.
-               * @enum {unknown}
-               */
-              class: 'tenant' | 'admin' | 'system';
-              /** @description The acting API key id, or the service component. */
-              actor: string;
-              /**
-               * @example session.create
-               * @example key.revoke
-               * @example member.update
-               */
-              action: string;
-              /**
-               * @example session
-               * @example api_key
-               * @example member
-               */
-              target_type: string;
-              target_id: string;
-              /** @description Allowlisted fields only: never secrets, request bodies, URLs or page content. */
-              detail: {
-                [key: string]: string | number | boolean | null;
-              };
-            }[];
-            next_cursor: string | null;
-            has_more: boolean;
-          };
+          'application/json': components['schemas']['AuditEventList'];
         };
       };
       /** @description Validation error: fix the request and retry. Problem types: validation-error. */
@@ -5681,28 +3257,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/problem+json': {
-            /**
-             * Format: uri
-             * @example https://api.sessions.ventus.ai/errors/insufficient-capacity
-             */
-            type: string;
-            /** @example Insufficient capacity */
-            title: string;
-            /** @example 503 */
-            status: number;
-            /** @example No agents in region us-east1 had spare capacity at 2026-05-18T00:14:22Z. Retry after the pool drains; us-east1 is the only region available today. */
-            detail?: string;
-            /** @example /v1/sessions */
-            instance?: string;
-            errors?: {
-              field: string;
-              message: string;
-              unknown_field?: string;
-            }[];
-          } & {
-            [key: string]: unknown;
-          };
+          'application/problem+json': components['schemas']['Problem'];
         };
       };
       /** @description Missing or invalid Bearer token. Problem types: unauthorized. */
@@ -5713,28 +3268,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/problem+json': {
-            /**
-             * Format: uri
-             * @example https://api.sessions.ventus.ai/errors/insufficient-capacity
-             */
-            type: string;
-            /** @example Insufficient capacity */
-            title: string;
-            /** @example 503 */
-            status: number;
-            /** @example No agents in region us-east1 had spare capacity at 2026-05-18T00:14:22Z. Retry after the pool drains; us-east1 is the only region available today. */
-            detail?: string;
-            /** @example /v1/sessions */
-            instance?: string;
-            errors?: {
-              field: string;
-              message: string;
-              unknown_field?: string;
-            }[];
-          } & {
-            [key: string]: unknown;
-          };
+          'application/problem+json': components['schemas']['Problem'];
         };
       };
       /** @description Token valid, but scope insufficient. Problem types: forbidden. */
@@ -5745,28 +3279,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/problem+json': {
-            /**
-             * Format: uri
-             * @example https://api.sessions.ventus.ai/errors/insufficient-capacity
-             */
-            type: string;
-            /** @example Insufficient capacity */
-            title: string;
-            /** @example 503 */
-            status: number;
-            /** @example No agents in region us-east1 had spare capacity at 2026-05-18T00:14:22Z. Retry after the pool drains; us-east1 is the only region available today. */
-            detail?: string;
-            /** @example /v1/sessions */
-            instance?: string;
-            errors?: {
-              field: string;
-              message: string;
-              unknown_field?: string;
-            }[];
-          } & {
-            [key: string]: unknown;
-          };
+          'application/problem+json': components['schemas']['Problem'];
         };
       };
       /** @description Payload too large. Problem types: payload-too-large. */
@@ -5777,28 +3290,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/problem+json': {
-            /**
-             * Format: uri
-             * @example https://api.sessions.ventus.ai/errors/insufficient-capacity
-             */
-            type: string;
-            /** @example Insufficient capacity */
-            title: string;
-            /** @example 503 */
-            status: number;
-            /** @example No agents in region us-east1 had spare capacity at 2026-05-18T00:14:22Z. Retry after the pool drains; us-east1 is the only region available today. */
-            detail?: string;
-            /** @example /v1/sessions */
-            instance?: string;
-            errors?: {
-              field: string;
-              message: string;
-              unknown_field?: string;
-            }[];
-          } & {
-            [key: string]: unknown;
-          };
+          'application/problem+json': components['schemas']['Problem'];
         };
       };
       /** @description Unsupported media type. Problem types: unsupported-media-type. */
@@ -5809,28 +3301,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/problem+json': {
-            /**
-             * Format: uri
-             * @example https://api.sessions.ventus.ai/errors/insufficient-capacity
-             */
-            type: string;
-            /** @example Insufficient capacity */
-            title: string;
-            /** @example 503 */
-            status: number;
-            /** @example No agents in region us-east1 had spare capacity at 2026-05-18T00:14:22Z. Retry after the pool drains; us-east1 is the only region available today. */
-            detail?: string;
-            /** @example /v1/sessions */
-            instance?: string;
-            errors?: {
-              field: string;
-              message: string;
-              unknown_field?: string;
-            }[];
-          } & {
-            [key: string]: unknown;
-          };
+          'application/problem+json': components['schemas']['Problem'];
         };
       };
       /** @description Rate-limited. See Retry-After. Problem types: rate-limited. */
@@ -5843,28 +3314,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/problem+json': {
-            /**
-             * Format: uri
-             * @example https://api.sessions.ventus.ai/errors/insufficient-capacity
-             */
-            type: string;
-            /** @example Insufficient capacity */
-            title: string;
-            /** @example 503 */
-            status: number;
-            /** @example No agents in region us-east1 had spare capacity at 2026-05-18T00:14:22Z. Retry after the pool drains; us-east1 is the only region available today. */
-            detail?: string;
-            /** @example /v1/sessions */
-            instance?: string;
-            errors?: {
-              field: string;
-              message: string;
-              unknown_field?: string;
-            }[];
-          } & {
-            [key: string]: unknown;
-          };
+          'application/problem+json': components['schemas']['Problem'];
         };
       };
       /** @description Bug on our side; retry. Problem types: internal-error. */
@@ -5875,28 +3325,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/problem+json': {
-            /**
-             * Format: uri
-             * @example https://api.sessions.ventus.ai/errors/insufficient-capacity
-             */
-            type: string;
-            /** @example Insufficient capacity */
-            title: string;
-            /** @example 503 */
-            status: number;
-            /** @example No agents in region us-east1 had spare capacity at 2026-05-18T00:14:22Z. Retry after the pool drains; us-east1 is the only region available today. */
-            detail?: string;
-            /** @example /v1/sessions */
-            instance?: string;
-            errors?: {
-              field: string;
-              message: string;
-              unknown_field?: string;
-            }[];
-          } & {
-            [key: string]: unknown;
-          };
+          'application/problem+json': components['schemas']['Problem'];
         };
       };
     };
@@ -5923,21 +3352,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/json': {
-            items: {
-              /** @description Profile id (a ULID). */
-              id: string;
-              name: string;
-              /** @description Also sent as the ETag; send it back in If-Match when appending a version. */
-              latest_version: number;
-              /** Format: date-time */
-              created_at: string;
-              /** Format: date-time */
-              updated_at: string;
-            }[];
-            next_cursor: string | null;
-            has_more: boolean;
-          };
+          'application/json': components['schemas']['ProfileList'];
         };
       };
       /** @description Validation error: fix the request and retry. Problem types: validation-error. */
@@ -5948,28 +3363,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/problem+json': {
-            /**
-             * Format: uri
-             * @example https://api.sessions.ventus.ai/errors/insufficient-capacity
-             */
-            type: string;
-            /** @example Insufficient capacity */
-            title: string;
-            /** @example 503 */
-            status: number;
-            /** @example No agents in region us-east1 had spare capacity at 2026-05-18T00:14:22Z. Retry after the pool drains; us-east1 is the only region available today. */
-            detail?: string;
-            /** @example /v1/sessions */
-            instance?: string;
-            errors?: {
-              field: string;
-              message: string;
-              unknown_field?: string;
-            }[];
-          } & {
-            [key: string]: unknown;
-          };
+          'application/problem+json': components['schemas']['Problem'];
         };
       };
       /** @description Missing or invalid Bearer token. Problem types: unauthorized. */
@@ -5980,28 +3374,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/problem+json': {
-            /**
-             * Format: uri
-             * @example https://api.sessions.ventus.ai/errors/insufficient-capacity
-             */
-            type: string;
-            /** @example Insufficient capacity */
-            title: string;
-            /** @example 503 */
-            status: number;
-            /** @example No agents in region us-east1 had spare capacity at 2026-05-18T00:14:22Z. Retry after the pool drains; us-east1 is the only region available today. */
-            detail?: string;
-            /** @example /v1/sessions */
-            instance?: string;
-            errors?: {
-              field: string;
-              message: string;
-              unknown_field?: string;
-            }[];
-          } & {
-            [key: string]: unknown;
-          };
+          'application/problem+json': components['schemas']['Problem'];
         };
       };
       /** @description Token valid, but scope insufficient. Problem types: forbidden. */
@@ -6012,28 +3385,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/problem+json': {
-            /**
-             * Format: uri
-             * @example https://api.sessions.ventus.ai/errors/insufficient-capacity
-             */
-            type: string;
-            /** @example Insufficient capacity */
-            title: string;
-            /** @example 503 */
-            status: number;
-            /** @example No agents in region us-east1 had spare capacity at 2026-05-18T00:14:22Z. Retry after the pool drains; us-east1 is the only region available today. */
-            detail?: string;
-            /** @example /v1/sessions */
-            instance?: string;
-            errors?: {
-              field: string;
-              message: string;
-              unknown_field?: string;
-            }[];
-          } & {
-            [key: string]: unknown;
-          };
+          'application/problem+json': components['schemas']['Problem'];
         };
       };
       /** @description Payload too large. Problem types: payload-too-large. */
@@ -6044,28 +3396,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/problem+json': {
-            /**
-             * Format: uri
-             * @example https://api.sessions.ventus.ai/errors/insufficient-capacity
-             */
-            type: string;
-            /** @example Insufficient capacity */
-            title: string;
-            /** @example 503 */
-            status: number;
-            /** @example No agents in region us-east1 had spare capacity at 2026-05-18T00:14:22Z. Retry after the pool drains; us-east1 is the only region available today. */
-            detail?: string;
-            /** @example /v1/sessions */
-            instance?: string;
-            errors?: {
-              field: string;
-              message: string;
-              unknown_field?: string;
-            }[];
-          } & {
-            [key: string]: unknown;
-          };
+          'application/problem+json': components['schemas']['Problem'];
         };
       };
       /** @description Unsupported media type. Problem types: unsupported-media-type. */
@@ -6076,28 +3407,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/problem+json': {
-            /**
-             * Format: uri
-             * @example https://api.sessions.ventus.ai/errors/insufficient-capacity
-             */
-            type: string;
-            /** @example Insufficient capacity */
-            title: string;
-            /** @example 503 */
-            status: number;
-            /** @example No agents in region us-east1 had spare capacity at 2026-05-18T00:14:22Z. Retry after the pool drains; us-east1 is the only region available today. */
-            detail?: string;
-            /** @example /v1/sessions */
-            instance?: string;
-            errors?: {
-              field: string;
-              message: string;
-              unknown_field?: string;
-            }[];
-          } & {
-            [key: string]: unknown;
-          };
+          'application/problem+json': components['schemas']['Problem'];
         };
       };
       /** @description Rate-limited. See Retry-After. Problem types: rate-limited. */
@@ -6110,28 +3420,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/problem+json': {
-            /**
-             * Format: uri
-             * @example https://api.sessions.ventus.ai/errors/insufficient-capacity
-             */
-            type: string;
-            /** @example Insufficient capacity */
-            title: string;
-            /** @example 503 */
-            status: number;
-            /** @example No agents in region us-east1 had spare capacity at 2026-05-18T00:14:22Z. Retry after the pool drains; us-east1 is the only region available today. */
-            detail?: string;
-            /** @example /v1/sessions */
-            instance?: string;
-            errors?: {
-              field: string;
-              message: string;
-              unknown_field?: string;
-            }[];
-          } & {
-            [key: string]: unknown;
-          };
+          'application/problem+json': components['schemas']['Problem'];
         };
       };
       /** @description Bug on our side; retry. Problem types: internal-error. */
@@ -6142,28 +3431,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/problem+json': {
-            /**
-             * Format: uri
-             * @example https://api.sessions.ventus.ai/errors/insufficient-capacity
-             */
-            type: string;
-            /** @example Insufficient capacity */
-            title: string;
-            /** @example 503 */
-            status: number;
-            /** @example No agents in region us-east1 had spare capacity at 2026-05-18T00:14:22Z. Retry after the pool drains; us-east1 is the only region available today. */
-            detail?: string;
-            /** @example /v1/sessions */
-            instance?: string;
-            errors?: {
-              field: string;
-              message: string;
-              unknown_field?: string;
-            }[];
-          } & {
-            [key: string]: unknown;
-          };
+          'application/problem+json': components['schemas']['Problem'];
         };
       };
     };
@@ -6177,34 +3445,7 @@ export interface operations {
     };
     requestBody: {
       content: {
-        'application/json': {
-          /**
-           * @description Unique among the live profiles of the workspace (case-sensitive).
-           * @example billing-portal-login
-           */
-          name: string;
-          storage_state: {
-            cookies?: {
-              name: string;
-              value: string;
-              domain?: string;
-              path?: string;
-              url?: string;
-              expires?: number;
-              httpOnly?: boolean;
-              secure?: boolean;
-              /** @enum {unknown} */
-              sameSite?: 'Strict' | 'Lax' | 'None';
-            }[];
-            origins?: {
-              origin: string;
-              localStorage: {
-                name: string;
-                value: string;
-              }[];
-            }[];
-          };
-        };
+        'application/json': components['schemas']['CreateProfileBody'];
       };
     };
     responses: {
@@ -6220,17 +3461,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/json': {
-            /** @description Profile id (a ULID). */
-            id: string;
-            name: string;
-            /** @description Also sent as the ETag; send it back in If-Match when appending a version. */
-            latest_version: number;
-            /** Format: date-time */
-            created_at: string;
-            /** Format: date-time */
-            updated_at: string;
-          };
+          'application/json': components['schemas']['Profile'];
         };
       };
       /** @description Validation error: fix the request and retry. Problem types: validation-error. */
@@ -6241,28 +3472,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/problem+json': {
-            /**
-             * Format: uri
-             * @example https://api.sessions.ventus.ai/errors/insufficient-capacity
-             */
-            type: string;
-            /** @example Insufficient capacity */
-            title: string;
-            /** @example 503 */
-            status: number;
-            /** @example No agents in region us-east1 had spare capacity at 2026-05-18T00:14:22Z. Retry after the pool drains; us-east1 is the only region available today. */
-            detail?: string;
-            /** @example /v1/sessions */
-            instance?: string;
-            errors?: {
-              field: string;
-              message: string;
-              unknown_field?: string;
-            }[];
-          } & {
-            [key: string]: unknown;
-          };
+          'application/problem+json': components['schemas']['Problem'];
         };
       };
       /** @description Missing or invalid Bearer token. Problem types: unauthorized. */
@@ -6273,28 +3483,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/problem+json': {
-            /**
-             * Format: uri
-             * @example https://api.sessions.ventus.ai/errors/insufficient-capacity
-             */
-            type: string;
-            /** @example Insufficient capacity */
-            title: string;
-            /** @example 503 */
-            status: number;
-            /** @example No agents in region us-east1 had spare capacity at 2026-05-18T00:14:22Z. Retry after the pool drains; us-east1 is the only region available today. */
-            detail?: string;
-            /** @example /v1/sessions */
-            instance?: string;
-            errors?: {
-              field: string;
-              message: string;
-              unknown_field?: string;
-            }[];
-          } & {
-            [key: string]: unknown;
-          };
+          'application/problem+json': components['schemas']['Problem'];
         };
       };
       /** @description Token valid, but scope insufficient. Problem types: forbidden. */
@@ -6305,31 +3494,10 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/problem+json': {
-            /**
-             * Format: uri
-             * @example https://api.sessions.ventus.ai/errors/insufficient-capacity
-             */
-            type: string;
-            /** @example Insufficient capacity */
-            title: string;
-            /** @example 503 */
-            status: number;
-            /** @example No agents in region us-east1 had spare capacity at 2026-05-18T00:14:22Z. Retry after the pool drains; us-east1 is the only region available today. */
-            detail?: string;
-            /** @example /v1/sessions */
-            instance?: string;
-            errors?: {
-              field: string;
-              message: string;
-              unknown_field?: string;
-            }[];
-          } & {
-            [key: string]: unknown;
-          };
+          'application/problem+json': components['schemas']['Problem'];
         };
       };
-      /** @description State conflict. Problem types: state-conflict. */
+      /** @description State conflict. Problem types: state-conflict, workspace-limit-reached. */
       409: {
         headers: {
           /** @description Identifies this request in our logs; quote it in support requests. */
@@ -6337,28 +3505,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/problem+json': {
-            /**
-             * Format: uri
-             * @example https://api.sessions.ventus.ai/errors/insufficient-capacity
-             */
-            type: string;
-            /** @example Insufficient capacity */
-            title: string;
-            /** @example 503 */
-            status: number;
-            /** @example No agents in region us-east1 had spare capacity at 2026-05-18T00:14:22Z. Retry after the pool drains; us-east1 is the only region available today. */
-            detail?: string;
-            /** @example /v1/sessions */
-            instance?: string;
-            errors?: {
-              field: string;
-              message: string;
-              unknown_field?: string;
-            }[];
-          } & {
-            [key: string]: unknown;
-          };
+          'application/problem+json': components['schemas']['Problem'];
         };
       };
       /** @description Payload too large. Problem types: payload-too-large. */
@@ -6369,28 +3516,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/problem+json': {
-            /**
-             * Format: uri
-             * @example https://api.sessions.ventus.ai/errors/insufficient-capacity
-             */
-            type: string;
-            /** @example Insufficient capacity */
-            title: string;
-            /** @example 503 */
-            status: number;
-            /** @example No agents in region us-east1 had spare capacity at 2026-05-18T00:14:22Z. Retry after the pool drains; us-east1 is the only region available today. */
-            detail?: string;
-            /** @example /v1/sessions */
-            instance?: string;
-            errors?: {
-              field: string;
-              message: string;
-              unknown_field?: string;
-            }[];
-          } & {
-            [key: string]: unknown;
-          };
+          'application/problem+json': components['schemas']['Problem'];
         };
       };
       /** @description Unsupported media type. Problem types: unsupported-media-type. */
@@ -6401,28 +3527,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/problem+json': {
-            /**
-             * Format: uri
-             * @example https://api.sessions.ventus.ai/errors/insufficient-capacity
-             */
-            type: string;
-            /** @example Insufficient capacity */
-            title: string;
-            /** @example 503 */
-            status: number;
-            /** @example No agents in region us-east1 had spare capacity at 2026-05-18T00:14:22Z. Retry after the pool drains; us-east1 is the only region available today. */
-            detail?: string;
-            /** @example /v1/sessions */
-            instance?: string;
-            errors?: {
-              field: string;
-              message: string;
-              unknown_field?: string;
-            }[];
-          } & {
-            [key: string]: unknown;
-          };
+          'application/problem+json': components['schemas']['Problem'];
         };
       };
       /** @description Schema-correct but semantically invalid. Problem types: unprocessable-entity. */
@@ -6433,28 +3538,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/problem+json': {
-            /**
-             * Format: uri
-             * @example https://api.sessions.ventus.ai/errors/insufficient-capacity
-             */
-            type: string;
-            /** @example Insufficient capacity */
-            title: string;
-            /** @example 503 */
-            status: number;
-            /** @example No agents in region us-east1 had spare capacity at 2026-05-18T00:14:22Z. Retry after the pool drains; us-east1 is the only region available today. */
-            detail?: string;
-            /** @example /v1/sessions */
-            instance?: string;
-            errors?: {
-              field: string;
-              message: string;
-              unknown_field?: string;
-            }[];
-          } & {
-            [key: string]: unknown;
-          };
+          'application/problem+json': components['schemas']['Problem'];
         };
       };
       /** @description Rate-limited. See Retry-After. Problem types: rate-limited. */
@@ -6467,28 +3551,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/problem+json': {
-            /**
-             * Format: uri
-             * @example https://api.sessions.ventus.ai/errors/insufficient-capacity
-             */
-            type: string;
-            /** @example Insufficient capacity */
-            title: string;
-            /** @example 503 */
-            status: number;
-            /** @example No agents in region us-east1 had spare capacity at 2026-05-18T00:14:22Z. Retry after the pool drains; us-east1 is the only region available today. */
-            detail?: string;
-            /** @example /v1/sessions */
-            instance?: string;
-            errors?: {
-              field: string;
-              message: string;
-              unknown_field?: string;
-            }[];
-          } & {
-            [key: string]: unknown;
-          };
+          'application/problem+json': components['schemas']['Problem'];
         };
       };
       /** @description Bug on our side; retry. Problem types: internal-error. */
@@ -6499,28 +3562,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/problem+json': {
-            /**
-             * Format: uri
-             * @example https://api.sessions.ventus.ai/errors/insufficient-capacity
-             */
-            type: string;
-            /** @example Insufficient capacity */
-            title: string;
-            /** @example 503 */
-            status: number;
-            /** @example No agents in region us-east1 had spare capacity at 2026-05-18T00:14:22Z. Retry after the pool drains; us-east1 is the only region available today. */
-            detail?: string;
-            /** @example /v1/sessions */
-            instance?: string;
-            errors?: {
-              field: string;
-              message: string;
-              unknown_field?: string;
-            }[];
-          } & {
-            [key: string]: unknown;
-          };
+          'application/problem+json': components['schemas']['Problem'];
         };
       };
     };
@@ -6550,17 +3592,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/json': {
-            /** @description Profile id (a ULID). */
-            id: string;
-            name: string;
-            /** @description Also sent as the ETag; send it back in If-Match when appending a version. */
-            latest_version: number;
-            /** Format: date-time */
-            created_at: string;
-            /** Format: date-time */
-            updated_at: string;
-          };
+          'application/json': components['schemas']['Profile'];
         };
       };
       /** @description Validation error: fix the request and retry. Problem types: validation-error. */
@@ -6571,28 +3603,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/problem+json': {
-            /**
-             * Format: uri
-             * @example https://api.sessions.ventus.ai/errors/insufficient-capacity
-             */
-            type: string;
-            /** @example Insufficient capacity */
-            title: string;
-            /** @example 503 */
-            status: number;
-            /** @example No agents in region us-east1 had spare capacity at 2026-05-18T00:14:22Z. Retry after the pool drains; us-east1 is the only region available today. */
-            detail?: string;
-            /** @example /v1/sessions */
-            instance?: string;
-            errors?: {
-              field: string;
-              message: string;
-              unknown_field?: string;
-            }[];
-          } & {
-            [key: string]: unknown;
-          };
+          'application/problem+json': components['schemas']['Problem'];
         };
       };
       /** @description Missing or invalid Bearer token. Problem types: unauthorized. */
@@ -6603,28 +3614,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/problem+json': {
-            /**
-             * Format: uri
-             * @example https://api.sessions.ventus.ai/errors/insufficient-capacity
-             */
-            type: string;
-            /** @example Insufficient capacity */
-            title: string;
-            /** @example 503 */
-            status: number;
-            /** @example No agents in region us-east1 had spare capacity at 2026-05-18T00:14:22Z. Retry after the pool drains; us-east1 is the only region available today. */
-            detail?: string;
-            /** @example /v1/sessions */
-            instance?: string;
-            errors?: {
-              field: string;
-              message: string;
-              unknown_field?: string;
-            }[];
-          } & {
-            [key: string]: unknown;
-          };
+          'application/problem+json': components['schemas']['Problem'];
         };
       };
       /** @description Token valid, but scope insufficient. Problem types: forbidden. */
@@ -6635,28 +3625,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/problem+json': {
-            /**
-             * Format: uri
-             * @example https://api.sessions.ventus.ai/errors/insufficient-capacity
-             */
-            type: string;
-            /** @example Insufficient capacity */
-            title: string;
-            /** @example 503 */
-            status: number;
-            /** @example No agents in region us-east1 had spare capacity at 2026-05-18T00:14:22Z. Retry after the pool drains; us-east1 is the only region available today. */
-            detail?: string;
-            /** @example /v1/sessions */
-            instance?: string;
-            errors?: {
-              field: string;
-              message: string;
-              unknown_field?: string;
-            }[];
-          } & {
-            [key: string]: unknown;
-          };
+          'application/problem+json': components['schemas']['Problem'];
         };
       };
       /** @description Resource doesn't exist (or isn't in your workspace). Problem types: not-found. */
@@ -6667,28 +3636,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/problem+json': {
-            /**
-             * Format: uri
-             * @example https://api.sessions.ventus.ai/errors/insufficient-capacity
-             */
-            type: string;
-            /** @example Insufficient capacity */
-            title: string;
-            /** @example 503 */
-            status: number;
-            /** @example No agents in region us-east1 had spare capacity at 2026-05-18T00:14:22Z. Retry after the pool drains; us-east1 is the only region available today. */
-            detail?: string;
-            /** @example /v1/sessions */
-            instance?: string;
-            errors?: {
-              field: string;
-              message: string;
-              unknown_field?: string;
-            }[];
-          } & {
-            [key: string]: unknown;
-          };
+          'application/problem+json': components['schemas']['Problem'];
         };
       };
       /** @description Payload too large. Problem types: payload-too-large. */
@@ -6699,28 +3647,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/problem+json': {
-            /**
-             * Format: uri
-             * @example https://api.sessions.ventus.ai/errors/insufficient-capacity
-             */
-            type: string;
-            /** @example Insufficient capacity */
-            title: string;
-            /** @example 503 */
-            status: number;
-            /** @example No agents in region us-east1 had spare capacity at 2026-05-18T00:14:22Z. Retry after the pool drains; us-east1 is the only region available today. */
-            detail?: string;
-            /** @example /v1/sessions */
-            instance?: string;
-            errors?: {
-              field: string;
-              message: string;
-              unknown_field?: string;
-            }[];
-          } & {
-            [key: string]: unknown;
-          };
+          'application/problem+json': components['schemas']['Problem'];
         };
       };
       /** @description Unsupported media type. Problem types: unsupported-media-type. */
@@ -6731,28 +3658,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/problem+json': {
-            /**
-             * Format: uri
-             * @example https://api.sessions.ventus.ai/errors/insufficient-capacity
-             */
-            type: string;
-            /** @example Insufficient capacity */
-            title: string;
-            /** @example 503 */
-            status: number;
-            /** @example No agents in region us-east1 had spare capacity at 2026-05-18T00:14:22Z. Retry after the pool drains; us-east1 is the only region available today. */
-            detail?: string;
-            /** @example /v1/sessions */
-            instance?: string;
-            errors?: {
-              field: string;
-              message: string;
-              unknown_field?: string;
-            }[];
-          } & {
-            [key: string]: unknown;
-          };
+          'application/problem+json': components['schemas']['Problem'];
         };
       };
       /** @description Rate-limited. See Retry-After. Problem types: rate-limited. */
@@ -6765,28 +3671,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/problem+json': {
-            /**
-             * Format: uri
-             * @example https://api.sessions.ventus.ai/errors/insufficient-capacity
-             */
-            type: string;
-            /** @example Insufficient capacity */
-            title: string;
-            /** @example 503 */
-            status: number;
-            /** @example No agents in region us-east1 had spare capacity at 2026-05-18T00:14:22Z. Retry after the pool drains; us-east1 is the only region available today. */
-            detail?: string;
-            /** @example /v1/sessions */
-            instance?: string;
-            errors?: {
-              field: string;
-              message: string;
-              unknown_field?: string;
-            }[];
-          } & {
-            [key: string]: unknown;
-          };
+          'application/problem+json': components['schemas']['Problem'];
         };
       };
       /** @description Bug on our side; retry. Problem types: internal-error. */
@@ -6797,28 +3682,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/problem+json': {
-            /**
-             * Format: uri
-             * @example https://api.sessions.ventus.ai/errors/insufficient-capacity
-             */
-            type: string;
-            /** @example Insufficient capacity */
-            title: string;
-            /** @example 503 */
-            status: number;
-            /** @example No agents in region us-east1 had spare capacity at 2026-05-18T00:14:22Z. Retry after the pool drains; us-east1 is the only region available today. */
-            detail?: string;
-            /** @example /v1/sessions */
-            instance?: string;
-            errors?: {
-              field: string;
-              message: string;
-              unknown_field?: string;
-            }[];
-          } & {
-            [key: string]: unknown;
-          };
+          'application/problem+json': components['schemas']['Problem'];
         };
       };
     };
@@ -6855,28 +3719,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/problem+json': {
-            /**
-             * Format: uri
-             * @example https://api.sessions.ventus.ai/errors/insufficient-capacity
-             */
-            type: string;
-            /** @example Insufficient capacity */
-            title: string;
-            /** @example 503 */
-            status: number;
-            /** @example No agents in region us-east1 had spare capacity at 2026-05-18T00:14:22Z. Retry after the pool drains; us-east1 is the only region available today. */
-            detail?: string;
-            /** @example /v1/sessions */
-            instance?: string;
-            errors?: {
-              field: string;
-              message: string;
-              unknown_field?: string;
-            }[];
-          } & {
-            [key: string]: unknown;
-          };
+          'application/problem+json': components['schemas']['Problem'];
         };
       };
       /** @description Missing or invalid Bearer token. Problem types: unauthorized. */
@@ -6887,28 +3730,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/problem+json': {
-            /**
-             * Format: uri
-             * @example https://api.sessions.ventus.ai/errors/insufficient-capacity
-             */
-            type: string;
-            /** @example Insufficient capacity */
-            title: string;
-            /** @example 503 */
-            status: number;
-            /** @example No agents in region us-east1 had spare capacity at 2026-05-18T00:14:22Z. Retry after the pool drains; us-east1 is the only region available today. */
-            detail?: string;
-            /** @example /v1/sessions */
-            instance?: string;
-            errors?: {
-              field: string;
-              message: string;
-              unknown_field?: string;
-            }[];
-          } & {
-            [key: string]: unknown;
-          };
+          'application/problem+json': components['schemas']['Problem'];
         };
       };
       /** @description Token valid, but scope insufficient. Problem types: forbidden. */
@@ -6919,28 +3741,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/problem+json': {
-            /**
-             * Format: uri
-             * @example https://api.sessions.ventus.ai/errors/insufficient-capacity
-             */
-            type: string;
-            /** @example Insufficient capacity */
-            title: string;
-            /** @example 503 */
-            status: number;
-            /** @example No agents in region us-east1 had spare capacity at 2026-05-18T00:14:22Z. Retry after the pool drains; us-east1 is the only region available today. */
-            detail?: string;
-            /** @example /v1/sessions */
-            instance?: string;
-            errors?: {
-              field: string;
-              message: string;
-              unknown_field?: string;
-            }[];
-          } & {
-            [key: string]: unknown;
-          };
+          'application/problem+json': components['schemas']['Problem'];
         };
       };
       /** @description Resource doesn't exist (or isn't in your workspace). Problem types: not-found. */
@@ -6951,28 +3752,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/problem+json': {
-            /**
-             * Format: uri
-             * @example https://api.sessions.ventus.ai/errors/insufficient-capacity
-             */
-            type: string;
-            /** @example Insufficient capacity */
-            title: string;
-            /** @example 503 */
-            status: number;
-            /** @example No agents in region us-east1 had spare capacity at 2026-05-18T00:14:22Z. Retry after the pool drains; us-east1 is the only region available today. */
-            detail?: string;
-            /** @example /v1/sessions */
-            instance?: string;
-            errors?: {
-              field: string;
-              message: string;
-              unknown_field?: string;
-            }[];
-          } & {
-            [key: string]: unknown;
-          };
+          'application/problem+json': components['schemas']['Problem'];
         };
       };
       /** @description Payload too large. Problem types: payload-too-large. */
@@ -6983,28 +3763,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/problem+json': {
-            /**
-             * Format: uri
-             * @example https://api.sessions.ventus.ai/errors/insufficient-capacity
-             */
-            type: string;
-            /** @example Insufficient capacity */
-            title: string;
-            /** @example 503 */
-            status: number;
-            /** @example No agents in region us-east1 had spare capacity at 2026-05-18T00:14:22Z. Retry after the pool drains; us-east1 is the only region available today. */
-            detail?: string;
-            /** @example /v1/sessions */
-            instance?: string;
-            errors?: {
-              field: string;
-              message: string;
-              unknown_field?: string;
-            }[];
-          } & {
-            [key: string]: unknown;
-          };
+          'application/problem+json': components['schemas']['Problem'];
         };
       };
       /** @description Unsupported media type. Problem types: unsupported-media-type. */
@@ -7015,28 +3774,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/problem+json': {
-            /**
-             * Format: uri
-             * @example https://api.sessions.ventus.ai/errors/insufficient-capacity
-             */
-            type: string;
-            /** @example Insufficient capacity */
-            title: string;
-            /** @example 503 */
-            status: number;
-            /** @example No agents in region us-east1 had spare capacity at 2026-05-18T00:14:22Z. Retry after the pool drains; us-east1 is the only region available today. */
-            detail?: string;
-            /** @example /v1/sessions */
-            instance?: string;
-            errors?: {
-              field: string;
-              message: string;
-              unknown_field?: string;
-            }[];
-          } & {
-            [key: string]: unknown;
-          };
+          'application/problem+json': components['schemas']['Problem'];
         };
       };
       /** @description Rate-limited. See Retry-After. Problem types: rate-limited. */
@@ -7049,28 +3787,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/problem+json': {
-            /**
-             * Format: uri
-             * @example https://api.sessions.ventus.ai/errors/insufficient-capacity
-             */
-            type: string;
-            /** @example Insufficient capacity */
-            title: string;
-            /** @example 503 */
-            status: number;
-            /** @example No agents in region us-east1 had spare capacity at 2026-05-18T00:14:22Z. Retry after the pool drains; us-east1 is the only region available today. */
-            detail?: string;
-            /** @example /v1/sessions */
-            instance?: string;
-            errors?: {
-              field: string;
-              message: string;
-              unknown_field?: string;
-            }[];
-          } & {
-            [key: string]: unknown;
-          };
+          'application/problem+json': components['schemas']['Problem'];
         };
       };
       /** @description Bug on our side; retry. Problem types: internal-error. */
@@ -7081,28 +3798,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/problem+json': {
-            /**
-             * Format: uri
-             * @example https://api.sessions.ventus.ai/errors/insufficient-capacity
-             */
-            type: string;
-            /** @example Insufficient capacity */
-            title: string;
-            /** @example 503 */
-            status: number;
-            /** @example No agents in region us-east1 had spare capacity at 2026-05-18T00:14:22Z. Retry after the pool drains; us-east1 is the only region available today. */
-            detail?: string;
-            /** @example /v1/sessions */
-            instance?: string;
-            errors?: {
-              field: string;
-              message: string;
-              unknown_field?: string;
-            }[];
-          } & {
-            [key: string]: unknown;
-          };
+          'application/problem+json': components['schemas']['Problem'];
         };
       };
     };
@@ -7129,27 +3825,7 @@ export interface operations {
     requestBody: {
       content: {
         'application/json': {
-          storage_state: {
-            cookies?: {
-              name: string;
-              value: string;
-              domain?: string;
-              path?: string;
-              url?: string;
-              expires?: number;
-              httpOnly?: boolean;
-              secure?: boolean;
-              /** @enum {unknown} */
-              sameSite?: 'Strict' | 'Lax' | 'None';
-            }[];
-            origins?: {
-              origin: string;
-              localStorage: {
-                name: string;
-                value: string;
-              }[];
-            }[];
-          };
+          storage_state: components['schemas']['StorageState'];
         };
       };
     };
@@ -7166,12 +3842,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/json': {
-            profile_id: string;
-            version: number;
-            /** Format: date-time */
-            created_at: string;
-          };
+          'application/json': components['schemas']['ProfileVersionSummary'];
         };
       };
       /** @description Validation error: fix the request and retry. Problem types: validation-error. */
@@ -7182,28 +3853,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/problem+json': {
-            /**
-             * Format: uri
-             * @example https://api.sessions.ventus.ai/errors/insufficient-capacity
-             */
-            type: string;
-            /** @example Insufficient capacity */
-            title: string;
-            /** @example 503 */
-            status: number;
-            /** @example No agents in region us-east1 had spare capacity at 2026-05-18T00:14:22Z. Retry after the pool drains; us-east1 is the only region available today. */
-            detail?: string;
-            /** @example /v1/sessions */
-            instance?: string;
-            errors?: {
-              field: string;
-              message: string;
-              unknown_field?: string;
-            }[];
-          } & {
-            [key: string]: unknown;
-          };
+          'application/problem+json': components['schemas']['Problem'];
         };
       };
       /** @description Missing or invalid Bearer token. Problem types: unauthorized. */
@@ -7214,28 +3864,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/problem+json': {
-            /**
-             * Format: uri
-             * @example https://api.sessions.ventus.ai/errors/insufficient-capacity
-             */
-            type: string;
-            /** @example Insufficient capacity */
-            title: string;
-            /** @example 503 */
-            status: number;
-            /** @example No agents in region us-east1 had spare capacity at 2026-05-18T00:14:22Z. Retry after the pool drains; us-east1 is the only region available today. */
-            detail?: string;
-            /** @example /v1/sessions */
-            instance?: string;
-            errors?: {
-              field: string;
-              message: string;
-              unknown_field?: string;
-            }[];
-          } & {
-            [key: string]: unknown;
-          };
+          'application/problem+json': components['schemas']['Problem'];
         };
       };
       /** @description Token valid, but scope insufficient. Problem types: forbidden. */
@@ -7246,28 +3875,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/problem+json': {
-            /**
-             * Format: uri
-             * @example https://api.sessions.ventus.ai/errors/insufficient-capacity
-             */
-            type: string;
-            /** @example Insufficient capacity */
-            title: string;
-            /** @example 503 */
-            status: number;
-            /** @example No agents in region us-east1 had spare capacity at 2026-05-18T00:14:22Z. Retry after the pool drains; us-east1 is the only region available today. */
-            detail?: string;
-            /** @example /v1/sessions */
-            instance?: string;
-            errors?: {
-              field: string;
-              message: string;
-              unknown_field?: string;
-            }[];
-          } & {
-            [key: string]: unknown;
-          };
+          'application/problem+json': components['schemas']['Problem'];
         };
       };
       /** @description Resource doesn't exist (or isn't in your workspace). Problem types: not-found. */
@@ -7278,31 +3886,10 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/problem+json': {
-            /**
-             * Format: uri
-             * @example https://api.sessions.ventus.ai/errors/insufficient-capacity
-             */
-            type: string;
-            /** @example Insufficient capacity */
-            title: string;
-            /** @example 503 */
-            status: number;
-            /** @example No agents in region us-east1 had spare capacity at 2026-05-18T00:14:22Z. Retry after the pool drains; us-east1 is the only region available today. */
-            detail?: string;
-            /** @example /v1/sessions */
-            instance?: string;
-            errors?: {
-              field: string;
-              message: string;
-              unknown_field?: string;
-            }[];
-          } & {
-            [key: string]: unknown;
-          };
+          'application/problem+json': components['schemas']['Problem'];
         };
       };
-      /** @description State conflict. Problem types: state-conflict. */
+      /** @description State conflict. Problem types: state-conflict, workspace-limit-reached. */
       409: {
         headers: {
           /** @description Identifies this request in our logs; quote it in support requests. */
@@ -7310,28 +3897,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/problem+json': {
-            /**
-             * Format: uri
-             * @example https://api.sessions.ventus.ai/errors/insufficient-capacity
-             */
-            type: string;
-            /** @example Insufficient capacity */
-            title: string;
-            /** @example 503 */
-            status: number;
-            /** @example No agents in region us-east1 had spare capacity at 2026-05-18T00:14:22Z. Retry after the pool drains; us-east1 is the only region available today. */
-            detail?: string;
-            /** @example /v1/sessions */
-            instance?: string;
-            errors?: {
-              field: string;
-              message: string;
-              unknown_field?: string;
-            }[];
-          } & {
-            [key: string]: unknown;
-          };
+          'application/problem+json': components['schemas']['Problem'];
         };
       };
       /** @description Payload too large. Problem types: payload-too-large. */
@@ -7342,28 +3908,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/problem+json': {
-            /**
-             * Format: uri
-             * @example https://api.sessions.ventus.ai/errors/insufficient-capacity
-             */
-            type: string;
-            /** @example Insufficient capacity */
-            title: string;
-            /** @example 503 */
-            status: number;
-            /** @example No agents in region us-east1 had spare capacity at 2026-05-18T00:14:22Z. Retry after the pool drains; us-east1 is the only region available today. */
-            detail?: string;
-            /** @example /v1/sessions */
-            instance?: string;
-            errors?: {
-              field: string;
-              message: string;
-              unknown_field?: string;
-            }[];
-          } & {
-            [key: string]: unknown;
-          };
+          'application/problem+json': components['schemas']['Problem'];
         };
       };
       /** @description Unsupported media type. Problem types: unsupported-media-type. */
@@ -7374,28 +3919,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/problem+json': {
-            /**
-             * Format: uri
-             * @example https://api.sessions.ventus.ai/errors/insufficient-capacity
-             */
-            type: string;
-            /** @example Insufficient capacity */
-            title: string;
-            /** @example 503 */
-            status: number;
-            /** @example No agents in region us-east1 had spare capacity at 2026-05-18T00:14:22Z. Retry after the pool drains; us-east1 is the only region available today. */
-            detail?: string;
-            /** @example /v1/sessions */
-            instance?: string;
-            errors?: {
-              field: string;
-              message: string;
-              unknown_field?: string;
-            }[];
-          } & {
-            [key: string]: unknown;
-          };
+          'application/problem+json': components['schemas']['Problem'];
         };
       };
       /** @description Schema-correct but semantically invalid. Problem types: unprocessable-entity. */
@@ -7406,28 +3930,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/problem+json': {
-            /**
-             * Format: uri
-             * @example https://api.sessions.ventus.ai/errors/insufficient-capacity
-             */
-            type: string;
-            /** @example Insufficient capacity */
-            title: string;
-            /** @example 503 */
-            status: number;
-            /** @example No agents in region us-east1 had spare capacity at 2026-05-18T00:14:22Z. Retry after the pool drains; us-east1 is the only region available today. */
-            detail?: string;
-            /** @example /v1/sessions */
-            instance?: string;
-            errors?: {
-              field: string;
-              message: string;
-              unknown_field?: string;
-            }[];
-          } & {
-            [key: string]: unknown;
-          };
+          'application/problem+json': components['schemas']['Problem'];
         };
       };
       /** @description Rate-limited. See Retry-After. Problem types: rate-limited. */
@@ -7440,28 +3943,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/problem+json': {
-            /**
-             * Format: uri
-             * @example https://api.sessions.ventus.ai/errors/insufficient-capacity
-             */
-            type: string;
-            /** @example Insufficient capacity */
-            title: string;
-            /** @example 503 */
-            status: number;
-            /** @example No agents in region us-east1 had spare capacity at 2026-05-18T00:14:22Z. Retry after the pool drains; us-east1 is the only region available today. */
-            detail?: string;
-            /** @example /v1/sessions */
-            instance?: string;
-            errors?: {
-              field: string;
-              message: string;
-              unknown_field?: string;
-            }[];
-          } & {
-            [key: string]: unknown;
-          };
+          'application/problem+json': components['schemas']['Problem'];
         };
       };
       /** @description Bug on our side; retry. Problem types: internal-error. */
@@ -7472,28 +3954,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/problem+json': {
-            /**
-             * Format: uri
-             * @example https://api.sessions.ventus.ai/errors/insufficient-capacity
-             */
-            type: string;
-            /** @example Insufficient capacity */
-            title: string;
-            /** @example 503 */
-            status: number;
-            /** @example No agents in region us-east1 had spare capacity at 2026-05-18T00:14:22Z. Retry after the pool drains; us-east1 is the only region available today. */
-            detail?: string;
-            /** @example /v1/sessions */
-            instance?: string;
-            errors?: {
-              field: string;
-              message: string;
-              unknown_field?: string;
-            }[];
-          } & {
-            [key: string]: unknown;
-          };
+          'application/problem+json': components['schemas']['Problem'];
         };
       };
     };
@@ -7523,33 +3984,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/json': {
-            profile_id: string;
-            version: number;
-            /** Format: date-time */
-            created_at: string;
-            storage_state: {
-              cookies?: {
-                name: string;
-                value: string;
-                domain?: string;
-                path?: string;
-                url?: string;
-                expires?: number;
-                httpOnly?: boolean;
-                secure?: boolean;
-                /** @enum {unknown} */
-                sameSite?: 'Strict' | 'Lax' | 'None';
-              }[];
-              origins?: {
-                origin: string;
-                localStorage: {
-                  name: string;
-                  value: string;
-                }[];
-              }[];
-            };
-          };
+          'application/json': components['schemas']['ProfileVersion'];
         };
       };
       /** @description Validation error: fix the request and retry. Problem types: validation-error. */
@@ -7560,28 +3995,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/problem+json': {
-            /**
-             * Format: uri
-             * @example https://api.sessions.ventus.ai/errors/insufficient-capacity
-             */
-            type: string;
-            /** @example Insufficient capacity */
-            title: string;
-            /** @example 503 */
-            status: number;
-            /** @example No agents in region us-east1 had spare capacity at 2026-05-18T00:14:22Z. Retry after the pool drains; us-east1 is the only region available today. */
-            detail?: string;
-            /** @example /v1/sessions */
-            instance?: string;
-            errors?: {
-              field: string;
-              message: string;
-              unknown_field?: string;
-            }[];
-          } & {
-            [key: string]: unknown;
-          };
+          'application/problem+json': components['schemas']['Problem'];
         };
       };
       /** @description Missing or invalid Bearer token. Problem types: unauthorized. */
@@ -7592,28 +4006,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/problem+json': {
-            /**
-             * Format: uri
-             * @example https://api.sessions.ventus.ai/errors/insufficient-capacity
-             */
-            type: string;
-            /** @example Insufficient capacity */
-            title: string;
-            /** @example 503 */
-            status: number;
-            /** @example No agents in region us-east1 had spare capacity at 2026-05-18T00:14:22Z. Retry after the pool drains; us-east1 is the only region available today. */
-            detail?: string;
-            /** @example /v1/sessions */
-            instance?: string;
-            errors?: {
-              field: string;
-              message: string;
-              unknown_field?: string;
-            }[];
-          } & {
-            [key: string]: unknown;
-          };
+          'application/problem+json': components['schemas']['Problem'];
         };
       };
       /** @description Token valid, but scope insufficient. Problem types: forbidden. */
@@ -7624,28 +4017,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/problem+json': {
-            /**
-             * Format: uri
-             * @example https://api.sessions.ventus.ai/errors/insufficient-capacity
-             */
-            type: string;
-            /** @example Insufficient capacity */
-            title: string;
-            /** @example 503 */
-            status: number;
-            /** @example No agents in region us-east1 had spare capacity at 2026-05-18T00:14:22Z. Retry after the pool drains; us-east1 is the only region available today. */
-            detail?: string;
-            /** @example /v1/sessions */
-            instance?: string;
-            errors?: {
-              field: string;
-              message: string;
-              unknown_field?: string;
-            }[];
-          } & {
-            [key: string]: unknown;
-          };
+          'application/problem+json': components['schemas']['Problem'];
         };
       };
       /** @description Resource doesn't exist (or isn't in your workspace). Problem types: not-found. */
@@ -7656,28 +4028,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/problem+json': {
-            /**
-             * Format: uri
-             * @example https://api.sessions.ventus.ai/errors/insufficient-capacity
-             */
-            type: string;
-            /** @example Insufficient capacity */
-            title: string;
-            /** @example 503 */
-            status: number;
-            /** @example No agents in region us-east1 had spare capacity at 2026-05-18T00:14:22Z. Retry after the pool drains; us-east1 is the only region available today. */
-            detail?: string;
-            /** @example /v1/sessions */
-            instance?: string;
-            errors?: {
-              field: string;
-              message: string;
-              unknown_field?: string;
-            }[];
-          } & {
-            [key: string]: unknown;
-          };
+          'application/problem+json': components['schemas']['Problem'];
         };
       };
       /** @description Payload too large. Problem types: payload-too-large. */
@@ -7688,28 +4039,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/problem+json': {
-            /**
-             * Format: uri
-             * @example https://api.sessions.ventus.ai/errors/insufficient-capacity
-             */
-            type: string;
-            /** @example Insufficient capacity */
-            title: string;
-            /** @example 503 */
-            status: number;
-            /** @example No agents in region us-east1 had spare capacity at 2026-05-18T00:14:22Z. Retry after the pool drains; us-east1 is the only region available today. */
-            detail?: string;
-            /** @example /v1/sessions */
-            instance?: string;
-            errors?: {
-              field: string;
-              message: string;
-              unknown_field?: string;
-            }[];
-          } & {
-            [key: string]: unknown;
-          };
+          'application/problem+json': components['schemas']['Problem'];
         };
       };
       /** @description Unsupported media type. Problem types: unsupported-media-type. */
@@ -7720,28 +4050,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/problem+json': {
-            /**
-             * Format: uri
-             * @example https://api.sessions.ventus.ai/errors/insufficient-capacity
-             */
-            type: string;
-            /** @example Insufficient capacity */
-            title: string;
-            /** @example 503 */
-            status: number;
-            /** @example No agents in region us-east1 had spare capacity at 2026-05-18T00:14:22Z. Retry after the pool drains; us-east1 is the only region available today. */
-            detail?: string;
-            /** @example /v1/sessions */
-            instance?: string;
-            errors?: {
-              field: string;
-              message: string;
-              unknown_field?: string;
-            }[];
-          } & {
-            [key: string]: unknown;
-          };
+          'application/problem+json': components['schemas']['Problem'];
         };
       };
       /** @description Rate-limited. See Retry-After. Problem types: rate-limited. */
@@ -7754,28 +4063,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/problem+json': {
-            /**
-             * Format: uri
-             * @example https://api.sessions.ventus.ai/errors/insufficient-capacity
-             */
-            type: string;
-            /** @example Insufficient capacity */
-            title: string;
-            /** @example 503 */
-            status: number;
-            /** @example No agents in region us-east1 had spare capacity at 2026-05-18T00:14:22Z. Retry after the pool drains; us-east1 is the only region available today. */
-            detail?: string;
-            /** @example /v1/sessions */
-            instance?: string;
-            errors?: {
-              field: string;
-              message: string;
-              unknown_field?: string;
-            }[];
-          } & {
-            [key: string]: unknown;
-          };
+          'application/problem+json': components['schemas']['Problem'];
         };
       };
       /** @description Bug on our side; retry. Problem types: internal-error. */
@@ -7786,28 +4074,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/problem+json': {
-            /**
-             * Format: uri
-             * @example https://api.sessions.ventus.ai/errors/insufficient-capacity
-             */
-            type: string;
-            /** @example Insufficient capacity */
-            title: string;
-            /** @example 503 */
-            status: number;
-            /** @example No agents in region us-east1 had spare capacity at 2026-05-18T00:14:22Z. Retry after the pool drains; us-east1 is the only region available today. */
-            detail?: string;
-            /** @example /v1/sessions */
-            instance?: string;
-            errors?: {
-              field: string;
-              message: string;
-              unknown_field?: string;
-            }[];
-          } & {
-            [key: string]: unknown;
-          };
+          'application/problem+json': components['schemas']['Problem'];
         };
       };
     };
@@ -7827,17 +4094,7 @@ export interface operations {
     };
     requestBody: {
       content: {
-        'application/json': {
-          /** @description Append the snapshot as the next version of this profile. */
-          profile_id?: string;
-          /** @description With `profile_id`: the latest_version you last saw. If another writer appended first the snapshot is refused with 409 and nothing is overwritten. Without it the version is appended after whatever is latest. */
-          expected_version?: number;
-          /**
-           * @description Unique among the live profiles of the workspace (case-sensitive).
-           * @example billing-portal-login
-           */
-          name?: string;
-        };
+        'application/json': components['schemas']['ProfileSnapshotBody'];
       };
     };
     responses: {
@@ -7853,22 +4110,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/json': {
-            profile_id: string;
-            version: number;
-            /** Format: date-time */
-            created_at: string;
-            /** @description What was restored from `storage_state` or the pinned profile version before the session turned RUNNING (counts only); null when nothing was restored (yet). */
-            captured: {
-              /** @description Cookies the browser accepted. */
-              cookies: number;
-              origins: {
-                /** @example https://app.example.com */
-                origin: string;
-                local_storage_items: number;
-              }[];
-            };
-          };
+          'application/json': components['schemas']['ProfileSnapshot'];
         };
       };
       /** @description Validation error: fix the request and retry. Problem types: validation-error. */
@@ -7879,28 +4121,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/problem+json': {
-            /**
-             * Format: uri
-             * @example https://api.sessions.ventus.ai/errors/insufficient-capacity
-             */
-            type: string;
-            /** @example Insufficient capacity */
-            title: string;
-            /** @example 503 */
-            status: number;
-            /** @example No agents in region us-east1 had spare capacity at 2026-05-18T00:14:22Z. Retry after the pool drains; us-east1 is the only region available today. */
-            detail?: string;
-            /** @example /v1/sessions */
-            instance?: string;
-            errors?: {
-              field: string;
-              message: string;
-              unknown_field?: string;
-            }[];
-          } & {
-            [key: string]: unknown;
-          };
+          'application/problem+json': components['schemas']['Problem'];
         };
       };
       /** @description Missing or invalid Bearer token. Problem types: unauthorized. */
@@ -7911,28 +4132,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/problem+json': {
-            /**
-             * Format: uri
-             * @example https://api.sessions.ventus.ai/errors/insufficient-capacity
-             */
-            type: string;
-            /** @example Insufficient capacity */
-            title: string;
-            /** @example 503 */
-            status: number;
-            /** @example No agents in region us-east1 had spare capacity at 2026-05-18T00:14:22Z. Retry after the pool drains; us-east1 is the only region available today. */
-            detail?: string;
-            /** @example /v1/sessions */
-            instance?: string;
-            errors?: {
-              field: string;
-              message: string;
-              unknown_field?: string;
-            }[];
-          } & {
-            [key: string]: unknown;
-          };
+          'application/problem+json': components['schemas']['Problem'];
         };
       };
       /** @description Token valid, but scope insufficient. Problem types: forbidden. */
@@ -7943,28 +4143,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/problem+json': {
-            /**
-             * Format: uri
-             * @example https://api.sessions.ventus.ai/errors/insufficient-capacity
-             */
-            type: string;
-            /** @example Insufficient capacity */
-            title: string;
-            /** @example 503 */
-            status: number;
-            /** @example No agents in region us-east1 had spare capacity at 2026-05-18T00:14:22Z. Retry after the pool drains; us-east1 is the only region available today. */
-            detail?: string;
-            /** @example /v1/sessions */
-            instance?: string;
-            errors?: {
-              field: string;
-              message: string;
-              unknown_field?: string;
-            }[];
-          } & {
-            [key: string]: unknown;
-          };
+          'application/problem+json': components['schemas']['Problem'];
         };
       };
       /** @description Resource doesn't exist (or isn't in your workspace). Problem types: not-found. */
@@ -7975,31 +4154,10 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/problem+json': {
-            /**
-             * Format: uri
-             * @example https://api.sessions.ventus.ai/errors/insufficient-capacity
-             */
-            type: string;
-            /** @example Insufficient capacity */
-            title: string;
-            /** @example 503 */
-            status: number;
-            /** @example No agents in region us-east1 had spare capacity at 2026-05-18T00:14:22Z. Retry after the pool drains; us-east1 is the only region available today. */
-            detail?: string;
-            /** @example /v1/sessions */
-            instance?: string;
-            errors?: {
-              field: string;
-              message: string;
-              unknown_field?: string;
-            }[];
-          } & {
-            [key: string]: unknown;
-          };
+          'application/problem+json': components['schemas']['Problem'];
         };
       };
-      /** @description State conflict. Problem types: state-conflict. */
+      /** @description State conflict. Problem types: state-conflict, workspace-limit-reached. */
       409: {
         headers: {
           /** @description Identifies this request in our logs; quote it in support requests. */
@@ -8007,28 +4165,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/problem+json': {
-            /**
-             * Format: uri
-             * @example https://api.sessions.ventus.ai/errors/insufficient-capacity
-             */
-            type: string;
-            /** @example Insufficient capacity */
-            title: string;
-            /** @example 503 */
-            status: number;
-            /** @example No agents in region us-east1 had spare capacity at 2026-05-18T00:14:22Z. Retry after the pool drains; us-east1 is the only region available today. */
-            detail?: string;
-            /** @example /v1/sessions */
-            instance?: string;
-            errors?: {
-              field: string;
-              message: string;
-              unknown_field?: string;
-            }[];
-          } & {
-            [key: string]: unknown;
-          };
+          'application/problem+json': components['schemas']['Problem'];
         };
       };
       /** @description Payload too large. Problem types: payload-too-large. */
@@ -8039,28 +4176,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/problem+json': {
-            /**
-             * Format: uri
-             * @example https://api.sessions.ventus.ai/errors/insufficient-capacity
-             */
-            type: string;
-            /** @example Insufficient capacity */
-            title: string;
-            /** @example 503 */
-            status: number;
-            /** @example No agents in region us-east1 had spare capacity at 2026-05-18T00:14:22Z. Retry after the pool drains; us-east1 is the only region available today. */
-            detail?: string;
-            /** @example /v1/sessions */
-            instance?: string;
-            errors?: {
-              field: string;
-              message: string;
-              unknown_field?: string;
-            }[];
-          } & {
-            [key: string]: unknown;
-          };
+          'application/problem+json': components['schemas']['Problem'];
         };
       };
       /** @description Unsupported media type. Problem types: unsupported-media-type. */
@@ -8071,28 +4187,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/problem+json': {
-            /**
-             * Format: uri
-             * @example https://api.sessions.ventus.ai/errors/insufficient-capacity
-             */
-            type: string;
-            /** @example Insufficient capacity */
-            title: string;
-            /** @example 503 */
-            status: number;
-            /** @example No agents in region us-east1 had spare capacity at 2026-05-18T00:14:22Z. Retry after the pool drains; us-east1 is the only region available today. */
-            detail?: string;
-            /** @example /v1/sessions */
-            instance?: string;
-            errors?: {
-              field: string;
-              message: string;
-              unknown_field?: string;
-            }[];
-          } & {
-            [key: string]: unknown;
-          };
+          'application/problem+json': components['schemas']['Problem'];
         };
       };
       /** @description Schema-correct but semantically invalid. Problem types: unprocessable-entity. */
@@ -8103,28 +4198,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/problem+json': {
-            /**
-             * Format: uri
-             * @example https://api.sessions.ventus.ai/errors/insufficient-capacity
-             */
-            type: string;
-            /** @example Insufficient capacity */
-            title: string;
-            /** @example 503 */
-            status: number;
-            /** @example No agents in region us-east1 had spare capacity at 2026-05-18T00:14:22Z. Retry after the pool drains; us-east1 is the only region available today. */
-            detail?: string;
-            /** @example /v1/sessions */
-            instance?: string;
-            errors?: {
-              field: string;
-              message: string;
-              unknown_field?: string;
-            }[];
-          } & {
-            [key: string]: unknown;
-          };
+          'application/problem+json': components['schemas']['Problem'];
         };
       };
       /** @description Rate-limited. See Retry-After. Problem types: rate-limited. */
@@ -8137,28 +4211,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/problem+json': {
-            /**
-             * Format: uri
-             * @example https://api.sessions.ventus.ai/errors/insufficient-capacity
-             */
-            type: string;
-            /** @example Insufficient capacity */
-            title: string;
-            /** @example 503 */
-            status: number;
-            /** @example No agents in region us-east1 had spare capacity at 2026-05-18T00:14:22Z. Retry after the pool drains; us-east1 is the only region available today. */
-            detail?: string;
-            /** @example /v1/sessions */
-            instance?: string;
-            errors?: {
-              field: string;
-              message: string;
-              unknown_field?: string;
-            }[];
-          } & {
-            [key: string]: unknown;
-          };
+          'application/problem+json': components['schemas']['Problem'];
         };
       };
       /** @description Bug on our side; retry. Problem types: internal-error. */
@@ -8169,28 +4222,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/problem+json': {
-            /**
-             * Format: uri
-             * @example https://api.sessions.ventus.ai/errors/insufficient-capacity
-             */
-            type: string;
-            /** @example Insufficient capacity */
-            title: string;
-            /** @example 503 */
-            status: number;
-            /** @example No agents in region us-east1 had spare capacity at 2026-05-18T00:14:22Z. Retry after the pool drains; us-east1 is the only region available today. */
-            detail?: string;
-            /** @example /v1/sessions */
-            instance?: string;
-            errors?: {
-              field: string;
-              message: string;
-              unknown_field?: string;
-            }[];
-          } & {
-            [key: string]: unknown;
-          };
+          'application/problem+json': components['schemas']['Problem'];
         };
       };
       /** @description No capacity right now. Retryable with backoff. Problem types: service-unavailable. */
@@ -8203,42 +4235,26 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/problem+json': {
-            /**
-             * Format: uri
-             * @example https://api.sessions.ventus.ai/errors/insufficient-capacity
-             */
-            type: string;
-            /** @example Insufficient capacity */
-            title: string;
-            /** @example 503 */
-            status: number;
-            /** @example No agents in region us-east1 had spare capacity at 2026-05-18T00:14:22Z. Retry after the pool drains; us-east1 is the only region available today. */
-            detail?: string;
-            /** @example /v1/sessions */
-            instance?: string;
-            errors?: {
-              field: string;
-              message: string;
-              unknown_field?: string;
-            }[];
-          } & {
-            [key: string]: unknown;
-          };
+          'application/problem+json': components['schemas']['Problem'];
         };
       };
     };
   };
   listPools: {
     parameters: {
-      query?: never;
+      query?: {
+        /** @description Page size, 1-100. */
+        limit?: number;
+        /** @description Opaque; from next_cursor of the previous page. */
+        cursor?: string;
+      };
       header?: never;
       path?: never;
       cookie?: never;
     };
     requestBody?: never;
     responses: {
-      /** @description The pools, by name. */
+      /** @description A page of pools, by name. */
       200: {
         headers: {
           /** @description Identifies this request in our logs; quote it in support requests. */
@@ -8246,61 +4262,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/json': {
-            data: {
-              name: string;
-              region: string;
-              runtime_kind: string;
-              min_ready: number;
-              max_total: number;
-              max_starting: number | null;
-              /** @description How the pool’s browser pods are shaped on the kubernetes driver; absent fields keep the driver’s defaults (VENTUS_K8S_*). Ignored by the local and sim drivers. */
-              pod_template: {
-                /** @description Runtime image. */
-                image?: string;
-                resources?: {
-                  requests?: {
-                    cpu?: string;
-                    memory?: string;
-                  };
-                  limits?: {
-                    cpu?: string;
-                    memory?: string;
-                  };
-                };
-                node_selector?: {
-                  [key: string]: string;
-                };
-                tolerations?: {
-                  key?: string;
-                  /** @enum {unknown} */
-                  operator?: 'Exists' | 'Equal';
-                  value?: string;
-                  /** @enum {unknown} */
-                  effect?: 'NoSchedule' | 'PreferNoSchedule' | 'NoExecute';
-                }[];
-                /** @description e.g. `gvisor`. */
-                runtime_class?: string;
-              };
-              /** Format: date-time */
-              updated_at: string;
-              /** @description Live figures, read when the request is served. */
-              status: {
-                /** @description Warm pods ready to claim. */
-                ready: number;
-                /** @description Warm pods starting. */
-                warming: number;
-                /** @description Sessions holding a slot (not ended). */
-                admitted: number;
-                /** @description Admitted sessions waiting for a pod. */
-                queued: number;
-                /** @description Sessions PROVISIONING or RUNNING on a pod. */
-                held: number;
-                /** @description Median of recent pod start durations; null before the first start. */
-                warmup_ms: number | null;
-              };
-            }[];
-          };
+          'application/json': components['schemas']['PoolList'];
         };
       };
       /** @description Validation error: fix the request and retry. Problem types: validation-error. */
@@ -8311,28 +4273,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/problem+json': {
-            /**
-             * Format: uri
-             * @example https://api.sessions.ventus.ai/errors/insufficient-capacity
-             */
-            type: string;
-            /** @example Insufficient capacity */
-            title: string;
-            /** @example 503 */
-            status: number;
-            /** @example No agents in region us-east1 had spare capacity at 2026-05-18T00:14:22Z. Retry after the pool drains; us-east1 is the only region available today. */
-            detail?: string;
-            /** @example /v1/sessions */
-            instance?: string;
-            errors?: {
-              field: string;
-              message: string;
-              unknown_field?: string;
-            }[];
-          } & {
-            [key: string]: unknown;
-          };
+          'application/problem+json': components['schemas']['Problem'];
         };
       };
       /** @description Missing or invalid Bearer token. Problem types: unauthorized. */
@@ -8343,28 +4284,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/problem+json': {
-            /**
-             * Format: uri
-             * @example https://api.sessions.ventus.ai/errors/insufficient-capacity
-             */
-            type: string;
-            /** @example Insufficient capacity */
-            title: string;
-            /** @example 503 */
-            status: number;
-            /** @example No agents in region us-east1 had spare capacity at 2026-05-18T00:14:22Z. Retry after the pool drains; us-east1 is the only region available today. */
-            detail?: string;
-            /** @example /v1/sessions */
-            instance?: string;
-            errors?: {
-              field: string;
-              message: string;
-              unknown_field?: string;
-            }[];
-          } & {
-            [key: string]: unknown;
-          };
+          'application/problem+json': components['schemas']['Problem'];
         };
       };
       /** @description Token valid, but scope insufficient. Problem types: forbidden. */
@@ -8375,28 +4295,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/problem+json': {
-            /**
-             * Format: uri
-             * @example https://api.sessions.ventus.ai/errors/insufficient-capacity
-             */
-            type: string;
-            /** @example Insufficient capacity */
-            title: string;
-            /** @example 503 */
-            status: number;
-            /** @example No agents in region us-east1 had spare capacity at 2026-05-18T00:14:22Z. Retry after the pool drains; us-east1 is the only region available today. */
-            detail?: string;
-            /** @example /v1/sessions */
-            instance?: string;
-            errors?: {
-              field: string;
-              message: string;
-              unknown_field?: string;
-            }[];
-          } & {
-            [key: string]: unknown;
-          };
+          'application/problem+json': components['schemas']['Problem'];
         };
       };
       /** @description Payload too large. Problem types: payload-too-large. */
@@ -8407,28 +4306,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/problem+json': {
-            /**
-             * Format: uri
-             * @example https://api.sessions.ventus.ai/errors/insufficient-capacity
-             */
-            type: string;
-            /** @example Insufficient capacity */
-            title: string;
-            /** @example 503 */
-            status: number;
-            /** @example No agents in region us-east1 had spare capacity at 2026-05-18T00:14:22Z. Retry after the pool drains; us-east1 is the only region available today. */
-            detail?: string;
-            /** @example /v1/sessions */
-            instance?: string;
-            errors?: {
-              field: string;
-              message: string;
-              unknown_field?: string;
-            }[];
-          } & {
-            [key: string]: unknown;
-          };
+          'application/problem+json': components['schemas']['Problem'];
         };
       };
       /** @description Unsupported media type. Problem types: unsupported-media-type. */
@@ -8439,28 +4317,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/problem+json': {
-            /**
-             * Format: uri
-             * @example https://api.sessions.ventus.ai/errors/insufficient-capacity
-             */
-            type: string;
-            /** @example Insufficient capacity */
-            title: string;
-            /** @example 503 */
-            status: number;
-            /** @example No agents in region us-east1 had spare capacity at 2026-05-18T00:14:22Z. Retry after the pool drains; us-east1 is the only region available today. */
-            detail?: string;
-            /** @example /v1/sessions */
-            instance?: string;
-            errors?: {
-              field: string;
-              message: string;
-              unknown_field?: string;
-            }[];
-          } & {
-            [key: string]: unknown;
-          };
+          'application/problem+json': components['schemas']['Problem'];
         };
       };
       /** @description Rate-limited. See Retry-After. Problem types: rate-limited. */
@@ -8473,28 +4330,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/problem+json': {
-            /**
-             * Format: uri
-             * @example https://api.sessions.ventus.ai/errors/insufficient-capacity
-             */
-            type: string;
-            /** @example Insufficient capacity */
-            title: string;
-            /** @example 503 */
-            status: number;
-            /** @example No agents in region us-east1 had spare capacity at 2026-05-18T00:14:22Z. Retry after the pool drains; us-east1 is the only region available today. */
-            detail?: string;
-            /** @example /v1/sessions */
-            instance?: string;
-            errors?: {
-              field: string;
-              message: string;
-              unknown_field?: string;
-            }[];
-          } & {
-            [key: string]: unknown;
-          };
+          'application/problem+json': components['schemas']['Problem'];
         };
       };
       /** @description Bug on our side; retry. Problem types: internal-error. */
@@ -8505,28 +4341,136 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/problem+json': {
-            /**
-             * Format: uri
-             * @example https://api.sessions.ventus.ai/errors/insufficient-capacity
-             */
-            type: string;
-            /** @example Insufficient capacity */
-            title: string;
-            /** @example 503 */
-            status: number;
-            /** @example No agents in region us-east1 had spare capacity at 2026-05-18T00:14:22Z. Retry after the pool drains; us-east1 is the only region available today. */
-            detail?: string;
-            /** @example /v1/sessions */
-            instance?: string;
-            errors?: {
-              field: string;
-              message: string;
-              unknown_field?: string;
-            }[];
-          } & {
-            [key: string]: unknown;
-          };
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+    };
+  };
+  createPool: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        'application/json': components['schemas']['CreatePoolBody'];
+      };
+    };
+    responses: {
+      /** @description The new pool. */
+      201: {
+        headers: {
+          /** @description Identifies this request in our logs; quote it in support requests. */
+          'X-Request-Id'?: string;
+          /** @description URL of the resource. */
+          Location?: string;
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Pool'];
+        };
+      };
+      /** @description Validation error: fix the request and retry. Problem types: validation-error. */
+      400: {
+        headers: {
+          /** @description Identifies this request in our logs; quote it in support requests. */
+          'X-Request-Id'?: string;
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description Missing or invalid Bearer token. Problem types: unauthorized. */
+      401: {
+        headers: {
+          /** @description Identifies this request in our logs; quote it in support requests. */
+          'X-Request-Id'?: string;
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description Token valid, but scope insufficient. Problem types: forbidden. */
+      403: {
+        headers: {
+          /** @description Identifies this request in our logs; quote it in support requests. */
+          'X-Request-Id'?: string;
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description State conflict. Problem types: state-conflict. */
+      409: {
+        headers: {
+          /** @description Identifies this request in our logs; quote it in support requests. */
+          'X-Request-Id'?: string;
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description Payload too large. Problem types: payload-too-large. */
+      413: {
+        headers: {
+          /** @description Identifies this request in our logs; quote it in support requests. */
+          'X-Request-Id'?: string;
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description Unsupported media type. Problem types: unsupported-media-type. */
+      415: {
+        headers: {
+          /** @description Identifies this request in our logs; quote it in support requests. */
+          'X-Request-Id'?: string;
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description Schema-correct but semantically invalid. Problem types: unprocessable-entity. */
+      422: {
+        headers: {
+          /** @description Identifies this request in our logs; quote it in support requests. */
+          'X-Request-Id'?: string;
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description Rate-limited. See Retry-After. Problem types: rate-limited. */
+      429: {
+        headers: {
+          /** @description Identifies this request in our logs; quote it in support requests. */
+          'X-Request-Id'?: string;
+          /** @description Seconds to wait before retrying. */
+          'Retry-After'?: string;
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description Bug on our side; retry. Problem types: internal-error. */
+      500: {
+        headers: {
+          /** @description Identifies this request in our logs; quote it in support requests. */
+          'X-Request-Id'?: string;
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
         };
       };
     };
@@ -8551,59 +4495,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/json': {
-            name: string;
-            region: string;
-            runtime_kind: string;
-            min_ready: number;
-            max_total: number;
-            max_starting: number | null;
-            /** @description How the pool’s browser pods are shaped on the kubernetes driver; absent fields keep the driver’s defaults (VENTUS_K8S_*). Ignored by the local and sim drivers. */
-            pod_template: {
-              /** @description Runtime image. */
-              image?: string;
-              resources?: {
-                requests?: {
-                  cpu?: string;
-                  memory?: string;
-                };
-                limits?: {
-                  cpu?: string;
-                  memory?: string;
-                };
-              };
-              node_selector?: {
-                [key: string]: string;
-              };
-              tolerations?: {
-                key?: string;
-                /** @enum {unknown} */
-                operator?: 'Exists' | 'Equal';
-                value?: string;
-                /** @enum {unknown} */
-                effect?: 'NoSchedule' | 'PreferNoSchedule' | 'NoExecute';
-              }[];
-              /** @description e.g. `gvisor`. */
-              runtime_class?: string;
-            };
-            /** Format: date-time */
-            updated_at: string;
-            /** @description Live figures, read when the request is served. */
-            status: {
-              /** @description Warm pods ready to claim. */
-              ready: number;
-              /** @description Warm pods starting. */
-              warming: number;
-              /** @description Sessions holding a slot (not ended). */
-              admitted: number;
-              /** @description Admitted sessions waiting for a pod. */
-              queued: number;
-              /** @description Sessions PROVISIONING or RUNNING on a pod. */
-              held: number;
-              /** @description Median of recent pod start durations; null before the first start. */
-              warmup_ms: number | null;
-            };
-          };
+          'application/json': components['schemas']['Pool'];
         };
       };
       /** @description Validation error: fix the request and retry. Problem types: validation-error. */
@@ -8614,28 +4506,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/problem+json': {
-            /**
-             * Format: uri
-             * @example https://api.sessions.ventus.ai/errors/insufficient-capacity
-             */
-            type: string;
-            /** @example Insufficient capacity */
-            title: string;
-            /** @example 503 */
-            status: number;
-            /** @example No agents in region us-east1 had spare capacity at 2026-05-18T00:14:22Z. Retry after the pool drains; us-east1 is the only region available today. */
-            detail?: string;
-            /** @example /v1/sessions */
-            instance?: string;
-            errors?: {
-              field: string;
-              message: string;
-              unknown_field?: string;
-            }[];
-          } & {
-            [key: string]: unknown;
-          };
+          'application/problem+json': components['schemas']['Problem'];
         };
       };
       /** @description Missing or invalid Bearer token. Problem types: unauthorized. */
@@ -8646,28 +4517,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/problem+json': {
-            /**
-             * Format: uri
-             * @example https://api.sessions.ventus.ai/errors/insufficient-capacity
-             */
-            type: string;
-            /** @example Insufficient capacity */
-            title: string;
-            /** @example 503 */
-            status: number;
-            /** @example No agents in region us-east1 had spare capacity at 2026-05-18T00:14:22Z. Retry after the pool drains; us-east1 is the only region available today. */
-            detail?: string;
-            /** @example /v1/sessions */
-            instance?: string;
-            errors?: {
-              field: string;
-              message: string;
-              unknown_field?: string;
-            }[];
-          } & {
-            [key: string]: unknown;
-          };
+          'application/problem+json': components['schemas']['Problem'];
         };
       };
       /** @description Token valid, but scope insufficient. Problem types: forbidden. */
@@ -8678,28 +4528,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/problem+json': {
-            /**
-             * Format: uri
-             * @example https://api.sessions.ventus.ai/errors/insufficient-capacity
-             */
-            type: string;
-            /** @example Insufficient capacity */
-            title: string;
-            /** @example 503 */
-            status: number;
-            /** @example No agents in region us-east1 had spare capacity at 2026-05-18T00:14:22Z. Retry after the pool drains; us-east1 is the only region available today. */
-            detail?: string;
-            /** @example /v1/sessions */
-            instance?: string;
-            errors?: {
-              field: string;
-              message: string;
-              unknown_field?: string;
-            }[];
-          } & {
-            [key: string]: unknown;
-          };
+          'application/problem+json': components['schemas']['Problem'];
         };
       };
       /** @description Resource doesn't exist (or isn't in your workspace). Problem types: not-found. */
@@ -8710,28 +4539,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/problem+json': {
-            /**
-             * Format: uri
-             * @example https://api.sessions.ventus.ai/errors/insufficient-capacity
-             */
-            type: string;
-            /** @example Insufficient capacity */
-            title: string;
-            /** @example 503 */
-            status: number;
-            /** @example No agents in region us-east1 had spare capacity at 2026-05-18T00:14:22Z. Retry after the pool drains; us-east1 is the only region available today. */
-            detail?: string;
-            /** @example /v1/sessions */
-            instance?: string;
-            errors?: {
-              field: string;
-              message: string;
-              unknown_field?: string;
-            }[];
-          } & {
-            [key: string]: unknown;
-          };
+          'application/problem+json': components['schemas']['Problem'];
         };
       };
       /** @description Payload too large. Problem types: payload-too-large. */
@@ -8742,28 +4550,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/problem+json': {
-            /**
-             * Format: uri
-             * @example https://api.sessions.ventus.ai/errors/insufficient-capacity
-             */
-            type: string;
-            /** @example Insufficient capacity */
-            title: string;
-            /** @example 503 */
-            status: number;
-            /** @example No agents in region us-east1 had spare capacity at 2026-05-18T00:14:22Z. Retry after the pool drains; us-east1 is the only region available today. */
-            detail?: string;
-            /** @example /v1/sessions */
-            instance?: string;
-            errors?: {
-              field: string;
-              message: string;
-              unknown_field?: string;
-            }[];
-          } & {
-            [key: string]: unknown;
-          };
+          'application/problem+json': components['schemas']['Problem'];
         };
       };
       /** @description Unsupported media type. Problem types: unsupported-media-type. */
@@ -8774,28 +4561,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/problem+json': {
-            /**
-             * Format: uri
-             * @example https://api.sessions.ventus.ai/errors/insufficient-capacity
-             */
-            type: string;
-            /** @example Insufficient capacity */
-            title: string;
-            /** @example 503 */
-            status: number;
-            /** @example No agents in region us-east1 had spare capacity at 2026-05-18T00:14:22Z. Retry after the pool drains; us-east1 is the only region available today. */
-            detail?: string;
-            /** @example /v1/sessions */
-            instance?: string;
-            errors?: {
-              field: string;
-              message: string;
-              unknown_field?: string;
-            }[];
-          } & {
-            [key: string]: unknown;
-          };
+          'application/problem+json': components['schemas']['Problem'];
         };
       };
       /** @description Rate-limited. See Retry-After. Problem types: rate-limited. */
@@ -8808,28 +4574,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/problem+json': {
-            /**
-             * Format: uri
-             * @example https://api.sessions.ventus.ai/errors/insufficient-capacity
-             */
-            type: string;
-            /** @example Insufficient capacity */
-            title: string;
-            /** @example 503 */
-            status: number;
-            /** @example No agents in region us-east1 had spare capacity at 2026-05-18T00:14:22Z. Retry after the pool drains; us-east1 is the only region available today. */
-            detail?: string;
-            /** @example /v1/sessions */
-            instance?: string;
-            errors?: {
-              field: string;
-              message: string;
-              unknown_field?: string;
-            }[];
-          } & {
-            [key: string]: unknown;
-          };
+          'application/problem+json': components['schemas']['Problem'];
         };
       };
       /** @description Bug on our side; retry. Problem types: internal-error. */
@@ -8840,28 +4585,131 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/problem+json': {
-            /**
-             * Format: uri
-             * @example https://api.sessions.ventus.ai/errors/insufficient-capacity
-             */
-            type: string;
-            /** @example Insufficient capacity */
-            title: string;
-            /** @example 503 */
-            status: number;
-            /** @example No agents in region us-east1 had spare capacity at 2026-05-18T00:14:22Z. Retry after the pool drains; us-east1 is the only region available today. */
-            detail?: string;
-            /** @example /v1/sessions */
-            instance?: string;
-            errors?: {
-              field: string;
-              message: string;
-              unknown_field?: string;
-            }[];
-          } & {
-            [key: string]: unknown;
-          };
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+    };
+  };
+  retirePool: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        /** @description Pool name, `<region>-<runtime_kind>`. */
+        name: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description Retired. */
+      204: {
+        headers: {
+          /** @description Identifies this request in our logs; quote it in support requests. */
+          'X-Request-Id'?: string;
+          [name: string]: unknown;
+        };
+        content?: never;
+      };
+      /** @description Validation error: fix the request and retry. Problem types: validation-error. */
+      400: {
+        headers: {
+          /** @description Identifies this request in our logs; quote it in support requests. */
+          'X-Request-Id'?: string;
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description Missing or invalid Bearer token. Problem types: unauthorized. */
+      401: {
+        headers: {
+          /** @description Identifies this request in our logs; quote it in support requests. */
+          'X-Request-Id'?: string;
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description Token valid, but scope insufficient. Problem types: forbidden. */
+      403: {
+        headers: {
+          /** @description Identifies this request in our logs; quote it in support requests. */
+          'X-Request-Id'?: string;
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description Resource doesn't exist (or isn't in your workspace). Problem types: not-found. */
+      404: {
+        headers: {
+          /** @description Identifies this request in our logs; quote it in support requests. */
+          'X-Request-Id'?: string;
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description State conflict. Problem types: state-conflict. */
+      409: {
+        headers: {
+          /** @description Identifies this request in our logs; quote it in support requests. */
+          'X-Request-Id'?: string;
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description Payload too large. Problem types: payload-too-large. */
+      413: {
+        headers: {
+          /** @description Identifies this request in our logs; quote it in support requests. */
+          'X-Request-Id'?: string;
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description Unsupported media type. Problem types: unsupported-media-type. */
+      415: {
+        headers: {
+          /** @description Identifies this request in our logs; quote it in support requests. */
+          'X-Request-Id'?: string;
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description Rate-limited. See Retry-After. Problem types: rate-limited. */
+      429: {
+        headers: {
+          /** @description Identifies this request in our logs; quote it in support requests. */
+          'X-Request-Id'?: string;
+          /** @description Seconds to wait before retrying. */
+          'Retry-After'?: string;
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description Bug on our side; retry. Problem types: internal-error. */
+      500: {
+        headers: {
+          /** @description Identifies this request in our logs; quote it in support requests. */
+          'X-Request-Id'?: string;
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
         };
       };
     };
@@ -8878,42 +4726,7 @@ export interface operations {
     };
     requestBody: {
       content: {
-        'application/json': {
-          /** @description Warm pods to keep ready. */
-          min_ready?: number;
-          /** @description Most pods (warm or held) and admitted sessions. Lowering it never ends a running session: warm pods are retired and new sessions wait for room. */
-          max_total?: number;
-          /** @description Most pods starting at once; `null` restores the default (4). */
-          max_starting?: number | null;
-          /** @description How the pool’s browser pods are shaped on the kubernetes driver; absent fields keep the driver’s defaults (VENTUS_K8S_*). Ignored by the local and sim drivers. */
-          pod_template?: {
-            /** @description Runtime image. */
-            image?: string;
-            resources?: {
-              requests?: {
-                cpu?: string;
-                memory?: string;
-              };
-              limits?: {
-                cpu?: string;
-                memory?: string;
-              };
-            };
-            node_selector?: {
-              [key: string]: string;
-            };
-            tolerations?: {
-              key?: string;
-              /** @enum {unknown} */
-              operator?: 'Exists' | 'Equal';
-              value?: string;
-              /** @enum {unknown} */
-              effect?: 'NoSchedule' | 'PreferNoSchedule' | 'NoExecute';
-            }[];
-            /** @description e.g. `gvisor`. */
-            runtime_class?: string;
-          };
-        };
+        'application/json': components['schemas']['PatchPoolBody'];
       };
     };
     responses: {
@@ -8925,59 +4738,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/json': {
-            name: string;
-            region: string;
-            runtime_kind: string;
-            min_ready: number;
-            max_total: number;
-            max_starting: number | null;
-            /** @description How the pool’s browser pods are shaped on the kubernetes driver; absent fields keep the driver’s defaults (VENTUS_K8S_*). Ignored by the local and sim drivers. */
-            pod_template: {
-              /** @description Runtime image. */
-              image?: string;
-              resources?: {
-                requests?: {
-                  cpu?: string;
-                  memory?: string;
-                };
-                limits?: {
-                  cpu?: string;
-                  memory?: string;
-                };
-              };
-              node_selector?: {
-                [key: string]: string;
-              };
-              tolerations?: {
-                key?: string;
-                /** @enum {unknown} */
-                operator?: 'Exists' | 'Equal';
-                value?: string;
-                /** @enum {unknown} */
-                effect?: 'NoSchedule' | 'PreferNoSchedule' | 'NoExecute';
-              }[];
-              /** @description e.g. `gvisor`. */
-              runtime_class?: string;
-            };
-            /** Format: date-time */
-            updated_at: string;
-            /** @description Live figures, read when the request is served. */
-            status: {
-              /** @description Warm pods ready to claim. */
-              ready: number;
-              /** @description Warm pods starting. */
-              warming: number;
-              /** @description Sessions holding a slot (not ended). */
-              admitted: number;
-              /** @description Admitted sessions waiting for a pod. */
-              queued: number;
-              /** @description Sessions PROVISIONING or RUNNING on a pod. */
-              held: number;
-              /** @description Median of recent pod start durations; null before the first start. */
-              warmup_ms: number | null;
-            };
-          };
+          'application/json': components['schemas']['Pool'];
         };
       };
       /** @description Validation error: fix the request and retry. Problem types: validation-error. */
@@ -8988,28 +4749,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/problem+json': {
-            /**
-             * Format: uri
-             * @example https://api.sessions.ventus.ai/errors/insufficient-capacity
-             */
-            type: string;
-            /** @example Insufficient capacity */
-            title: string;
-            /** @example 503 */
-            status: number;
-            /** @example No agents in region us-east1 had spare capacity at 2026-05-18T00:14:22Z. Retry after the pool drains; us-east1 is the only region available today. */
-            detail?: string;
-            /** @example /v1/sessions */
-            instance?: string;
-            errors?: {
-              field: string;
-              message: string;
-              unknown_field?: string;
-            }[];
-          } & {
-            [key: string]: unknown;
-          };
+          'application/problem+json': components['schemas']['Problem'];
         };
       };
       /** @description Missing or invalid Bearer token. Problem types: unauthorized. */
@@ -9020,28 +4760,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/problem+json': {
-            /**
-             * Format: uri
-             * @example https://api.sessions.ventus.ai/errors/insufficient-capacity
-             */
-            type: string;
-            /** @example Insufficient capacity */
-            title: string;
-            /** @example 503 */
-            status: number;
-            /** @example No agents in region us-east1 had spare capacity at 2026-05-18T00:14:22Z. Retry after the pool drains; us-east1 is the only region available today. */
-            detail?: string;
-            /** @example /v1/sessions */
-            instance?: string;
-            errors?: {
-              field: string;
-              message: string;
-              unknown_field?: string;
-            }[];
-          } & {
-            [key: string]: unknown;
-          };
+          'application/problem+json': components['schemas']['Problem'];
         };
       };
       /** @description Token valid, but scope insufficient. Problem types: forbidden. */
@@ -9052,28 +4771,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/problem+json': {
-            /**
-             * Format: uri
-             * @example https://api.sessions.ventus.ai/errors/insufficient-capacity
-             */
-            type: string;
-            /** @example Insufficient capacity */
-            title: string;
-            /** @example 503 */
-            status: number;
-            /** @example No agents in region us-east1 had spare capacity at 2026-05-18T00:14:22Z. Retry after the pool drains; us-east1 is the only region available today. */
-            detail?: string;
-            /** @example /v1/sessions */
-            instance?: string;
-            errors?: {
-              field: string;
-              message: string;
-              unknown_field?: string;
-            }[];
-          } & {
-            [key: string]: unknown;
-          };
+          'application/problem+json': components['schemas']['Problem'];
         };
       };
       /** @description Resource doesn't exist (or isn't in your workspace). Problem types: not-found. */
@@ -9084,28 +4782,18 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/problem+json': {
-            /**
-             * Format: uri
-             * @example https://api.sessions.ventus.ai/errors/insufficient-capacity
-             */
-            type: string;
-            /** @example Insufficient capacity */
-            title: string;
-            /** @example 503 */
-            status: number;
-            /** @example No agents in region us-east1 had spare capacity at 2026-05-18T00:14:22Z. Retry after the pool drains; us-east1 is the only region available today. */
-            detail?: string;
-            /** @example /v1/sessions */
-            instance?: string;
-            errors?: {
-              field: string;
-              message: string;
-              unknown_field?: string;
-            }[];
-          } & {
-            [key: string]: unknown;
-          };
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description State conflict. Problem types: state-conflict. */
+      409: {
+        headers: {
+          /** @description Identifies this request in our logs; quote it in support requests. */
+          'X-Request-Id'?: string;
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
         };
       };
       /** @description Payload too large. Problem types: payload-too-large. */
@@ -9116,28 +4804,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/problem+json': {
-            /**
-             * Format: uri
-             * @example https://api.sessions.ventus.ai/errors/insufficient-capacity
-             */
-            type: string;
-            /** @example Insufficient capacity */
-            title: string;
-            /** @example 503 */
-            status: number;
-            /** @example No agents in region us-east1 had spare capacity at 2026-05-18T00:14:22Z. Retry after the pool drains; us-east1 is the only region available today. */
-            detail?: string;
-            /** @example /v1/sessions */
-            instance?: string;
-            errors?: {
-              field: string;
-              message: string;
-              unknown_field?: string;
-            }[];
-          } & {
-            [key: string]: unknown;
-          };
+          'application/problem+json': components['schemas']['Problem'];
         };
       };
       /** @description Unsupported media type. Problem types: unsupported-media-type. */
@@ -9148,28 +4815,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/problem+json': {
-            /**
-             * Format: uri
-             * @example https://api.sessions.ventus.ai/errors/insufficient-capacity
-             */
-            type: string;
-            /** @example Insufficient capacity */
-            title: string;
-            /** @example 503 */
-            status: number;
-            /** @example No agents in region us-east1 had spare capacity at 2026-05-18T00:14:22Z. Retry after the pool drains; us-east1 is the only region available today. */
-            detail?: string;
-            /** @example /v1/sessions */
-            instance?: string;
-            errors?: {
-              field: string;
-              message: string;
-              unknown_field?: string;
-            }[];
-          } & {
-            [key: string]: unknown;
-          };
+          'application/problem+json': components['schemas']['Problem'];
         };
       };
       /** @description Schema-correct but semantically invalid. Problem types: unprocessable-entity. */
@@ -9180,28 +4826,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/problem+json': {
-            /**
-             * Format: uri
-             * @example https://api.sessions.ventus.ai/errors/insufficient-capacity
-             */
-            type: string;
-            /** @example Insufficient capacity */
-            title: string;
-            /** @example 503 */
-            status: number;
-            /** @example No agents in region us-east1 had spare capacity at 2026-05-18T00:14:22Z. Retry after the pool drains; us-east1 is the only region available today. */
-            detail?: string;
-            /** @example /v1/sessions */
-            instance?: string;
-            errors?: {
-              field: string;
-              message: string;
-              unknown_field?: string;
-            }[];
-          } & {
-            [key: string]: unknown;
-          };
+          'application/problem+json': components['schemas']['Problem'];
         };
       };
       /** @description Rate-limited. See Retry-After. Problem types: rate-limited. */
@@ -9214,28 +4839,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/problem+json': {
-            /**
-             * Format: uri
-             * @example https://api.sessions.ventus.ai/errors/insufficient-capacity
-             */
-            type: string;
-            /** @example Insufficient capacity */
-            title: string;
-            /** @example 503 */
-            status: number;
-            /** @example No agents in region us-east1 had spare capacity at 2026-05-18T00:14:22Z. Retry after the pool drains; us-east1 is the only region available today. */
-            detail?: string;
-            /** @example /v1/sessions */
-            instance?: string;
-            errors?: {
-              field: string;
-              message: string;
-              unknown_field?: string;
-            }[];
-          } & {
-            [key: string]: unknown;
-          };
+          'application/problem+json': components['schemas']['Problem'];
         };
       };
       /** @description Bug on our side; retry. Problem types: internal-error. */
@@ -9246,28 +4850,679 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/problem+json': {
-            /**
-             * Format: uri
-             * @example https://api.sessions.ventus.ai/errors/insufficient-capacity
-             */
-            type: string;
-            /** @example Insufficient capacity */
-            title: string;
-            /** @example 503 */
-            status: number;
-            /** @example No agents in region us-east1 had spare capacity at 2026-05-18T00:14:22Z. Retry after the pool drains; us-east1 is the only region available today. */
-            detail?: string;
-            /** @example /v1/sessions */
-            instance?: string;
-            errors?: {
-              field: string;
-              message: string;
-              unknown_field?: string;
-            }[];
-          } & {
-            [key: string]: unknown;
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+    };
+  };
+  getWorkspace: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description The workspace. */
+      200: {
+        headers: {
+          /** @description Identifies this request in our logs; quote it in support requests. */
+          'X-Request-Id'?: string;
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            id: string;
+            name: string;
+            recording_retention_days: number;
+            limits: {
+              /** @description Sessions admitted and not yet ended, across every pool. Enforced in the same atomic step as the pool's capacity; a create past it is a 429 `session-quota-exceeded`. */
+              live_sessions: number;
+              max_session_lifetime_seconds: number | null;
+              /** @description Live profiles. */
+              profiles: number;
+              /** @description Versions kept per profile; appending one more deletes the oldest. */
+              versions_per_profile: number;
+              /** @description Bytes of profile data stored (every version kept, as sealed). */
+              stored_bytes: number;
+              /** @description CDP WebSocket clients open at once on one session. */
+              cdp_sockets_per_session: number;
+              /** @description Live-view viewers open at once on one session. */
+              viewers_per_session: number;
+            };
+            /** Format: date-time */
+            created_at: string;
           };
+        };
+      };
+      /** @description Validation error: fix the request and retry. Problem types: validation-error. */
+      400: {
+        headers: {
+          /** @description Identifies this request in our logs; quote it in support requests. */
+          'X-Request-Id'?: string;
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description Missing or invalid Bearer token. Problem types: unauthorized. */
+      401: {
+        headers: {
+          /** @description Identifies this request in our logs; quote it in support requests. */
+          'X-Request-Id'?: string;
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description Token valid, but scope insufficient. Problem types: forbidden. */
+      403: {
+        headers: {
+          /** @description Identifies this request in our logs; quote it in support requests. */
+          'X-Request-Id'?: string;
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description Payload too large. Problem types: payload-too-large. */
+      413: {
+        headers: {
+          /** @description Identifies this request in our logs; quote it in support requests. */
+          'X-Request-Id'?: string;
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description Unsupported media type. Problem types: unsupported-media-type. */
+      415: {
+        headers: {
+          /** @description Identifies this request in our logs; quote it in support requests. */
+          'X-Request-Id'?: string;
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description Rate-limited. See Retry-After. Problem types: rate-limited. */
+      429: {
+        headers: {
+          /** @description Identifies this request in our logs; quote it in support requests. */
+          'X-Request-Id'?: string;
+          /** @description Seconds to wait before retrying. */
+          'Retry-After'?: string;
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description Bug on our side; retry. Problem types: internal-error. */
+      500: {
+        headers: {
+          /** @description Identifies this request in our logs; quote it in support requests. */
+          'X-Request-Id'?: string;
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+    };
+  };
+  updateWorkspace: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        'application/json': {
+          /** @description Days a recording is kept before it is deleted (1–3650, default 30). Applies to recordings made from now on; each recording keeps the deadline it was made with. */
+          recording_retention_days: number;
+        };
+      };
+    };
+    responses: {
+      /** @description The workspace after the change. */
+      200: {
+        headers: {
+          /** @description Identifies this request in our logs; quote it in support requests. */
+          'X-Request-Id'?: string;
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            id: string;
+            name: string;
+            recording_retention_days: number;
+            limits: {
+              /** @description Sessions admitted and not yet ended, across every pool. Enforced in the same atomic step as the pool's capacity; a create past it is a 429 `session-quota-exceeded`. */
+              live_sessions: number;
+              max_session_lifetime_seconds: number | null;
+              /** @description Live profiles. */
+              profiles: number;
+              /** @description Versions kept per profile; appending one more deletes the oldest. */
+              versions_per_profile: number;
+              /** @description Bytes of profile data stored (every version kept, as sealed). */
+              stored_bytes: number;
+              /** @description CDP WebSocket clients open at once on one session. */
+              cdp_sockets_per_session: number;
+              /** @description Live-view viewers open at once on one session. */
+              viewers_per_session: number;
+            };
+            /** Format: date-time */
+            created_at: string;
+          };
+        };
+      };
+      /** @description Validation error: fix the request and retry. Problem types: validation-error. */
+      400: {
+        headers: {
+          /** @description Identifies this request in our logs; quote it in support requests. */
+          'X-Request-Id'?: string;
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description Missing or invalid Bearer token. Problem types: unauthorized. */
+      401: {
+        headers: {
+          /** @description Identifies this request in our logs; quote it in support requests. */
+          'X-Request-Id'?: string;
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description Token valid, but scope insufficient. Problem types: forbidden. */
+      403: {
+        headers: {
+          /** @description Identifies this request in our logs; quote it in support requests. */
+          'X-Request-Id'?: string;
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description Payload too large. Problem types: payload-too-large. */
+      413: {
+        headers: {
+          /** @description Identifies this request in our logs; quote it in support requests. */
+          'X-Request-Id'?: string;
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description Unsupported media type. Problem types: unsupported-media-type. */
+      415: {
+        headers: {
+          /** @description Identifies this request in our logs; quote it in support requests. */
+          'X-Request-Id'?: string;
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description Rate-limited. See Retry-After. Problem types: rate-limited. */
+      429: {
+        headers: {
+          /** @description Identifies this request in our logs; quote it in support requests. */
+          'X-Request-Id'?: string;
+          /** @description Seconds to wait before retrying. */
+          'Retry-After'?: string;
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description Bug on our side; retry. Problem types: internal-error. */
+      500: {
+        headers: {
+          /** @description Identifies this request in our logs; quote it in support requests. */
+          'X-Request-Id'?: string;
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+    };
+  };
+  listWorkspaces: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description The workspaces. */
+      200: {
+        headers: {
+          /** @description Identifies this request in our logs; quote it in support requests. */
+          'X-Request-Id'?: string;
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            data: {
+              id: string;
+              name: string;
+              recording_retention_days: number;
+              limits: {
+                /** @description Sessions admitted and not yet ended, across every pool. Enforced in the same atomic step as the pool's capacity; a create past it is a 429 `session-quota-exceeded`. */
+                live_sessions: number;
+                max_session_lifetime_seconds: number | null;
+                /** @description Live profiles. */
+                profiles: number;
+                /** @description Versions kept per profile; appending one more deletes the oldest. */
+                versions_per_profile: number;
+                /** @description Bytes of profile data stored (every version kept, as sealed). */
+                stored_bytes: number;
+                /** @description CDP WebSocket clients open at once on one session. */
+                cdp_sockets_per_session: number;
+                /** @description Live-view viewers open at once on one session. */
+                viewers_per_session: number;
+              };
+              /** Format: date-time */
+              created_at: string;
+            }[];
+          };
+        };
+      };
+      /** @description Validation error: fix the request and retry. Problem types: validation-error. */
+      400: {
+        headers: {
+          /** @description Identifies this request in our logs; quote it in support requests. */
+          'X-Request-Id'?: string;
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description Missing or invalid Bearer token. Problem types: unauthorized. */
+      401: {
+        headers: {
+          /** @description Identifies this request in our logs; quote it in support requests. */
+          'X-Request-Id'?: string;
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description Token valid, but scope insufficient. Problem types: forbidden. */
+      403: {
+        headers: {
+          /** @description Identifies this request in our logs; quote it in support requests. */
+          'X-Request-Id'?: string;
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description Payload too large. Problem types: payload-too-large. */
+      413: {
+        headers: {
+          /** @description Identifies this request in our logs; quote it in support requests. */
+          'X-Request-Id'?: string;
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description Unsupported media type. Problem types: unsupported-media-type. */
+      415: {
+        headers: {
+          /** @description Identifies this request in our logs; quote it in support requests. */
+          'X-Request-Id'?: string;
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description Rate-limited. See Retry-After. Problem types: rate-limited. */
+      429: {
+        headers: {
+          /** @description Identifies this request in our logs; quote it in support requests. */
+          'X-Request-Id'?: string;
+          /** @description Seconds to wait before retrying. */
+          'Retry-After'?: string;
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description Bug on our side; retry. Problem types: internal-error. */
+      500: {
+        headers: {
+          /** @description Identifies this request in our logs; quote it in support requests. */
+          'X-Request-Id'?: string;
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+    };
+  };
+  getWorkspaceById: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        /**
+         * @description Workspace id (a ULID)
+         * @example 01JC1AMQX4N3PWV9MR2BCKDH7E
+         */
+        id: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description The workspace. */
+      200: {
+        headers: {
+          /** @description Identifies this request in our logs; quote it in support requests. */
+          'X-Request-Id'?: string;
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            id: string;
+            name: string;
+            recording_retention_days: number;
+            limits: {
+              /** @description Sessions admitted and not yet ended, across every pool. Enforced in the same atomic step as the pool's capacity; a create past it is a 429 `session-quota-exceeded`. */
+              live_sessions: number;
+              max_session_lifetime_seconds: number | null;
+              /** @description Live profiles. */
+              profiles: number;
+              /** @description Versions kept per profile; appending one more deletes the oldest. */
+              versions_per_profile: number;
+              /** @description Bytes of profile data stored (every version kept, as sealed). */
+              stored_bytes: number;
+              /** @description CDP WebSocket clients open at once on one session. */
+              cdp_sockets_per_session: number;
+              /** @description Live-view viewers open at once on one session. */
+              viewers_per_session: number;
+            };
+            /** Format: date-time */
+            created_at: string;
+          };
+        };
+      };
+      /** @description Validation error: fix the request and retry. Problem types: validation-error. */
+      400: {
+        headers: {
+          /** @description Identifies this request in our logs; quote it in support requests. */
+          'X-Request-Id'?: string;
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description Missing or invalid Bearer token. Problem types: unauthorized. */
+      401: {
+        headers: {
+          /** @description Identifies this request in our logs; quote it in support requests. */
+          'X-Request-Id'?: string;
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description Token valid, but scope insufficient. Problem types: forbidden. */
+      403: {
+        headers: {
+          /** @description Identifies this request in our logs; quote it in support requests. */
+          'X-Request-Id'?: string;
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description Resource doesn't exist (or isn't in your workspace). Problem types: not-found. */
+      404: {
+        headers: {
+          /** @description Identifies this request in our logs; quote it in support requests. */
+          'X-Request-Id'?: string;
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description Payload too large. Problem types: payload-too-large. */
+      413: {
+        headers: {
+          /** @description Identifies this request in our logs; quote it in support requests. */
+          'X-Request-Id'?: string;
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description Unsupported media type. Problem types: unsupported-media-type. */
+      415: {
+        headers: {
+          /** @description Identifies this request in our logs; quote it in support requests. */
+          'X-Request-Id'?: string;
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description Rate-limited. See Retry-After. Problem types: rate-limited. */
+      429: {
+        headers: {
+          /** @description Identifies this request in our logs; quote it in support requests. */
+          'X-Request-Id'?: string;
+          /** @description Seconds to wait before retrying. */
+          'Retry-After'?: string;
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description Bug on our side; retry. Problem types: internal-error. */
+      500: {
+        headers: {
+          /** @description Identifies this request in our logs; quote it in support requests. */
+          'X-Request-Id'?: string;
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+    };
+  };
+  updateWorkspaceLimits: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        /**
+         * @description Workspace id (a ULID)
+         * @example 01JC1AMQX4N3PWV9MR2BCKDH7E
+         */
+        id: string;
+      };
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        'application/json': {
+          /** @description Sessions admitted and not yet ended, across every pool. Enforced in the same atomic step as the pool's capacity; a create past it is a 429 `session-quota-exceeded`. `null` restores the installation default. */
+          live_sessions?: number | null;
+          /** @description Seconds from creation that `:keepalive` cannot pass (409); also caps `timeout_seconds` at create. null: no ceiling (the default, as the spec says). `null` restores the installation default. */
+          max_session_lifetime_seconds?: number | null;
+          /** @description Live profiles. `null` restores the installation default. */
+          profiles?: number | null;
+          /** @description Versions kept per profile; appending one more deletes the oldest. `null` restores the installation default. */
+          versions_per_profile?: number | null;
+          /** @description Bytes of profile data stored (every version kept, as sealed). `null` restores the installation default. */
+          stored_bytes?: number | null;
+          /** @description CDP WebSocket clients open at once on one session. `null` restores the installation default. */
+          cdp_sockets_per_session?: number | null;
+          /** @description Live-view viewers open at once on one session. `null` restores the installation default. */
+          viewers_per_session?: number | null;
+        };
+      };
+    };
+    responses: {
+      /** @description The workspace after the change. */
+      200: {
+        headers: {
+          /** @description Identifies this request in our logs; quote it in support requests. */
+          'X-Request-Id'?: string;
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            id: string;
+            name: string;
+            recording_retention_days: number;
+            limits: {
+              /** @description Sessions admitted and not yet ended, across every pool. Enforced in the same atomic step as the pool's capacity; a create past it is a 429 `session-quota-exceeded`. */
+              live_sessions: number;
+              max_session_lifetime_seconds: number | null;
+              /** @description Live profiles. */
+              profiles: number;
+              /** @description Versions kept per profile; appending one more deletes the oldest. */
+              versions_per_profile: number;
+              /** @description Bytes of profile data stored (every version kept, as sealed). */
+              stored_bytes: number;
+              /** @description CDP WebSocket clients open at once on one session. */
+              cdp_sockets_per_session: number;
+              /** @description Live-view viewers open at once on one session. */
+              viewers_per_session: number;
+            };
+            /** Format: date-time */
+            created_at: string;
+          };
+        };
+      };
+      /** @description Validation error: fix the request and retry. Problem types: validation-error. */
+      400: {
+        headers: {
+          /** @description Identifies this request in our logs; quote it in support requests. */
+          'X-Request-Id'?: string;
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description Missing or invalid Bearer token. Problem types: unauthorized. */
+      401: {
+        headers: {
+          /** @description Identifies this request in our logs; quote it in support requests. */
+          'X-Request-Id'?: string;
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description Token valid, but scope insufficient. Problem types: forbidden. */
+      403: {
+        headers: {
+          /** @description Identifies this request in our logs; quote it in support requests. */
+          'X-Request-Id'?: string;
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description Resource doesn't exist (or isn't in your workspace). Problem types: not-found. */
+      404: {
+        headers: {
+          /** @description Identifies this request in our logs; quote it in support requests. */
+          'X-Request-Id'?: string;
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description Payload too large. Problem types: payload-too-large. */
+      413: {
+        headers: {
+          /** @description Identifies this request in our logs; quote it in support requests. */
+          'X-Request-Id'?: string;
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description Unsupported media type. Problem types: unsupported-media-type. */
+      415: {
+        headers: {
+          /** @description Identifies this request in our logs; quote it in support requests. */
+          'X-Request-Id'?: string;
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description Rate-limited. See Retry-After. Problem types: rate-limited. */
+      429: {
+        headers: {
+          /** @description Identifies this request in our logs; quote it in support requests. */
+          'X-Request-Id'?: string;
+          /** @description Seconds to wait before retrying. */
+          'Retry-After'?: string;
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description Bug on our side; retry. Problem types: internal-error. */
+      500: {
+        headers: {
+          /** @description Identifies this request in our logs; quote it in support requests. */
+          'X-Request-Id'?: string;
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
         };
       };
     };
@@ -9322,28 +5577,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/problem+json': {
-            /**
-             * Format: uri
-             * @example https://api.sessions.ventus.ai/errors/insufficient-capacity
-             */
-            type: string;
-            /** @example Insufficient capacity */
-            title: string;
-            /** @example 503 */
-            status: number;
-            /** @example No agents in region us-east1 had spare capacity at 2026-05-18T00:14:22Z. Retry after the pool drains; us-east1 is the only region available today. */
-            detail?: string;
-            /** @example /v1/sessions */
-            instance?: string;
-            errors?: {
-              field: string;
-              message: string;
-              unknown_field?: string;
-            }[];
-          } & {
-            [key: string]: unknown;
-          };
+          'application/problem+json': components['schemas']['Problem'];
         };
       };
       /** @description Missing or invalid Bearer token. Problem types: unauthorized. */
@@ -9354,28 +5588,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/problem+json': {
-            /**
-             * Format: uri
-             * @example https://api.sessions.ventus.ai/errors/insufficient-capacity
-             */
-            type: string;
-            /** @example Insufficient capacity */
-            title: string;
-            /** @example 503 */
-            status: number;
-            /** @example No agents in region us-east1 had spare capacity at 2026-05-18T00:14:22Z. Retry after the pool drains; us-east1 is the only region available today. */
-            detail?: string;
-            /** @example /v1/sessions */
-            instance?: string;
-            errors?: {
-              field: string;
-              message: string;
-              unknown_field?: string;
-            }[];
-          } & {
-            [key: string]: unknown;
-          };
+          'application/problem+json': components['schemas']['Problem'];
         };
       };
       /** @description Token valid, but scope insufficient. Problem types: forbidden. */
@@ -9386,28 +5599,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/problem+json': {
-            /**
-             * Format: uri
-             * @example https://api.sessions.ventus.ai/errors/insufficient-capacity
-             */
-            type: string;
-            /** @example Insufficient capacity */
-            title: string;
-            /** @example 503 */
-            status: number;
-            /** @example No agents in region us-east1 had spare capacity at 2026-05-18T00:14:22Z. Retry after the pool drains; us-east1 is the only region available today. */
-            detail?: string;
-            /** @example /v1/sessions */
-            instance?: string;
-            errors?: {
-              field: string;
-              message: string;
-              unknown_field?: string;
-            }[];
-          } & {
-            [key: string]: unknown;
-          };
+          'application/problem+json': components['schemas']['Problem'];
         };
       };
       /** @description Resource doesn't exist (or isn't in your workspace). Problem types: not-found. */
@@ -9418,28 +5610,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/problem+json': {
-            /**
-             * Format: uri
-             * @example https://api.sessions.ventus.ai/errors/insufficient-capacity
-             */
-            type: string;
-            /** @example Insufficient capacity */
-            title: string;
-            /** @example 503 */
-            status: number;
-            /** @example No agents in region us-east1 had spare capacity at 2026-05-18T00:14:22Z. Retry after the pool drains; us-east1 is the only region available today. */
-            detail?: string;
-            /** @example /v1/sessions */
-            instance?: string;
-            errors?: {
-              field: string;
-              message: string;
-              unknown_field?: string;
-            }[];
-          } & {
-            [key: string]: unknown;
-          };
+          'application/problem+json': components['schemas']['Problem'];
         };
       };
       /** @description State conflict. Problem types: state-conflict. */
@@ -9450,28 +5621,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/problem+json': {
-            /**
-             * Format: uri
-             * @example https://api.sessions.ventus.ai/errors/insufficient-capacity
-             */
-            type: string;
-            /** @example Insufficient capacity */
-            title: string;
-            /** @example 503 */
-            status: number;
-            /** @example No agents in region us-east1 had spare capacity at 2026-05-18T00:14:22Z. Retry after the pool drains; us-east1 is the only region available today. */
-            detail?: string;
-            /** @example /v1/sessions */
-            instance?: string;
-            errors?: {
-              field: string;
-              message: string;
-              unknown_field?: string;
-            }[];
-          } & {
-            [key: string]: unknown;
-          };
+          'application/problem+json': components['schemas']['Problem'];
         };
       };
       /** @description Payload too large. Problem types: payload-too-large. */
@@ -9482,28 +5632,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/problem+json': {
-            /**
-             * Format: uri
-             * @example https://api.sessions.ventus.ai/errors/insufficient-capacity
-             */
-            type: string;
-            /** @example Insufficient capacity */
-            title: string;
-            /** @example 503 */
-            status: number;
-            /** @example No agents in region us-east1 had spare capacity at 2026-05-18T00:14:22Z. Retry after the pool drains; us-east1 is the only region available today. */
-            detail?: string;
-            /** @example /v1/sessions */
-            instance?: string;
-            errors?: {
-              field: string;
-              message: string;
-              unknown_field?: string;
-            }[];
-          } & {
-            [key: string]: unknown;
-          };
+          'application/problem+json': components['schemas']['Problem'];
         };
       };
       /** @description Unsupported media type. Problem types: unsupported-media-type. */
@@ -9514,28 +5643,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/problem+json': {
-            /**
-             * Format: uri
-             * @example https://api.sessions.ventus.ai/errors/insufficient-capacity
-             */
-            type: string;
-            /** @example Insufficient capacity */
-            title: string;
-            /** @example 503 */
-            status: number;
-            /** @example No agents in region us-east1 had spare capacity at 2026-05-18T00:14:22Z. Retry after the pool drains; us-east1 is the only region available today. */
-            detail?: string;
-            /** @example /v1/sessions */
-            instance?: string;
-            errors?: {
-              field: string;
-              message: string;
-              unknown_field?: string;
-            }[];
-          } & {
-            [key: string]: unknown;
-          };
+          'application/problem+json': components['schemas']['Problem'];
         };
       };
       /** @description Rate-limited. See Retry-After. Problem types: rate-limited. */
@@ -9548,28 +5656,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/problem+json': {
-            /**
-             * Format: uri
-             * @example https://api.sessions.ventus.ai/errors/insufficient-capacity
-             */
-            type: string;
-            /** @example Insufficient capacity */
-            title: string;
-            /** @example 503 */
-            status: number;
-            /** @example No agents in region us-east1 had spare capacity at 2026-05-18T00:14:22Z. Retry after the pool drains; us-east1 is the only region available today. */
-            detail?: string;
-            /** @example /v1/sessions */
-            instance?: string;
-            errors?: {
-              field: string;
-              message: string;
-              unknown_field?: string;
-            }[];
-          } & {
-            [key: string]: unknown;
-          };
+          'application/problem+json': components['schemas']['Problem'];
         };
       };
       /** @description Bug on our side; retry. Problem types: internal-error. */
@@ -9580,28 +5667,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/problem+json': {
-            /**
-             * Format: uri
-             * @example https://api.sessions.ventus.ai/errors/insufficient-capacity
-             */
-            type: string;
-            /** @example Insufficient capacity */
-            title: string;
-            /** @example 503 */
-            status: number;
-            /** @example No agents in region us-east1 had spare capacity at 2026-05-18T00:14:22Z. Retry after the pool drains; us-east1 is the only region available today. */
-            detail?: string;
-            /** @example /v1/sessions */
-            instance?: string;
-            errors?: {
-              field: string;
-              message: string;
-              unknown_field?: string;
-            }[];
-          } & {
-            [key: string]: unknown;
-          };
+          'application/problem+json': components['schemas']['Problem'];
         };
       };
     };
@@ -9635,6 +5701,17 @@ export interface operations {
           'video/webm': string;
         };
       };
+      /** @description The bytes of the one range asked for (`Range: bytes=<start>-<end>`). */
+      206: {
+        headers: {
+          /** @description Which bytes this is, of how many. */
+          'Content-Range'?: unknown;
+          [name: string]: unknown;
+        };
+        content: {
+          'video/webm': string;
+        };
+      };
       /** @description Validation error: fix the request and retry. Problem types: validation-error. */
       400: {
         headers: {
@@ -9643,28 +5720,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/problem+json': {
-            /**
-             * Format: uri
-             * @example https://api.sessions.ventus.ai/errors/insufficient-capacity
-             */
-            type: string;
-            /** @example Insufficient capacity */
-            title: string;
-            /** @example 503 */
-            status: number;
-            /** @example No agents in region us-east1 had spare capacity at 2026-05-18T00:14:22Z. Retry after the pool drains; us-east1 is the only region available today. */
-            detail?: string;
-            /** @example /v1/sessions */
-            instance?: string;
-            errors?: {
-              field: string;
-              message: string;
-              unknown_field?: string;
-            }[];
-          } & {
-            [key: string]: unknown;
-          };
+          'application/problem+json': components['schemas']['Problem'];
         };
       };
       /** @description Missing or invalid Bearer token. Problem types: unauthorized. */
@@ -9675,28 +5731,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/problem+json': {
-            /**
-             * Format: uri
-             * @example https://api.sessions.ventus.ai/errors/insufficient-capacity
-             */
-            type: string;
-            /** @example Insufficient capacity */
-            title: string;
-            /** @example 503 */
-            status: number;
-            /** @example No agents in region us-east1 had spare capacity at 2026-05-18T00:14:22Z. Retry after the pool drains; us-east1 is the only region available today. */
-            detail?: string;
-            /** @example /v1/sessions */
-            instance?: string;
-            errors?: {
-              field: string;
-              message: string;
-              unknown_field?: string;
-            }[];
-          } & {
-            [key: string]: unknown;
-          };
+          'application/problem+json': components['schemas']['Problem'];
         };
       };
       /** @description Resource doesn't exist (or isn't in your workspace). Problem types: not-found. */
@@ -9707,28 +5742,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/problem+json': {
-            /**
-             * Format: uri
-             * @example https://api.sessions.ventus.ai/errors/insufficient-capacity
-             */
-            type: string;
-            /** @example Insufficient capacity */
-            title: string;
-            /** @example 503 */
-            status: number;
-            /** @example No agents in region us-east1 had spare capacity at 2026-05-18T00:14:22Z. Retry after the pool drains; us-east1 is the only region available today. */
-            detail?: string;
-            /** @example /v1/sessions */
-            instance?: string;
-            errors?: {
-              field: string;
-              message: string;
-              unknown_field?: string;
-            }[];
-          } & {
-            [key: string]: unknown;
-          };
+          'application/problem+json': components['schemas']['Problem'];
         };
       };
       /** @description Payload too large. Problem types: payload-too-large. */
@@ -9739,28 +5753,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/problem+json': {
-            /**
-             * Format: uri
-             * @example https://api.sessions.ventus.ai/errors/insufficient-capacity
-             */
-            type: string;
-            /** @example Insufficient capacity */
-            title: string;
-            /** @example 503 */
-            status: number;
-            /** @example No agents in region us-east1 had spare capacity at 2026-05-18T00:14:22Z. Retry after the pool drains; us-east1 is the only region available today. */
-            detail?: string;
-            /** @example /v1/sessions */
-            instance?: string;
-            errors?: {
-              field: string;
-              message: string;
-              unknown_field?: string;
-            }[];
-          } & {
-            [key: string]: unknown;
-          };
+          'application/problem+json': components['schemas']['Problem'];
         };
       };
       /** @description Unsupported media type. Problem types: unsupported-media-type. */
@@ -9771,28 +5764,18 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/problem+json': {
-            /**
-             * Format: uri
-             * @example https://api.sessions.ventus.ai/errors/insufficient-capacity
-             */
-            type: string;
-            /** @example Insufficient capacity */
-            title: string;
-            /** @example 503 */
-            status: number;
-            /** @example No agents in region us-east1 had spare capacity at 2026-05-18T00:14:22Z. Retry after the pool drains; us-east1 is the only region available today. */
-            detail?: string;
-            /** @example /v1/sessions */
-            instance?: string;
-            errors?: {
-              field: string;
-              message: string;
-              unknown_field?: string;
-            }[];
-          } & {
-            [key: string]: unknown;
-          };
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description Error. Problem types: range-not-satisfiable. */
+      416: {
+        headers: {
+          /** @description Identifies this request in our logs; quote it in support requests. */
+          'X-Request-Id'?: string;
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
         };
       };
     };
@@ -9853,28 +5836,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/problem+json': {
-            /**
-             * Format: uri
-             * @example https://api.sessions.ventus.ai/errors/insufficient-capacity
-             */
-            type: string;
-            /** @example Insufficient capacity */
-            title: string;
-            /** @example 503 */
-            status: number;
-            /** @example No agents in region us-east1 had spare capacity at 2026-05-18T00:14:22Z. Retry after the pool drains; us-east1 is the only region available today. */
-            detail?: string;
-            /** @example /v1/sessions */
-            instance?: string;
-            errors?: {
-              field: string;
-              message: string;
-              unknown_field?: string;
-            }[];
-          } & {
-            [key: string]: unknown;
-          };
+          'application/problem+json': components['schemas']['Problem'];
         };
       };
       /** @description Missing or invalid Bearer token. Problem types: unauthorized. */
@@ -9885,28 +5847,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/problem+json': {
-            /**
-             * Format: uri
-             * @example https://api.sessions.ventus.ai/errors/insufficient-capacity
-             */
-            type: string;
-            /** @example Insufficient capacity */
-            title: string;
-            /** @example 503 */
-            status: number;
-            /** @example No agents in region us-east1 had spare capacity at 2026-05-18T00:14:22Z. Retry after the pool drains; us-east1 is the only region available today. */
-            detail?: string;
-            /** @example /v1/sessions */
-            instance?: string;
-            errors?: {
-              field: string;
-              message: string;
-              unknown_field?: string;
-            }[];
-          } & {
-            [key: string]: unknown;
-          };
+          'application/problem+json': components['schemas']['Problem'];
         };
       };
       /** @description Token valid, but scope insufficient. Problem types: forbidden. */
@@ -9917,28 +5858,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/problem+json': {
-            /**
-             * Format: uri
-             * @example https://api.sessions.ventus.ai/errors/insufficient-capacity
-             */
-            type: string;
-            /** @example Insufficient capacity */
-            title: string;
-            /** @example 503 */
-            status: number;
-            /** @example No agents in region us-east1 had spare capacity at 2026-05-18T00:14:22Z. Retry after the pool drains; us-east1 is the only region available today. */
-            detail?: string;
-            /** @example /v1/sessions */
-            instance?: string;
-            errors?: {
-              field: string;
-              message: string;
-              unknown_field?: string;
-            }[];
-          } & {
-            [key: string]: unknown;
-          };
+          'application/problem+json': components['schemas']['Problem'];
         };
       };
       /** @description Resource doesn't exist (or isn't in your workspace). Problem types: not-found. */
@@ -9949,28 +5869,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/problem+json': {
-            /**
-             * Format: uri
-             * @example https://api.sessions.ventus.ai/errors/insufficient-capacity
-             */
-            type: string;
-            /** @example Insufficient capacity */
-            title: string;
-            /** @example 503 */
-            status: number;
-            /** @example No agents in region us-east1 had spare capacity at 2026-05-18T00:14:22Z. Retry after the pool drains; us-east1 is the only region available today. */
-            detail?: string;
-            /** @example /v1/sessions */
-            instance?: string;
-            errors?: {
-              field: string;
-              message: string;
-              unknown_field?: string;
-            }[];
-          } & {
-            [key: string]: unknown;
-          };
+          'application/problem+json': components['schemas']['Problem'];
         };
       };
       /** @description State conflict. Problem types: state-conflict, live-view-unavailable. */
@@ -9981,28 +5880,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/problem+json': {
-            /**
-             * Format: uri
-             * @example https://api.sessions.ventus.ai/errors/insufficient-capacity
-             */
-            type: string;
-            /** @example Insufficient capacity */
-            title: string;
-            /** @example 503 */
-            status: number;
-            /** @example No agents in region us-east1 had spare capacity at 2026-05-18T00:14:22Z. Retry after the pool drains; us-east1 is the only region available today. */
-            detail?: string;
-            /** @example /v1/sessions */
-            instance?: string;
-            errors?: {
-              field: string;
-              message: string;
-              unknown_field?: string;
-            }[];
-          } & {
-            [key: string]: unknown;
-          };
+          'application/problem+json': components['schemas']['Problem'];
         };
       };
       /** @description Payload too large. Problem types: payload-too-large. */
@@ -10013,28 +5891,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/problem+json': {
-            /**
-             * Format: uri
-             * @example https://api.sessions.ventus.ai/errors/insufficient-capacity
-             */
-            type: string;
-            /** @example Insufficient capacity */
-            title: string;
-            /** @example 503 */
-            status: number;
-            /** @example No agents in region us-east1 had spare capacity at 2026-05-18T00:14:22Z. Retry after the pool drains; us-east1 is the only region available today. */
-            detail?: string;
-            /** @example /v1/sessions */
-            instance?: string;
-            errors?: {
-              field: string;
-              message: string;
-              unknown_field?: string;
-            }[];
-          } & {
-            [key: string]: unknown;
-          };
+          'application/problem+json': components['schemas']['Problem'];
         };
       };
       /** @description Unsupported media type. Problem types: unsupported-media-type. */
@@ -10045,28 +5902,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/problem+json': {
-            /**
-             * Format: uri
-             * @example https://api.sessions.ventus.ai/errors/insufficient-capacity
-             */
-            type: string;
-            /** @example Insufficient capacity */
-            title: string;
-            /** @example 503 */
-            status: number;
-            /** @example No agents in region us-east1 had spare capacity at 2026-05-18T00:14:22Z. Retry after the pool drains; us-east1 is the only region available today. */
-            detail?: string;
-            /** @example /v1/sessions */
-            instance?: string;
-            errors?: {
-              field: string;
-              message: string;
-              unknown_field?: string;
-            }[];
-          } & {
-            [key: string]: unknown;
-          };
+          'application/problem+json': components['schemas']['Problem'];
         };
       };
       /** @description Rate-limited. See Retry-After. Problem types: rate-limited. */
@@ -10079,28 +5915,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/problem+json': {
-            /**
-             * Format: uri
-             * @example https://api.sessions.ventus.ai/errors/insufficient-capacity
-             */
-            type: string;
-            /** @example Insufficient capacity */
-            title: string;
-            /** @example 503 */
-            status: number;
-            /** @example No agents in region us-east1 had spare capacity at 2026-05-18T00:14:22Z. Retry after the pool drains; us-east1 is the only region available today. */
-            detail?: string;
-            /** @example /v1/sessions */
-            instance?: string;
-            errors?: {
-              field: string;
-              message: string;
-              unknown_field?: string;
-            }[];
-          } & {
-            [key: string]: unknown;
-          };
+          'application/problem+json': components['schemas']['Problem'];
         };
       };
       /** @description Bug on our side; retry. Problem types: internal-error. */
@@ -10111,28 +5926,123 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/problem+json': {
-            /**
-             * Format: uri
-             * @example https://api.sessions.ventus.ai/errors/insufficient-capacity
-             */
-            type: string;
-            /** @example Insufficient capacity */
-            title: string;
-            /** @example 503 */
-            status: number;
-            /** @example No agents in region us-east1 had spare capacity at 2026-05-18T00:14:22Z. Retry after the pool drains; us-east1 is the only region available today. */
-            detail?: string;
-            /** @example /v1/sessions */
-            instance?: string;
-            errors?: {
-              field: string;
-              message: string;
-              unknown_field?: string;
-            }[];
-          } & {
-            [key: string]: unknown;
-          };
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+    };
+  };
+  revokeLiveViewLinks: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        /**
+         * @description Session id (a ULID)
+         * @example 01JC1AMQX4N3PWV9MR2BCKDH7E
+         */
+        id: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description Revoked; the viewers are being closed. */
+      204: {
+        headers: {
+          /** @description Identifies this request in our logs; quote it in support requests. */
+          'X-Request-Id'?: string;
+          [name: string]: unknown;
+        };
+        content?: never;
+      };
+      /** @description Validation error: fix the request and retry. Problem types: validation-error. */
+      400: {
+        headers: {
+          /** @description Identifies this request in our logs; quote it in support requests. */
+          'X-Request-Id'?: string;
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description Missing or invalid Bearer token. Problem types: unauthorized. */
+      401: {
+        headers: {
+          /** @description Identifies this request in our logs; quote it in support requests. */
+          'X-Request-Id'?: string;
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description Token valid, but scope insufficient. Problem types: forbidden. */
+      403: {
+        headers: {
+          /** @description Identifies this request in our logs; quote it in support requests. */
+          'X-Request-Id'?: string;
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description Resource doesn't exist (or isn't in your workspace). Problem types: not-found. */
+      404: {
+        headers: {
+          /** @description Identifies this request in our logs; quote it in support requests. */
+          'X-Request-Id'?: string;
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description Payload too large. Problem types: payload-too-large. */
+      413: {
+        headers: {
+          /** @description Identifies this request in our logs; quote it in support requests. */
+          'X-Request-Id'?: string;
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description Unsupported media type. Problem types: unsupported-media-type. */
+      415: {
+        headers: {
+          /** @description Identifies this request in our logs; quote it in support requests. */
+          'X-Request-Id'?: string;
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description Rate-limited. See Retry-After. Problem types: rate-limited. */
+      429: {
+        headers: {
+          /** @description Identifies this request in our logs; quote it in support requests. */
+          'X-Request-Id'?: string;
+          /** @description Seconds to wait before retrying. */
+          'Retry-After'?: string;
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description Bug on our side; retry. Problem types: internal-error. */
+      500: {
+        headers: {
+          /** @description Identifies this request in our logs; quote it in support requests. */
+          'X-Request-Id'?: string;
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
         };
       };
     };
@@ -10186,28 +6096,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/problem+json': {
-            /**
-             * Format: uri
-             * @example https://api.sessions.ventus.ai/errors/insufficient-capacity
-             */
-            type: string;
-            /** @example Insufficient capacity */
-            title: string;
-            /** @example 503 */
-            status: number;
-            /** @example No agents in region us-east1 had spare capacity at 2026-05-18T00:14:22Z. Retry after the pool drains; us-east1 is the only region available today. */
-            detail?: string;
-            /** @example /v1/sessions */
-            instance?: string;
-            errors?: {
-              field: string;
-              message: string;
-              unknown_field?: string;
-            }[];
-          } & {
-            [key: string]: unknown;
-          };
+          'application/problem+json': components['schemas']['Problem'];
         };
       };
       /** @description Missing or invalid Bearer token. Problem types: unauthorized. */
@@ -10218,28 +6107,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/problem+json': {
-            /**
-             * Format: uri
-             * @example https://api.sessions.ventus.ai/errors/insufficient-capacity
-             */
-            type: string;
-            /** @example Insufficient capacity */
-            title: string;
-            /** @example 503 */
-            status: number;
-            /** @example No agents in region us-east1 had spare capacity at 2026-05-18T00:14:22Z. Retry after the pool drains; us-east1 is the only region available today. */
-            detail?: string;
-            /** @example /v1/sessions */
-            instance?: string;
-            errors?: {
-              field: string;
-              message: string;
-              unknown_field?: string;
-            }[];
-          } & {
-            [key: string]: unknown;
-          };
+          'application/problem+json': components['schemas']['Problem'];
         };
       };
       /** @description Token valid, but scope insufficient. Problem types: forbidden. */
@@ -10250,28 +6118,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/problem+json': {
-            /**
-             * Format: uri
-             * @example https://api.sessions.ventus.ai/errors/insufficient-capacity
-             */
-            type: string;
-            /** @example Insufficient capacity */
-            title: string;
-            /** @example 503 */
-            status: number;
-            /** @example No agents in region us-east1 had spare capacity at 2026-05-18T00:14:22Z. Retry after the pool drains; us-east1 is the only region available today. */
-            detail?: string;
-            /** @example /v1/sessions */
-            instance?: string;
-            errors?: {
-              field: string;
-              message: string;
-              unknown_field?: string;
-            }[];
-          } & {
-            [key: string]: unknown;
-          };
+          'application/problem+json': components['schemas']['Problem'];
         };
       };
       /** @description Resource doesn't exist (or isn't in your workspace). Problem types: not-found. */
@@ -10282,28 +6129,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/problem+json': {
-            /**
-             * Format: uri
-             * @example https://api.sessions.ventus.ai/errors/insufficient-capacity
-             */
-            type: string;
-            /** @example Insufficient capacity */
-            title: string;
-            /** @example 503 */
-            status: number;
-            /** @example No agents in region us-east1 had spare capacity at 2026-05-18T00:14:22Z. Retry after the pool drains; us-east1 is the only region available today. */
-            detail?: string;
-            /** @example /v1/sessions */
-            instance?: string;
-            errors?: {
-              field: string;
-              message: string;
-              unknown_field?: string;
-            }[];
-          } & {
-            [key: string]: unknown;
-          };
+          'application/problem+json': components['schemas']['Problem'];
         };
       };
       /** @description Payload too large. Problem types: payload-too-large. */
@@ -10314,28 +6140,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/problem+json': {
-            /**
-             * Format: uri
-             * @example https://api.sessions.ventus.ai/errors/insufficient-capacity
-             */
-            type: string;
-            /** @example Insufficient capacity */
-            title: string;
-            /** @example 503 */
-            status: number;
-            /** @example No agents in region us-east1 had spare capacity at 2026-05-18T00:14:22Z. Retry after the pool drains; us-east1 is the only region available today. */
-            detail?: string;
-            /** @example /v1/sessions */
-            instance?: string;
-            errors?: {
-              field: string;
-              message: string;
-              unknown_field?: string;
-            }[];
-          } & {
-            [key: string]: unknown;
-          };
+          'application/problem+json': components['schemas']['Problem'];
         };
       };
       /** @description Unsupported media type. Problem types: unsupported-media-type. */
@@ -10346,28 +6151,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/problem+json': {
-            /**
-             * Format: uri
-             * @example https://api.sessions.ventus.ai/errors/insufficient-capacity
-             */
-            type: string;
-            /** @example Insufficient capacity */
-            title: string;
-            /** @example 503 */
-            status: number;
-            /** @example No agents in region us-east1 had spare capacity at 2026-05-18T00:14:22Z. Retry after the pool drains; us-east1 is the only region available today. */
-            detail?: string;
-            /** @example /v1/sessions */
-            instance?: string;
-            errors?: {
-              field: string;
-              message: string;
-              unknown_field?: string;
-            }[];
-          } & {
-            [key: string]: unknown;
-          };
+          'application/problem+json': components['schemas']['Problem'];
         };
       };
       /** @description Rate-limited. See Retry-After. Problem types: rate-limited. */
@@ -10380,28 +6164,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/problem+json': {
-            /**
-             * Format: uri
-             * @example https://api.sessions.ventus.ai/errors/insufficient-capacity
-             */
-            type: string;
-            /** @example Insufficient capacity */
-            title: string;
-            /** @example 503 */
-            status: number;
-            /** @example No agents in region us-east1 had spare capacity at 2026-05-18T00:14:22Z. Retry after the pool drains; us-east1 is the only region available today. */
-            detail?: string;
-            /** @example /v1/sessions */
-            instance?: string;
-            errors?: {
-              field: string;
-              message: string;
-              unknown_field?: string;
-            }[];
-          } & {
-            [key: string]: unknown;
-          };
+          'application/problem+json': components['schemas']['Problem'];
         };
       };
       /** @description Bug on our side; retry. Problem types: internal-error. */
@@ -10412,28 +6175,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/problem+json': {
-            /**
-             * Format: uri
-             * @example https://api.sessions.ventus.ai/errors/insufficient-capacity
-             */
-            type: string;
-            /** @example Insufficient capacity */
-            title: string;
-            /** @example 503 */
-            status: number;
-            /** @example No agents in region us-east1 had spare capacity at 2026-05-18T00:14:22Z. Retry after the pool drains; us-east1 is the only region available today. */
-            detail?: string;
-            /** @example /v1/sessions */
-            instance?: string;
-            errors?: {
-              field: string;
-              message: string;
-              unknown_field?: string;
-            }[];
-          } & {
-            [key: string]: unknown;
-          };
+          'application/problem+json': components['schemas']['Problem'];
         };
       };
     };
@@ -10523,28 +6265,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/problem+json': {
-            /**
-             * Format: uri
-             * @example https://api.sessions.ventus.ai/errors/insufficient-capacity
-             */
-            type: string;
-            /** @example Insufficient capacity */
-            title: string;
-            /** @example 503 */
-            status: number;
-            /** @example No agents in region us-east1 had spare capacity at 2026-05-18T00:14:22Z. Retry after the pool drains; us-east1 is the only region available today. */
-            detail?: string;
-            /** @example /v1/sessions */
-            instance?: string;
-            errors?: {
-              field: string;
-              message: string;
-              unknown_field?: string;
-            }[];
-          } & {
-            [key: string]: unknown;
-          };
+          'application/problem+json': components['schemas']['Problem'];
         };
       };
       /** @description Missing or invalid Bearer token. Problem types: unauthorized. */
@@ -10555,28 +6276,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/problem+json': {
-            /**
-             * Format: uri
-             * @example https://api.sessions.ventus.ai/errors/insufficient-capacity
-             */
-            type: string;
-            /** @example Insufficient capacity */
-            title: string;
-            /** @example 503 */
-            status: number;
-            /** @example No agents in region us-east1 had spare capacity at 2026-05-18T00:14:22Z. Retry after the pool drains; us-east1 is the only region available today. */
-            detail?: string;
-            /** @example /v1/sessions */
-            instance?: string;
-            errors?: {
-              field: string;
-              message: string;
-              unknown_field?: string;
-            }[];
-          } & {
-            [key: string]: unknown;
-          };
+          'application/problem+json': components['schemas']['Problem'];
         };
       };
       /** @description Token valid, but scope insufficient. Problem types: forbidden. */
@@ -10587,28 +6287,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/problem+json': {
-            /**
-             * Format: uri
-             * @example https://api.sessions.ventus.ai/errors/insufficient-capacity
-             */
-            type: string;
-            /** @example Insufficient capacity */
-            title: string;
-            /** @example 503 */
-            status: number;
-            /** @example No agents in region us-east1 had spare capacity at 2026-05-18T00:14:22Z. Retry after the pool drains; us-east1 is the only region available today. */
-            detail?: string;
-            /** @example /v1/sessions */
-            instance?: string;
-            errors?: {
-              field: string;
-              message: string;
-              unknown_field?: string;
-            }[];
-          } & {
-            [key: string]: unknown;
-          };
+          'application/problem+json': components['schemas']['Problem'];
         };
       };
       /** @description Resource doesn't exist (or isn't in your workspace). Problem types: not-found. */
@@ -10619,28 +6298,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/problem+json': {
-            /**
-             * Format: uri
-             * @example https://api.sessions.ventus.ai/errors/insufficient-capacity
-             */
-            type: string;
-            /** @example Insufficient capacity */
-            title: string;
-            /** @example 503 */
-            status: number;
-            /** @example No agents in region us-east1 had spare capacity at 2026-05-18T00:14:22Z. Retry after the pool drains; us-east1 is the only region available today. */
-            detail?: string;
-            /** @example /v1/sessions */
-            instance?: string;
-            errors?: {
-              field: string;
-              message: string;
-              unknown_field?: string;
-            }[];
-          } & {
-            [key: string]: unknown;
-          };
+          'application/problem+json': components['schemas']['Problem'];
         };
       };
       /** @description Payload too large. Problem types: payload-too-large. */
@@ -10651,28 +6309,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/problem+json': {
-            /**
-             * Format: uri
-             * @example https://api.sessions.ventus.ai/errors/insufficient-capacity
-             */
-            type: string;
-            /** @example Insufficient capacity */
-            title: string;
-            /** @example 503 */
-            status: number;
-            /** @example No agents in region us-east1 had spare capacity at 2026-05-18T00:14:22Z. Retry after the pool drains; us-east1 is the only region available today. */
-            detail?: string;
-            /** @example /v1/sessions */
-            instance?: string;
-            errors?: {
-              field: string;
-              message: string;
-              unknown_field?: string;
-            }[];
-          } & {
-            [key: string]: unknown;
-          };
+          'application/problem+json': components['schemas']['Problem'];
         };
       };
       /** @description Unsupported media type. Problem types: unsupported-media-type. */
@@ -10683,28 +6320,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/problem+json': {
-            /**
-             * Format: uri
-             * @example https://api.sessions.ventus.ai/errors/insufficient-capacity
-             */
-            type: string;
-            /** @example Insufficient capacity */
-            title: string;
-            /** @example 503 */
-            status: number;
-            /** @example No agents in region us-east1 had spare capacity at 2026-05-18T00:14:22Z. Retry after the pool drains; us-east1 is the only region available today. */
-            detail?: string;
-            /** @example /v1/sessions */
-            instance?: string;
-            errors?: {
-              field: string;
-              message: string;
-              unknown_field?: string;
-            }[];
-          } & {
-            [key: string]: unknown;
-          };
+          'application/problem+json': components['schemas']['Problem'];
         };
       };
       /** @description Schema-correct but semantically invalid. Problem types: unprocessable-entity. */
@@ -10715,28 +6331,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/problem+json': {
-            /**
-             * Format: uri
-             * @example https://api.sessions.ventus.ai/errors/insufficient-capacity
-             */
-            type: string;
-            /** @example Insufficient capacity */
-            title: string;
-            /** @example 503 */
-            status: number;
-            /** @example No agents in region us-east1 had spare capacity at 2026-05-18T00:14:22Z. Retry after the pool drains; us-east1 is the only region available today. */
-            detail?: string;
-            /** @example /v1/sessions */
-            instance?: string;
-            errors?: {
-              field: string;
-              message: string;
-              unknown_field?: string;
-            }[];
-          } & {
-            [key: string]: unknown;
-          };
+          'application/problem+json': components['schemas']['Problem'];
         };
       };
       /** @description Rate-limited. See Retry-After. Problem types: rate-limited. */
@@ -10749,28 +6344,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/problem+json': {
-            /**
-             * Format: uri
-             * @example https://api.sessions.ventus.ai/errors/insufficient-capacity
-             */
-            type: string;
-            /** @example Insufficient capacity */
-            title: string;
-            /** @example 503 */
-            status: number;
-            /** @example No agents in region us-east1 had spare capacity at 2026-05-18T00:14:22Z. Retry after the pool drains; us-east1 is the only region available today. */
-            detail?: string;
-            /** @example /v1/sessions */
-            instance?: string;
-            errors?: {
-              field: string;
-              message: string;
-              unknown_field?: string;
-            }[];
-          } & {
-            [key: string]: unknown;
-          };
+          'application/problem+json': components['schemas']['Problem'];
         };
       };
       /** @description Bug on our side; retry. Problem types: internal-error. */
@@ -10781,28 +6355,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/problem+json': {
-            /**
-             * Format: uri
-             * @example https://api.sessions.ventus.ai/errors/insufficient-capacity
-             */
-            type: string;
-            /** @example Insufficient capacity */
-            title: string;
-            /** @example 503 */
-            status: number;
-            /** @example No agents in region us-east1 had spare capacity at 2026-05-18T00:14:22Z. Retry after the pool drains; us-east1 is the only region available today. */
-            detail?: string;
-            /** @example /v1/sessions */
-            instance?: string;
-            errors?: {
-              field: string;
-              message: string;
-              unknown_field?: string;
-            }[];
-          } & {
-            [key: string]: unknown;
-          };
+          'application/problem+json': components['schemas']['Problem'];
         };
       };
     };

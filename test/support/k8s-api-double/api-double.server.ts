@@ -1,7 +1,12 @@
 /**
  * A test double of the Kubernetes API server, enough for @kubernetes/client-node and the kubernetes
  * driver: pods (create, get, list and watch with label selectors and resourceVersion, patch, delete
- * with a grace period) and coordination.k8s.io leases (CRUD). Plain HTTP on 127.0.0.1, no auth.
+ * with a grace period), secrets (CRUD; `stringData` folded into `data`; deleted with their owner
+ * Pod, as the garbage collector does) and coordination.k8s.io leases (CRUD). Plain HTTP on
+ * 127.0.0.1, no auth.
+ *
+ * Pods are admitted as in a namespace labelled Pod Security `restricted` (what the chart does to the
+ * browser namespace): a Pod that level forbids is refused with 403 (`podSecurity`, on by default).
  *
  * Test hooks: `failRequests` (answer 5xx for a count or a time), `delayMs` and `maxInFlight` (to see
  * a client's concurrency), `expireWatches` (compaction: resuming watches get 410 Gone).
@@ -12,18 +17,36 @@ import type { AddressInfo } from 'node:net';
 import { SelectorError, parseSelector } from './label-selector.ts';
 import { ObjectStore, type KubeObject } from './object-store.ts';
 import { applyPatch } from './patch.ts';
+import { restrictedViolation } from './pod-security.ts';
 import { serveWatch } from './watch.handler.ts';
-import { status, validateLease, validatePod, validatePodUpdate, type KubeStatus } from './validation.ts';
+import {
+  status,
+  toStoredSecret,
+  validateLease,
+  validatePod,
+  validatePodUpdate,
+  validateSecret,
+  type KubeStatus,
+} from './validation.ts';
 
 interface ResourceDef {
   kind: string;
   apiVersion: string;
   validate(o: KubeObject): KubeStatus | undefined;
   validateUpdate(before: KubeObject, after: KubeObject): KubeStatus | undefined;
+  /** What the API server makes of a written object before it validates and stores it. */
+  normalize?(o: KubeObject): KubeObject;
 }
 
 const RESOURCES: Record<string, ResourceDef> = {
   pods: { kind: 'Pod', apiVersion: 'v1', validate: validatePod, validateUpdate: validatePodUpdate },
+  secrets: {
+    kind: 'Secret',
+    apiVersion: 'v1',
+    validate: validateSecret,
+    validateUpdate: (_before, after) => validateSecret(after),
+    normalize: toStoredSecret,
+  },
   leases: {
     kind: 'Lease',
     apiVersion: 'coordination.k8s.io/v1',
@@ -33,7 +56,7 @@ const RESOURCES: Record<string, ResourceDef> = {
 };
 
 const ROUTE =
-  /^\/(?:api\/v1|apis\/coordination\.k8s\.io\/v1)\/namespaces\/([a-z0-9-]+)\/(pods|leases)(?:\/([^/]+))?$/;
+  /^\/(?:api\/v1|apis\/coordination\.k8s\.io\/v1)\/namespaces\/([a-z0-9-]+)\/(pods|secrets|leases)(?:\/([^/]+))?$/;
 
 /** Called when a Pod gets its deletionTimestamp; resolve once its containers are stopped. */
 export type PodTerminator = (namespace: string, pod: KubeObject, graceSeconds: number) => Promise<void>;
@@ -47,6 +70,8 @@ export class K8sApiDouble {
   /** Requests answered, by `METHOD resource` (watches as `WATCH pods`). */
   readonly counts = new Map<string, number>();
   terminator: PodTerminator | undefined;
+  /** Pod Security admission: `restricted`, as the chart labels the browser namespace, or none. */
+  podSecurity: 'restricted' | 'none' = 'restricted';
   private failing: { remaining: number; until: number; code: number } | undefined;
   private readonly watches = new Set<ServerResponse>();
 
@@ -61,6 +86,11 @@ export class K8sApiDouble {
     await once(server, 'listening');
     const { port } = server.address() as AddressInfo;
     const double = new K8sApiDouble(server, `http://127.0.0.1:${port}`);
+    double.store.subscribe((e) => {
+      // Asynchronous, as the real collector is (and never inside another change's notification).
+      if (e.resource === 'pods' && e.type === 'DELETED')
+        setImmediate(() => double.collectDependents(e.namespace, e.object));
+    });
     server.on('request', (req, res) => {
       double.handle(req, res).catch((err: unknown) => {
         if (!res.headersSent) send(res, 500, status(500, 'InternalError', String(err)));
@@ -83,6 +113,19 @@ export class K8sApiDouble {
   expireWatches(): void {
     this.store.compact();
     for (const res of this.watches) res.end();
+  }
+
+  /**
+   * The garbage collector: objects whose only owner was `owner` go with it (background propagation).
+   * Secrets are the only dependents the driver makes.
+   */
+  private collectDependents(namespace: string, owner: KubeObject): void {
+    for (const o of this.store.list('secrets', namespace, [])) {
+      const owners = (o.metadata.ownerReferences ?? []) as { uid?: string }[];
+      if (owners.length > 0 && owners.every((ref) => ref.uid === owner.metadata.uid)) {
+        this.store.remove('secrets', namespace, o.metadata.name);
+      }
+    }
   }
 
   async close(): Promise<void> {
@@ -153,8 +196,8 @@ export class K8sApiDouble {
         return [200, { kind: `${def.kind}List`, apiVersion: def.apiVersion, metadata: meta, items }];
       }
       if (req.method !== 'POST') return fail(status(405, 'MethodNotAllowed', 'method not allowed'));
-      const object = body as KubeObject;
-      if (typeof object !== 'object' || object === null) return fail(status(400, 'BadRequest', 'no body'));
+      if (typeof body !== 'object' || body === null) return fail(status(400, 'BadRequest', 'no body'));
+      const object = def.normalize ? def.normalize(body as KubeObject) : (body as KubeObject);
       if (object.kind !== def.kind || object.apiVersion !== def.apiVersion) {
         return fail(status(400, 'BadRequest', `expected ${def.apiVersion} ${def.kind}`));
       }
@@ -170,6 +213,9 @@ export class K8sApiDouble {
       }
       const invalid = def.validate(object);
       if (invalid) return fail(invalid);
+      const forbidden =
+        resource === 'pods' && this.podSecurity === 'restricted' && restrictedViolation(object);
+      if (forbidden) return fail(forbidden);
       if (this.store.get(resource, namespace, object.metadata.name)) {
         const n = object.metadata.name;
         return fail(
@@ -206,7 +252,7 @@ export class K8sApiDouble {
           next = applyPatch(current, String(req.headers['content-type'] ?? ''), body);
           if ((next as KubeStatus).kind === 'Status') return fail(next as KubeStatus);
         }
-        const updated = next as KubeObject;
+        const updated = def.normalize ? def.normalize(next as KubeObject) : (next as KubeObject);
         // Server-owned metadata cannot be changed by an update.
         updated.metadata = {
           ...updated.metadata,

@@ -1,43 +1,61 @@
 /**
- * The double's "kubelet": runs every Pod created through the double as a real pod agent + Chromium,
- * with the local driver's machinery under a temp dir. All agents share 127.0.0.1, so each Pod gets
- * `status.podIP: 127.0.0.1` and its agent's port in the `ventus.io/agent-port` annotation.
+ * The double's "kubelet": runs every Pod created through the double the way the runtime image runs
+ * it, runtime-image/entrypoint.sh starting the bundled pod agent and real Chromium, with the
+ * container's environment resolved as a kubelet resolves it (container-env.ts): the Pod's own values
+ * and `secretKeyRef`s read from the Secret in the API, so the agent's secret is whatever the Pod's
+ * Secret holds. A Pod whose Secret is missing stays Pending in CreateContainerConfigError (retried).
  *
- * Status follows a real kubelet's: Pending (ContainerCreating) → Running and Ready only once CDP
- * answers → Failed when the agent exits (restartPolicy Never). Deleting a Pod sends SIGTERM to the
- * agent alone (PID 1 of a container), SIGKILL to what is left after the grace period.
+ * What differs from a cluster, because every "container" shares this host: the agent listens on
+ * 127.0.0.1 on a free port (AGENT_HOST and AGENT_PORT are overridden), reported as `status.podIP:
+ * 127.0.0.1` and the `ventus.io/agent-port` annotation; mounts are directories under the pod's dir.
+ *
+ * Status follows a real kubelet's: Pending (ContainerCreating) → Running and Ready once the
+ * container's startup probe (else its readiness probe) passes, run as declared (probe.runner.ts) →
+ * Failed or Succeeded when the container exits (restartPolicy Never). Deleting a Pod sends SIGTERM
+ * to the container's first process (tini forwards it to the entrypoint), SIGKILL to what is left
+ * after the grace period.
  */
-import { mkdtemp, rm } from 'node:fs/promises';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import { closeSync, mkdirSync, openSync } from 'node:fs';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { createInterface } from 'node:readline';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { LocalDriver } from '../../../core/runtime/local.driver.ts';
-import { podProcessTree, stopPodProcesses } from '../../../core/runtime/pod-processes.util.ts';
-import { readPodRecord } from '../../../core/runtime/pod.store.ts';
+import { fileURLToPath } from 'node:url';
+import { podAgentBundle } from '../../../core/runtime/pod-agent-bundle.ts';
+import {
+  POD_MARKER_VAR,
+  podProcessTree,
+  stopPodProcesses,
+} from '../../../core/runtime/pod-processes.util.ts';
 import type { K8sApiDouble } from './api-double.server.ts';
+import { makeMounts, mapPath, resolveEnv, type ContainerSpec } from './container-env.ts';
 import type { KubeObject } from './object-store.ts';
+import { runProbe } from './probe.runner.ts';
 
 const AGENT_PORT_ANNOTATION = 'ventus.io/agent-port';
+const ENTRYPOINT = fileURLToPath(new URL('../../../runtime-image/entrypoint.sh', import.meta.url));
+/** How often a waiting kubelet looks again (a missing Secret, a probe that has not passed). */
+const RETRY_MS = 100;
 
 interface Running {
   abort: AbortController;
   starting: Promise<void>;
-  monitor?: NodeJS.Timeout;
+  container?: ChildProcess;
 }
-
-type Container = { name: string; env?: { name: string; value?: string }[] };
 
 export class FakeKubelet {
   private readonly running = new Map<string, Running>();
-  private readonly local: LocalDriver;
   private readonly off: () => void;
+  private bundle: string | undefined;
 
   private constructor(
     private readonly double: K8sApiDouble,
     readonly stateDir: string,
   ) {
-    this.local = new LocalDriver({ stateDir });
-    double.terminator = (ns, pod, grace) => this.terminate(ns, pod, grace);
+    double.terminator = (ns, pod, grace) => this.stop(`${ns}/${pod.metadata.name}`, grace);
     this.off = double.store.subscribe((e) => {
       if (e.resource === 'pods' && e.type === 'ADDED') this.run(e.namespace, e.object);
     });
@@ -47,7 +65,7 @@ export class FakeKubelet {
     return new FakeKubelet(double, await mkdtemp(join(tmpdir(), 'ventus-kubelet-')));
   }
 
-  /** The directory of a Pod's agent (its processes carry it; see test/runtime/local.harness.ts). */
+  /** The directory of a Pod's container (its processes carry it; see test/runtime/local.harness.ts). */
   podDir(name: string): string {
     return join(this.stateDir, name);
   }
@@ -55,7 +73,6 @@ export class FakeKubelet {
   async close(): Promise<void> {
     this.off();
     await Promise.all([...this.running.keys()].map((k) => this.stop(k, 0)));
-    await this.local.close();
     await rm(this.stateDir, { recursive: true, force: true });
   }
 
@@ -65,149 +82,202 @@ export class FakeKubelet {
 
   private run(ns: string, pod: KubeObject): void {
     const name = pod.metadata.name;
-    const container = (pod.spec?.containers as Container[])[0]!;
-    const headless = container.env?.find((e) => e.name === 'HEADLESS')?.value !== 'false';
+    const container = (pod.spec?.containers as ContainerSpec[])[0]!;
     const entry: Running = { abort: new AbortController(), starting: Promise.resolve() };
     this.running.set(`${ns}/${name}`, entry);
-    const image = (pod.spec?.containers as { image: string }[])[0]!.image;
-    const imageID = `docker.io/${image}@sha256:${'0'.repeat(64)}`;
-    const waiting = {
-      name: container.name,
-      image,
-      imageID: '',
-      ready: false,
-      restartCount: 0,
-      state: { waiting: { reason: 'ContainerCreating' } },
-    };
-    this.setStatus(ns, name, (o) => {
-      o.status = {
-        phase: 'Pending',
-        conditions: [
-          { type: 'PodScheduled', status: 'True' },
-          { type: 'Ready', status: 'False', reason: 'ContainersNotReady' },
-        ],
-        containerStatuses: [waiting],
-      };
-    });
+    this.setStatus(ns, name, (o) => (o.status = pending(container, 'ContainerCreating')));
     entry.starting = (async () => {
+      const { signal } = entry.abort;
       try {
-        const local = await this.local.createPod({ id: name, pool: 'kubelet', headless }, entry.abort.signal);
-        // Ready only once CDP answers (what the Pod's readiness probe checks).
-        while (!(await answers(`${local.controlUrl}/json/version`)))
-          await sleep(50, undefined, { signal: entry.abort.signal });
-        const startedAt = new Date().toISOString();
-        this.setStatus(ns, name, (o) => {
-          o.metadata.annotations = {
-            ...o.metadata.annotations,
-            [AGENT_PORT_ANNOTATION]: new URL(local.controlUrl).port,
-          };
-          o.status = {
-            phase: 'Running',
-            podIP: '127.0.0.1',
-            podIPs: [{ ip: '127.0.0.1' }],
-            hostIP: '127.0.0.1',
-            startTime: startedAt,
-            conditions: [
-              { type: 'PodScheduled', status: 'True' },
-              { type: 'Ready', status: 'True' },
-            ],
-            containerStatuses: [
-              {
-                name: container.name,
-                image,
-                imageID,
-                ready: true,
-                restartCount: 0,
-                started: true,
-                state: { running: { startedAt } },
-              },
-            ],
-          };
+        const env = await this.awaitEnv(ns, name, container, signal);
+        const dir = this.podDir(name);
+        const { child, port, containerEnv } = await this.startContainer(dir, container, env, signal);
+        entry.container = child;
+        child.once('exit', (code) => {
+          if (!signal.aborted) this.setStatus(ns, name, (o) => markEnded(o, container, code ?? 137));
         });
-        entry.monitor = setInterval(() => void this.checkAlive(ns, name, container.name), 200);
+        const probe = container.startupProbe ?? container.readinessProbe;
+        const target = { env: { ...containerEnv, AGENT_PORT: String(port) }, port };
+        while (probe && !(await runProbe(probe, target))) {
+          if (child.exitCode !== null || child.signalCode !== null) return;
+          await sleep(RETRY_MS, undefined, { signal });
+        }
+        if (child.exitCode !== null || signal.aborted) return;
+        this.setStatus(ns, name, (o) => markReady(o, container, port));
       } catch (err) {
-        if (entry.abort.signal.aborted) return;
+        if (signal.aborted) return;
         const message = err instanceof Error ? err.message.slice(0, 500) : String(err);
-        this.setStatus(ns, name, (o) => this.markFailed(o, container.name, 'StartError', 128, message));
+        this.setStatus(ns, name, (o) => markEnded(o, container, 128, 'StartError', message));
       }
     })();
   }
 
-  private async checkAlive(ns: string, name: string, containerName: string): Promise<void> {
-    const entry = this.running.get(`${ns}/${name}`);
-    if (!entry?.monitor || entry.abort.signal.aborted) return;
-    const status = await this.local.getPod(name);
-    if (status?.alive || entry.abort.signal.aborted) return;
-    clearInterval(entry.monitor);
-    entry.monitor = undefined;
-    this.setStatus(ns, name, (o) => this.markFailed(o, containerName, 'Error', 1, undefined));
+  /** The container's environment once every Secret it names exists (a kubelet retries the same way). */
+  private async awaitEnv(
+    ns: string,
+    name: string,
+    container: ContainerSpec,
+    signal: AbortSignal,
+  ): Promise<Record<string, string>> {
+    let reported: string | undefined;
+    for (;;) {
+      const resolved = resolveEnv(this.double.store, ns, container);
+      if ('env' in resolved) return resolved.env;
+      if (resolved.error !== reported) {
+        reported = resolved.error;
+        this.setStatus(ns, name, (o) => {
+          o.status = pending(container, 'CreateContainerConfigError', resolved.error);
+        });
+      }
+      await sleep(RETRY_MS, undefined, { signal });
+    }
   }
 
-  private markFailed(
-    o: KubeObject,
-    container: string,
-    reason: string,
-    exitCode: number,
-    message?: string,
-  ): void {
-    const finishedAt = new Date().toISOString();
-    o.status = {
-      ...o.status,
-      phase: 'Failed',
-      ...(message && { message }),
-      conditions: [
-        { type: 'PodScheduled', status: 'True' },
-        { type: 'Ready', status: 'False', reason: 'PodFailed' },
-      ],
-      containerStatuses: [
-        {
-          ...((o.status?.containerStatuses as object[] | undefined)?.[0] ?? {
-            name: container,
-            image: '',
-            imageID: '',
-          }),
-          ready: false,
-          state: { terminated: { reason, exitCode, finishedAt } },
-        },
-      ],
+  /** Starts the image's entrypoint; resolves with the agent's port from its ready line. */
+  private async startContainer(
+    dir: string,
+    container: ContainerSpec,
+    podEnv: Record<string, string>,
+    signal: AbortSignal,
+  ): Promise<{ child: ChildProcess; port: number; containerEnv: Record<string, string> }> {
+    mkdirSync(dir, { recursive: true, mode: 0o700 });
+    this.bundle ??= podAgentBundle(join(this.stateDir, 'bundles'));
+    const mounts = makeMounts(dir, container);
+    // The runtime image's ENV (runtime-image/Dockerfile), then the Pod's: mounted paths mapped.
+    const declared: Record<string, string> = {
+      PATH: process.env.PATH ?? '/usr/bin:/bin',
+      LANG: 'C.UTF-8',
+      HOME: '/home/ventus',
+      TMPDIR: '/tmp',
+      AGENT_CMD: `${process.execPath} ${this.bundle}`,
+      HEADLESS: 'false',
+      // No window manager on this machine (the image has openbox).
+      WINDOW_MANAGER: '',
+      ...(process.env.VENTUS_CHROMIUM_PATH && { VENTUS_CHROMIUM_PATH: process.env.VENTUS_CHROMIUM_PATH }),
+      ...podEnv,
     };
-  }
-
-  private async terminate(ns: string, pod: KubeObject, graceSeconds: number): Promise<void> {
-    await this.stop(`${ns}/${pod.metadata.name}`, graceSeconds);
+    const containerEnv = Object.fromEntries(
+      Object.entries(declared).map(([k, v]) => [k, mapPath(mounts, v)]),
+    );
+    const env = {
+      ...containerEnv,
+      // All "pods" share this host: loopback, and a port of the agent's choosing.
+      AGENT_HOST: '127.0.0.1',
+      AGENT_PORT: '0',
+      // How podProcessTree and the harness find the container's processes.
+      [POD_MARKER_VAR]: dir,
+    };
+    const log = openSync(join(dir, 'container.log'), 'a', 0o600);
+    let child: ChildProcess;
+    try {
+      child = spawn(ENTRYPOINT, [], { env, detached: true, stdio: ['ignore', 'pipe', log] });
+    } finally {
+      closeSync(log);
+    }
+    const exited = once(child, 'exit');
+    const lines = createInterface({ input: child.stdout! });
+    const first = await Promise.race([
+      once(lines, 'line').then(([line]) => String(line)),
+      exited.then(() => undefined),
+      once(signal, 'abort').then(() => undefined),
+    ]);
+    lines.close();
+    child.stdout?.resume();
+    const port = first ? (JSON.parse(first) as { port?: number }).port : undefined;
+    if (!port) {
+      const tail = await readFile(join(dir, 'container.log'), 'utf8').catch(() => '');
+      throw new Error(`the container did not start: ${tail.slice(-1_000)}`);
+    }
+    return { child, port, containerEnv: { ...containerEnv, [POD_MARKER_VAR]: dir } };
   }
 
   private async stop(key: string, graceSeconds: number): Promise<void> {
     const entry = this.running.get(key);
-    const name = key.slice(key.indexOf('/') + 1);
+    const dir = this.podDir(key.slice(key.indexOf('/') + 1));
     if (entry) {
       entry.abort.abort();
-      clearInterval(entry.monitor);
       await entry.starting;
       this.running.delete(key);
-    }
-    const dir = this.podDir(name);
-    const record = await readPodRecord(dir);
-    if (record?.pid) {
-      try {
-        process.kill(record.pid, 'SIGTERM');
-      } catch {
-        // already gone
-      }
+      const child = entry.container;
+      if (child && child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
       const deadline = Date.now() + graceSeconds * 1000;
       while (Date.now() < deadline && podProcessTree(dir).length > 0) await sleep(50);
-      await stopPodProcesses(dir, record.pid, 100);
+      await stopPodProcesses(dir, child?.pid, 100);
     }
-    await this.local.deletePod(name);
+    await rm(dir, { recursive: true, force: true, maxRetries: 3 });
   }
 }
 
-async function answers(url: string): Promise<boolean> {
-  try {
-    const res = await fetch(url, { signal: AbortSignal.timeout(1_000) });
-    await res.body?.cancel();
-    return res.ok;
-  } catch {
-    return false;
-  }
+function pending(container: ContainerSpec, reason: string, message?: string): Record<string, unknown> {
+  return {
+    phase: 'Pending',
+    conditions: [
+      { type: 'PodScheduled', status: 'True' },
+      { type: 'Ready', status: 'False', reason: 'ContainersNotReady' },
+    ],
+    containerStatuses: [
+      {
+        name: container.name,
+        image: container.image,
+        imageID: '',
+        ready: false,
+        restartCount: 0,
+        state: { waiting: { reason, ...(message && { message }) } },
+      },
+    ],
+  };
+}
+
+function markReady(o: KubeObject, container: ContainerSpec, port: number): void {
+  const startedAt = new Date().toISOString();
+  o.metadata.annotations = { ...o.metadata.annotations, [AGENT_PORT_ANNOTATION]: String(port) };
+  o.status = {
+    phase: 'Running',
+    podIP: '127.0.0.1',
+    podIPs: [{ ip: '127.0.0.1' }],
+    hostIP: '127.0.0.1',
+    startTime: startedAt,
+    conditions: [
+      { type: 'PodScheduled', status: 'True' },
+      { type: 'Ready', status: 'True' },
+    ],
+    containerStatuses: [
+      {
+        name: container.name,
+        image: container.image,
+        imageID: `docker.io/${container.image}@sha256:${'0'.repeat(64)}`,
+        ready: true,
+        restartCount: 0,
+        started: true,
+        state: { running: { startedAt } },
+      },
+    ],
+  };
+}
+
+/** The container ended (restartPolicy Never): Succeeded on exit 0, else Failed. */
+function markEnded(
+  o: KubeObject,
+  container: ContainerSpec,
+  exitCode: number,
+  reason = exitCode === 0 ? 'Completed' : 'Error',
+  message?: string,
+): void {
+  const previous = (o.status?.containerStatuses as object[] | undefined)?.[0];
+  o.status = {
+    ...o.status,
+    phase: exitCode === 0 ? 'Succeeded' : 'Failed',
+    ...(message && { message }),
+    conditions: [
+      { type: 'PodScheduled', status: 'True' },
+      { type: 'Ready', status: 'False', reason: 'PodFailed' },
+    ],
+    containerStatuses: [
+      {
+        ...(previous ?? { name: container.name, image: container.image, imageID: '' }),
+        ready: false,
+        state: { terminated: { reason, exitCode, finishedAt: new Date().toISOString() } },
+      },
+    ],
+  };
 }

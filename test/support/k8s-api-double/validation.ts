@@ -1,11 +1,13 @@
 /**
  * What the double rejects, as a real API server would: the OpenAPI schema of the kind (from
  * `kubernetes-models`, generated from Kubernetes' own), plus the checks the API server does in code
- * that no schema carries (name formats, a container's image, label syntax, Pod spec immutability).
+ * that no schema carries (name formats, a container's image, label syntax, Pod spec immutability,
+ * Secret data keys and encoding).
  * Every failure is a Kubernetes `Status` (422 Invalid) with the API server's wording.
  */
 import { Lease } from 'kubernetes-models/coordination.k8s.io/v1/Lease';
 import { Pod } from 'kubernetes-models/v1/Pod';
+import { Secret } from 'kubernetes-models/v1/Secret';
 import type { KubeObject } from './object-store.ts';
 
 export interface KubeStatus {
@@ -171,4 +173,38 @@ export function validateLease(object: KubeObject): KubeStatus | undefined {
   checkLabels(object.metadata?.labels, causes);
   causes.push(...schemaCauses(() => new Lease(object).validate()));
   return causes.length > 0 ? invalid('Lease', String(object.metadata?.name ?? ''), causes) : undefined;
+}
+
+const SECRET_KEY = /^[-._a-zA-Z0-9]+$/;
+
+/**
+ * Undefined when a Secret may be stored; else the Status to answer. Expects `stringData` already
+ * folded into `data` (see toStoredSecret), as the API server does before it validates.
+ */
+export function validateSecret(object: KubeObject): KubeStatus | undefined {
+  const causes: Cause[] = [];
+  checkName('metadata.name', object.metadata?.name, causes);
+  checkLabels(object.metadata?.labels, causes);
+  causes.push(...schemaCauses(() => new Secret(object).validate()));
+  for (const [key, value] of Object.entries((object.data ?? {}) as Record<string, unknown>)) {
+    if (!SECRET_KEY.test(key) || key.length > 253) {
+      causes.push({
+        field: `data[${key}]`,
+        message: `Invalid value: ${JSON.stringify(key)}: a valid config key must consist of alphanumeric characters, '-', '_' or '.'`,
+      });
+    }
+    if (typeof value !== 'string' || Buffer.from(value, 'base64').toString('base64') !== value) {
+      causes.push({ field: `data[${key}]`, message: 'Invalid value: illegal base64 data' });
+    }
+  }
+  return causes.length > 0 ? invalid('Secret', String(object.metadata?.name ?? ''), causes) : undefined;
+}
+
+/** As the API server stores a Secret: `stringData` is write-only, merged into `data` (base64). */
+export function toStoredSecret(object: KubeObject): KubeObject {
+  const { stringData, ...rest } = object as KubeObject & { stringData?: Record<string, string> };
+  if (stringData === undefined) return object;
+  const data = { ...(rest.data as Record<string, string> | undefined) };
+  for (const [key, value] of Object.entries(stringData)) data[key] = Buffer.from(value).toString('base64');
+  return { ...rest, data };
 }

@@ -21,6 +21,8 @@ export function serveWatch(
   }
   const rvParam = url.searchParams.get('resourceVersion');
   res.writeHead(200, { 'content-type': 'application/json', 'transfer-encoding': 'chunked' });
+  // As an API server does: the headers go at once, before any event (a client's watch is open then).
+  res.flushHeaders();
   const write = (type: string, object: unknown): void => {
     res.write(JSON.stringify({ type, object }) + '\n');
   };

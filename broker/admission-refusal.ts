@@ -1,0 +1,65 @@
+/**
+ * The problem a refused create gets: the pool is full (503 insufficient-capacity) or the workspace
+ * holds its quota of live sessions (429 session-quota-exceeded). Either way Retry-After comes from
+ * the observed turnover of what refused it (core/capacity/retry-after.ts).
+ */
+import { earliestExpiry } from '../core/db/sessions.repository.ts';
+import type { PoolSettings } from '../core/db/pools.repository.ts';
+import { ProblemError } from '../core/domain/problems.ts';
+import { retryAfterSeconds } from '../core/capacity/retry-after.ts';
+import type { Admission } from '../core/redis/pool-state.ts';
+import type { Services } from '../core/services.ts';
+
+/** Retry-After for a full pool: its releases, its starting pods, its earliest expiry. */
+export async function poolRetryAfter(services: Services, pool: PoolSettings): Promise<number> {
+  const [releasesMs, soonest, starting, warmupMs] = await Promise.all([
+    services.pools.recentReleases({ pool: pool.name }),
+    earliestExpiry(services.db, { pool: pool.name }),
+    services.pools.startingIds(pool.name),
+    services.pools.warmupMs(pool.name),
+  ]);
+  return retryAfterSeconds({
+    nowMs: Date.now(),
+    releasesMs,
+    startingPods: starting.length,
+    warmupMs,
+    earliestExpiryMs: soonest?.getTime(),
+  });
+}
+
+/** Retry-After for a workspace at its quota: its own releases and the earliest expiry of its sessions. */
+export async function quotaRetryAfter(services: Services, workspaceId: string): Promise<number> {
+  const [releasesMs, soonest] = await Promise.all([
+    services.pools.recentReleases({ workspaceId }),
+    earliestExpiry(services.db, { workspaceId }),
+  ]);
+  return retryAfterSeconds({
+    nowMs: Date.now(),
+    releasesMs,
+    startingPods: 0,
+    warmupMs: undefined,
+    earliestExpiryMs: soonest?.getTime(),
+  });
+}
+
+export async function refusal(
+  services: Services,
+  pool: PoolSettings,
+  workspaceId: string,
+  admission: Exclude<Admission, 'admitted'>,
+  quota: number,
+): Promise<ProblemError> {
+  if (admission === 'quota-reached') {
+    return new ProblemError('session-quota-exceeded', {
+      retryAfter: await quotaRetryAfter(services, workspaceId),
+      detail: `This workspace already has ${quota} live sessions, its limit; release one (or wait for one to end) and retry.`,
+      extensions: { limit: quota },
+    });
+  }
+  const at = new Date().toISOString().replace(/\.\d{3}Z$/, 'Z');
+  services.metrics.insufficientCapacity.inc({ pool: pool.name });
+  return new ProblemError('insufficient-capacity', {
+    retryAfter: await poolRetryAfter(services, pool),
+    detail: `No agents in region ${pool.region} had spare capacity at ${at}. Retry after the pool drains; ${pool.region} is the only region available today.`,
+  });
+}

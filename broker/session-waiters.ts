@@ -1,0 +1,52 @@
+/**
+ * Clients waiting to hear that a session settled (RUNNING or ended): `GET /v1/sessions/{id}?wait_seconds=N`
+ * is answered the moment it happens instead of being polled for. One Redis subscription per broker
+ * process (opened on first use) fans the workers' announcements out to the waiting requests, on every
+ * replica. A missed announcement (a Redis blip) costs at most the re-check interval, never an answer.
+ */
+import type { Redis } from 'ioredis';
+import type { SessionRoutes } from '../core/redis/session-routes.ts';
+
+/** A waiting request re-reads the session at least this often, whatever Redis says. */
+export const WAIT_RECHECK_MS = 2_000;
+
+export class SessionWaiters {
+  private readonly waiting = new Map<string, Set<() => void>>();
+  private subscribed: Promise<void> | undefined;
+
+  constructor(
+    private readonly routes: SessionRoutes,
+    private readonly openSubscriber: () => Redis,
+  ) {}
+
+  /**
+   * Resolves when the session is announced settled, after `ms`, after WAIT_RECHECK_MS (time to look
+   * again), or when `signal` aborts (the client went away), whichever comes first. Call it only once
+   * the subscription is up (`ready()`), and re-read the session afterwards.
+   */
+  next(sessionId: string, ms: number, signal: AbortSignal): Promise<void> {
+    return new Promise((resolve) => {
+      const wake = () => {
+        clearTimeout(timer);
+        signal.removeEventListener('abort', wake);
+        const set = this.waiting.get(sessionId);
+        set?.delete(wake);
+        if (set?.size === 0) this.waiting.delete(sessionId);
+        resolve();
+      };
+      const timer = setTimeout(wake, Math.min(ms, WAIT_RECHECK_MS));
+      signal.addEventListener('abort', wake);
+      const set = this.waiting.get(sessionId) ?? new Set();
+      set.add(wake);
+      this.waiting.set(sessionId, set);
+    });
+  }
+
+  /** Subscribes on first use; later calls wait for the same subscription. */
+  ready(): Promise<void> {
+    this.subscribed ??= this.routes.subscribeSettled(this.openSubscriber(), (sessionId) => {
+      for (const wake of this.waiting.get(sessionId) ?? []) wake();
+    });
+    return this.subscribed;
+  }
+}
