@@ -21,6 +21,9 @@ const MAX_FPS = 10;
 /** Scratch is bounded: past this many bytes of JPEG, later frames are dropped (and logged once). */
 const MAX_SCRATCH_BYTES = 2 * 1024 ** 3;
 const COMMAND_TIMEOUT_MS = 5_000;
+/** A page whose screencast could not start is tried again this often, this many times in a row. */
+const SWITCH_RETRY_MS = 250;
+const MAX_SWITCH_RETRIES = 8;
 const SCREENCAST = { format: 'jpeg', quality: 70, maxWidth: 1920, maxHeight: 1080, everyNthFrame: 1 };
 
 interface TargetInfo {
@@ -48,6 +51,7 @@ export class ScreencastRecorder {
   private readonly writes = new Set<Promise<void>>();
   private readonly failed = new Set<string>();
   private bytes = 0;
+  private retries = 0;
   private readonly pacer = new FramePacer<Buffer>(MAX_FPS, (data, atMs) => this.keepFrame(data, atMs));
   private stopped: Promise<EncodeResult | undefined> | undefined;
   private unsubscribe: () => void = () => undefined;
@@ -97,6 +101,7 @@ export class ScreencastRecorder {
       this.unsubscribe();
       await this.switching.catch(() => undefined);
       const current = this.current;
+      if (current) await this.keepLastState(current.sessionId);
       this.current = undefined;
       if (current) {
         await withTimeout(
@@ -114,6 +119,24 @@ export class ScreencastRecorder {
       return result;
     })();
     return this.stopped;
+  }
+
+  /**
+   * Ends the recording on what the page shows now: a screenshot, kept as the last frame. A static
+   * page's final paint can be missing from the screencast (Chromium drops frames while acks are in
+   * flight and never repeats them), and a recording that stops on a stale frame misleads its viewer.
+   */
+  private async keepLastState(sessionId: string): Promise<void> {
+    try {
+      const { data } = await withTimeout(
+        this.cdp.send<{ data: string }>('Page.captureScreenshot', { format: 'jpeg', quality: 70 }, sessionId),
+        'captureScreenshot',
+      );
+      this.pacer.push(Buffer.from(data, 'base64'));
+      this.pacer.flush();
+    } catch (err) {
+      this.log.debug({ err }, 'last-state screenshot failed'); // the page or the browser is gone
+    }
   }
 
   private onEvent(event: CdpEvent): void {
@@ -168,9 +191,21 @@ export class ScreencastRecorder {
         this.current = { targetId: target, sessionId };
         await withTimeout(this.cdp.send('Page.startScreencast', SCREENCAST, sessionId), 'startScreencast');
       } catch (err) {
-        // The page may have closed before we attached; the next target event moves on.
+        // The page may have closed before we attached (the next target event moves on), or the
+        // browser was too slow to answer: then the same page is tried again shortly.
         this.log.debug({ err }, 'screencast start failed');
+        const attached = this.current;
+        this.current = undefined;
+        if (attached)
+          void this.cdp
+            .send('Target.detachFromTarget', { sessionId: attached.sessionId })
+            .catch(() => undefined);
+        if (this.pages.at(-1) === target && this.retries++ < MAX_SWITCH_RETRIES) {
+          setTimeout(() => this.follow(), SWITCH_RETRY_MS).unref();
+        }
+        return;
       }
+      this.retries = 0;
     });
   }
 
