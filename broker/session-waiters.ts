@@ -13,14 +13,16 @@ export const WAIT_RECHECK_MS = 2_000;
 export class SessionWaiters {
   private readonly waiting = new Map<string, Set<() => void>>();
   private subscribed: Promise<void> | undefined;
+  private subscriber: Redis | undefined;
 
   constructor(
     private readonly routes: SessionRoutes,
     private readonly openSubscriber: () => Redis,
+    private readonly recheckMs = WAIT_RECHECK_MS,
   ) {}
 
   /**
-   * Resolves when the session is announced settled, after `ms`, after WAIT_RECHECK_MS (time to look
+   * Resolves when the session is announced settled, after `ms`, after the re-check interval (time to look
    * again), or when `signal` aborts (the client went away), whichever comes first. Call it only once
    * the subscription is up (`ready()`), and re-read the session afterwards.
    */
@@ -34,7 +36,7 @@ export class SessionWaiters {
         if (set?.size === 0) this.waiting.delete(sessionId);
         resolve();
       };
-      const timer = setTimeout(wake, Math.min(ms, WAIT_RECHECK_MS));
+      const timer = setTimeout(wake, Math.min(ms, this.recheckMs));
       signal.addEventListener('abort', wake);
       const set = this.waiting.get(sessionId) ?? new Set();
       set.add(wake);
@@ -42,11 +44,23 @@ export class SessionWaiters {
     });
   }
 
-  /** Subscribes on first use; later calls wait for the same subscription. */
-  ready(): Promise<void> {
-    this.subscribed ??= this.routes.subscribeSettled(this.openSubscriber(), (sessionId) => {
-      for (const wake of this.waiting.get(sessionId) ?? []) wake();
-    });
-    return this.subscribed;
+  /**
+   * Subscribes on first use; later calls wait for the same subscription. Never fails and waits at most
+   * the re-check interval: with Redis away, a waiting request still re-reads the session on that interval.
+   */
+  async ready(): Promise<void> {
+    this.subscribed ??= this.routes
+      .subscribeSettled((this.subscriber ??= this.openSubscriber()), (sessionId) => {
+        for (const wake of this.waiting.get(sessionId) ?? []) wake();
+      })
+      .catch(() => {
+        this.subscribed = undefined; // the next waiting request tries again
+      });
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([
+      this.subscribed,
+      new Promise((resolve) => (timer = setTimeout(resolve, this.recheckMs))),
+    ]);
+    clearTimeout(timer);
   }
 }

@@ -79,7 +79,7 @@ export interface paths {
     put?: never;
     /**
      * Create a session
-     * @description Admits the session against the pool (503 when it has no room) and the workspace's share of live sessions (429 `session-quota-exceeded` at its limit), both with a Retry-After from the observed turnover, and returns it QUEUED with 202. Poll GET /v1/sessions/{id} until RUNNING, then connect to `connect_url` with any CDP client. A replay with the same Idempotency-Key within 24 h returns the original session with 200. Starting from a profile (`profile_id`) also requires `profiles:read`.
+     * @description Admits the session against the pool (503 when it has no room) and the workspace's share of live sessions (429 `session-quota-exceeded` at its limit), both with a Retry-After from the observed turnover, and returns it QUEUED with 202. Wait for RUNNING with one GET /v1/sessions/{id}?wait_seconds=30 (no polling), then connect to `connect_url` with any CDP client. A replay with the same Idempotency-Key within 24 h returns the original session with 200. Starting from a profile (`profile_id`) also requires `profiles:read`.
      *
      *     Requires scope `sessions:write`.
      */
