@@ -9,7 +9,7 @@ import type { PodSessionConfig, PodStorageState, RestoredCounts } from './protoc
 import type { CdpRelay } from './cdp.relay.ts';
 import { VNC_PATH } from './vnc.relay.ts';
 import { AGENT_SECRET_HEADER, secretMatches } from './protocol.ts';
-import { sendJson as send } from './http-json.ts';
+import { readBody, sendJson as send } from './http-json.ts';
 
 /** A pod's live view at `/vnc`: x11vnc (headful) or the screencast RFB server (headless). */
 export interface LiveViewServer {
@@ -44,20 +44,6 @@ export interface AgentServerDeps {
   /** The pod's secret: every request and upgrade must present it (protocol.ts). */
   secret: string;
   log: Logger;
-}
-
-// A storage_state may be large: as large as the broker's body limit (5 MiB) lets it be, and more.
-const MAX_BODY = 16 * 1024 * 1024;
-
-async function readBody(req: IncomingMessage): Promise<string> {
-  let size = 0;
-  const chunks: Buffer[] = [];
-  for await (const chunk of req as AsyncIterable<Buffer>) {
-    size += chunk.length;
-    if (size > MAX_BODY) throw new Error('body too large');
-    chunks.push(chunk);
-  }
-  return Buffer.concat(chunks).toString('utf8');
 }
 
 const isDimension = (n: unknown): n is number =>
