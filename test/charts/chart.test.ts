@@ -14,6 +14,7 @@ import { parse, parseAllDocuments } from 'yaml';
 import { OPS_DEFAULT_PORTS } from '../../core/process/run-process.ts';
 import { DEFAULT_AGENT_PORT } from '../../core/runtime/kubernetes/browser-container.ts';
 import { MANAGED_BY, MANAGED_BY_LABEL } from '../../core/runtime/kubernetes/pod-manifest.ts';
+import { MAX_WAIT_SECONDS } from '../../broker/routes/session.docs.ts';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const CHART = path.join(ROOT, 'charts', 'ventus');
@@ -185,6 +186,9 @@ describe('charts/ventus', () => {
     expect((values.ingress as Tree).websocketTimeoutSeconds).toBe(3600);
     expect(cdp).not.toContain('-broker');
     expect(api).not.toContain('-proxy');
+    // A waiting GET (?wait_seconds=60) is answered before ingress-nginx gives up on the broker.
+    const apiReadTimeout = Number(/proxy-read-timeout: "(\d+)"/.exec(api!)?.[1]);
+    expect(apiReadTimeout).toBeGreaterThan(MAX_WAIT_SECONDS + 5);
     // The broker's public paths, one by one: no catch-all, so /metrics, /healthz, /readyz stay internal.
     const routes = [...api!.matchAll(/\(list "([^"]+)" "(Prefix|Exact)"\)/g)].map((m) => [m[1], m[2]]);
     expect(routes).toEqual([
