@@ -21,6 +21,7 @@ import {
 import { changeRecordingRetention, changeWorkspaceLimits } from '../core/workspaces/change-workspace.ts';
 import { table } from './pools.output.ts';
 import { cliDeps, print } from './cli-context.ts';
+import { workspaceResource } from '../core/workspaces/workspace-resource.ts';
 
 /** Flag name of each limit (kebab-case of its API name). */
 const FLAGS = Object.fromEntries(
@@ -28,16 +29,6 @@ const FLAGS = Object.fromEntries(
 ) as Record<string, LimitField>;
 
 const CLI_ACTOR = { id: 'cli', class: 'admin' as const };
-
-function workspaceJson(w: WorkspaceSettings) {
-  return {
-    id: w.id,
-    name: w.name,
-    recording_retention_days: w.recordingRetentionDays,
-    limits: limitsResource(w.limits),
-    created_at: w.createdAt.toISOString(),
-  };
-}
 
 function workspacesText(list: WorkspaceSettings[]): string {
   const header = ['NAME', 'ID', 'RETENTION_DAYS', ...Object.keys(FLAGS).map((f) => f.toUpperCase())];
@@ -101,7 +92,7 @@ async function showOrSet(ref: string, opts: SetOptions, change: boolean): Promis
     return after;
   });
   if (!result) return fail(`no workspace ${ref}: ventus workspaces list shows them`);
-  print(opts.json, workspaceJson(result), workspacesText([result]));
+  print(opts.json, workspaceResource(result), workspacesText([result]));
 }
 
 const camel = (flag: string) => flag.replace(/-([a-z])/g, (_, c: string) => c.toUpperCase());
@@ -144,7 +135,7 @@ export function registerWorkspaces(program: Command): Command {
       );
       print(
         opts.json,
-        { data: all.map(workspaceJson) },
+        { data: all.map(workspaceResource) },
         all.length === 0 ? 'no workspaces yet: ventus workspaces create <name>' : workspacesText(all),
       );
     });

@@ -7,7 +7,6 @@ import type { FastifyInstance } from 'fastify';
 import { Type } from 'typebox';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import {
-  limitsResource,
   PatchWorkspaceLimitsBody,
   PatchWorkspaceSettingsBody,
   WorkspaceList,
@@ -23,22 +22,13 @@ import {
 } from '../../core/db/workspace-settings.repository.ts';
 import { changeRecordingRetention, changeWorkspaceLimits } from '../../core/workspaces/change-workspace.ts';
 import type { Services } from '../../core/services.ts';
+import { workspaceResource } from '../../core/workspaces/workspace-resource.ts';
 import { requireScope } from '../auth.ts';
 import { jsonResponse, routeSchema } from '../openapi/route-schema.ts';
 
 const WorkspaceIdParams = Type.Object({
   id: Type.String({ description: 'Workspace id (a ULID)', examples: ['01JC1AMQX4N3PWV9MR2BCKDH7E'] }),
 });
-
-export function workspaceView(w: WorkspaceSettings): WorkspaceResource {
-  return {
-    id: w.id,
-    name: w.name,
-    recording_retention_days: w.recordingRetentionDays,
-    limits: limitsResource(w.limits),
-    created_at: w.createdAt.toISOString(),
-  };
-}
 
 export function workspacesRoutes(services: Services) {
   const defaults = limitDefaults(services.config);
@@ -70,7 +60,7 @@ export function workspacesRoutes(services: Services) {
       },
       async (request) => {
         const principal = requireScope(request, 'sessions:read');
-        return workspaceView(await find(principal.workspaceId));
+        return workspaceResource(await find(principal.workspaceId));
       },
     );
 
@@ -99,7 +89,7 @@ export function workspacesRoutes(services: Services) {
           { id: principal.keyId, class: 'tenant' },
         );
         if (!after) throw notFound(principal.workspaceId);
-        return workspaceView(after);
+        return workspaceResource(after);
       },
     );
 
@@ -118,7 +108,7 @@ export function workspacesRoutes(services: Services) {
       },
       async (request) => {
         requireScope(request, 'operator');
-        return { data: (await listWorkspaceSettings(services.db, defaults)).map(workspaceView) };
+        return { data: (await listWorkspaceSettings(services.db, defaults)).map(workspaceResource) };
       },
     );
 
@@ -137,7 +127,7 @@ export function workspacesRoutes(services: Services) {
       },
       async (request) => {
         requireScope(request, 'operator');
-        return workspaceView(await find(request.params.id));
+        return workspaceResource(await find(request.params.id));
       },
     );
 
@@ -169,7 +159,7 @@ export function workspacesRoutes(services: Services) {
         });
         if (!after) throw notFound(request.params.id);
         request.log.info({ workspace: after.id, actor: principal.keyId }, 'workspace limits changed');
-        return workspaceView(after);
+        return workspaceResource(after);
       },
     );
   };
