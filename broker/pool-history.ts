@@ -1,11 +1,11 @@
 /**
  * Pool figures over time, for the dashboard's pools page. The broker samples every pool's live
  * figures every few seconds into a bounded Redis list (the last hour), so an operator who opens the
- * page sees the past hour at once, whichever replica answers. With N broker replicas, a per-pool
- * `SET NX PX` tick lets one replica sample each interval instead of N.
+ * page sees the past hour at once, whichever replica answers (core/redis/pool-history.store.ts).
  */
 import type { FastifyInstance } from 'fastify';
 import { listPools } from '../core/db/pools.repository.ts';
+import { PoolHistoryStore } from '../core/redis/pool-history.store.ts';
 import type { Services } from '../core/services.ts';
 import { poolView } from './pool-view.ts';
 
@@ -26,17 +26,10 @@ export interface PoolSample {
 
 /** Samples every pool once (skipping pools another replica sampled within `intervalMs`). */
 export async function samplePools(services: Services, intervalMs: number): Promise<void> {
-  const { redis, keys } = services;
+  const history = new PoolHistoryStore(services.redis, services.keys);
   for (const pool of await listPools(services.db)) {
     // Slightly shorter than the interval, so this replica's own next tick is never skipped.
-    const won = await redis.set(
-      keys.poolHistoryTick(pool.name),
-      '1',
-      'PX',
-      Math.max(1, intervalMs - 200),
-      'NX',
-    );
-    if (won !== 'OK') continue;
+    if (!(await history.claimTick(pool.name, Math.max(1, intervalMs - 200)))) continue;
     const view = await poolView(services, pool);
     const sample: PoolSample = {
       at: new Date().toISOString(),
@@ -48,11 +41,7 @@ export async function samplePools(services: Services, intervalMs: number): Promi
       min_ready: view.min_ready,
       max_total: view.max_total,
     };
-    await redis
-      .multi()
-      .lpush(keys.poolHistory(pool.name), JSON.stringify(sample))
-      .ltrim(keys.poolHistory(pool.name), 0, POOL_HISTORY_SAMPLES - 1)
-      .exec();
+    await history.append(pool.name, sample, POOL_HISTORY_SAMPLES);
   }
 }
 
@@ -63,7 +52,7 @@ export async function readPoolHistory(
   minutes: number,
 ): Promise<PoolSample[]> {
   const since = Date.now() - minutes * 60_000;
-  const raw = await services.redis.lrange(services.keys.poolHistory(pool), 0, POOL_HISTORY_SAMPLES - 1);
+  const raw = await new PoolHistoryStore(services.redis, services.keys).read(pool, POOL_HISTORY_SAMPLES);
   const samples: PoolSample[] = [];
   for (const text of raw) {
     try {

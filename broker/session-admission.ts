@@ -183,29 +183,22 @@ export async function createSession(
   idempotencyKey: string,
   body: CreateSessionBody,
 ): Promise<CreateOutcome> {
-  const marker = services.keys.idempotencyInFlight(principal.workspaceId, idempotencyKey);
   const token = newId();
-  const releaseMarker = () =>
-    // Delete only our own marker (compare-and-delete), never one a later request set after ours expired.
-    services.redis.eval(
-      "if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) else return 0 end",
-      1,
-      marker,
-      token,
-    );
+  const markers = services.idempotencyMarkers;
+  const releaseMarker = () => markers.release(principal.workspaceId, idempotencyKey, token);
   // The pool is looked up while the replay check and the marker run: three round trips at once.
   const pool = resolvePool(services, body);
   pool.catch(() => {}); // a replay never looks at it; createNew sees the error
   for (;;) {
     const [earlier, marked] = await Promise.all([
       replay(services, principal, idempotencyKey),
-      services.redis.set(marker, token, 'PX', IN_FLIGHT_MS, 'NX'),
+      markers.claim(principal.workspaceId, idempotencyKey, token, IN_FLIGHT_MS),
     ]);
     if (earlier) {
-      if (marked === 'OK') await releaseMarker();
+      if (marked) await releaseMarker();
       return earlier;
     }
-    if (marked === 'OK') break;
+    if (marked) break;
     const duplicateOf = await waitForDuplicate(services, principal, idempotencyKey);
     if (duplicateOf) return duplicateOf;
     // The first request ended without creating a session (e.g. a 503): this one tries on its own.
@@ -222,13 +215,12 @@ async function waitForDuplicate(
   principal: ApiKeyPrincipal,
   idempotencyKey: string,
 ): Promise<CreateOutcome | undefined> {
-  const marker = services.keys.idempotencyInFlight(principal.workspaceId, idempotencyKey);
   const deadline = Date.now() + DUPLICATE_WAIT_MS;
   while (Date.now() < deadline) {
     await new Promise((r) => setTimeout(r, 20));
     const found = await replay(services, principal, idempotencyKey);
     if (found) return found;
-    if ((await services.redis.exists(marker)) === 0) return undefined;
+    if (!(await services.idempotencyMarkers.held(principal.workspaceId, idempotencyKey))) return undefined;
   }
   throw new ProblemError('state-conflict', {
     detail: 'Another request with this Idempotency-Key is in progress or failed; retry with the same key',

@@ -15,6 +15,7 @@ import { RedisKeys } from './redis/keys.ts';
 import { PoolState } from './redis/pool-state.ts';
 import { SessionRoutes } from './redis/session-routes.ts';
 import { CdpConnections } from './redis/cdp-connections.ts';
+import { IdempotencyMarkers } from './redis/idempotency-markers.ts';
 import { JobProducer } from './queue/producer.ts';
 import type { SessionTokens } from './security/cdp-token.ts';
 import { openSessionTokens } from './security/open-session-tokens.ts';
@@ -32,6 +33,8 @@ export interface Services {
   pools: PoolState;
   routes: SessionRoutes;
   connections: CdpConnections;
+  /** Which creates under an Idempotency-Key are in flight (their duplicates wait for them). */
+  idempotencyMarkers: IdempotencyMarkers;
   jobs: JobProducer;
   tokens: SessionTokens;
   /** The control plane's key to the pod agents: every call to an agent presents the pod's secret. */
@@ -136,6 +139,7 @@ export async function openServices(
     pools: new PoolState(redis, keys),
     routes: new SessionRoutes(redis, keys),
     connections: new CdpConnections(redis, keys),
+    idempotencyMarkers: new IdempotencyMarkers(redis, keys),
     jobs,
     tokens,
     agentAccess: new PodAgentAccess(agentKey),

@@ -1,14 +1,14 @@
 /**
  * The scrape-time reads behind the pool and queue gauges. Their cost is bounded: one Postgres query
- * (the pools table), two Redis round trips for all pools together (one pipeline of LLEN, SCARD and
- * ZRANGE per pool, then one MGET per pool of the admitted sessions' pods), one count script per
- * queue, and a timeout on the whole read. A Redis that is not connected fails at once instead of
+ * (the pools table), two Redis round trips for all pools together (core/redis/pool-counts.ts), one
+ * count script per queue, and a timeout on the whole read. A Redis that is not connected fails at once instead of
  * queueing commands until it returns.
  */
 import type { Redis } from 'ioredis';
 import { listPools } from '../db/pools.repository.ts';
 import type { Database } from '../db/database.ts';
 import type { RedisKeys } from '../redis/keys.ts';
+import { readPoolCounts } from '../redis/pool-counts.ts';
 import type { JobProducer } from '../queue/producer.ts';
 import type { MetricsSources, PoolSnapshot, QueueSnapshot } from './metrics.ts';
 
@@ -33,15 +33,6 @@ export function assertRedisReady(redis: Redis): void {
   if (redis.status !== 'ready') throw new Error(`Redis connection is ${redis.status}`);
 }
 
-type PipelineResult = [Error | null, unknown][] | null;
-
-function value<T>(results: PipelineResult, index: number): T {
-  const entry = results?.[index];
-  if (!entry) throw new Error('Redis pipeline returned no result');
-  if (entry[0]) throw entry[0];
-  return entry[1] as T;
-}
-
 export async function readPoolSnapshots(
   db: Database,
   redis: Redis,
@@ -50,29 +41,14 @@ export async function readPoolSnapshots(
   const pools = await listPools(db);
   if (pools.length === 0) return [];
   assertRedisReady(redis);
-  const first = redis.pipeline();
-  for (const p of pools)
-    first.llen(keys.poolWarm(p.name)).scard(keys.poolStarting(p.name)).zrange(keys.poolActive(p.name), 0, -1);
-  const counts = await first.exec();
-  const admitted = pools.map((_, i) => value<string[]>(counts, i * 3 + 2));
-  // Held = admitted sessions with a pod recorded (a warm claim, or a cold start in progress or done).
-  const second = redis.pipeline();
-  const asked: number[] = [];
-  admitted.forEach((ids, i) => {
-    if (ids.length === 0) return;
-    second.mget(ids.map((id) => keys.sessionPod(id)));
-    asked.push(i);
-  });
-  const pods = asked.length > 0 ? await second.exec() : [];
-  const held = new Map(
-    asked.map((poolIndex, i) => [poolIndex, value<(string | null)[]>(pods, i).filter((p) => p).length]),
+  const counts = await readPoolCounts(
+    redis,
+    keys,
+    pools.map((p) => p.name),
   );
   return pools.map((p, i) => ({
     pool: p.name,
-    ready: value<number>(counts, i * 3),
-    warming: value<number>(counts, i * 3 + 1),
-    held: held.get(i) ?? 0,
-    admitted: admitted[i]!.length,
+    ...counts[i]!,
     maxTotal: p.maxTotal,
     minReady: p.minReady,
   }));

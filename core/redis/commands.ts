@@ -37,6 +37,7 @@ export interface VentusRedis extends Redis {
   ): Promise<number>;
   publishLimits(limitsKey: string, maxTotal: number, minReady: number, version: number): Promise<number>;
   claim(warmKey: string, sessionPodKey: string): Promise<string | null>;
+  releaseMarker(markerKey: string, token: string): Promise<number>;
   cdpLeave(
     connectionsKey: string,
     proxySessionsKey: string,
@@ -67,6 +68,7 @@ export function withCommands(redis: Redis): VentusRedis {
     redis.defineCommand('claim', { numberOfKeys: 2, lua: lua('claim') });
     redis.defineCommand('addWarm', { numberOfKeys: 5, lua: lua('add-warm') });
     redis.defineCommand('cdpLeave', { numberOfKeys: 2, lua: lua('cdp-leave') });
+    redis.defineCommand('releaseMarker', { numberOfKeys: 1, lua: lua('release-marker') });
   }
   return r;
 }
