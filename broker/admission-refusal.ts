@@ -13,10 +13,10 @@ import type { Services } from '../core/services.ts';
 /** Retry-After for a full pool: its releases, its starting pods, its earliest expiry. */
 export async function poolRetryAfter(services: Services, pool: PoolSettings): Promise<number> {
   const [releasesMs, soonest, starting, warmupMs] = await Promise.all([
-    services.pools.recentReleases({ pool: pool.name }),
+    services.poolState.recentReleases({ pool: pool.name }),
     earliestExpiry(services.db, { pool: pool.name }),
-    services.pools.startingIds(pool.name),
-    services.pools.warmupMs(pool.name),
+    services.poolState.startingIds(pool.name),
+    services.poolState.warmupMs(pool.name),
   ]);
   return retryAfterSeconds({
     nowMs: Date.now(),
@@ -30,7 +30,7 @@ export async function poolRetryAfter(services: Services, pool: PoolSettings): Pr
 /** Retry-After for a workspace at its quota: its own releases and the earliest expiry of its sessions. */
 export async function quotaRetryAfter(services: Services, workspaceId: string): Promise<number> {
   const [releasesMs, soonest] = await Promise.all([
-    services.pools.recentReleases({ workspaceId }),
+    services.poolState.recentReleases({ workspaceId }),
     earliestExpiry(services.db, { workspaceId }),
   ]);
   return retryAfterSeconds({

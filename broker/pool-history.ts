@@ -26,7 +26,7 @@ export interface PoolSample {
 
 /** Samples every pool once (skipping pools another replica sampled within `intervalMs`). */
 export async function samplePools(services: Services, intervalMs: number): Promise<void> {
-  const history = new PoolHistoryStore(services.redis, services.keys);
+  const history = new PoolHistoryStore(services.redis, services.redisKeys);
   for (const pool of await listPools(services.db)) {
     // Slightly shorter than the interval, so this replica's own next tick is never skipped.
     if (!(await history.claimTick(pool.name, Math.max(1, intervalMs - 200)))) continue;
@@ -52,7 +52,7 @@ export async function readPoolHistory(
   minutes: number,
 ): Promise<PoolSample[]> {
   const since = Date.now() - minutes * 60_000;
-  const raw = await new PoolHistoryStore(services.redis, services.keys).read(pool, POOL_HISTORY_SAMPLES);
+  const raw = await new PoolHistoryStore(services.redis, services.redisKeys).read(pool, POOL_HISTORY_SAMPLES);
   const samples: PoolSample[] = [];
   for (const text of raw) {
     try {

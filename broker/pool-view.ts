@@ -6,11 +6,11 @@ import type { Services } from '../core/services.ts';
 
 export async function poolView(services: Services, pool: PoolSettings): Promise<PoolResource> {
   const [warm, starting, admitted, counts, warmupMs] = await Promise.all([
-    services.pools.warmIds(pool.name),
-    services.pools.startingIds(pool.name),
-    services.pools.activeCount(pool.name),
+    services.poolState.warmIds(pool.name),
+    services.poolState.startingIds(pool.name),
+    services.poolState.activeCount(pool.name),
     liveStatusCounts(services.db, pool.name),
-    services.pools.warmupMs(pool.name),
+    services.poolState.warmupMs(pool.name),
   ]);
   return {
     name: pool.name,

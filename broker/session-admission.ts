@@ -145,12 +145,12 @@ async function admit(
   sessionId: string,
   share: WorkspaceShare,
 ): Promise<Admission> {
-  let result: Admission = await services.pools.admit(pool.name, sessionId, share);
+  let result: Admission = await services.poolState.admit(pool.name, sessionId, share);
   for (let attempt = 0; attempt < 3; attempt++) {
     if (result === 'limits-unknown') await restorePoolSlots(services, pool);
     else if (result === 'workspace-unknown') await syncWorkspaceShare(services, share.workspaceId);
     else break;
-    result = await services.pools.admit(pool.name, sessionId, share);
+    result = await services.poolState.admit(pool.name, sessionId, share);
   }
   const outcome = result === 'admitted' ? 'admitted' : result === 'quota-reached' ? 'quota' : 'full';
   services.metrics.admissions.inc({ pool: pool.name, outcome });
@@ -164,7 +164,7 @@ function syncWorkspaceShare(services: Services, workspaceId: string): Promise<nu
   const running = syncing.get(workspaceId);
   if (running) return running;
   const sync = listWorkspaceLiveSessions(services.db, workspaceId)
-    .then((live) => services.pools.syncWorkspace(workspaceId, live))
+    .then((live) => services.poolState.syncWorkspace(workspaceId, live))
     .finally(() => syncing.delete(workspaceId));
   syncing.set(workspaceId, sync);
   return sync;
@@ -281,7 +281,7 @@ async function createNew(
       },
     );
   } finally {
-    if (!session) await services.pools.undoAdmission(pool.name, sessionId);
+    if (!session) await services.poolState.undoAdmission(pool.name, sessionId);
   }
   if (!session) {
     const raced = await replay(services, principal, idempotencyKey);

@@ -98,10 +98,10 @@ async function openServicesAfterMigrating(
 
 async function deleteWarmPods(services: Services, driver: RuntimeDriver): Promise<void> {
   for (const pool of await listPools(services.db)) {
-    for (const id of await services.pools.warmIds(pool.name)) {
-      if (await services.pools.removeWarm(pool.name, id)) {
+    for (const id of await services.poolState.warmIds(pool.name)) {
+      if (await services.poolState.removeWarm(pool.name, id)) {
         await driver.deletePod(id).catch(() => {});
-        await services.pools.forgetPod(id);
+        await services.poolState.forgetPod(id);
       }
     }
   }

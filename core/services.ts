@@ -29,10 +29,13 @@ export interface Services {
   log: Logger;
   db: Database;
   redis: Redis;
-  keys: RedisKeys;
-  pools: PoolState;
-  routes: SessionRoutes;
-  connections: CdpConnections;
+  redisKeys: RedisKeys;
+  /** The pools' state in Redis: slots, warm pods, claims. */
+  poolState: PoolState;
+  /** Which pod serves each session (Redis), and the session announcements. */
+  sessionRoutes: SessionRoutes;
+  /** CDP sockets per session across proxy replicas (Redis). */
+  cdpConnections: CdpConnections;
   /** Which creates under an Idempotency-Key are in flight (their duplicates wait for them). */
   idempotencyMarkers: IdempotencyMarkers;
   jobs: JobProducer;
@@ -135,10 +138,10 @@ export async function openServices(
     log,
     db,
     redis,
-    keys,
-    pools: new PoolState(redis, keys),
-    routes: new SessionRoutes(redis, keys),
-    connections: new CdpConnections(redis, keys),
+    redisKeys: keys,
+    poolState: new PoolState(redis, keys),
+    sessionRoutes: new SessionRoutes(redis, keys),
+    cdpConnections: new CdpConnections(redis, keys),
     idempotencyMarkers: new IdempotencyMarkers(redis, keys),
     jobs,
     tokens,

@@ -150,7 +150,7 @@ async function runningSession(bench: ScratchStack): Promise<{ id: string; direct
     const res = await fetch(`${url}/v1/sessions/${id}`, { headers: bench.headers });
     const { status } = (await res.json()) as { status: string };
     if (status === 'RUNNING') {
-      const route = await bench.stack.services.routes.get(id);
+      const route = await bench.stack.services.sessionRoutes.get(id);
       if (route) {
         const pod = { id: route.podId, controlUrl: route.controlUrl };
         return { id, direct: agentWebSocket(bench.stack.services.agentAccess, pod, AGENT_BROWSER_PATH) };

@@ -27,7 +27,7 @@ const created = (await (
 ).json()) as { id: string; connect_url: string };
 let route;
 for (;;) {
-  route = await bench.stack.services.routes.get(created.id);
+  route = await bench.stack.services.sessionRoutes.get(created.id);
   if (route) break;
   await new Promise((r) => setTimeout(r, 20));
 }

@@ -35,7 +35,7 @@ export async function startController(
   const log = services.log.child({ component: 'pool-controller' });
   const lock = new LeaderLock(
     services.redis,
-    services.keys.controllerLeader(),
+    services.redisKeys.controllerLeader(),
     Math.max(3000, options.intervalMs * 5),
   );
   const reconciler = new PoolReconciler(services, {
@@ -52,7 +52,7 @@ export async function startController(
 
   async function pass(): Promise<void> {
     if (!(await lock.tryAcquire())) return;
-    const recover = await services.pools.stateLost();
+    const recover = await services.poolState.stateLost();
     // A brand-new installation has no Redis state yet either: only a used one can have lost some.
     if (recover && (await anySessionEver(services.db)))
       log.warn('Redis lost its data; rebuilding from Postgres and the driver');
@@ -69,7 +69,7 @@ export async function startController(
       }
       await reconciler.reconcile(pool, { recover });
     }
-    if (recover) await services.pools.markStateKnown();
+    if (recover) await services.poolState.markStateKnown();
   }
 
   /**
@@ -104,9 +104,9 @@ export async function startController(
   }
 
   subscriber.on('message', (channel: string) => {
-    if (channel === services.keys.poolChangedChannel()) void trigger();
+    if (channel === services.redisKeys.poolChangedChannel()) void trigger();
   });
-  await subscribeWhenReady(subscriber, services.keys.poolChangedChannel());
+  await subscribeWhenReady(subscriber, services.redisKeys.poolChangedChannel());
   const timer = setInterval(() => void trigger(), options.intervalMs);
   void trigger();
 

@@ -10,7 +10,7 @@ import type { Services } from '../core/services.ts';
 import type { Logger } from '../core/logging/logger.ts';
 
 export async function sweepDeadProxies(services: Services, log: Logger): Promise<void> {
-  for (const sessionId of await services.connections.sweepDeadProxies()) {
+  for (const sessionId of await services.cdpConnections.sweepDeadProxies()) {
     const session = await getSession(services.db, sessionId);
     if (session?.status !== 'RUNNING' || session.keepAliveSeconds > 0) continue;
     const ended = await endSession(services, {

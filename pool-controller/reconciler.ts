@@ -95,7 +95,7 @@ export class PoolReconciler {
   /** Warm pods whose process died are dropped from the list and deleted. Returns the healthy ids. */
   private async pruneWarm(pool: PoolSettings, byId: Map<string, PodStatus>): Promise<string[]> {
     const healthy: string[] = [];
-    for (const id of await this.services.pools.warmIds(pool.name)) {
+    for (const id of await this.services.poolState.warmIds(pool.name)) {
       const pod = byId.get(id);
       if (pod?.alive && (await this.options.driver.isHealthy(pod))) {
         this.failedChecks.delete(id);
@@ -110,7 +110,7 @@ export class PoolReconciler {
         continue;
       }
       this.failedChecks.delete(id);
-      if (await this.services.pools.removeWarm(pool.name, id)) {
+      if (await this.services.poolState.removeWarm(pool.name, id)) {
         this.options.log.warn({ podId: id }, 'warm pod is dead; replacing it');
         await this.deletePod(id);
       }
@@ -122,7 +122,7 @@ export class PoolReconciler {
   private async heldPods(live: Session[]): Promise<Map<string, string>> {
     const held = new Map<string, string>();
     for (const session of live) {
-      const podId = session.podId ?? (await this.services.pools.sessionPod(session.id));
+      const podId = session.podId ?? (await this.services.poolState.sessionPod(session.id));
       if (podId) held.set(session.id, podId);
     }
     return held;
@@ -276,34 +276,34 @@ export class PoolReconciler {
 
   /** Slots held in Redis by sessions Postgres says have ended (or never committed) are freed. */
   private async syncSlots(pool: PoolSettings, live: Set<string>): Promise<void> {
-    for (const id of await this.services.pools.activeAdmittedBefore(
+    for (const id of await this.services.poolState.activeAdmittedBefore(
       pool.name,
       Date.now() - ADMISSION_GRACE_MS,
     )) {
       if (live.has(id)) continue;
       const session = await getSession(this.services.db, id);
       if (session && isTerminal(session.status)) await afterEnd(this.services, id);
-      else await this.services.pools.undoAdmission(pool.name, id);
+      else await this.services.poolState.undoAdmission(pool.name, id);
     }
   }
 
   /** Starts recorded in Redis by a controller that is gone (or this one before a restart). */
   private async forgetStaleStarts(pool: PoolSettings): Promise<void> {
     const mine = this.starting.get(pool.name) ?? new Set();
-    for (const id of await this.services.pools.startingIds(pool.name)) {
-      if (!mine.has(id)) await this.services.pools.doneStarting(pool.name, id);
+    for (const id of await this.services.poolState.startingIds(pool.name)) {
+      if (!mine.has(id)) await this.services.poolState.doneStarting(pool.name, id);
     }
   }
 
   private async scale(pool: PoolSettings, warm: string[]): Promise<void> {
-    const admitted = await this.services.pools.activeCount(pool.name);
+    const admitted = await this.services.poolState.activeCount(pool.name);
     const starting = this.startingCount(pool.name);
     const desired = Math.max(0, Math.min(pool.minReady, pool.maxTotal - admitted));
     const excess = warm.length + starting - desired;
     if (excess > 0) {
       for (const id of warm.slice(0, excess)) {
         // Only a pod still on the list is ours to delete; one just claimed belongs to a session now.
-        if (await this.services.pools.removeWarm(pool.name, id)) await this.deletePod(id);
+        if (await this.services.poolState.removeWarm(pool.name, id)) await this.deletePod(id);
       }
       return;
     }
@@ -320,7 +320,7 @@ export class PoolReconciler {
     set.add(id);
     this.starting.set(pool.name, set);
     const started = Date.now();
-    const { pools } = this.services;
+    const { poolState: pools } = this.services;
     const creation = pools
       .markStarting(pool.name, id)
       .then(() =>
@@ -367,6 +367,6 @@ export class PoolReconciler {
     await this.options.driver
       .deletePod(id)
       .catch((err: unknown) => this.options.log.error({ err, podId: id }, 'delete failed'));
-    await this.services.pools.forgetPod(id);
+    await this.services.poolState.forgetPod(id);
   }
 }

@@ -37,12 +37,12 @@ export async function recoverLostRedisState(
       { jobId: jobIds.expire(session.id, due), delay: Math.max(0, due - Date.now()) },
     );
     jobs++;
-    if (!session.podId || (await services.routes.get(session.id))) continue;
+    if (!session.podId || (await services.sessionRoutes.get(session.id))) continue;
     const pod = await driver.getPod(session.podId);
     if (!pod?.alive) continue; // the pod healer ends the session
-    await services.pools.recordPod(pod);
-    await services.pools.setSessionPod(session.id, pod.id);
-    await services.routes.publish({
+    await services.poolState.recordPod(pod);
+    await services.poolState.setSessionPod(session.id, pod.id);
+    await services.sessionRoutes.publish({
       sessionId: session.id,
       workspaceId: session.workspaceId,
       podId: pod.id,

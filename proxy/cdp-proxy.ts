@@ -60,20 +60,20 @@ export async function attachCdpProxy(
 
   // This instance's connections count only while its heartbeat lives (see CdpConnections).
   const proxyId = newId();
-  await services.connections.heartbeat(proxyId);
+  await services.cdpConnections.heartbeat(proxyId);
   const heartbeat = setInterval(() => {
-    services.connections
+    services.cdpConnections
       .heartbeat(proxyId)
       .catch((err: unknown) => log.warn({ err }, 'proxy heartbeat failed'));
   }, PROXY_HEARTBEAT_MS / 3);
   heartbeat.unref();
 
-  await services.routes.subscribeEnded(subscriber, (sessionId) => {
+  await services.sessionRoutes.subscribeEnded(subscriber, (sessionId) => {
     for (const splice of live.get(sessionId) ?? []) splice.destroy();
   });
 
   async function onClosed(sessionId: string, keepAliveSeconds: number): Promise<void> {
-    const remaining = await services.connections.disconnected(sessionId, proxyId);
+    const remaining = await services.cdpConnections.disconnected(sessionId, proxyId);
     if (remaining > 0 || keepAliveSeconds > 0) return;
     const ended = await endSession(services, {
       sessionId,
@@ -116,7 +116,7 @@ export async function attachCdpProxy(
     // A token is for one session: replaying it against another session's path is refused.
     if (claims.sessionId !== sessionId)
       return refuseUpgrade(socket, 'unauthorized', 'The token is not valid for this session', instance);
-    const route = await services.routes.get(sessionId);
+    const route = await services.sessionRoutes.get(sessionId);
     if (!route || route.workspaceId !== claims.workspaceId) {
       const session = await getSession(services.db, sessionId);
       if (!session || session.workspaceId !== claims.workspaceId)
@@ -133,9 +133,9 @@ export async function attachCdpProxy(
     // The workspace's cap of CDP sockets per session, across replicas: counted first, then checked,
     // so racing connects can only be refused early, never let past it.
     const limits = await workspaceLimits(services.db, route.workspaceId, limitDefaults(services.config));
-    const open = await services.connections.connected(sessionId, proxyId);
+    const open = await services.cdpConnections.connected(sessionId, proxyId);
     if (open > limits.cdpSocketsPerSession) {
-      await services.connections.disconnected(sessionId, proxyId);
+      await services.cdpConnections.disconnected(sessionId, proxyId);
       return refuseUpgrade(
         socket,
         'connection-limit-reached',
@@ -184,7 +184,7 @@ export async function attachCdpProxy(
       for (const set of live.values()) for (const splice of set) splice.destroy();
       await Promise.all(pending);
       clearInterval(heartbeat);
-      await services.connections.retire(proxyId).catch(() => {});
+      await services.cdpConnections.retire(proxyId).catch(() => {});
       await subscriber.unsubscribe().catch(() => {});
     },
   };

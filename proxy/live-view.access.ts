@@ -32,7 +32,7 @@ const deny = (state: ViewerState, problem: ProblemType, detail: string): Access 
  * (the status endpoint, which grants nothing) reports an ended session as ended even past expiry.
  */
 export async function checkViewer(
-  services: Pick<Services, 'tokens' | 'routes' | 'db'>,
+  services: Pick<Services, 'tokens' | 'sessionRoutes' | 'db'>,
   sessionId: string,
   token: string | null,
   options: { explainOnly?: boolean } = {},
@@ -54,10 +54,10 @@ export async function checkViewer(
   if (claims.sessionId !== sessionId)
     return deny('invalid', 'unauthorized', 'The token is not valid for this session');
   // Links made up to a revocation (iat has whole seconds: one made in the same second goes too).
-  const revokedAt = await services.routes.liveViewRevokedAt(sessionId);
+  const revokedAt = await services.sessionRoutes.liveViewRevokedAt(sessionId);
   if (revokedAt !== undefined && claims.issuedAt.getTime() <= revokedAt && !options.explainOnly)
     return deny('expired', 'link-expired', 'The live view link was revoked; ask for a new one');
-  const route = await services.routes.get(sessionId);
+  const route = await services.sessionRoutes.get(sessionId);
   if (route && route.workspaceId === claims.workspaceId)
     return expired ? expiredLink() : { ok: true, claims, route };
   const session = await getSession(services.db, sessionId);

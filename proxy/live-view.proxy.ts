@@ -1,7 +1,7 @@
 /**
  * The live view data plane: `GET /v/{id}?token=<viewer JWT>` (the noVNC viewer page, its script and
  * noVNC's modules), `GET /v/{id}/status` (why a viewer is not live), and the VNC WebSocket
- * `/v/{id}/websockify?token=`, routed to the session's pod like CDP (services.routes) and relayed to
+ * `/v/{id}/websockify?token=`, routed to the session's pod like CDP (services.sessionRoutes) and relayed to
  * the pod agent's `/vnc`.
  *
  * Unlike the CDP splice, this relay terminates both WebSockets: read-only is enforced here, by parsing
@@ -142,10 +142,10 @@ export async function attachLiveViewProxy(
       viewer.upstream.terminate();
     }
   };
-  await services.routes.subscribeEnded(subscriber, (sessionId) =>
+  await services.sessionRoutes.subscribeEnded(subscriber, (sessionId) =>
     closeViewers(sessionId, SESSION_ENDED_CLOSE, 'session ended'),
   );
-  await services.routes.subscribeLiveViewRevoked(subscriber, (sessionId) =>
+  await services.sessionRoutes.subscribeLiveViewRevoked(subscriber, (sessionId) =>
     closeViewers(sessionId, LINK_REVOKED_CLOSE, 'link revoked'),
   );
 

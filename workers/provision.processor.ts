@@ -37,7 +37,7 @@ async function acquirePod(
   session: Session,
   log: Logger,
 ): Promise<{ pod: Pod; kind: ClaimKind }> {
-  const { pools, metrics } = deps.services;
+  const { poolState: pools, metrics } = deps.services;
   for (;;) {
     const claimed = await pools.claim(session.pool, session.id);
     if (!claimed) break;
@@ -95,12 +95,12 @@ async function lostTheRace(deps: ProvisionDeps, sessionId: string, pod: Pod, log
         'another provision of this session won; deleting our pod',
       );
       await deps.driver.deletePod(pod.id);
-      await deps.services.pools.forgetPod(pod.id);
+      await deps.services.poolState.forgetPod(pod.id);
     }
     return;
   }
   log.info('session ended while provisioning; tearing its pod down');
-  await deps.services.routes.delete(sessionId);
+  await deps.services.sessionRoutes.delete(sessionId);
   await deps.services.jobs.enqueue('teardown', { sessionId }, { jobId: jobIds.teardown(sessionId) });
 }
 
@@ -130,7 +130,7 @@ export function provisionProcessor(deps: ProvisionDeps) {
       const { pod, kind } = await acquirePod(deps, session, log);
       metrics.claimSeconds.observe({ pool: session.pool, kind }, (performance.now() - claimStarted) / 1000);
       // Tells the controller to refill at once (it also polls): not on the session's critical path.
-      services.pools
+      services.poolState
         .signalChange(session.pool)
         .catch((err: unknown) => log.warn({ err }, 'could not signal the pool change'));
       // Informational (operators see which session a Pod serves); never on the session's critical path.
@@ -149,7 +149,7 @@ export function provisionProcessor(deps: ProvisionDeps) {
       // connection opened while the pod was warm (runtime-image/agent/protocol.ts).
       const restored = await driver.configureSession(pod, podConfig);
       if (restored) await setRestoredState(services.db, session.id, toRestoredState(restored));
-      await services.routes.publish({
+      await services.sessionRoutes.publish({
         sessionId: session.id,
         workspaceId: session.workspaceId,
         podId: pod.id,
@@ -179,7 +179,7 @@ export function provisionProcessor(deps: ProvisionDeps) {
         return;
       }
       // Clients waiting on GET /v1/sessions/{id}?wait_seconds= hear it now (best effort: they re-read anyway).
-      await services.routes
+      await services.sessionRoutes
         .announceRunning(session.id)
         .catch((err: unknown) => log.warn({ err }, 'could not announce RUNNING'));
       const sinceCreated = Math.max(0, Date.now() - running.createdAt.getTime()) / 1000;

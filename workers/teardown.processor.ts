@@ -21,17 +21,17 @@ export function teardownProcessor(
     const session = await getSession(services.db, payload.sessionId);
     if (!session) throw new PermanentJobError('unknown session');
     if (!isTerminal(session.status)) throw new PermanentJobError(`session is ${session.status}, not ended`);
-    const podId = session.podId ?? (await services.pools.sessionPod(session.id));
+    const podId = session.podId ?? (await services.poolState.sessionPod(session.id));
     // Before the pod goes: its recording is encoded on it and copied out (best effort).
     await collectRecording({ services, driver, store }, session, podId, log);
     if (podId) {
       await driver.deletePod(podId);
-      await services.pools.forgetPod(podId);
+      await services.poolState.forgetPod(podId);
     }
-    await services.routes.delete(session.id);
-    await services.pools.clearSessionPod(session.id);
-    await services.pools.releaseSlot(session.pool, session.id);
-    await services.pools.signalChange(session.pool);
+    await services.sessionRoutes.delete(session.id);
+    await services.poolState.clearSessionPod(session.id);
+    await services.poolState.releaseSlot(session.pool, session.id);
+    await services.poolState.signalChange(session.pool);
     log.info({ podId }, 'pod torn down; slot freed');
   };
 }

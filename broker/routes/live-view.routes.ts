@@ -88,7 +88,7 @@ export function liveViewRoutes(services: Services) {
           throw new ProblemError('state-conflict', {
             detail: `Session ${session.id} is ${session.status}; only a RUNNING session can be watched`,
           });
-        const pod = session.podId ? await services.pools.getPod(session.podId) : undefined;
+        const pod = session.podId ? await services.poolState.getPod(session.podId) : undefined;
         const liveView = pod
           ? await podLiveView(services.agentAccess, pod)
           : { available: false, interactive: false };
@@ -147,7 +147,7 @@ export function liveViewRoutes(services: Services) {
       async (request, reply) => {
         const principal = requireScope(request, 'sessions:write');
         const session = await findOwn(principal.workspaceId, request.params.id);
-        await services.routes.revokeLiveView(session.id);
+        await services.sessionRoutes.revokeLiveView(session.id);
         await appendAudit(services.db, {
           workspaceId: session.workspaceId,
           class: 'tenant',

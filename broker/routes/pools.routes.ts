@@ -26,7 +26,7 @@ export function poolsRoutes(services: Services) {
   return async function register(app: FastifyInstance): Promise<void> {
     const api = app.withTypeProvider<TypeBoxTypeProvider>();
     const notFound = (name: string) => new ProblemError('not-found', { detail: `No pool named '${name}'` });
-    const announce = (pool: PoolSettings) => services.pools.announceSettings(pool);
+    const announce = (pool: PoolSettings) => services.poolState.announceSettings(pool);
     /** A retired pool exists (GET shows it) but cannot change: 409, not 404. */
     const missingOrRetired = async (name: string) =>
       (await getPool(services.db, name))?.retiredAt

@@ -57,7 +57,7 @@ export function sessionsRoutes(services: Services) {
   return async function register(app: FastifyInstance): Promise<void> {
     const api = app.withTypeProvider<TypeBoxTypeProvider>();
     const { view, findOwn } = sessionFinder(services);
-    const waiters = new SessionWaiters(services.routes, () => services.duplicateRedis());
+    const waiters = new SessionWaiters(services.sessionRoutes, () => services.duplicateRedis());
 
     api.post(
       '/v1/sessions',

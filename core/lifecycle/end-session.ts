@@ -13,7 +13,7 @@ import { jobIds } from '../queue/jobs.ts';
 
 export interface EndSessionDeps {
   db: Database;
-  routes: SessionRoutes;
+  sessionRoutes: SessionRoutes;
   jobs: JobProducer;
 }
 
@@ -46,10 +46,10 @@ export async function endSession(deps: EndSessionDeps, req: EndRequest): Promise
 
 /** The Redis and queue half of an ending. Safe to repeat; the reconciler repeats it after a crash. */
 export async function afterEnd(
-  deps: Pick<EndSessionDeps, 'routes' | 'jobs'>,
+  deps: Pick<EndSessionDeps, 'sessionRoutes' | 'jobs'>,
   sessionId: string,
 ): Promise<void> {
-  await deps.routes.delete(sessionId);
-  await deps.routes.announceEnded(sessionId);
+  await deps.sessionRoutes.delete(sessionId);
+  await deps.sessionRoutes.announceEnded(sessionId);
   await deps.jobs.enqueue('teardown', { sessionId }, { jobId: jobIds.teardown(sessionId) });
 }

@@ -9,16 +9,16 @@ import type { Queryable } from '../db/database.ts';
 import type { PoolState } from '../redis/pool-state.ts';
 
 export async function restorePoolSlots(
-  deps: { db: Queryable; pools: PoolState },
+  deps: { db: Queryable; poolState: PoolState },
   pool: PoolSettings,
   live?: Session[],
 ): Promise<number> {
   const sessions = live ?? (await listLiveSessions(deps.db, pool.name));
-  const restored = await deps.pools.restoreSlots(
+  const restored = await deps.poolState.restoreSlots(
     pool.name,
     sessions.map((s) => ({ id: s.id, workspaceId: s.workspaceId, admittedAtMs: s.createdAt.getTime() })),
   );
-  await deps.pools.publishLimits(pool.name, {
+  await deps.poolState.publishLimits(pool.name, {
     maxTotal: pool.maxTotal,
     minReady: pool.minReady,
     version: pool.updatedAt.getTime(),

@@ -44,7 +44,7 @@ describe('pool history and advice (operator, for the dashboard)', () => {
       .toBe(1);
     await samplePools(server.services, 5_000);
     await operator.request('PATCH', `/v1/pools/${POOL}`, { body: { min_ready: 2 } });
-    await server.services.redis.del(server.services.keys.poolHistoryTick(POOL));
+    await server.services.redis.del(server.services.redisKeys.poolHistoryTick(POOL));
     await samplePools(server.services, 5_000);
     const res = await operator.request<History>('GET', `/v1/pools/${POOL}/history?minutes=5`);
     expect(res.status).toBe(200);

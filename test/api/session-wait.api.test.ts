@@ -79,7 +79,11 @@ describe('GET /v1/sessions/{id}?wait_seconds (broker only: sessions stay QUEUED)
     // A re-check interval of a minute: only the Redis announcement can wake a waiter within the test.
     let waiters: SessionWaiters;
     beforeAll(async () => {
-      waiters = new SessionWaiters(server.services.routes, () => server.services.duplicateRedis(), 60_000);
+      waiters = new SessionWaiters(
+        server.services.sessionRoutes,
+        () => server.services.duplicateRedis(),
+        60_000,
+      );
       await waiters.ready();
     });
 
@@ -87,7 +91,7 @@ describe('GET /v1/sessions/{id}?wait_seconds (broker only: sessions stay QUEUED)
       const gone = new AbortController();
       const mine = waiters.next('session-a', 60_000, gone.signal);
       const other = waiters.next('session-b', 60_000, gone.signal);
-      await server.services.routes.announceRunning('session-a');
+      await server.services.sessionRoutes.announceRunning('session-a');
       await mine;
       expect(await settlesWithin(other, 500)).toBe(false);
       gone.abort(); // the client went away: its wait ends
@@ -96,7 +100,7 @@ describe('GET /v1/sessions/{id}?wait_seconds (broker only: sessions stay QUEUED)
 
     it('an ended session wakes its waiters', async () => {
       const waiting = waiters.next('session-c', 60_000, new AbortController().signal);
-      await server.services.routes.announceEnded('session-c');
+      await server.services.sessionRoutes.announceEnded('session-c');
       await waiting;
     });
   });

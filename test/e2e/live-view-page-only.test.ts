@@ -92,7 +92,7 @@ function describePageOnly(headless: boolean): void {
       api = new ApiClient(stack.url, (await ctx.seedKey()).apiKey);
       viewerBrowser = await chromium.launch(VIEWER_LAUNCH);
       // A warm pod: its Xvfb and Chromium started before any viewport was known.
-      const { redis, keys } = stack.services;
+      const { redis, redisKeys: keys } = stack.services;
       await eventually('a warm pod', async () => (await poolSnapshot(redis, keys, POOL)).warm >= 1, {
         timeoutMs: 60_000,
       });

@@ -96,7 +96,7 @@ describe('per-session upstream proxy on a warm pod', () => {
 
   /** Waits until the pool holds a warm pod and returns the warm pod ids. */
   async function warmPodIds(): Promise<string[]> {
-    const { redis, keys } = stack.services;
+    const { redis, redisKeys: keys } = stack.services;
     await expect
       .poll(async () => (await poolSnapshot(redis, keys, POOL)).warm, { timeout: 60_000 })
       .toBeGreaterThanOrEqual(1);

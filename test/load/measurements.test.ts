@@ -69,7 +69,7 @@ describe('ventus load --scenario cdp (headless Chromium)', () => {
       driver: { name: 'local', source: '--driver-label' },
       // The test sees inside the stack: the pod agent's socket is the proxy's route.
       direct: async (id) => {
-        const route = (await stack.services.routes.get(id))!;
+        const route = (await stack.services.sessionRoutes.get(id))!;
         const pod = { id: route.podId, controlUrl: route.controlUrl };
         return agentWebSocket(stack.services.agentAccess, pod, AGENT_BROWSER_PATH);
       },

@@ -54,7 +54,7 @@ describe('pool controller restart on the kubernetes driver', { timeout: 300_000 
 
   it(`creates and deletes no Pod, and keeps ${WARM} warm and ${HELD} held, across a restart`, async () => {
     const redis = stack.services.redis;
-    const keys = stack.services.keys;
+    const keys = stack.services.redisKeys;
 
     // 5 sessions RUNNING (each claims a pod), then the controller refills to 10 warm: 15 pods.
     const ids: string[] = [];
@@ -85,7 +85,7 @@ describe('pool controller restart on the kubernetes driver', { timeout: 300_000 
       )
       .toBe(true);
 
-    const warmBefore = [...(await stack.services.pools.warmIds(POOL))].sort();
+    const warmBefore = [...(await stack.services.poolState.warmIds(POOL))].sort();
     const heldBefore = await heldSessions();
     const podsBefore = pods().all;
     expect(warmBefore).toHaveLength(WARM);
@@ -108,7 +108,7 @@ describe('pool controller restart on the kubernetes driver', { timeout: 300_000 
     const passes = (k8s.double.counts.get('GET pods') ?? 0) - listsBefore;
     expect(passes).toBeGreaterThanOrEqual(3);
     expect(k8s.podWrites()).toEqual(writesBefore);
-    expect([...(await services.pools.warmIds(POOL))].sort()).toEqual(warmBefore);
+    expect([...(await services.poolState.warmIds(POOL))].sort()).toEqual(warmBefore);
     expect(await poolSnapshot(redis, keys, POOL)).toEqual({ warm: WARM, held: HELD });
     expect(await heldSessions()).toEqual(heldBefore);
     expect(pods()).toEqual({ all: podsBefore, live: WARM + HELD });

@@ -41,7 +41,7 @@ describe('live pool tuning', () => {
     operator = new ApiClient(stack.url, (await ctx.seedKey(['operator'])).apiKey);
     tenant = new ApiClient(stack.url, (await ctx.seedKey()).apiKey);
     sampler = setInterval(() => {
-      void poolSnapshot(stack.services.redis, stack.services.keys, POOL)
+      void poolSnapshot(stack.services.redis, stack.services.redisKeys, POOL)
         .then(({ warm, held }) => {
           if (warm + held > Math.max(limit, held)) {
             violations.push(`warm ${warm} + held ${held} > max_total ${limit}`);
