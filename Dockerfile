@@ -20,6 +20,9 @@ COPY core ./core
 COPY migrations ./migrations
 COPY pool-controller ./pool-controller
 COPY proxy ./proxy
+# The agent protocol (its header, secrets, messages) the control plane shares with the pods.
+COPY runtime-image/agent ./runtime-image/agent
+COPY stack ./stack
 COPY workers ./workers
 COPY tsconfig.json ./
 

@@ -10,9 +10,9 @@ const boundary = (self) => ({
     'no-restricted-imports': [
       'error',
       {
-        patterns: [...processes.filter((p) => p !== self), 'cli'].map((p) => ({
+        patterns: [...processes.filter((p) => p !== self), 'cli', 'stack'].map((p) => ({
           group: [`**/${p}/*`, `../${p}`],
-          message: 'Processes never import each other (or cli/); move shared code to core/.',
+          message: 'Processes never import each other (or cli/, stack/); move shared code to core/.',
         })),
       },
     ],
@@ -74,8 +74,54 @@ export default tseslint.config(
         {
           patterns: [
             {
-              group: ['**/broker/*', '**/workers/*', '**/pool-controller/*', '**/proxy/*', '**/cli/*'],
-              message: 'core/ imports no process folder.',
+              group: [
+                '**/broker/*',
+                '**/workers/*',
+                '**/pool-controller/*',
+                '**/proxy/*',
+                '**/cli/*',
+                '**/stack/*',
+                '**/load-tests/*',
+                '**/test/*',
+              ],
+              message:
+                'core/ imports no process folder, nor the composition root, the tests or the benchmarks.',
+            },
+          ],
+        },
+      ],
+    },
+  },
+  {
+    // The composition root (stack/) wires the processes together; nothing it starts imports it back,
+    // and it knows nothing of the CLI, the tests or the benchmarks that use it.
+    files: ['stack/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              group: ['**/cli/*', '**/load-tests/*', '**/test/*'],
+              message: 'stack/ is used by cli/, test/ and load-tests/, never the other way.',
+            },
+          ],
+        },
+      ],
+    },
+  },
+  {
+    // The benchmarks and the CLI start the service through stack/, never through each other's insides
+    // (the CLI's `ventus load` uses load-tests/harness; load-tests never import cli/).
+    files: ['load-tests/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              group: ['**/cli/*', '**/broker/*', '**/workers/*', '**/pool-controller/*', '**/proxy/*'],
+              message: 'load-tests/ drive the service through stack/ or its HTTP API.',
             },
           ],
         },

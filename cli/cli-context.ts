@@ -6,7 +6,7 @@ import { ConfigError, loadConfig, type Config } from '../core/config/config.ts';
 import { createLogger } from '../core/logging/logger.ts';
 import { createDatabase, type Database } from '../core/db/database.ts';
 import { prepareDatabase } from '../core/db/bootstrap.ts';
-import { resolveConnections } from './connections.ts';
+import { resolveConnections } from '../stack/connections.ts';
 
 export interface CliDeps {
   readConfig: () => Config;

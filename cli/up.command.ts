@@ -5,7 +5,7 @@ import type { Command } from 'commander';
 import type { Config } from '../core/config/config.ts';
 import { createLogger } from '../core/logging/logger.ts';
 import { closeOnSignals } from '../core/process/shutdown.ts';
-import { resolveConnections } from './connections.ts';
+import { resolveConnections } from '../stack/connections.ts';
 import { cliDeps, print } from './cli-context.ts';
 
 const VENTUS_BIN = fileURLToPath(new URL('../bin/ventus.js', import.meta.url));
@@ -39,7 +39,7 @@ async function up(config: Config): Promise<void> {
   let stack;
   try {
     // Loaded only here: the whole service is a large import graph the other commands do not need.
-    const { startStack } = await import('./stack.ts');
+    const { startStack } = await import('../stack/stack.ts');
     stack = await startStack(config, conns, log);
   } catch (err) {
     // A failed start (a port in use, say) leaves nothing running: no orphaned embedded Postgres.

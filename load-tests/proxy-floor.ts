@@ -8,9 +8,9 @@
  */
 import net from 'node:net';
 import { randomUUID } from 'node:crypto';
-import { startScratchStack } from '../load-tests/scratch-stack.ts';
-import { CdpClient } from '../load-tests/harness/cdp-client.ts';
-import { percentiles } from '../load-tests/stats.ts';
+import { startScratchStack } from './scratch-stack.ts';
+import { CdpClient } from './harness/cdp-client.ts';
+import { percentiles } from './stats.ts';
 const bench = await startScratchStack({
   VENTUS_DRIVER: process.env.DRIVER ?? 'local',
   VENTUS_HEADLESS: 'true',

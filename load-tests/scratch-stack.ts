@@ -14,7 +14,7 @@ import { loadConfig } from '../core/config/config.ts';
 import { createLogger } from '../core/logging/logger.ts';
 import { createApiKey, createWorkspace } from '../core/db/workspaces.repository.ts';
 import type { Scope } from '../core/domain/scopes.ts';
-import { startStack, type Stack } from '../cli/stack.ts';
+import { startStack, type Stack } from '../stack/stack.ts';
 import { LocalDriver } from '../core/runtime/local.driver.ts';
 import { stopSimServer } from '../core/runtime/sim/sim-server.launcher.ts';
 

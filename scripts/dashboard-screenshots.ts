@@ -19,7 +19,7 @@ import { listenOnPagePort } from '../test/support/page-ports.ts';
 import { eventually } from '../test/support/eventually.ts';
 import { createApiKey, createWorkspace } from '../core/db/workspaces.repository.ts';
 import { ulid } from 'ulid';
-import type { Stack } from '../cli/stack.ts';
+import type { Stack } from '../stack/stack.ts';
 
 const OUT = fileURLToPath(new URL('../docs/images/', import.meta.url));
 const VIEWPORT = { width: 1280, height: 800 };

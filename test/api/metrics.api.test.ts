@@ -4,7 +4,7 @@ import { ApiClient } from '../support/api-client.ts';
 import { OpenApiContract } from '../support/openapi-contract.ts';
 import { RawCdp } from '../runtime/raw-cdp.client.ts';
 import { parseExposition, scrape, scrapeUntil, value, type Exposition } from '../support/prometheus-text.ts';
-import type { Stack } from '../../cli/stack.ts';
+import type { Stack } from '../../stack/stack.ts';
 
 const POOL = 'us-east1-chromium';
 const pool = { pool: POOL };

@@ -8,7 +8,7 @@ import os from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
 import { afterAll, describe, expect, it } from 'vitest';
-import { startEmbeddedPostgres } from '../../cli/embedded-postgres.ts';
+import { startEmbeddedPostgres } from '../../stack/embedded-postgres.ts';
 import { createLogger } from '../../core/logging/logger.ts';
 
 describe('embedded Postgres', () => {

@@ -13,7 +13,7 @@ import { ApiClient } from '../support/api-client.ts';
 import { VIEWER_LAUNCH } from '../support/live-view-page.ts';
 import { listenOnPagePort } from '../support/page-ports.ts';
 import { newId } from '../../core/domain/ids.ts';
-import type { Stack } from '../../cli/stack.ts';
+import type { Stack } from '../../stack/stack.ts';
 
 /** A page that repaints continuously, so the recording has frames. */
 const ANIMATED = `<!doctype html><title>moving</title><body style="margin:0;background:#135">

@@ -8,7 +8,7 @@ import { chromium, type Browser, type Page } from 'playwright-core';
 import { TestContext } from '../support/test-context.ts';
 import { ApiClient } from '../support/api-client.ts';
 import { VIEWER_LAUNCH } from '../support/live-view-page.ts';
-import type { Stack } from '../../cli/stack.ts';
+import type { Stack } from '../../stack/stack.ts';
 
 const XSS = '<img src=x onerror="window.__xss=1">';
 

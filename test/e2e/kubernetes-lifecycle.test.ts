@@ -12,7 +12,7 @@ import { ApiClient } from '../support/api-client.ts';
 import { serveLocalSite, type LocalSite } from '../support/local-page.ts';
 import { kubernetesStackEnv, type KubernetesStackEnv } from '../support/k8s-api-double/stack-env.ts';
 import { agentSecretName, podName } from '../../core/runtime/kubernetes/pod-manifest.ts';
-import type { Stack } from '../../cli/stack.ts';
+import type { Stack } from '../../stack/stack.ts';
 
 describe('a real browser session on the kubernetes driver (API double)', { timeout: 120_000 }, () => {
   let k8s: KubernetesStackEnv;

@@ -8,7 +8,7 @@ import { chromium, type Browser, type Page } from 'playwright-core';
 import { TestContext } from '../support/test-context.ts';
 import { ApiClient, type SessionBody } from '../support/api-client.ts';
 import { canvasStats, serveTargetPage, VIEWER_LAUNCH } from '../support/live-view-page.ts';
-import type { Stack } from '../../cli/stack.ts';
+import type { Stack } from '../../stack/stack.ts';
 
 describe('live view of a headless session (screencast)', () => {
   let ctx: TestContext;

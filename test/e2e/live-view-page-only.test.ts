@@ -18,7 +18,7 @@ import { VIEWER_LAUNCH } from '../support/live-view-page.ts';
 import { poolSnapshot } from '../support/pool-snapshot.ts';
 import { eventually } from '../support/eventually.ts';
 import { xvfbAvailable } from '../../core/runtime/local.driver.ts';
-import type { Stack } from '../../cli/stack.ts';
+import type { Stack } from '../../stack/stack.ts';
 
 const POOL = 'us-east1-chromium';
 const VIEWPORT = { width: 1280, height: 720 };

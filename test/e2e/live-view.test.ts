@@ -12,7 +12,7 @@ import WebSocket from 'ws';
 import { TestContext } from '../support/test-context.ts';
 import { ApiClient, type SessionBody } from '../support/api-client.ts';
 import { xvfbAvailable } from '../../core/runtime/local.driver.ts';
-import type { Stack } from '../../cli/stack.ts';
+import type { Stack } from '../../stack/stack.ts';
 import { canvasStats, serveTargetPage, VIEWER_LAUNCH, type CanvasStats } from '../support/live-view-page.ts';
 
 const x11vncAvailable = (() => {

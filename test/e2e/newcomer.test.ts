@@ -10,7 +10,7 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
-import { clusterDir } from '../../cli/embedded-postgres.ts';
+import { clusterDir } from '../../stack/embedded-postgres.ts';
 import {
   makeCheckout,
   readmeDriveScript,

@@ -6,7 +6,7 @@ import { TestContext } from '../support/test-context.ts';
 import { ApiClient } from '../support/api-client.ts';
 import { serveLocalSite, type LocalSite } from '../support/local-page.ts';
 import { testLocalDriver } from '../support/local-driver.ts';
-import type { Stack } from '../../cli/stack.ts';
+import type { Stack } from '../../stack/stack.ts';
 
 describe('a real browser session with Playwright', () => {
   let ctx: TestContext;

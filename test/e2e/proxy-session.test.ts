@@ -12,7 +12,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { chromium } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startStack, type Stack } from '../../cli/stack.ts';
+import { startStack, type Stack } from '../../stack/stack.ts';
 import { createLogger } from '../../core/logging/logger.ts';
 import { ApiClient, type ApiResponse } from '../support/api-client.ts';
 import { startAuthProxy, type AuthProxy } from '../support/auth-proxy.ts';

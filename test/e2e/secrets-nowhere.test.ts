@@ -13,7 +13,7 @@ import { serveLocalSite, type LocalSite } from '../support/local-page.ts';
 import { startAuthProxy, type AuthProxy } from '../support/auth-proxy.ts';
 import { RawCdp } from '../runtime/raw-cdp.client.ts';
 import { createLogger } from '../../core/logging/logger.ts';
-import { startStack, type Stack } from '../../cli/stack.ts';
+import { startStack, type Stack } from '../../stack/stack.ts';
 
 const secret = (what: string) => `${what}-${randomBytes(9).toString('hex')}`;
 const PROXY_PASSWORD = secret('proxy-pw');

@@ -9,7 +9,7 @@ import { TestContext } from '../support/test-context.ts';
 import { ApiClient } from '../support/api-client.ts';
 import { serveLocalSite, type LocalSite } from '../support/local-page.ts';
 import { jobIds } from '../../core/queue/jobs.ts';
-import type { Stack } from '../../cli/stack.ts';
+import type { Stack } from '../../stack/stack.ts';
 
 /** Opens a raw WebSocket; resolves with the HTTP status of a refused upgrade, or 101 when it opens. */
 function upgradeStatus(url: string): Promise<number> {

@@ -9,7 +9,7 @@ import { connect } from 'node:net';
 import { randomBytes } from 'node:crypto';
 import { TestContext } from '../support/test-context.ts';
 import { ApiClient, type SessionBody } from '../support/api-client.ts';
-import type { Stack } from '../../cli/stack.ts';
+import type { Stack } from '../../stack/stack.ts';
 
 const VIEWERS = 4;
 const CDP_SOCKETS = 3;

@@ -9,7 +9,7 @@ import { metricValue } from '../../load-tests/scenarios/fleet.ts';
 import { plantTimeout, type TimersReport } from '../../load-tests/scenarios/timers.scenario.ts';
 import type { ConcurrentReport } from '../../load-tests/scenarios/concurrent.scenario.ts';
 import { TestContext } from '../support/test-context.ts';
-import type { Stack } from '../../cli/stack.ts';
+import type { Stack } from '../../stack/stack.ts';
 
 const run = promisify(execFile);
 const VENTUS = fileURLToPath(new URL('../../bin/ventus.js', import.meta.url));

@@ -10,7 +10,7 @@ import { promisify } from 'node:util';
 import { HttpClient } from '../../load-tests/harness/http-client.ts';
 import { DROPPED, OpenLoop, type Task } from '../../load-tests/harness/scheduler.ts';
 import { TestContext } from '../support/test-context.ts';
-import type { Stack } from '../../cli/stack.ts';
+import type { Stack } from '../../stack/stack.ts';
 
 const run = promisify(execFile);
 const VENTUS = fileURLToPath(new URL('../../bin/ventus.js', import.meta.url));

@@ -12,7 +12,7 @@ import { runCdp } from '../../load-tests/scenarios/cdp.scenario.ts';
 import { writeCdpReport } from '../../load-tests/scenarios/cdp.report.ts';
 import { parseSettings, type PoolSweepReport } from '../../load-tests/scenarios/pool-sweep.scenario.ts';
 import { TestContext } from '../support/test-context.ts';
-import type { Stack } from '../../cli/stack.ts';
+import type { Stack } from '../../stack/stack.ts';
 import { agentWebSocket } from '../../core/runtime/agent.client.ts';
 import { AGENT_BROWSER_PATH } from '../../runtime-image/agent/protocol.ts';
 

@@ -10,7 +10,7 @@ import { startExtraController, type ExtraController } from '../support/extra-con
 import { ApiClient } from '../support/api-client.ts';
 import { poolSnapshot } from '../support/pool-snapshot.ts';
 import { kubernetesStackEnv, type KubernetesStackEnv } from '../support/k8s-api-double/stack-env.ts';
-import type { Stack } from '../../cli/stack.ts';
+import type { Stack } from '../../stack/stack.ts';
 
 const POOL = 'us-east1-chromium';
 const WARM = 10;

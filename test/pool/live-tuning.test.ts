@@ -7,7 +7,7 @@ import { TestContext } from '../support/test-context.ts';
 import { ApiClient } from '../support/api-client.ts';
 import { eventually } from '../support/eventually.ts';
 import { poolSnapshot } from '../support/pool-snapshot.ts';
-import type { Stack } from '../../cli/stack.ts';
+import type { Stack } from '../../stack/stack.ts';
 
 const POOL = 'us-east1-chromium';
 interface PoolBody {

@@ -9,7 +9,7 @@ import { TestContext } from '../support/test-context.ts';
 import { startExtraController, type ExtraController } from '../support/extra-controller.ts';
 import { ApiClient } from '../support/api-client.ts';
 import { poolSnapshot } from '../support/pool-snapshot.ts';
-import type { Stack } from '../../cli/stack.ts';
+import type { Stack } from '../../stack/stack.ts';
 
 const POOL = 'us-east1-chromium';
 const MAX_TOTAL = 6;

@@ -8,7 +8,7 @@ import { TestContext } from '../support/test-context.ts';
 import { ApiClient, type SessionBody } from '../support/api-client.ts';
 import { LiveViewTokenExpiredError, SessionTokens } from '../../core/security/cdp-token.ts';
 import { checkViewer } from '../../proxy/live-view.access.ts';
-import type { Stack } from '../../cli/stack.ts';
+import type { Stack } from '../../stack/stack.ts';
 
 const SECRET = 'a-test-secret-of-at-least-32-characters!';
 const MINUTES = 60_000;

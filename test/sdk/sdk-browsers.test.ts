@@ -7,7 +7,7 @@ import { connectOverCDP } from '../../sdk/src/playwright.ts';
 import { connect } from '../../sdk/src/puppeteer.ts';
 import { TestContext } from '../support/test-context.ts';
 import { serveLocalSite, type LocalSite } from '../support/local-page.ts';
-import type { Stack } from '../../cli/stack.ts';
+import type { Stack } from '../../stack/stack.ts';
 
 describe('SDK: sessions driven by Playwright and Puppeteer', () => {
   let ctx: TestContext;

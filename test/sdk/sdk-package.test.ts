@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { VentusClient } from '../../sdk/src/index.ts';
 import { TestContext } from '../support/test-context.ts';
 import { serveLocalSite, type LocalSite } from '../support/local-page.ts';
-import type { Stack } from '../../cli/stack.ts';
+import type { Stack } from '../../stack/stack.ts';
 import { packSdk, run, userProject, type Packed, type UserProject } from './sdk-user-project.ts';
 
 const EXAMPLES = path.join(process.cwd(), 'sdk/examples');

@@ -2,7 +2,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { VentusClient, VentusConnectionError } from '../../sdk/src/index.ts';
 import { TestContext } from '../support/test-context.ts';
-import type { Stack } from '../../cli/stack.ts';
+import type { Stack } from '../../stack/stack.ts';
 
 interface Attempt {
   key: string | null;

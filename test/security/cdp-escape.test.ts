@@ -15,7 +15,7 @@ import { ApiClient, type SessionBody } from '../support/api-client.ts';
 import { serveLocalSite, type LocalSite } from '../support/local-page.ts';
 import { eventually } from '../support/eventually.ts';
 import { RawCdp } from '../runtime/raw-cdp.client.ts';
-import type { Stack } from '../../cli/stack.ts';
+import type { Stack } from '../../stack/stack.ts';
 
 describe('CDP methods that could escape the session', () => {
   let ctx: TestContext;

@@ -10,7 +10,7 @@ import { SignJWT, base64url, exportJWK, exportSPKI, generateKeyPair } from 'jose
 import { TestContext } from '../support/test-context.ts';
 import { ApiClient } from '../support/api-client.ts';
 import { upgradeStatus } from '../support/raw-http.ts';
-import type { Stack } from '../../cli/stack.ts';
+import type { Stack } from '../../stack/stack.ts';
 
 const SECRET = 'jwt-attacks-test-secret-0123456789abcdef';
 const key = new TextEncoder().encode(SECRET);

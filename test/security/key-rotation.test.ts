@@ -15,7 +15,7 @@ import { listAuditForTarget } from '../../core/db/audit.repository.ts';
 import { openSessionTokens } from '../../core/security/open-session-tokens.ts';
 import { SIGNING_KEY_SWEEP_MS, sweepSigningKeys } from '../../core/security/signing-key-sweep.ts';
 import type { SessionTokens } from '../../core/security/cdp-token.ts';
-import type { Stack } from '../../cli/stack.ts';
+import type { Stack } from '../../stack/stack.ts';
 import { TestContext } from '../support/test-context.ts';
 import { ApiClient } from '../support/api-client.ts';
 import { upgradeStatus } from '../support/raw-http.ts';

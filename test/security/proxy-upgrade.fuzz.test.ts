@@ -13,7 +13,7 @@ import { ApiClient, type SessionBody } from '../support/api-client.ts';
 import { rawRequest, upgradeRequest } from '../support/raw-http.ts';
 import { RawCdp } from '../runtime/raw-cdp.client.ts';
 import { HEADERS_TIMEOUT_MS } from '../../broker/app.ts';
-import type { Stack } from '../../cli/stack.ts';
+import type { Stack } from '../../stack/stack.ts';
 
 describe('fuzzing the proxy upgrade path', () => {
   let ctx: TestContext;

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TestContext } from '../support/test-context.ts';
 import { ApiClient } from '../support/api-client.ts';
-import type { Stack } from '../../cli/stack.ts';
+import type { Stack } from '../../stack/stack.ts';
 import { SPEC } from './spec-sentences.ts';
 
 interface AuditItem {

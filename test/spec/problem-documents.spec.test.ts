@@ -3,7 +3,7 @@ import WebSocket from 'ws';
 import { TestContext } from '../support/test-context.ts';
 import { ApiClient } from '../support/api-client.ts';
 import { PROBLEMS, type ProblemType } from '../../core/domain/problems.ts';
-import type { Stack } from '../../cli/stack.ts';
+import type { Stack } from '../../stack/stack.ts';
 import { SPEC } from './spec-sentences.ts';
 
 interface Refusal {

@@ -4,8 +4,8 @@
  */
 import net from 'node:net';
 import { adminDatabaseUrl, redisUrl } from './env.ts';
-import { startEmbeddedRedis, type EmbeddedService } from '../../cli/embedded-services.ts';
-import { startEmbeddedPostgres } from '../../cli/embedded-postgres.ts';
+import { startEmbeddedRedis, type EmbeddedService } from '../../stack/embedded-services.ts';
+import { startEmbeddedPostgres } from '../../stack/embedded-postgres.ts';
 import { createLogger } from '../../core/logging/logger.ts';
 
 function reachable(url: string): Promise<boolean> {

@@ -9,7 +9,7 @@ import { chmod, mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { removeStagedCluster } from '../../cli/embedded-postgres.ts';
+import { removeStagedCluster } from '../../stack/embedded-postgres.ts';
 
 const REPO = fileURLToPath(new URL('../..', import.meta.url));
 

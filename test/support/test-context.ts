@@ -16,7 +16,7 @@ import { prepareDatabase } from '../../core/db/bootstrap.ts';
 import { createApiKey, createWorkspace } from '../../core/db/workspaces.repository.ts';
 import { createLogger } from '../../core/logging/logger.ts';
 import type { Scope } from '../../core/domain/scopes.ts';
-import { startStack, type Stack } from '../../cli/stack.ts';
+import { startStack, type Stack } from '../../stack/stack.ts';
 import { openServices, type Services } from '../../core/services.ts';
 import { buildApp } from '../../broker/app.ts';
 import type { AddressInfo } from 'node:net';

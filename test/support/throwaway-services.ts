@@ -8,7 +8,7 @@ import { chmod, chown, mkdtemp, readdir, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { freePort } from '../../cli/embedded-services.ts';
+import { freePort } from '../../stack/embedded-services.ts';
 import { eventually } from './eventually.ts';
 
 const run = promisify(execFile);

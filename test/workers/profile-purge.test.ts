@@ -11,7 +11,7 @@ import { ApiClient } from '../support/api-client.ts';
 import { eventually } from '../support/eventually.ts';
 import { ALL, state, type ProfileBody } from '../support/profile-fixtures.ts';
 import { purgeDeletedProfiles } from '../../core/profiles/profile-purge.ts';
-import type { Stack } from '../../cli/stack.ts';
+import type { Stack } from '../../stack/stack.ts';
 
 const GRACE_MS = 3_600_000;
 const EVERY_MS = 300;

@@ -11,7 +11,7 @@ import { chromium, type Browser, type BrowserContext, type Page } from 'playwrig
 import { TestContext } from '../../support/test-context.ts';
 import { ApiClient } from '../../support/api-client.ts';
 import { eventually } from '../../support/eventually.ts';
-import type { Stack } from '../../../cli/stack.ts';
+import type { Stack } from '../../../stack/stack.ts';
 import { AttackerCdp, type AttackerPage } from './attacker-cdp.client.ts';
 import { HOSTILE_HTML, hostileSite } from './hostile-page.ts';
 import { startAttackerProxy, startCanary, type Instrument } from './instruments.ts';
