@@ -19,6 +19,17 @@ const boundary = (self) => ({
   },
 });
 
+const processFolders = processes.map((p) => `**/${p}/*`);
+/** core/ folders that do I/O or hold the control plane's state: never part of the pod agent. */
+const CORE_WITH_IO =
+  'artifacts capacity config db lifecycle logging metrics pools process queue redis runtime'.split(' ');
+
+/** Files matching `files` may not import `group` (glob patterns) nor the packages in `paths`. */
+const restrictImports = (files, group, message, paths = []) => ({
+  files,
+  rules: { 'no-restricted-imports': ['error', { paths, patterns: [{ group, message }] }] },
+});
+
 /** Plain ES modules (no TypeScript), linted without type information against the named globals. */
 const plainModules = (files, globals) => ({
   files,
@@ -66,130 +77,38 @@ export default tseslint.config(
   // and `innerHeight` are read inside a page.evaluate callback.
   plainModules(['sdk/examples/**/*.mjs'], 'process console innerWidth innerHeight'),
   ...processes.map(boundary),
-  {
-    files: ['core/**/*.ts'],
-    rules: {
-      'no-restricted-imports': [
-        'error',
-        {
-          patterns: [
-            {
-              group: [
-                '**/broker/*',
-                '**/workers/*',
-                '**/pool-controller/*',
-                '**/proxy/*',
-                '**/cli/*',
-                '**/stack/*',
-                '**/load-tests/*',
-                '**/test/*',
-              ],
-              message:
-                'core/ imports no process folder, nor the composition root, the tests or the benchmarks.',
-            },
-          ],
-        },
-      ],
-    },
-  },
-  {
-    // The composition root (stack/) wires the processes together; nothing it starts imports it back,
-    // and it knows nothing of the CLI, the tests or the benchmarks that use it.
-    files: ['stack/**/*.ts'],
-    rules: {
-      'no-restricted-imports': [
-        'error',
-        {
-          patterns: [
-            {
-              group: ['**/cli/*', '**/load-tests/*', '**/test/*'],
-              message: 'stack/ is used by cli/, test/ and load-tests/, never the other way.',
-            },
-          ],
-        },
-      ],
-    },
-  },
-  {
-    // The benchmarks and the CLI start the service through stack/, never through each other's insides
-    // (the CLI's `ventus load` uses load-tests/harness; load-tests never import cli/).
-    files: ['load-tests/**/*.ts'],
-    rules: {
-      'no-restricted-imports': [
-        'error',
-        {
-          patterns: [
-            {
-              group: ['**/cli/*', '**/broker/*', '**/workers/*', '**/pool-controller/*', '**/proxy/*'],
-              message: 'load-tests/ drive the service through stack/ or its HTTP API.',
-            },
-          ],
-        },
-      ],
-    },
-  },
-  {
-    // The pod agent is its own program, the code that runs inside the boundary: it imports its own
-    // folder and the pure modules of core/ it shares (RFB messages, the network-target check), nothing else.
-    files: ['runtime-image/agent/**/*.ts'],
-    rules: {
-      'no-restricted-imports': [
-        'error',
-        {
-          patterns: [
-            {
-              group: [
-                '**/broker/*',
-                '**/workers/*',
-                '**/pool-controller/*',
-                '**/proxy/*',
-                '**/cli/*',
-                '**/core/artifacts/*',
-                '**/core/capacity/*',
-                '**/core/config/*',
-                '**/core/db/*',
-                '**/core/lifecycle/*',
-                '**/core/logging/*',
-                '**/core/metrics/*',
-                '**/core/pools/*',
-                '**/core/process/*',
-                '**/core/queue/*',
-                '**/core/redis/*',
-                '**/core/runtime/*',
-                '**/core/services.ts',
-              ],
-              message: 'The agent imports only runtime-image/agent/ and core/domain, core/security.',
-            },
-          ],
-        },
-      ],
-    },
-  },
-  {
-    // The SDK is a package of its own: it talks to the service over HTTP only.
-    files: ['sdk/src/**/*.ts'],
-    rules: {
-      'no-restricted-imports': [
-        'error',
-        { patterns: [{ group: ['../../*'], message: 'sdk/src imports nothing outside the SDK package.' }] },
-      ],
-    },
-  },
-  {
-    files: ['core/domain/**/*.ts'],
-    rules: {
-      'no-restricted-imports': [
-        'error',
-        {
-          paths: ['pg', 'ioredis', 'bullmq', 'fastify', 'ws', 'node:fs', 'node:net', 'node:http'],
-          patterns: [
-            {
-              group: ['../db/*', '../redis/*', '../queue/*', '../runtime/*'],
-              message: 'core/domain is pure: no I/O.',
-            },
-          ],
-        },
-      ],
-    },
-  },
+  restrictImports(
+    ['core/**/*.ts'],
+    [...processFolders, '**/cli/*', '**/stack/*', '**/load-tests/*', '**/test/*'],
+    'core/ imports no process folder, nor the composition root, the tests or the benchmarks.',
+  ),
+  // The composition root (stack/) wires the processes together; nothing it starts imports it back,
+  // and it knows nothing of the CLI, the tests or the benchmarks that use it.
+  restrictImports(
+    ['stack/**/*.ts'],
+    ['**/cli/*', '**/load-tests/*', '**/test/*'],
+    'stack/ is used by cli/, test/ and load-tests/, never the other way.',
+  ),
+  // The benchmarks start the service through stack/ or its HTTP API (the CLI's `ventus load` uses
+  // load-tests/harness; load-tests never import cli/).
+  restrictImports(
+    ['load-tests/**/*.ts'],
+    [...processFolders, '**/cli/*'],
+    'load-tests/ drive the service through stack/ or its HTTP API.',
+  ),
+  // The pod agent is its own program, the code that runs inside the boundary: it imports its own
+  // folder and the pure modules of core/ it shares (RFB messages, the network-target check), nothing else.
+  restrictImports(
+    ['runtime-image/agent/**/*.ts'],
+    [...processFolders, '**/cli/*', ...CORE_WITH_IO.map((dir) => `**/core/${dir}/*`), '**/core/services.ts'],
+    'The agent imports only runtime-image/agent/ and core/domain, core/security.',
+  ),
+  // The SDK is a package of its own: it talks to the service over HTTP only.
+  restrictImports(['sdk/src/**/*.ts'], ['../../*'], 'sdk/src imports nothing outside the SDK package.'),
+  restrictImports(
+    ['core/domain/**/*.ts'],
+    ['../db/*', '../redis/*', '../queue/*', '../runtime/*'],
+    'core/domain is pure: no I/O.',
+    ['pg', 'ioredis', 'bullmq', 'fastify', 'ws', 'node:fs', 'node:net', 'node:http'],
+  ),
 );
