@@ -6,10 +6,9 @@ import { ProblemError } from '../../core/domain/problems.ts';
 import { ULID_PATTERN } from '../../core/domain/ids.ts';
 import { readCursor, toPage } from '../../core/domain/cursor.ts';
 import { DEFAULT_PAGE_SIZE, PageQuery } from '../../core/domain/pagination.schema.ts';
-import { extendSession, listTransitions } from '../../core/db/sessions.repository.ts';
-import { appendAudit } from '../../core/db/audit.repository.ts';
-import { withTransaction } from '../../core/db/database.ts';
+import { listTransitions } from '../../core/db/sessions.repository.ts';
 import { endSession } from '../../core/lifecycle/end-session.ts';
+import { keepSessionAlive } from '../../core/lifecycle/extend-session.ts';
 import type { Services } from '../../core/services.ts';
 import { requireScope } from '../auth.ts';
 import { emptyResponse, jsonResponse, routeSchema } from '../openapi/route-schema.ts';
@@ -55,35 +54,11 @@ export function sessionActionsRoutes(services: Services) {
       async (request) => {
         const principal = requireScope(request, 'sessions:write');
         const session = await findOwn(principal.workspaceId, request.params.id);
-        const seconds = request.body.extend_seconds ?? 600;
-        const outcome = await withTransaction(services.db, async (tx) => {
-          const result = await extendSession(tx, session.id, seconds);
-          if (result.kind === 'extended') {
-            await appendAudit(tx, {
-              workspaceId: result.session.workspaceId,
-              class: 'tenant',
-              actor: principal.keyId,
-              action: 'session.keepalive',
-              targetType: 'session',
-              targetId: session.id,
-              detail: { extend_seconds: seconds },
-            });
-          }
-          return result;
+        const extended = await keepSessionAlive(services.db, {
+          sessionId: session.id,
+          seconds: request.body.extend_seconds ?? 600,
+          actor: principal.keyId,
         });
-        if (outcome.kind === 'ended')
-          throw new ProblemError('state-conflict', {
-            detail: `Session ${session.id} has ended (${session.status})`,
-          });
-        if (outcome.kind === 'ceiling')
-          throw new ProblemError('session-lifetime-exceeded', {
-            detail:
-              `This workspace's maximum session lifetime is ${outcome.limitSeconds} s: this session cannot ` +
-              `live past ${outcome.ceiling.toISOString()}, so it can be extended by at most ` +
-              `${outcome.remainingSeconds} s more (extend_seconds was ${seconds}).`,
-            extensions: { limit_seconds: outcome.limitSeconds, remaining_seconds: outcome.remainingSeconds },
-          });
-        const extended = outcome.session;
         return view(extended);
       },
     );
