@@ -14,6 +14,7 @@ import { isTerminal } from '../core/domain/session-states.ts';
 import { jobIds } from '../core/queue/jobs.ts';
 import type { PodStatus, RuntimeDriver } from '../core/runtime/driver.ts';
 import type { Services } from '../core/services.ts';
+import { destroyPod } from '../core/pools/destroy-pod.ts';
 import type { Logger } from '../core/logging/logger.ts';
 import { recoverLostRedisState } from './redis-recovery.ts';
 import pLimit from 'p-limit';
@@ -364,9 +365,8 @@ export class PoolReconciler {
   }
 
   private async deletePod(id: string): Promise<void> {
-    await this.options.driver
-      .deletePod(id)
-      .catch((err: unknown) => this.options.log.error({ err, podId: id }, 'delete failed'));
-    await this.services.poolState.forgetPod(id);
+    await destroyPod({ driver: this.options.driver, poolState: this.services.poolState }, id).catch(
+      (err: unknown) => this.options.log.error({ err, podId: id }, 'delete failed'),
+    );
   }
 }

@@ -6,6 +6,7 @@ import type { AddressInfo } from 'node:net';
 import type { FastifyInstance } from 'fastify';
 import type { Config } from '../core/config/config.ts';
 import { openServices, type Services } from '../core/services.ts';
+import { destroyPod } from '../core/pools/destroy-pod.ts';
 import { prepareDatabase } from '../core/db/bootstrap.ts';
 import { createDatabase } from '../core/db/database.ts';
 import { listPools } from '../core/db/pools.repository.ts';
@@ -100,8 +101,7 @@ async function deleteWarmPods(services: Services, driver: RuntimeDriver): Promis
   for (const pool of await listPools(services.db)) {
     for (const id of await services.poolState.warmIds(pool.name)) {
       if (await services.poolState.removeWarm(pool.name, id)) {
-        await driver.deletePod(id).catch(() => {});
-        await services.poolState.forgetPod(id);
+        await destroyPod({ driver, poolState: services.poolState }, id).catch(() => {});
       }
     }
   }

@@ -17,6 +17,7 @@ import { endSession } from '../core/lifecycle/end-session.ts';
 import { jobIds } from '../core/queue/jobs.ts';
 import { SessionConfigRejectedError, type Pod, type RuntimeDriver } from '../core/runtime/driver.ts';
 import type { Services } from '../core/services.ts';
+import { destroyPod } from '../core/pools/destroy-pod.ts';
 import type { Logger } from '../core/logging/logger.ts';
 import type { ClaimKind } from '../core/metrics/metrics.ts';
 import { PermanentJobError, type JobContext } from './processor.ts';
@@ -53,8 +54,7 @@ async function acquirePod(
     // Died while warm: drop it and try the next one; the user never sees this.
     log.warn({ podId: claimed.id }, 'claimed pod is unhealthy; deleting it');
     await pools.clearSessionPod(session.id);
-    await deps.driver.deletePod(claimed.id);
-    await pools.forgetPod(claimed.id);
+    await destroyPod({ driver: deps.driver, poolState: pools }, claimed.id);
   }
   const recorded = await pools.sessionPod(session.id);
   const podId = recorded ?? newId();
@@ -94,8 +94,7 @@ async function lostTheRace(deps: ProvisionDeps, sessionId: string, pod: Pod, log
         { podId: pod.id, winner: now.podId },
         'another provision of this session won; deleting our pod',
       );
-      await deps.driver.deletePod(pod.id);
-      await deps.services.poolState.forgetPod(pod.id);
+      await destroyPod({ driver: deps.driver, poolState: deps.services.poolState }, pod.id);
     }
     return;
   }

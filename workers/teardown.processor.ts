@@ -8,6 +8,7 @@ import type { RuntimeDriver } from '../core/runtime/driver.ts';
 import type { ArtifactStore } from '../core/artifacts/artifact-store.ts';
 import { createArtifactStore } from '../core/artifacts/local-artifact.store.ts';
 import type { Services } from '../core/services.ts';
+import { destroyPod } from '../core/pools/destroy-pod.ts';
 import type { JobContext } from './processor.ts';
 import { PermanentJobError } from './processor.ts';
 import { collectRecording } from './recording-collect.ts';
@@ -25,8 +26,7 @@ export function teardownProcessor(
     // Before the pod goes: its recording is encoded on it and copied out (best effort).
     await collectRecording({ services, driver, store }, session, podId, log);
     if (podId) {
-      await driver.deletePod(podId);
-      await services.poolState.forgetPod(podId);
+      await destroyPod({ driver, poolState: services.poolState }, podId);
     }
     await services.sessionRoutes.delete(session.id);
     await services.poolState.clearSessionPod(session.id);
