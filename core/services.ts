@@ -13,6 +13,7 @@ import { sealSessionConfig } from './security/session-secrets.ts';
 import { formatProfileKey, parseProfileKey, ProfileCipher } from './security/profile-cipher.ts';
 import { RedisKeys } from './redis/keys.ts';
 import { PoolState } from './redis/pool-state.ts';
+import { PodRecords } from './redis/pod-records.ts';
 import { SessionRoutes } from './redis/session-routes.ts';
 import { CdpConnections } from './redis/cdp-connections.ts';
 import { IdempotencyMarkers } from './redis/idempotency-markers.ts';
@@ -32,6 +33,8 @@ export interface Services {
   redisKeys: RedisKeys;
   /** The pools' state in Redis: slots, warm pods, claims. */
   poolState: PoolState;
+  /** Each pod's record and which pod each session holds (Redis). */
+  podRecords: PodRecords;
   /** Which pod serves each session (Redis), and the session announcements. */
   sessionRoutes: SessionRoutes;
   /** CDP sockets per session across proxy replicas (Redis). */
@@ -140,6 +143,7 @@ export async function openServices(
     redis,
     redisKeys: keys,
     poolState: new PoolState(redis, keys),
+    podRecords: new PodRecords(redis, keys),
     sessionRoutes: new SessionRoutes(redis, keys),
     cdpConnections: new CdpConnections(redis, keys),
     idempotencyMarkers: new IdempotencyMarkers(redis, keys),

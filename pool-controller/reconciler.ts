@@ -123,7 +123,7 @@ export class PoolReconciler {
   private async heldPods(live: Session[]): Promise<Map<string, string>> {
     const held = new Map<string, string>();
     for (const session of live) {
-      const podId = session.podId ?? (await this.services.poolState.sessionPod(session.id));
+      const podId = session.podId ?? (await this.services.podRecords.sessionPod(session.id));
       if (podId) held.set(session.id, podId);
     }
     return held;
@@ -365,7 +365,7 @@ export class PoolReconciler {
   }
 
   private async deletePod(id: string): Promise<void> {
-    await destroyPod({ driver: this.options.driver, poolState: this.services.poolState }, id).catch(
+    await destroyPod({ driver: this.options.driver, podRecords: this.services.podRecords }, id).catch(
       (err: unknown) => this.options.log.error({ err, podId: id }, 'delete failed'),
     );
   }

@@ -40,8 +40,8 @@ export async function recoverLostRedisState(
     if (!session.podId || (await services.sessionRoutes.get(session.id))) continue;
     const pod = await driver.getPod(session.podId);
     if (!pod?.alive) continue; // the pod healer ends the session
-    await services.poolState.recordPod(pod);
-    await services.poolState.setSessionPod(session.id, pod.id);
+    await services.podRecords.recordPod(pod);
+    await services.podRecords.setSessionPod(session.id, pod.id);
     await services.sessionRoutes.publish({
       sessionId: session.id,
       workspaceId: session.workspaceId,

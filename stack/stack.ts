@@ -101,7 +101,7 @@ async function deleteWarmPods(services: Services, driver: RuntimeDriver): Promis
   for (const pool of await listPools(services.db)) {
     for (const id of await services.poolState.warmIds(pool.name)) {
       if (await services.poolState.removeWarm(pool.name, id)) {
-        await destroyPod({ driver, poolState: services.poolState }, id).catch(() => {});
+        await destroyPod({ driver, podRecords: services.podRecords }, id).catch(() => {});
       }
     }
   }

@@ -38,7 +38,7 @@ async function acquirePod(
   session: Session,
   log: Logger,
 ): Promise<{ pod: Pod; kind: ClaimKind }> {
-  const { poolState: pools, metrics } = deps.services;
+  const { poolState: pools, podRecords: records, metrics } = deps.services;
   for (;;) {
     const claimed = await pools.claim(session.pool, session.id);
     if (!claimed) break;
@@ -53,10 +53,10 @@ async function acquirePod(
     }
     // Died while warm: drop it and try the next one; the user never sees this.
     log.warn({ podId: claimed.id }, 'claimed pod is unhealthy; deleting it');
-    await pools.clearSessionPod(session.id);
-    await destroyPod({ driver: deps.driver, poolState: pools }, claimed.id);
+    await records.clearSessionPod(session.id);
+    await destroyPod({ driver: deps.driver, podRecords: records }, claimed.id);
   }
-  const recorded = await pools.sessionPod(session.id);
+  const recorded = await records.sessionPod(session.id);
   const podId = recorded ?? newId();
   if (recorded) {
     const existing = await deps.driver.getPod(podId);
@@ -64,7 +64,7 @@ async function acquirePod(
     // A previous attempt died mid-start (a crashed worker): clear what it left, start afresh, same id.
     await deps.driver.deletePod(podId);
   } else {
-    await pools.setSessionPod(session.id, podId); // first, so a retry finds it
+    await records.setSessionPod(session.id, podId); // first, so a retry finds it
   }
   log.info({ podId }, 'no warm pod; cold start');
   const started = performance.now();
@@ -77,7 +77,7 @@ async function acquirePod(
     ...(template && { template }),
   });
   metrics.podStartSeconds.observe({ pool: session.pool, kind: 'cold' }, (performance.now() - started) / 1000);
-  await pools.recordPod(pod);
+  await records.recordPod(pod);
   return { pod, kind: 'cold' };
 }
 
@@ -94,7 +94,7 @@ async function lostTheRace(deps: ProvisionDeps, sessionId: string, pod: Pod, log
         { podId: pod.id, winner: now.podId },
         'another provision of this session won; deleting our pod',
       );
-      await destroyPod({ driver: deps.driver, poolState: deps.services.poolState }, pod.id);
+      await destroyPod({ driver: deps.driver, podRecords: deps.services.podRecords }, pod.id);
     }
     return;
   }

@@ -22,14 +22,14 @@ export function teardownProcessor(
     const session = await getSession(services.db, payload.sessionId);
     if (!session) throw new PermanentJobError('unknown session');
     if (!isTerminal(session.status)) throw new PermanentJobError(`session is ${session.status}, not ended`);
-    const podId = session.podId ?? (await services.poolState.sessionPod(session.id));
+    const podId = session.podId ?? (await services.podRecords.sessionPod(session.id));
     // Before the pod goes: its recording is encoded on it and copied out (best effort).
     await collectRecording({ services, driver, store }, session, podId, log);
     if (podId) {
-      await destroyPod({ driver, poolState: services.poolState }, podId);
+      await destroyPod({ driver, podRecords: services.podRecords }, podId);
     }
     await services.sessionRoutes.delete(session.id);
-    await services.poolState.clearSessionPod(session.id);
+    await services.podRecords.clearSessionPod(session.id);
     await services.poolState.releaseSlot(session.pool, session.id);
     await services.poolState.signalChange(session.pool);
     log.info({ podId }, 'pod torn down; slot freed');

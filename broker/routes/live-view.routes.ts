@@ -88,7 +88,7 @@ export function liveViewRoutes(services: Services) {
           throw new ProblemError('state-conflict', {
             detail: `Session ${session.id} is ${session.status}; only a RUNNING session can be watched`,
           });
-        const pod = session.podId ? await services.poolState.getPod(session.podId) : undefined;
+        const pod = session.podId ? await services.podRecords.getPod(session.podId) : undefined;
         const liveView = pod
           ? await podLiveView(services.agentAccess, pod)
           : { available: false, interactive: false };

@@ -77,7 +77,7 @@ export function profileSnapshotRoutes(services: Services) {
         detail: `Session ${session.id} is ${session.status}; only a RUNNING session can be snapshotted`,
       });
     }
-    const pod = session.podId ? await services.poolState.getPod(session.podId) : undefined;
+    const pod = session.podId ? await services.podRecords.getPod(session.podId) : undefined;
     if (!pod) {
       throw new ProblemError('service-unavailable', {
         retryAfter: 1,

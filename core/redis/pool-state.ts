@@ -1,11 +1,13 @@
 /**
- * The pool's fast path in Redis: slots held by admitted sessions, warm pods ready to claim, and who
- * claimed what. Everything here can be rebuilt from Postgres plus the driver's pod list.
+ * The pool's fast path in Redis: slots held by admitted sessions and warm pods ready to claim (each
+ * pod's record and who holds it: pod-records.ts). Everything here can be rebuilt from Postgres plus
+ * the driver's pod list.
  */
 import type { Redis } from 'ioredis';
 import { withCommands, type VentusRedis } from './commands.ts';
 import type { RedisKeys } from './keys.ts';
 import type { Pod } from '../runtime/driver.ts';
+import { PodRecords, podRecordJson } from './pod-records.ts';
 
 const WARMUP_SAMPLES = 50;
 
@@ -39,22 +41,16 @@ export interface PoolLimits {
   version: number;
 }
 
-interface StoredPod {
-  id: string;
-  pool: string;
-  cdpUrl: string;
-  controlUrl: string;
-  createdAt: string;
-}
-
 export class PoolState {
   private readonly redis: VentusRedis;
+  private readonly podRecords: PodRecords;
 
   constructor(
     redis: Redis,
     private readonly keys: RedisKeys,
   ) {
     this.redis = withCommands(redis);
+    this.podRecords = new PodRecords(redis, keys);
   }
 
   /** Publishes the limits admission checks against, unless newer ones are there already. */
@@ -182,7 +178,6 @@ export class PoolState {
    * still holds the controller lease. A pod that is not added is the caller's to delete.
    */
   async addWarm(pod: Pod, leaderToken: string): Promise<'added' | 'no-room' | 'not-leader'> {
-    const stored: StoredPod = { ...pod, createdAt: pod.createdAt.toISOString() };
     const result = await this.redis.addWarm(
       this.keys.poolWarm(pod.pool),
       this.keys.poolActive(pod.pool),
@@ -190,7 +185,7 @@ export class PoolState {
       this.keys.pod(pod.id),
       this.keys.controllerLeader(),
       pod.id,
-      JSON.stringify(stored),
+      podRecordJson(pod),
       leaderToken,
     );
     return result === 1 ? 'added' : result === 0 ? 'no-room' : 'not-leader';
@@ -243,36 +238,7 @@ export class PoolState {
   async claim(pool: string, sessionId: string): Promise<Pod | undefined> {
     const podId = await this.redis.claim(this.keys.poolWarm(pool), this.keys.sessionPod(sessionId));
     if (!podId) return undefined;
-    return this.getPod(podId);
-  }
-
-  async getPod(podId: string): Promise<Pod | undefined> {
-    const raw = await this.redis.get(this.keys.pod(podId));
-    if (!raw) return undefined;
-    const stored = JSON.parse(raw) as StoredPod;
-    return { ...stored, createdAt: new Date(stored.createdAt) };
-  }
-
-  async recordPod(pod: Pod): Promise<void> {
-    const stored: StoredPod = { ...pod, createdAt: pod.createdAt.toISOString() };
-    await this.redis.set(this.keys.pod(pod.id), JSON.stringify(stored));
-  }
-
-  async forgetPod(podId: string): Promise<void> {
-    await this.redis.del(this.keys.pod(podId));
-  }
-
-  /** Records the pod a session is about to cold-start, before starting it, so a retry finds it. */
-  async setSessionPod(sessionId: string, podId: string): Promise<void> {
-    await this.redis.set(this.keys.sessionPod(sessionId), podId);
-  }
-
-  async sessionPod(sessionId: string): Promise<string | null> {
-    return this.redis.get(this.keys.sessionPod(sessionId));
-  }
-
-  async clearSessionPod(sessionId: string): Promise<void> {
-    await this.redis.del(this.keys.sessionPod(sessionId));
+    return this.podRecords.getPod(podId);
   }
 
   async markStarting(pool: string, podId: string): Promise<void> {
