@@ -90,14 +90,16 @@ export class PoolReconciler {
     await this.healHeldPods(pool.name, live, held, byId);
     await this.reapOrphans(pool, pods, new Set(warm), new Set(held.values()));
     await this.syncSlots(pool, new Set(live.map((s) => s.id)));
-    await this.scale(pool, warm);
+    await this.scale(pool);
   }
 
   /** Warm pods whose process died are dropped from the list and deleted. Returns the healthy ids. */
   private async pruneWarm(pool: PoolSettings, byId: Map<string, PodStatus>): Promise<string[]> {
     const healthy: string[] = [];
     for (const id of await this.services.poolState.warmIds(pool.name)) {
-      const pod = byId.get(id);
+      // A pod still starting when this pass listed the pods (the listing leaves it out) may have
+      // joined the warm list since: look it up on its own before calling it gone.
+      const pod = byId.get(id) ?? (await this.options.driver.getPod(id));
       if (pod?.alive && (await this.options.driver.isHealthy(pod))) {
         this.failedChecks.delete(id);
         healthy.push(id);
@@ -296,9 +298,15 @@ export class PoolReconciler {
     }
   }
 
-  private async scale(pool: PoolSettings, warm: string[]): Promise<void> {
+  private async scale(pool: PoolSettings): Promise<void> {
     const admitted = await this.services.poolState.activeCount(pool.name);
-    const starting = this.startingCount(pool.name);
+    // Pods finish starting while a pass runs: count each pod once, whether it is still starting or
+    // already warm. The starting set is read first: a pod leaves it only after joining the warm list,
+    // so the fresh warm list read next has every pod that left it (none counted twice, none missed).
+    const startingIds = [...(this.starting.get(pool.name) ?? [])];
+    const warmNow = await this.services.poolState.warmIds(pool.name);
+    const warm = warmNow.filter((id) => !startingIds.includes(id));
+    const starting = startingIds.length;
     const desired = Math.max(0, Math.min(pool.minReady, pool.maxTotal - admitted));
     const excess = warm.length + starting - desired;
     if (excess > 0) {
