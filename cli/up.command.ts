@@ -10,8 +10,11 @@ import { cliDeps, print } from './cli-context.ts';
 
 const VENTUS_BIN = fileURLToPath(new URL('../bin/ventus.js', import.meta.url));
 
-/** How to run the CLI from the directory the service was started in. */
-export function ventusCommand(cwd = process.cwd()): string {
+/**
+ * How to run the CLI from the directory the service was started in: under `npm start` that is npm's
+ * INIT_CWD (npm runs the script from the package's folder, `npm --prefix` included).
+ */
+export function ventusCommand(cwd = process.env.INIT_CWD ?? process.cwd()): string {
   const relative = path.relative(cwd, VENTUS_BIN);
   return `node ${relative.startsWith('..') || path.isAbsolute(relative) ? VENTUS_BIN : relative}`;
 }
@@ -25,7 +28,7 @@ export function banner(publicUrl: string, port: number): string {
     `  API        ${base}/v1/sessions`,
     `  Dashboard  ${base}/dashboard`,
     `  API docs   ${base}/docs`,
-    'Make an API key (in another terminal, from this directory):',
+    'Make an API key (in another terminal, from the directory you started in):',
     `  ${ventus} workspaces create acme`,
     `  ${ventus} keys create --workspace acme`,
     'then drive a browser with it: README.md, "Drive a session with Playwright". Ctrl-C stops the service.',
