@@ -29,6 +29,8 @@ function newcomerEnv(extra: Record<string, string>): NodeJS.ProcessEnv {
   for (const name of Object.keys(env)) if (name.startsWith('VENTUS_') && !(name in extra)) delete env[name];
   delete env.DATABASE_URL;
   delete env.REDIS_URL;
+  // npm's own variables (INIT_CWD: where `npm run check` was typed) are not the newcomer's.
+  for (const name of Object.keys(env)) if (name === 'INIT_CWD' || name.startsWith('npm_')) delete env[name];
   return env;
 }
 
