@@ -177,12 +177,12 @@ export function provisionProcessor(deps: ProvisionDeps) {
         await lostTheRace(deps, session.id, pod, log);
         return;
       }
+      const sinceCreated = Math.max(0, Date.now() - running.createdAt.getTime()) / 1000;
+      metrics.timeToRunningSeconds.observe({ pool: session.pool, kind }, sinceCreated);
       // Clients waiting on GET /v1/sessions/{id}?wait_seconds= hear it now (best effort: they re-read anyway).
       await services.sessionRoutes
         .announceRunning(session.id)
         .catch((err: unknown) => log.warn({ err }, 'could not announce RUNNING'));
-      const sinceCreated = Math.max(0, Date.now() - running.createdAt.getTime()) / 1000;
-      metrics.timeToRunningSeconds.observe({ pool: session.pool, kind }, sinceCreated);
       log.info({ podId: pod.id }, 'session running');
     } catch (err) {
       // The pod refused the settings for good (e.g. the upstream proxy refused the credentials):

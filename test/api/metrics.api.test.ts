@@ -79,10 +79,14 @@ describe('/metrics on a started stack (one registry for broker, workers, control
     const created = await api.createSession({ keep_alive_seconds: 0 });
     expect(created.status).toBe(202);
     const running = await api.waitFor(created.body.id, ['RUNNING']);
-    // The expire job is enqueued right after the RUNNING transition.
+    // The expire job is enqueued with the RUNNING transition; the provision job's own figures land
+    // when it returns, a moment after RUNNING is visible.
+    const provisionDone = { queue: 'provision', job: 'provision', outcome: 'completed' };
     let expo = await scrapeUntil(
       stack.url,
-      (e) => value(e, 'ventus_queue_jobs', { queue: 'lifecycle', state: 'delayed' }) === 1,
+      (e) =>
+        value(e, 'ventus_queue_jobs', { queue: 'lifecycle', state: 'delayed' }) === 1 &&
+        count(e, 'ventus_job_duration_seconds', provisionDone) === 1,
     );
     expect(value(expo, 'ventus_admissions_total', { ...pool, outcome: 'admitted' })).toBe(1);
     expect(value(expo, 'ventus_admissions_total', { ...pool, outcome: 'full' })).toBeUndefined();
@@ -91,7 +95,6 @@ describe('/metrics on a started stack (one registry for broker, workers, control
     expect(count(expo, 'ventus_time_to_running_seconds', { ...pool, kind: 'warm' })).toBe(1);
     expect(value(expo, 'ventus_time_to_running_seconds_sum', { ...pool, kind: 'warm' })).toBeGreaterThan(0);
     expect(count(expo, 'ventus_job_wait_seconds', { queue: 'provision', job: 'provision' })).toBe(1);
-    const provisionDone = { queue: 'provision', job: 'provision', outcome: 'completed' };
     expect(count(expo, 'ventus_job_duration_seconds', provisionDone)).toBe(1);
     expect(value(expo, 'ventus_pool_admitted', pool)).toBe(1);
     expect(value(expo, 'ventus_pool_held', pool)).toBe(1);
@@ -111,10 +114,16 @@ describe('/metrics on a started stack (one registry for broker, workers, control
     // keep_alive_seconds = 0: the last disconnect ends the session, teardown frees its slot.
     cdp.close();
     await api.waitFor(running.id, ['COMPLETED']);
-    expo = await scrapeUntil(stack.url, (e) => value(e, 'ventus_pool_admitted', pool) === 0);
+    // The teardown frees the slot, then returns: its job figures land a moment after.
+    const teardownDone = { queue: 'lifecycle', job: 'teardown', outcome: 'completed' };
+    expo = await scrapeUntil(
+      stack.url,
+      (e) =>
+        value(e, 'ventus_pool_admitted', pool) === 0 &&
+        count(e, 'ventus_job_duration_seconds', teardownDone) === 1,
+    );
     expect(value(expo, 'ventus_cdp_connections')).toBe(0);
     expect(value(expo, 'ventus_pool_held', pool)).toBe(0);
-    const teardownDone = { queue: 'lifecycle', job: 'teardown', outcome: 'completed' };
     expect(count(expo, 'ventus_job_duration_seconds', teardownDone)).toBe(1);
   });
 
