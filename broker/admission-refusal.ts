@@ -7,16 +7,16 @@ import { earliestExpiry } from '../core/db/sessions.repository.ts';
 import type { PoolSettings } from '../core/db/pools.repository.ts';
 import { ProblemError } from '../core/domain/problems.ts';
 import { retryAfterSeconds } from '../core/capacity/retry-after.ts';
-import type { Admission } from '../core/redis/pool-state.ts';
+import type { Admission } from '../core/redis/pool-slots.ts';
 import type { Services } from '../core/services.ts';
 
 /** Retry-After for a full pool: its releases, its starting pods, its earliest expiry. */
 export async function poolRetryAfter(services: Services, pool: PoolSettings): Promise<number> {
   const [releasesMs, soonest, starting, warmupMs] = await Promise.all([
-    services.poolState.recentReleases({ pool: pool.name }),
+    services.poolSlots.recentReleases({ pool: pool.name }),
     earliestExpiry(services.db, { pool: pool.name }),
-    services.poolState.startingIds(pool.name),
-    services.poolState.warmupMs(pool.name),
+    services.warmPods.startingIds(pool.name),
+    services.warmPods.warmupMs(pool.name),
   ]);
   return retryAfterSeconds({
     nowMs: Date.now(),
@@ -30,7 +30,7 @@ export async function poolRetryAfter(services: Services, pool: PoolSettings): Pr
 /** Retry-After for a workspace at its quota: its own releases and the earliest expiry of its sessions. */
 export async function quotaRetryAfter(services: Services, workspaceId: string): Promise<number> {
   const [releasesMs, soonest] = await Promise.all([
-    services.poolState.recentReleases({ workspaceId }),
+    services.poolSlots.recentReleases({ workspaceId }),
     earliestExpiry(services.db, { workspaceId }),
   ]);
   return retryAfterSeconds({

@@ -6,11 +6,11 @@ import type { Services } from '../core/services.ts';
 
 export async function poolView(services: Services, pool: PoolSettings): Promise<PoolResource> {
   const [warm, starting, admitted, counts, warmupMs] = await Promise.all([
-    services.poolState.warmIds(pool.name),
-    services.poolState.startingIds(pool.name),
-    services.poolState.activeCount(pool.name),
+    services.warmPods.ids(pool.name),
+    services.warmPods.startingIds(pool.name),
+    services.poolSlots.activeCount(pool.name),
     liveStatusCounts(services.db, pool.name),
-    services.poolState.warmupMs(pool.name),
+    services.warmPods.warmupMs(pool.name),
   ]);
   return {
     name: pool.name,

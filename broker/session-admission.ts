@@ -11,7 +11,7 @@ import {
 } from '../core/db/sessions.repository.ts';
 import { limitDefaults, workspaceLimits } from '../core/db/workspace-settings.repository.ts';
 import type { WorkspaceLimits } from '../core/domain/workspace-limits.ts';
-import type { Admission, WorkspaceShare } from '../core/redis/pool-state.ts';
+import type { Admission, WorkspaceShare } from '../core/redis/pool-slots.ts';
 import { refusal } from './admission-refusal.ts';
 import { sealSessionConfig } from '../core/security/session-secrets.ts';
 import { findPool, listPools, type PoolSettings } from '../core/db/pools.repository.ts';
@@ -145,12 +145,12 @@ async function admit(
   sessionId: string,
   share: WorkspaceShare,
 ): Promise<Admission> {
-  let result: Admission = await services.poolState.admit(pool.name, sessionId, share);
+  let result: Admission = await services.poolSlots.admit(pool.name, sessionId, share);
   for (let attempt = 0; attempt < 3; attempt++) {
     if (result === 'limits-unknown') await restorePoolSlots(services, pool);
     else if (result === 'workspace-unknown') await syncWorkspaceShare(services, share.workspaceId);
     else break;
-    result = await services.poolState.admit(pool.name, sessionId, share);
+    result = await services.poolSlots.admit(pool.name, sessionId, share);
   }
   const outcome = result === 'admitted' ? 'admitted' : result === 'quota-reached' ? 'quota' : 'full';
   services.metrics.admissions.inc({ pool: pool.name, outcome });
@@ -164,7 +164,7 @@ function syncWorkspaceShare(services: Services, workspaceId: string): Promise<nu
   const running = syncing.get(workspaceId);
   if (running) return running;
   const sync = listWorkspaceLiveSessions(services.db, workspaceId)
-    .then((live) => services.poolState.syncWorkspace(workspaceId, live))
+    .then((live) => services.poolSlots.syncWorkspace(workspaceId, live))
     .finally(() => syncing.delete(workspaceId));
   syncing.set(workspaceId, sync);
   return sync;
@@ -281,7 +281,7 @@ async function createNew(
       },
     );
   } finally {
-    if (!session) await services.poolState.undoAdmission(pool.name, sessionId);
+    if (!session) await services.poolSlots.undoAdmission(pool.name, sessionId);
   }
   if (!session) {
     const raced = await replay(services, principal, idempotencyKey);

@@ -18,6 +18,7 @@ import { changePool, type PoolChangeActor } from '../core/pools/change-pool.ts';
 import { advise, predict } from '../core/capacity/erlang-b.ts';
 import { DEFAULT_WINDOW_SECONDS, observeLoad, type ObservedLoad } from '../core/capacity/observed-load.ts';
 import { connectLive, type LiveRedis } from './pools.live.ts';
+import { announcePoolSettings } from '../core/pools/announce-settings.ts';
 import { createPoolCommand, parseNewPool, retirePoolCommand, wholeNumber } from './pools.lifecycle.ts';
 import {
   adviceJson,
@@ -133,10 +134,10 @@ async function liveStatus(db: Database, live: LiveRedis | undefined, pool: strin
   const counts = await liveStatusCounts(db, pool);
   const redis = live
     ? await Promise.all([
-        live.pools.warmIds(pool),
-        live.pools.startingIds(pool),
-        live.pools.activeCount(pool),
-        live.pools.warmupMs(pool),
+        live.pools.warmPods.ids(pool),
+        live.pools.warmPods.startingIds(pool),
+        live.pools.poolSlots.activeCount(pool),
+        live.pools.warmPods.warmupMs(pool),
       ])
     : undefined;
   return {
@@ -204,7 +205,7 @@ async function set(deps: PoolsCommandDeps, name: string, patch: PoolPatch, json:
           // The change is committed by now: a failed wake-up only delays it to the next pass.
           announce: async (pool) => {
             if (!live) return;
-            await live.pools.announceSettings(pool).then(
+            await announcePoolSettings(live.pools, pool).then(
               () => (signalled = true),
               () => {},
             );
@@ -364,7 +365,7 @@ async function fromObservations(
       if (!settings) return { names: (await listPools(db)).map((p) => p.name) };
       return {
         settings,
-        observed: await observeLoad({ db, pools: live?.pools }, poolName, { windowSeconds }),
+        observed: await observeLoad({ db, pools: live?.pools.warmPods }, poolName, { windowSeconds }),
       };
     });
   } finally {

@@ -9,6 +9,7 @@ import type { NewPool, PoolSettings } from '../core/db/pools.repository.ts';
 import { RUNTIME_KINDS } from '../core/domain/session.schema.ts';
 import { createPool, retirePool, type PoolChangeActor } from '../core/pools/pool-lifecycle.ts';
 import { connectLive } from './pools.live.ts';
+import { announcePoolSettings } from '../core/pools/announce-settings.ts';
 import { poolJson } from './pools.output.ts';
 
 export interface PoolLifecycleCliDeps {
@@ -91,7 +92,7 @@ async function withAnnounce<T>(
   const { live } = await connectLive(config);
   try {
     return await fn(async (pool) => {
-      await live?.pools.announceSettings(pool).catch(() => {});
+      if (live) await announcePoolSettings(live.pools, pool).catch(() => {});
     });
   } finally {
     live?.close();

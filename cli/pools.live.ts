@@ -6,14 +6,14 @@
 import { Redis } from 'ioredis';
 import type { Config } from '../core/config/config.ts';
 import { RedisKeys } from '../core/redis/keys.ts';
-import { PoolState } from '../core/redis/pool-state.ts';
+import { openPoolStores, type PoolStores } from '../core/redis/pool-stores.ts';
 
 /** Where `ventus up` finds Redis when REDIS_URL is unset (if one answers there). */
 const DEFAULT_REDIS_URL = 'redis://127.0.0.1:6379';
 const CONNECT_TIMEOUT_MS = 2000;
 
 export interface LiveRedis {
-  pools: PoolState;
+  pools: PoolStores;
   close(): void;
 }
 
@@ -41,6 +41,9 @@ export async function connectLive(
     };
   }
   return {
-    live: { pools: new PoolState(redis, new RedisKeys(config.redisPrefix)), close: () => redis.disconnect() },
+    live: {
+      pools: openPoolStores(redis, new RedisKeys(config.redisPrefix)),
+      close: () => redis.disconnect(),
+    },
   };
 }

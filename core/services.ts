@@ -12,7 +12,7 @@ import { sealPlaintextSessionSecrets } from './db/sessions.repository.ts';
 import { sealSessionConfig } from './security/session-secrets.ts';
 import { formatProfileKey, parseProfileKey, ProfileCipher } from './security/profile-cipher.ts';
 import { RedisKeys } from './redis/keys.ts';
-import { PoolState } from './redis/pool-state.ts';
+import { openPoolStores, type PoolStores } from './redis/pool-stores.ts';
 import { PodRecords } from './redis/pod-records.ts';
 import { SessionRoutes } from './redis/session-routes.ts';
 import { CdpConnections } from './redis/cdp-connections.ts';
@@ -25,14 +25,12 @@ import type { Logger } from './logging/logger.ts';
 import { createMetrics, type Metrics } from './metrics/metrics.ts';
 import { storeSources } from './metrics/state-sources.ts';
 
-export interface Services {
+export interface Services extends PoolStores {
   config: Config;
   log: Logger;
   db: Database;
   redis: Redis;
   redisKeys: RedisKeys;
-  /** The pools' state in Redis: slots, warm pods, claims. */
-  poolState: PoolState;
   /** Each pod's record and which pod each session holds (Redis). */
   podRecords: PodRecords;
   /** Which pod serves each session (Redis), and the session announcements. */
@@ -142,7 +140,7 @@ export async function openServices(
     db,
     redis,
     redisKeys: keys,
-    poolState: new PoolState(redis, keys),
+    ...openPoolStores(redis, keys),
     podRecords: new PodRecords(redis, keys),
     sessionRoutes: new SessionRoutes(redis, keys),
     cdpConnections: new CdpConnections(redis, keys),

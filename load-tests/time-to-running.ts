@@ -40,7 +40,7 @@ async function scenario(label: string, minReady: number): Promise<void> {
   const waitForWarmPool = async () => {
     const deadline = Date.now() + 30_000;
     while (
-      (await stack.services.poolState.warmIds('us-east1-chromium')).length < minReady &&
+      (await stack.services.warmPods.ids('us-east1-chromium')).length < minReady &&
       Date.now() < deadline
     ) {
       await new Promise((r) => setTimeout(r, 20));

@@ -52,7 +52,7 @@ export async function startController(
 
   async function pass(): Promise<void> {
     if (!(await lock.tryAcquire())) return;
-    const recover = await services.poolState.stateLost();
+    const recover = await services.poolSignals.stateLost();
     // A brand-new installation has no Redis state yet either: only a used one can have lost some.
     if (recover && (await anySessionEver(services.db)))
       log.warn('Redis lost its data; rebuilding from Postgres and the driver');
@@ -69,7 +69,7 @@ export async function startController(
       }
       await reconciler.reconcile(pool, { recover });
     }
-    if (recover) await services.poolState.markStateKnown();
+    if (recover) await services.poolSignals.markStateKnown();
   }
 
   /**

@@ -6,7 +6,7 @@ import type { AddressInfo } from 'node:net';
 import type { FastifyInstance } from 'fastify';
 import type { Config } from '../core/config/config.ts';
 import { openServices, type Services } from '../core/services.ts';
-import { destroyPod } from '../core/pools/destroy-pod.ts';
+import { PodFleet } from '../core/pools/pod-fleet.ts';
 import { prepareDatabase } from '../core/db/bootstrap.ts';
 import { createDatabase } from '../core/db/database.ts';
 import { listPools } from '../core/db/pools.repository.ts';
@@ -75,7 +75,7 @@ export async function startStack(
       await liveView.close();
       await app.close();
       // Unclaimed warm pods die with the service; held pods keep running for their sessions.
-      await deleteWarmPods(services, driver);
+      await deleteWarmPods(services, new PodFleet({ ...services, driver, headless }));
       await driver.close(); // aborts pod starts in flight
       await controller.reconciler.settle();
       await services.close();
@@ -97,12 +97,10 @@ async function openServicesAfterMigrating(
   return openServices(config, urls, log);
 }
 
-async function deleteWarmPods(services: Services, driver: RuntimeDriver): Promise<void> {
+async function deleteWarmPods(services: Services, fleet: PodFleet): Promise<void> {
   for (const pool of await listPools(services.db)) {
-    for (const id of await services.poolState.warmIds(pool.name)) {
-      if (await services.poolState.removeWarm(pool.name, id)) {
-        await destroyPod({ driver, podRecords: services.podRecords }, id).catch(() => {});
-      }
+    for (const id of await services.warmPods.ids(pool.name)) {
+      await fleet.retireWarm(pool.name, id).catch(() => {});
     }
   }
 }

@@ -3,7 +3,6 @@
  * -> apply the session's settings -> publish the route -> RUNNING -> schedule expiry.
  * A retried job finds the pod it claimed before; a session that ended meanwhile gets its pod torn down.
  */
-import type { RuntimeKind } from '../core/domain/session.schema.ts';
 import {
   getSession,
   setRestoredState,
@@ -11,15 +10,12 @@ import {
   type Session,
 } from '../core/db/sessions.repository.ts';
 import { isTerminal } from '../core/domain/session-states.ts';
-import { newId } from '../core/domain/ids.ts';
-import { getPool } from '../core/db/pools.repository.ts';
 import { endSession } from '../core/lifecycle/end-session.ts';
 import { jobIds } from '../core/queue/jobs.ts';
 import { SessionConfigRejectedError, type Pod, type RuntimeDriver } from '../core/runtime/driver.ts';
 import type { Services } from '../core/services.ts';
-import { destroyPod } from '../core/pools/destroy-pod.ts';
+import type { PodFleet } from '../core/pools/pod-fleet.ts';
 import type { Logger } from '../core/logging/logger.ts';
-import type { ClaimKind } from '../core/metrics/metrics.ts';
 import { PermanentJobError, type JobContext } from './processor.ts';
 import { sessionStorageState, toRestoredState } from './storage-state.ts';
 import { openSessionSecrets } from '../core/security/session-secrets.ts';
@@ -27,59 +23,11 @@ import { openSessionSecrets } from '../core/security/session-secrets.ts';
 export interface ProvisionDeps {
   services: Services;
   driver: RuntimeDriver;
-  headless: boolean;
+  /** Claims a warm pod or starts one cold, and retires a pod nobody will use. */
+  fleet: PodFleet;
 }
 
 const ACTOR = 'workers';
-
-/** A warm pod if one is left (skipping any that died while warm), else a cold start. */
-async function acquirePod(
-  deps: ProvisionDeps,
-  session: Session,
-  log: Logger,
-): Promise<{ pod: Pod; kind: ClaimKind }> {
-  const { poolState: pools, podRecords: records, metrics } = deps.services;
-  for (;;) {
-    const claimed = await pools.claim(session.pool, session.id);
-    if (!claimed) break;
-    // A busy machine can miss one probe (1 s timeout): a pod whose process lives gets a second one
-    // before it is thrown away for a much slower cold start.
-    const healthy =
-      (await deps.driver.isHealthy(claimed)) ||
-      (((await deps.driver.getPod(claimed.id))?.alive ?? false) && (await deps.driver.isHealthy(claimed)));
-    if (healthy) {
-      log.debug({ podId: claimed.id }, 'claimed warm pod');
-      return { pod: claimed, kind: 'warm' };
-    }
-    // Died while warm: drop it and try the next one; the user never sees this.
-    log.warn({ podId: claimed.id }, 'claimed pod is unhealthy; deleting it');
-    await records.clearSessionPod(session.id);
-    await destroyPod({ driver: deps.driver, podRecords: records }, claimed.id);
-  }
-  const recorded = await records.sessionPod(session.id);
-  const podId = recorded ?? newId();
-  if (recorded) {
-    const existing = await deps.driver.getPod(podId);
-    if (existing?.alive) return { pod: existing, kind: 'cold' };
-    // A previous attempt died mid-start (a crashed worker): clear what it left, start afresh, same id.
-    await deps.driver.deletePod(podId);
-  } else {
-    await records.setSessionPod(session.id, podId); // first, so a retry finds it
-  }
-  log.info({ podId }, 'no warm pod; cold start');
-  const started = performance.now();
-  const template = (await getPool(deps.services.db, session.pool))?.podTemplate;
-  const pod = await deps.driver.createPod({
-    id: podId,
-    pool: session.pool,
-    headless: deps.headless,
-    runtimeKind: session.runtimeKind as RuntimeKind,
-    ...(template && { template }),
-  });
-  metrics.podStartSeconds.observe({ pool: session.pool, kind: 'cold' }, (performance.now() - started) / 1000);
-  await records.recordPod(pod);
-  return { pod, kind: 'cold' };
-}
 
 /**
  * The RUNNING transition found the session no longer PROVISIONING: either it ended meanwhile (tear
@@ -94,7 +42,7 @@ async function lostTheRace(deps: ProvisionDeps, sessionId: string, pod: Pod, log
         { podId: pod.id, winner: now.podId },
         'another provision of this session won; deleting our pod',
       );
-      await destroyPod({ driver: deps.driver, podRecords: deps.services.podRecords }, pod.id);
+      await deps.fleet.retire(pod.id);
     }
     return;
   }
@@ -126,11 +74,11 @@ export function provisionProcessor(deps: ProvisionDeps) {
     if (!session || session.status !== 'PROVISIONING') return;
     try {
       const claimStarted = performance.now();
-      const { pod, kind } = await acquirePod(deps, session, log);
+      const { pod, kind } = await deps.fleet.claimOrStart(session, log);
       metrics.claimSeconds.observe({ pool: session.pool, kind }, (performance.now() - claimStarted) / 1000);
       // Tells the controller to refill at once (it also polls): not on the session's critical path.
-      services.poolState
-        .signalChange(session.pool)
+      services.poolSignals
+        .changed(session.pool)
         .catch((err: unknown) => log.warn({ err }, 'could not signal the pool change'));
       // Informational (operators see which session a Pod serves); never on the session's critical path.
       driver

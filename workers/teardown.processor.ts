@@ -8,7 +8,7 @@ import type { RuntimeDriver } from '../core/runtime/driver.ts';
 import type { ArtifactStore } from '../core/artifacts/artifact-store.ts';
 import { createArtifactStore } from '../core/artifacts/local-artifact.store.ts';
 import type { Services } from '../core/services.ts';
-import { destroyPod } from '../core/pools/destroy-pod.ts';
+import type { PodFleet } from '../core/pools/pod-fleet.ts';
 import type { JobContext } from './processor.ts';
 import { PermanentJobError } from './processor.ts';
 import { collectRecording } from './recording-collect.ts';
@@ -16,6 +16,7 @@ import { collectRecording } from './recording-collect.ts';
 export function teardownProcessor(
   services: Services,
   driver: RuntimeDriver,
+  fleet: PodFleet,
   store: ArtifactStore = createArtifactStore(services.config),
 ) {
   return async ({ payload, log }: JobContext<'teardown'>): Promise<void> => {
@@ -25,13 +26,11 @@ export function teardownProcessor(
     const podId = session.podId ?? (await services.podRecords.sessionPod(session.id));
     // Before the pod goes: its recording is encoded on it and copied out (best effort).
     await collectRecording({ services, driver, store }, session, podId, log);
-    if (podId) {
-      await destroyPod({ driver, podRecords: services.podRecords }, podId);
-    }
+    if (podId) await fleet.retire(podId);
     await services.sessionRoutes.delete(session.id);
     await services.podRecords.clearSessionPod(session.id);
-    await services.poolState.releaseSlot(session.pool, session.id);
-    await services.poolState.signalChange(session.pool);
+    await services.poolSlots.release(session.pool, session.id);
+    await services.poolSignals.changed(session.pool);
     log.info({ podId }, 'pod torn down; slot freed');
   };
 }

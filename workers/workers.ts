@@ -13,6 +13,7 @@ import { profilePurgeProcessor } from './profile-purge.processor.ts';
 import { SIGNING_KEY_SWEEP_MS } from '../core/security/signing-key-sweep.ts';
 import { createArtifactStore } from '../core/artifacts/local-artifact.store.ts';
 import { checkReadiness } from '../core/process/health.ts';
+import { PodFleet } from '../core/pools/pod-fleet.ts';
 
 export interface WorkersOptions {
   driver: RuntimeDriver;
@@ -30,11 +31,12 @@ export function startWorkers(services: Services, options: WorkersOptions): Runni
   const { metrics } = services;
   const store = createArtifactStore(services.config);
   const storesDown = async () => !(await checkReadiness(services)).ready;
+  const fleet = new PodFleet({ ...services, driver: options.driver, headless: options.headless });
   const handlers: Record<JobName, (job: Job, token?: string) => Promise<void>> = {
     provision: wrapProcessor(
       'provision',
       log,
-      provisionProcessor({ services, driver: options.driver, headless: options.headless }),
+      provisionProcessor({ services, driver: options.driver, fleet }),
       metrics,
       storesDown,
     ),
@@ -42,7 +44,7 @@ export function startWorkers(services: Services, options: WorkersOptions): Runni
     teardown: wrapProcessor(
       'teardown',
       log,
-      teardownProcessor(services, options.driver, store),
+      teardownProcessor(services, options.driver, fleet, store),
       metrics,
       storesDown,
     ),

@@ -173,7 +173,7 @@ export function poolInsightsRoutes(services: Services) {
         const pool = await findPool(request.params.name);
         const q = request.query;
         const windowSeconds = q.window_seconds ?? DEFAULT_WINDOW_SECONDS;
-        const observed = await observeLoad({ db: services.db, pools: services.poolState }, pool.name, {
+        const observed = await observeLoad({ db: services.db, pools: services.warmPods }, pool.name, {
           windowSeconds,
         });
         const arrivalRate = q.arrival_rate ?? observed.arrivalRatePerSecond;

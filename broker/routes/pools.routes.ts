@@ -18,6 +18,7 @@ import { DEFAULT_PAGE_SIZE, PageQuery } from '../../core/domain/pagination.schem
 import { changePool } from '../../core/pools/change-pool.ts';
 import { createPool, retirePool } from '../../core/pools/pool-lifecycle.ts';
 import type { Services } from '../../core/services.ts';
+import { announcePoolSettings } from '../../core/pools/announce-settings.ts';
 import { requireScope } from '../auth.ts';
 import { emptyResponse, HEADERS, jsonResponse, routeSchema } from '../openapi/route-schema.ts';
 import { poolView } from '../pool-view.ts';
@@ -26,7 +27,7 @@ export function poolsRoutes(services: Services) {
   return async function register(app: FastifyInstance): Promise<void> {
     const api = app.withTypeProvider<TypeBoxTypeProvider>();
     const notFound = (name: string) => new ProblemError('not-found', { detail: `No pool named '${name}'` });
-    const announce = (pool: PoolSettings) => services.poolState.announceSettings(pool);
+    const announce = (pool: PoolSettings) => announcePoolSettings(services, pool);
     /** A retired pool exists (GET shows it) but cannot change: 409, not 404. */
     const missingOrRetired = async (name: string) =>
       (await getPool(services.db, name))?.retiredAt

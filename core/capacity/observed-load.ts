@@ -4,7 +4,7 @@
  * the warm-up samples the controller keeps in Redis.
  */
 import type { Queryable } from '../db/database.ts';
-import type { PoolState } from '../redis/pool-state.ts';
+import type { WarmPods } from '../redis/warm-pods.ts';
 
 export const DEFAULT_WINDOW_SECONDS = 3600;
 
@@ -45,7 +45,7 @@ interface Row {
  * warm-up time is left undefined.
  */
 export async function observeLoad(
-  deps: { db: Queryable; pools?: Pick<PoolState, 'warmupMs'> },
+  deps: { db: Queryable; pools?: Pick<WarmPods, 'warmupMs'> },
   pool: string,
   options: { windowSeconds?: number; until?: Date } = {},
 ): Promise<ObservedLoad> {

@@ -6,19 +6,19 @@
 import type { PoolSettings } from '../db/pools.repository.ts';
 import { listLiveSessions, type Session } from '../db/sessions.repository.ts';
 import type { Queryable } from '../db/database.ts';
-import type { PoolState } from '../redis/pool-state.ts';
+import type { PoolSlots } from '../redis/pool-slots.ts';
 
 export async function restorePoolSlots(
-  deps: { db: Queryable; poolState: PoolState },
+  deps: { db: Queryable; poolSlots: PoolSlots },
   pool: PoolSettings,
   live?: Session[],
 ): Promise<number> {
   const sessions = live ?? (await listLiveSessions(deps.db, pool.name));
-  const restored = await deps.poolState.restoreSlots(
+  const restored = await deps.poolSlots.restore(
     pool.name,
     sessions.map((s) => ({ id: s.id, workspaceId: s.workspaceId, admittedAtMs: s.createdAt.getTime() })),
   );
-  await deps.poolState.publishLimits(pool.name, {
+  await deps.poolSlots.publishLimits(pool.name, {
     maxTotal: pool.maxTotal,
     minReady: pool.minReady,
     version: pool.updatedAt.getTime(),

@@ -1,6 +1,6 @@
 /**
  * What Redis knows of each pod (its record: pool, endpoints, start time) and which pod each session
- * holds. A warm claim sets the session's pod atomically (pool-state.ts, claim.lua); a cold start
+ * holds. A warm claim sets the session's pod atomically (warm-pods.ts, claim.lua); a cold start
  * records it here before starting the pod, so a retried provision finds the pod it began.
  */
 import type { Redis } from 'ioredis';

@@ -103,7 +103,7 @@ describe('profiles API: scopes, isolation, validation, sessions, documentation',
 
   it('sessions: an unknown profile_id is 422; a valid one is stored with its pinned version', async () => {
     // Slots are freed by the teardown worker, which startApi does not run: compare against now.
-    const slotsBefore = await server.services.poolState.activeCount('us-east1-chromium');
+    const slotsBefore = await server.services.poolSlots.activeCount('us-east1-chromium');
     const unknown = await api.createSession({ profile_id: MISSING_ULID });
     expectProblem(unknown, 422, 'unprocessable-entity');
     expect(String(unknown.body.detail)).toContain(MISSING_ULID);
@@ -127,7 +127,7 @@ describe('profiles API: scopes, isolation, validation, sessions, documentation',
     expect(plain.body).toMatchObject({ profile_id: null, profile_version: null });
 
     // No slot was taken by the refused creates.
-    expect(await server.services.poolState.activeCount('us-east1-chromium')).toBe(slotsBefore + 3);
+    expect(await server.services.poolSlots.activeCount('us-east1-chromium')).toBe(slotsBefore + 3);
     for (const s of [latest, pinned, plain]) await api.release(s.body.id);
   });
 

@@ -152,6 +152,6 @@ describe('admission against max_total', () => {
     }
     const { rows } = await ctx.db.query<{ n: number }>('SELECT count(*)::int AS n FROM sessions');
     expect(rows[0]!.n).toBe(5);
-    expect(await server.services.poolState.activeCount('us-east1-chromium')).toBe(5);
+    expect(await server.services.poolSlots.activeCount('us-east1-chromium')).toBe(5);
   });
 });

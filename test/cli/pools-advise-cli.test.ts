@@ -130,7 +130,7 @@ describe('ventus pools advise', () => {
     await session(600, null);
     await session(600, null);
     await session(7200, 600);
-    for (const ms of [300, 400, 900]) await h.pools.recordWarmup(OBSERVED, ms);
+    for (const ms of [300, 400, 900]) await h.pools.warmPods.recordWarmup(OBSERVED, ms);
 
     const out = document<{
       inputs: Record<string, number>;

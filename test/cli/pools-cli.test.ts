@@ -10,11 +10,13 @@ describe('ventus pools list and set', () => {
   it('list: settings from Postgres with live figures from Redis, as JSON and as a table', async () => {
     // Warm pods as the controller lists them (the test needs the list, not real pods).
     await h.redis.rpush(h.keys.poolWarm(POOL), 'pod-a', 'pod-b');
-    await h.pools.markStarting(POOL, 'pod-c');
-    await h.pools.publishLimits(POOL, { maxTotal: 5, minReady: 0, version: Date.now() });
-    await h.pools.syncWorkspace('ws-1', []);
-    expect(await h.pools.admit(POOL, 'session-1', { workspaceId: 'ws-1', quota: 5 })).toBe('admitted');
-    for (const ms of [400, 500, 650]) await h.pools.recordWarmup(POOL, ms);
+    await h.pools.warmPods.markStarting(POOL, 'pod-c');
+    await h.pools.poolSlots.publishLimits(POOL, { maxTotal: 5, minReady: 0, version: Date.now() });
+    await h.pools.poolSlots.syncWorkspace('ws-1', []);
+    expect(await h.pools.poolSlots.admit(POOL, 'session-1', { workspaceId: 'ws-1', quota: 5 })).toBe(
+      'admitted',
+    );
+    for (const ms of [400, 500, 650]) await h.pools.warmPods.recordWarmup(POOL, ms);
 
     const listed = document<{ data: PoolJson[]; live: boolean }>(await h.ventus('list', '--json'));
     expect(listed.live).toBe(true);

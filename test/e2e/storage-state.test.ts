@@ -50,7 +50,7 @@ describe('storage_state against a real browser', { timeout: 120_000 }, () => {
   /** Waits until the pool has a warm pod, so the next session is served from it. */
   async function warmPodReady(): Promise<void> {
     await expect
-      .poll(async () => (await stack.services.poolState.warmIds('us-east1-chromium')).length, {
+      .poll(async () => (await stack.services.warmPods.ids('us-east1-chromium')).length, {
         timeout: 30_000,
       })
       .toBeGreaterThan(0);

@@ -38,7 +38,7 @@ describe('admission', () => {
       `SELECT count(*)::int AS n FROM sessions WHERE status = 'QUEUED'`,
     );
     expect(rows[0]!.n).toBe(MAX_TOTAL);
-    expect(await server.services.poolState.activeCount('us-east1-chromium')).toBe(MAX_TOTAL);
+    expect(await server.services.poolSlots.activeCount('us-east1-chromium')).toBe(MAX_TOTAL);
 
     const refused = results.find((r) => r.status === 503)!;
     expect(String(refused.body.type)).toMatch(/insufficient-capacity$/);
@@ -61,7 +61,7 @@ describe('admission', () => {
     });
     expect(released.status).toBe(200);
     // No workers run here: free the slot as the teardown job would.
-    await server.services.poolState.releaseSlot('us-east1-chromium', rows[0]!.id);
+    await server.services.poolSlots.release('us-east1-chromium', rows[0]!.id);
     const results = await Promise.all(Array.from({ length: 50 }, () => api.createSession()));
     expect(results.filter((r) => r.status === 202)).toHaveLength(1);
   });
@@ -72,7 +72,7 @@ describe('admission', () => {
     await redis.del(...keys);
     const results = await Promise.all(Array.from({ length: 30 }, () => api.createSession()));
     expect(results.filter((r) => r.status === 202)).toHaveLength(0);
-    expect(await server.services.poolState.activeCount('us-east1-chromium')).toBe(MAX_TOTAL);
+    expect(await server.services.poolSlots.activeCount('us-east1-chromium')).toBe(MAX_TOTAL);
   });
 
   it('a lower max_total holds from the PATCH answer on; a controller pass that read the old one cannot undo it', async () => {

@@ -85,7 +85,7 @@ describe('pool controller restart on the kubernetes driver', { timeout: 300_000 
       )
       .toBe(true);
 
-    const warmBefore = [...(await stack.services.poolState.warmIds(POOL))].sort();
+    const warmBefore = [...(await stack.services.warmPods.ids(POOL))].sort();
     const heldBefore = await heldSessions();
     const podsBefore = pods().all;
     expect(warmBefore).toHaveLength(WARM);
@@ -108,7 +108,7 @@ describe('pool controller restart on the kubernetes driver', { timeout: 300_000 
     const passes = (k8s.double.counts.get('GET pods') ?? 0) - listsBefore;
     expect(passes).toBeGreaterThanOrEqual(3);
     expect(k8s.podWrites()).toEqual(writesBefore);
-    expect([...(await services.poolState.warmIds(POOL))].sort()).toEqual(warmBefore);
+    expect([...(await services.warmPods.ids(POOL))].sort()).toEqual(warmBefore);
     expect(await poolSnapshot(redis, keys, POOL)).toEqual({ warm: WARM, held: HELD });
     expect(await heldSessions()).toEqual(heldBefore);
     expect(pods()).toEqual({ all: podsBefore, live: WARM + HELD });

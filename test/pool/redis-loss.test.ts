@@ -37,9 +37,9 @@ describe('Redis loses its data', () => {
       'a warm pod besides the held one',
       async () =>
         (await stack.driver.listPods()).length === 2 &&
-        (await stack.services.poolState.warmIds('us-east1-chromium')).length === 1,
+        (await stack.services.warmPods.ids('us-east1-chromium')).length === 1,
     );
-    const warmBefore = await stack.services.poolState.warmIds('us-east1-chromium');
+    const warmBefore = await stack.services.warmPods.ids('us-east1-chromium');
     expect(warmBefore).toHaveLength(1);
 
     // Due in 4 s now; the timer Redis held was for 600 s and is lost with it: only Postgres knows.

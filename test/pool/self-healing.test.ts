@@ -38,12 +38,12 @@ describe('self-healing pool', () => {
 
   it('replaces a warm pod that died', async () => {
     const warm = await eventually('2 warm pods', async () => {
-      const ids = await stack.services.poolState.warmIds(POOL);
+      const ids = await stack.services.warmPods.ids(POOL);
       return ids.length === 2 && ids;
     });
     crash(warm[0]!);
     await eventually('the dead pod replaced', async () => {
-      const ids = await stack.services.poolState.warmIds(POOL);
+      const ids = await stack.services.warmPods.ids(POOL);
       return ids.length === 2 && !ids.includes(warm[0]!);
     });
     expect((await stack.driver.getPod(warm[0]!))?.alive).not.toBe(true);
@@ -80,10 +80,10 @@ describe('self-healing pool', () => {
   });
 
   it('a claim of a pod that died while warm falls back to a cold start, unseen by the user', async () => {
-    await eventually('2 warm pods', async () => (await stack.services.poolState.warmIds(POOL)).length === 2);
+    await eventually('2 warm pods', async () => (await stack.services.warmPods.ids(POOL)).length === 2);
     // No controller from here on: nobody notices the deaths before a session claims the dead pods.
     await stack.controller.close();
-    const dead = await stack.services.poolState.warmIds(POOL);
+    const dead = await stack.services.warmPods.ids(POOL);
     for (const id of dead) crash(id);
     const created = await api.createSession();
     expect(created.status).toBe(202);
@@ -92,7 +92,7 @@ describe('self-healing pool', () => {
       session.id,
     ]);
     expect(dead).not.toContain(rows[0]!.pod_id);
-    expect(await stack.services.poolState.warmIds(POOL)).toEqual([]);
+    expect(await stack.services.warmPods.ids(POOL)).toEqual([]);
     const cdp = await RawCdp.connect(session.connect_url);
     expect(await cdp.send('Browser.getVersion')).toHaveProperty('product');
     cdp.ws.terminate();

@@ -73,7 +73,7 @@ describe('workspace live-session quota', () => {
     expect(mine.filter((r) => r.status === 202)).toHaveLength(0);
     expect(theirs.status).toBe(202);
     expect(await liveOf(greedyId)).toBe(QUOTA);
-    expect(await server.services.poolState.workspaceLiveCount(greedyId)).toBe(QUOTA);
+    expect(await server.services.poolSlots.workspaceLiveCount(greedyId)).toBe(QUOTA);
   });
 
   it('a released slot admits exactly one of many racing creates, and Retry-After follows the turnover', async () => {
@@ -83,7 +83,7 @@ describe('workspace live-session quota', () => {
     );
     expect((await greedy.release(rows[0]!.id)).status).toBe(200);
     // No workers run here: free the slot as the teardown job would.
-    await server.services.poolState.releaseSlot(POOL, rows[0]!.id);
+    await server.services.poolSlots.release(POOL, rows[0]!.id);
     const results = await Promise.all(Array.from({ length: 50 }, () => greedy.createSession()));
     expect(results.filter((r) => r.status === 202)).toHaveLength(1);
     expect(await liveOf(greedyId)).toBe(QUOTA);

@@ -4,12 +4,14 @@
  * first, outliving its starter) and its minimal CDP.
  */
 import { testAgentAccess } from '../support/agent-access.ts';
+import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { existsSync } from 'node:fs';
-import { mkdtemp, mkdir, rm, writeFile } from 'node:fs/promises';
+import { cp, mkdtemp, mkdir, rm, symlink, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ConfigError, loadConfig } from '../../core/config/config.ts';
@@ -287,6 +289,41 @@ describe('sim driver and sim runtime server', { timeout: 60_000 }, () => {
     expect(await driver.isHealthy(pod)).toBe(false);
     expect(await driver.listPods()).toEqual([]);
     await driver.close();
+  });
+
+  it('in an installed image (core/ without load-tests/), creating a pod fails with one clear error', async () => {
+    // The layout the control-plane image ships: core/ and the agent, not the test tooling.
+    const image = await mkdtemp(join(tmpdir(), 'ventus-sim-image-'));
+    extraDirs.push(image);
+    const repo = (dir: string): string => fileURLToPath(new URL(`../../${dir}`, import.meta.url));
+    await cp(repo('core'), join(image, 'core'), { recursive: true });
+    await cp(repo('runtime-image/agent'), join(image, 'runtime-image/agent'), { recursive: true });
+    await symlink(repo('node_modules'), join(image, 'node_modules'));
+    await writeFile(join(image, 'package.json'), '{ "type": "module" }');
+    await writeFile(
+      join(image, 'create-pod.ts'),
+      `import { SimDriver } from './core/runtime/sim/sim.driver.ts';
+const driver = new SimDriver({ stateDir: process.argv[2]! });
+await driver
+  .createPod({ id: 'image-pod', pool: 'sim', headless: true })
+  .then(() => console.log('created'), (err: Error) => console.log(err.message));
+await driver.close();
+`,
+    );
+    const stateDir = join(image, 'sim');
+    const child = spawn(process.execPath, ['--import', 'tsx', 'create-pod.ts', stateDir], {
+      cwd: image,
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    let out = '';
+    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    const [code] = (await once(child, 'exit')) as [number | null];
+    expect(code).toBe(0);
+    expect(out).toMatch(/the sim runtime \(VENTUS_DRIVER=sim\) is a test and load-test tool, not shipped/);
+    expect(out).toContain(join(image, 'load-tests/sim-runtime/main.ts'));
+    // Nothing was started nor half-started.
+    expect(existsSync(join(stateDir, 'server.json'))).toBe(false);
+    expect(existsSync(join(stateDir, 'server.log'))).toBe(false);
   });
 
   it('a server whose data dir is wiped stops on its own', async () => {

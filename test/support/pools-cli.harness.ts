@@ -9,7 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { Redis } from 'ioredis';
 import { TestContext } from './test-context.ts';
 import { RedisKeys } from '../../core/redis/keys.ts';
-import { PoolState } from '../../core/redis/pool-state.ts';
+import { openPoolStores, type PoolStores } from '../../core/redis/pool-stores.ts';
 import { seedPool } from '../../core/db/pools.repository.ts';
 
 const run = promisify(execFile);
@@ -43,7 +43,7 @@ export interface PoolsCli {
   ctx: TestContext;
   env: NodeJS.ProcessEnv;
   redis: Redis;
-  pools: PoolState;
+  pools: PoolStores;
   keys: RedisKeys;
   ventus(...args: string[]): Promise<Ran>;
   /** Runs each command, expecting exit 2, nothing on stdout and the message on stderr. */
@@ -82,7 +82,7 @@ export function usePoolsCli(): PoolsCli {
     };
     h.redis = new Redis(h.ctx.redisUrl);
     h.keys = new RedisKeys(h.ctx.name);
-    h.pools = new PoolState(h.redis, h.keys);
+    h.pools = openPoolStores(h.redis, h.keys);
     await seedPool(h.ctx.db, { region: 'eu-west1', runtimeKind: 'chromium', minReady: 1, maxTotal: 4 });
   });
   afterAll(async () => {

@@ -1,7 +1,9 @@
 /**
  * Finding, starting and stopping the one sim runtime server of a state dir. Any process may be the
  * one that starts it (the broker, a worker, the pool controller, a test): it runs detached, in its
- * own process group, and outlives its starter, so pods outlive whoever created them.
+ * own process group, and outlives its starter, so pods outlive whoever created them. The server's
+ * program is test tooling (load-tests/sim-runtime/), found by path when one is started
+ * (sim-server.bundle.ts): absent from an installed image, where starting one fails with that error.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { closeSync, openSync } from 'node:fs';
@@ -115,10 +117,11 @@ export async function stopSimServer(stateDir: string, timeoutMs = 10_000): Promi
 
 async function startServer(dir: string, host: string, timeoutMs: number): Promise<SimServer> {
   const files = simServerFiles(dir);
+  // Before anything is opened: without the server's sources (an installed image) this is the one error.
+  const [node, ...args] = simServerCommand(path.join(dir, 'bundles'));
   const logFd = openSync(files.log, 'a');
   let child: ChildProcess;
   try {
-    const [node, ...args] = simServerCommand(path.join(dir, 'bundles'));
     child = spawn(node, args, {
       // Own process group and no tie to our stdio: the server outlives this process.
       detached: true,

@@ -1,7 +1,8 @@
 /**
  * The `sim` runtime driver: pods are simulated by one shared sim runtime server per state dir
- * (sim-runtime.server.ts), become ready after a configurable delay and answer a minimal CDP. Only for
- * load tests of the control plane at rates real Chrome cannot reach on one machine; never the default.
+ * (load-tests/sim-runtime/, started by sim-server.launcher.ts), become ready after a configurable
+ * delay and answer a minimal CDP. Only for load tests of the control plane at rates real Chrome
+ * cannot reach on one machine; never the default.
  *
  * Like the local driver's state dir, the server is the shared state: every process (broker, workers,
  * pool controller) and every restarted one that opens the same state dir sees the same pods. The

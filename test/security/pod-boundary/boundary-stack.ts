@@ -125,7 +125,7 @@ export class BoundaryStack {
 
   /** Warm pod ids of the default pool now. */
   warmPods(): Promise<string[]> {
-    return this.stack.services.poolState.warmIds('us-east1-chromium');
+    return this.stack.services.warmPods.ids('us-east1-chromium');
   }
 
   async waitForWarm(n: number): Promise<string[]> {

@@ -3,7 +3,7 @@ import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 
 // The agent's own JSON helpers: the sim speaks its protocol.
-export { readBody, sendJson } from '../../../runtime-image/agent/http-json.ts';
+export { readBody, sendJson } from '../../runtime-image/agent/http-json.ts';
 
 /** Answers a WebSocket upgrade with a plain status line and drops the socket. */
 export function rejectUpgrade(socket: Duplex, status: number, text: string): void {

@@ -1,15 +1,11 @@
 /**
- * The pool's fast path in Redis: slots held by admitted sessions and warm pods ready to claim (each
- * pod's record and who holds it: pod-records.ts). Everything here can be rebuilt from Postgres plus
- * the driver's pod list.
+ * Admission in Redis: the slots a pool's admitted sessions hold, each workspace's share of them, the
+ * limits admission checks against, and the releases that make a pool's observed turnover. Everything
+ * here can be rebuilt from Postgres (core/pools/restore-slots.ts).
  */
 import type { Redis } from 'ioredis';
 import { withCommands, type VentusRedis } from './commands.ts';
 import type { RedisKeys } from './keys.ts';
-import type { Pod } from '../runtime/driver.ts';
-import { PodRecords, podRecordJson } from './pod-records.ts';
-
-const WARMUP_SAMPLES = 50;
 
 export type Admission = 'admitted' | 'full' | 'quota-reached' | 'limits-unknown' | 'workspace-unknown';
 
@@ -41,16 +37,14 @@ export interface PoolLimits {
   version: number;
 }
 
-export class PoolState {
+export class PoolSlots {
   private readonly redis: VentusRedis;
-  private readonly podRecords: PodRecords;
 
   constructor(
     redis: Redis,
     private readonly keys: RedisKeys,
   ) {
     this.redis = withCommands(redis);
-    this.podRecords = new PodRecords(redis, keys);
   }
 
   /** Publishes the limits admission checks against, unless newer ones are there already. */
@@ -61,24 +55,6 @@ export class PoolState {
       limits.minReady,
       limits.version,
     );
-  }
-
-  /**
-   * An operator changed the pool's settings: admission sees the new limits before the caller is
-   * answered, and the pool controller wakes to act on them.
-   */
-  async announceSettings(pool: {
-    name: string;
-    maxTotal: number;
-    minReady: number;
-    updatedAt: Date;
-  }): Promise<void> {
-    await this.publishLimits(pool.name, {
-      maxTotal: pool.maxTotal,
-      minReady: pool.minReady,
-      version: pool.updatedAt.getTime(),
-    });
-    await this.signalChange(pool.name);
   }
 
   /**
@@ -109,16 +85,16 @@ export class PoolState {
    * Frees the session's slot in its pool and its workspace's share, and records the release in both
    * turnover logs. Idempotent.
    */
-  async releaseSlot(pool: string, sessionId: string, nowMs = Date.now()): Promise<void> {
-    await this.release(pool, sessionId, nowMs, '1');
+  async release(pool: string, sessionId: string, nowMs = Date.now()): Promise<void> {
+    await this.free(pool, sessionId, nowMs, '1');
   }
 
   /** Gives back a slot whose session was never created (not a release: the turnover is not told). */
   async undoAdmission(pool: string, sessionId: string): Promise<void> {
-    await this.release(pool, sessionId, Date.now(), '0');
+    await this.free(pool, sessionId, Date.now(), '0');
   }
 
-  private async release(pool: string, sessionId: string, nowMs: number, record: '1' | '0'): Promise<void> {
+  private async free(pool: string, sessionId: string, nowMs: number, record: '1' | '0'): Promise<void> {
     await this.redis.releaseSlot(
       this.keys.poolActive(pool),
       this.keys.poolOwners(pool),
@@ -173,29 +149,15 @@ export class PoolState {
     return this.redis.zrangebyscore(this.keys.poolActive(pool), '-inf', beforeMs);
   }
 
-  /**
-   * Puts a started pod on the warm list if it fits (warm + admitted < max_total) and `leaderToken`
-   * still holds the controller lease. A pod that is not added is the caller's to delete.
-   */
-  async addWarm(pod: Pod, leaderToken: string): Promise<'added' | 'no-room' | 'not-leader'> {
-    const result = await this.redis.addWarm(
-      this.keys.poolWarm(pod.pool),
-      this.keys.poolActive(pod.pool),
-      this.keys.poolLimits(pod.pool),
-      this.keys.pod(pod.id),
-      this.keys.controllerLeader(),
-      pod.id,
-      podRecordJson(pod),
-      leaderToken,
-    );
-    return result === 1 ? 'added' : result === 0 ? 'no-room' : 'not-leader';
+  async activeIds(pool: string): Promise<string[]> {
+    return this.redis.zrange(this.keys.poolActive(pool), 0, -1);
   }
 
   /**
    * Adds slots for admitted sessions Redis lost (a flush), with their owners; existing slots keep
    * their time.
    */
-  async restoreSlots(
+  async restore(
     pool: string,
     sessions: { id: string; workspaceId: string; admittedAtMs: number }[],
   ): Promise<number> {
@@ -207,71 +169,5 @@ export class PoolState {
       .hset(this.keys.poolOwners(pool), Object.fromEntries(sessions.map((s) => [s.id, s.workspaceId])))
       .exec()) as [[Error | null, number], unknown];
     return added;
-  }
-
-  async activeIds(pool: string): Promise<string[]> {
-    return this.redis.zrange(this.keys.poolActive(pool), 0, -1);
-  }
-
-  /**
-   * True when Redis lost its data (a flush, a restart without persistence) since `markStateKnown`:
-   * the controller then rebuilds what only Postgres and the driver still know.
-   */
-  async stateLost(): Promise<boolean> {
-    return (await this.redis.exists(this.keys.stateEpoch())) === 0;
-  }
-
-  async markStateKnown(): Promise<void> {
-    await this.redis.set(this.keys.stateEpoch(), new Date().toISOString());
-  }
-
-  async warmIds(pool: string): Promise<string[]> {
-    return this.redis.lrange(this.keys.poolWarm(pool), 0, -1);
-  }
-
-  /** Takes a pod off the warm list (scale-down, failed health check). True when it was there. */
-  async removeWarm(pool: string, podId: string): Promise<boolean> {
-    return (await this.redis.lrem(this.keys.poolWarm(pool), 0, podId)) > 0;
-  }
-
-  /** Claims a warm pod for the session (or returns the one it claimed before). */
-  async claim(pool: string, sessionId: string): Promise<Pod | undefined> {
-    const podId = await this.redis.claim(this.keys.poolWarm(pool), this.keys.sessionPod(sessionId));
-    if (!podId) return undefined;
-    return this.podRecords.getPod(podId);
-  }
-
-  async markStarting(pool: string, podId: string): Promise<void> {
-    await this.redis.sadd(this.keys.poolStarting(pool), podId);
-  }
-
-  async doneStarting(pool: string, podId: string): Promise<void> {
-    await this.redis.srem(this.keys.poolStarting(pool), podId);
-  }
-
-  async startingIds(pool: string): Promise<string[]> {
-    return this.redis.smembers(this.keys.poolStarting(pool));
-  }
-
-  /** Records how long a pod took to become ready (the last 50 starts are kept). */
-  async recordWarmup(pool: string, ms: number): Promise<void> {
-    await this.redis
-      .multi()
-      .lpush(this.keys.poolWarmupSamples(pool), Math.round(ms))
-      .ltrim(this.keys.poolWarmupSamples(pool), 0, WARMUP_SAMPLES - 1)
-      .exec();
-  }
-
-  /** Median of the recent pod start durations (ms), or undefined before the first start. */
-  async warmupMs(pool: string): Promise<number | undefined> {
-    const samples = (await this.redis.lrange(this.keys.poolWarmupSamples(pool), 0, -1))
-      .map(Number)
-      .sort((a, b) => a - b);
-    return samples.length ? samples[Math.floor(samples.length / 2)] : undefined;
-  }
-
-  /** Wakes the pool controller (a pod was claimed, a session ended). */
-  async signalChange(pool: string): Promise<void> {
-    await this.redis.publish(this.keys.poolChangedChannel(), pool);
   }
 }

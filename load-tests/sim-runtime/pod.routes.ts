@@ -6,10 +6,10 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer, type WebSocket } from 'ws';
-import { parseSessionConfig } from '../../../runtime-image/agent/agent.server.ts';
+import { parseSessionConfig } from '../../runtime-image/agent/agent.server.ts';
 import { pathOf, readBody, rejectUpgrade, sendJson } from './http.util.ts';
 import type { SimPod, SimPodRegistry } from './sim-pod.registry.ts';
-import { podBrowserPath } from './sim.protocol.ts';
+import { podBrowserPath } from '../../core/runtime/sim/sim.protocol.ts';
 
 const POD_HTTP = /^\/pods\/([^/]+)(\/.*)?$/;
 const BROWSER_WS = /^\/pods\/([^/]+)\/devtools\/browser(?:\/[^/]*)?$/;

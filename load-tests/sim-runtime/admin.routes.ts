@@ -1,12 +1,12 @@
 /**
- * The sim runtime server's admin API (see sim.protocol.ts): what the sim driver uses to create, list
- * and delete pods, and what fault tests use to kill or stall one.
+ * The sim runtime server's admin API (see core/runtime/sim/sim.protocol.ts): what the sim driver
+ * uses to create, list and delete pods, and what fault tests use to kill or stall one.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { isValidPodId } from '../pod.store.ts';
+import { isValidPodId } from '../../core/runtime/pod.store.ts';
 import { readBody, sendJson } from './http.util.ts';
 import { PodExistsError, type SimPodRegistry } from './sim-pod.registry.ts';
-import { MAX_READY_MS, type SimPodCreateRequest } from './sim.protocol.ts';
+import { MAX_READY_MS, type SimPodCreateRequest } from '../../core/runtime/sim/sim.protocol.ts';
 
 export interface AdminDeps {
   registry: SimPodRegistry;

@@ -1,8 +1,10 @@
 /**
- * Entrypoint of the sim runtime server, started detached by the sim driver (server.launcher.ts) as a
- * plain `node` script (bundled by server.bundle.ts). Configured through its environment:
- * SIM_STATE_DIR (required), SIM_HOST (default 127.0.0.1), SIM_PORT (default 0: any free port),
- * SIM_IDLE_EXIT_MS (default 15 min).
+ * Entrypoint of the sim runtime server, started detached by the sim driver
+ * (core/runtime/sim/sim-server.launcher.ts) as a plain `node` script (bundled by
+ * core/runtime/sim/sim-server.bundle.ts, which finds this file by path: the server is a test and
+ * load-test tool, not part of the control plane, and ships in no image). Configured through its
+ * environment: SIM_STATE_DIR (required), SIM_HOST (default 127.0.0.1), SIM_PORT (default 0: any
+ * free port), SIM_IDLE_EXIT_MS (default 15 min).
  *
  * Protocol with whoever started it: once listening it writes `<SIM_STATE_DIR>/server.json`, then
  * prints exactly one JSON line on stdout, `{"ready":true,"port":<n>,"pid":<pid>}`; logs go to stderr.
@@ -12,7 +14,11 @@
 import { pino } from 'pino';
 import { SimPodRegistry } from './sim-pod.registry.ts';
 import { createSimRuntimeServer } from './sim-runtime.server.ts';
-import { readSimServerState, removeSimServerState, writeSimServerState } from './sim-server.state.ts';
+import {
+  readSimServerState,
+  removeSimServerState,
+  writeSimServerState,
+} from '../../core/runtime/sim/sim-server.state.ts';
 
 const WATCH_MS = 2_000;
 

@@ -5,7 +5,7 @@
  * big as a screenshot). No I/O here: the server feeds frames in and sends what comes out.
  */
 import { randomBytes } from 'node:crypto';
-import type { PodSessionConfig, PodStorageState, RestoredCounts } from '../driver.ts';
+import type { PodSessionConfig, PodStorageState, RestoredCounts } from '../../core/runtime/driver.ts';
 
 export const SIM_PRODUCT = 'SimChrome/1.0';
 const PROTOCOL_VERSION = '1.3';

@@ -5,7 +5,7 @@
  */
 import type { WebSocket } from 'ws';
 import { SimulatedBrowser } from './simulated-browser.ts';
-import type { SimPodCreateRequest, SimPodRecord } from './sim.protocol.ts';
+import type { SimPodCreateRequest, SimPodRecord } from '../../core/runtime/sim/sim.protocol.ts';
 
 /** Anything held open on a pod's behalf (a stalled request, a parked upgrade socket). */
 interface Destroyable {
