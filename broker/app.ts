@@ -30,7 +30,6 @@ import { workspacesRoutes } from './routes/workspaces.routes.ts';
 import { recordingsRoutes } from './routes/recordings.routes.ts';
 import { liveViewRoutes } from './routes/live-view.routes.ts';
 import { poolInsightsRoutes } from './routes/pool-insights.routes.ts';
-import { POOL_HISTORY_INTERVAL_MS, registerPoolSampler } from './pool-history.ts';
 import { dashboardPlugin } from './dashboard/dashboard.plugin.ts';
 import { scrubUrl } from '../core/domain/scrubber.ts';
 
@@ -40,8 +39,6 @@ export const HEADERS_TIMEOUT_MS = 10_000;
 export interface BuildAppOptions {
   /** Body size limit in bytes (storage_state can be large). */
   bodyLimit?: number;
-  /** How often the broker samples pool figures for the dashboard's history (default 5 s). */
-  poolHistoryIntervalMs?: number;
 }
 
 function makeAjv(coerce: boolean): Ajv {
@@ -136,7 +133,6 @@ export async function buildApp(services: Services, options: BuildAppOptions = {}
   await app.register(recordingsRoutes(services));
   await app.register(liveViewRoutes(services));
   await app.register(poolInsightsRoutes(services));
-  registerPoolSampler(app, services, options.poolHistoryIntervalMs ?? POOL_HISTORY_INTERVAL_MS);
   await app.register(dashboardPlugin(services.config));
   return app;
 }

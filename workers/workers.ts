@@ -10,6 +10,8 @@ import { teardownProcessor } from './teardown.processor.ts';
 import { recordingSweepProcessor } from './recording-sweep.processor.ts';
 import { signingKeySweepProcessor } from './signing-key-sweep.processor.ts';
 import { profilePurgeProcessor } from './profile-purge.processor.ts';
+import { poolHistoryProcessor } from './pool-history.processor.ts';
+import { POOL_HISTORY_INTERVAL_MS } from '../core/pools/pool-history.ts';
 import { SIGNING_KEY_SWEEP_MS } from '../core/security/signing-key-sweep.ts';
 import { createArtifactStore } from '../core/artifacts/local-artifact.store.ts';
 import { checkReadiness } from '../core/process/health.ts';
@@ -62,6 +64,13 @@ export function startWorkers(services: Services, options: WorkersOptions): Runni
       metrics,
       storesDown,
     ),
+    'pool-history-sample': wrapProcessor(
+      'pool-history-sample',
+      log,
+      poolHistoryProcessor(services),
+      metrics,
+      storesDown,
+    ),
     'profile-purge': wrapProcessor(
       'profile-purge',
       log,
@@ -100,6 +109,9 @@ export function startWorkers(services: Services, options: WorkersOptions): Runni
   });
   services.jobs.schedule('profile-purge', {}, services.config.profilePurgeEveryMs).catch((err: Error) => {
     log.error({ err }, 'scheduling the profile purge failed');
+  });
+  services.jobs.schedule('pool-history-sample', {}, POOL_HISTORY_INTERVAL_MS).catch((err: Error) => {
+    log.error({ err }, 'scheduling the pool history sample failed');
   });
   return {
     async close() {

@@ -1,6 +1,6 @@
 /**
  * Read-only operator views of a pool for the dashboard: its figures over the last hour (sampled by
- * broker/pool-history.ts) and Erlang-B capacity advice, the HTTP twin of `ventus pools advise --pool`.
+ * core/pools/pool-history.ts) and Erlang-B capacity advice, the HTTP twin of `ventus pools advise --pool`.
  */
 import type { FastifyInstance } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
@@ -13,7 +13,7 @@ import { DEFAULT_WINDOW_SECONDS, observeLoad } from '../../core/capacity/observe
 import type { Services } from '../../core/services.ts';
 import { requireScope } from '../auth.ts';
 import { jsonResponse, routeSchema } from '../openapi/route-schema.ts';
-import { POOL_HISTORY_INTERVAL_MS, readPoolHistory } from '../pool-history.ts';
+import { POOL_HISTORY_INTERVAL_MS, readPoolHistory } from '../../core/pools/pool-history.ts';
 
 const Count = Type.Integer({ minimum: 0 });
 const Rate = Type.Number({ minimum: 0, maximum: 1 });
@@ -132,7 +132,7 @@ export function poolInsightsRoutes(services: Services) {
           summary: "A pool's figures over the last hour (operator)",
           description:
             'Samples of ready, warming, held, admitted, queued, min_ready and max_total taken every ' +
-            `${POOL_HISTORY_INTERVAL_MS / 1000} s by the broker, kept for an hour in Redis (lost with Redis).`,
+            `${POOL_HISTORY_INTERVAL_MS / 1000} s by the workers, kept for an hour in Redis (lost with Redis).`,
           tags: ['pools'],
           scope: 'operator',
           params: PoolNameParams,

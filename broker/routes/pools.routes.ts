@@ -21,7 +21,7 @@ import type { Services } from '../../core/services.ts';
 import { announcePoolSettings } from '../../core/pools/announce-settings.ts';
 import { requireScope } from '../auth.ts';
 import { emptyResponse, HEADERS, jsonResponse, routeSchema } from '../openapi/route-schema.ts';
-import { poolView } from '../pool-view.ts';
+import { poolView } from '../../core/pools/pool-view.ts';
 
 export function poolsRoutes(services: Services) {
   return async function register(app: FastifyInstance): Promise<void> {

@@ -25,6 +25,8 @@ export const JOBS = {
   'signing-key-sweep': { queue: 'maintenance', payload: ScheduledJob, attempts: 1 },
   /** Every VENTUS_PROFILE_PURGE_EVERY_MS: purge deleted profiles' versions after the grace (audited). */
   'profile-purge': { queue: 'maintenance', payload: ScheduledJob, attempts: 1 },
+  /** Every 5 s: each pool's live figures appended to its history (the dashboard's pools page). */
+  'pool-history-sample': { queue: 'maintenance', payload: ScheduledJob, attempts: 1 },
 } as const satisfies Record<string, { queue: QueueName; payload: TObject; attempts: number }>;
 
 export type JobName = keyof typeof JOBS;

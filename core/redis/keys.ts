@@ -50,10 +50,6 @@ export class RedisKeys {
   poolHistory(pool: string): string {
     return `${this.prefix}:pool:${pool}:history`;
   }
-  /** STRING held for one sampling interval by the broker replica that samples the pool's figures. */
-  poolHistoryTick(pool: string): string {
-    return `${this.prefix}:pool:${pool}:history:tick`;
-  }
   /** STRING JSON of a pod (ids, endpoints) for whoever claims it. */
   pod(podId: string): string {
     return `${this.prefix}:pod:${podId}`;

@@ -1,7 +1,7 @@
 /**
  * The pools' recent figures, for the dashboard's pools page: one bounded Redis list per pool, newest
- * first. With several broker replicas, a per-pool tick key (`SET NX PX`) lets one replica sample each
- * interval instead of every replica.
+ * first. The `pool-history-sample` job (a BullMQ job scheduler: one run per interval, whatever the
+ * number of workers) appends to it.
  */
 import type { Redis } from 'ioredis';
 import type { RedisKeys } from './keys.ts';
@@ -11,11 +11,6 @@ export class PoolHistoryStore {
     private readonly redis: Redis,
     private readonly keys: RedisKeys,
   ) {}
-
-  /** True when this caller won the pool's tick for the next `ms` (no other replica samples it then). */
-  async claimTick(pool: string, ms: number): Promise<boolean> {
-    return (await this.redis.set(this.keys.poolHistoryTick(pool), '1', 'PX', ms, 'NX')) === 'OK';
-  }
 
   /** Adds a sample (JSON) and keeps the newest `max`. */
   async append(pool: string, sample: unknown, max: number): Promise<void> {

@@ -2,7 +2,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TestContext } from '../support/test-context.ts';
 import { ApiClient } from '../support/api-client.ts';
 import { erlangB } from '../../core/capacity/erlang-b.ts';
-import { samplePools } from '../../broker/pool-history.ts';
+import { samplePools } from '../../core/pools/pool-history.ts';
+import { createDriver } from '../../core/runtime/create-driver.ts';
+import { startWorkers } from '../../workers/workers.ts';
 
 const POOL = 'us-east1-chromium';
 
@@ -35,17 +37,10 @@ describe('pool history and advice (operator, for the dashboard)', () => {
     await ctx?.close();
   });
 
-  it('samples the figures once per interval across replicas, and serves them oldest first', async () => {
-    // The broker sampled on start; a second "replica" within the interval is turned away by the tick.
-    await expect
-      .poll(
-        async () => (await operator.request<History>('GET', `/v1/pools/${POOL}/history`)).body.samples.length,
-      )
-      .toBe(1);
-    await samplePools(server.services, 5_000);
+  it('samples every pool and serves the samples oldest first', async () => {
+    await samplePools(server.services);
     await operator.request('PATCH', `/v1/pools/${POOL}`, { body: { min_ready: 2 } });
-    await server.services.redis.del(server.services.redisKeys.poolHistoryTick(POOL));
-    await samplePools(server.services, 5_000);
+    await samplePools(server.services);
     const res = await operator.request<History>('GET', `/v1/pools/${POOL}/history?minutes=5`);
     expect(res.status).toBe(200);
     expect(res.body.interval_seconds).toBe(5);
@@ -54,6 +49,31 @@ describe('pool history and advice (operator, for the dashboard)', () => {
       [2, 3],
     ]);
     expect(Date.parse(res.body.samples[0]!.at)).toBeLessThanOrEqual(Date.parse(res.body.samples[1]!.at));
+    await server.services.redis.del(server.services.redisKeys.poolHistory(POOL));
+  });
+
+  it('is sampled by a job scheduler: one run per interval, however many workers run', async () => {
+    // Two worker replicas (each schedules the job on start), then a 250 ms interval for the test.
+    const driver = createDriver(ctx.config, server.services.agentAccess);
+    const replicas = [
+      startWorkers(server.services, { driver, headless: true }),
+      startWorkers(server.services, { driver, headless: true }),
+    ];
+    try {
+      await server.services.jobs.schedule('pool-history-sample', {}, 250);
+      const started = Date.now();
+      await new Promise((resolve) => setTimeout(resolve, 2_500));
+      const count = async () =>
+        (await operator.request<History>('GET', `/v1/pools/${POOL}/history`)).body.samples.length;
+      // A timer per replica would sample twice per interval (about 20 here); the scheduler runs once
+      // per interval (each upsert may add one run at once). A busy machine only makes fewer runs.
+      const intervals = Math.ceil((Date.now() - started) / 250);
+      expect(await count()).toBeLessThanOrEqual(intervals + 3);
+      await expect.poll(count, { timeout: 20_000 }).toBeGreaterThanOrEqual(3);
+    } finally {
+      await server.services.jobs.schedule('pool-history-sample', {}, 5_000);
+      await Promise.all(replicas.map((w) => w.close()));
+    }
   });
 
   it('advises from given traffic with the Erlang-B formula, and says what it could not observe', async () => {

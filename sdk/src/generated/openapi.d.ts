@@ -665,7 +665,7 @@ export interface paths {
     };
     /**
      * A pool's figures over the last hour (operator)
-     * @description Samples of ready, warming, held, admitted, queued, min_ready and max_total taken every 5 s by the broker, kept for an hour in Redis (lost with Redis).
+     * @description Samples of ready, warming, held, admitted, queued, min_ready and max_total taken every 5 s by the workers, kept for an hour in Redis (lost with Redis).
      *
      *     Requires scope `operator`.
      */

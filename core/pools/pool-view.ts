@@ -1,8 +1,8 @@
 /** A pool as the operator API shows it: settings from Postgres, live figures from Redis and Postgres. */
-import type { PoolSettings } from '../core/db/pools.repository.ts';
-import { liveStatusCounts } from '../core/db/sessions.repository.ts';
-import type { PoolResource } from '../core/domain/pool.schema.ts';
-import type { Services } from '../core/services.ts';
+import type { PoolSettings } from '../db/pools.repository.ts';
+import { liveStatusCounts } from '../db/sessions.repository.ts';
+import type { PoolResource } from '../domain/pool.schema.ts';
+import type { Services } from '../services.ts';
 
 export async function poolView(services: Services, pool: PoolSettings): Promise<PoolResource> {
   const [warm, starting, admitted, counts, warmupMs] = await Promise.all([
