@@ -10,8 +10,14 @@ import { retryAfterSeconds } from '../core/capacity/retry-after.ts';
 import type { Admission } from '../core/redis/pool-slots.ts';
 import type { Services } from '../core/services.ts';
 
+/** What a refusal reads to compute Retry-After (the pool's and workspace's turnover) and counts. */
+export type RefusalDeps = Pick<Services, 'db' | 'metrics' | 'poolSlots' | 'warmPods'>;
+
 /** Retry-After for a full pool: its releases, its starting pods, its earliest expiry. */
-export async function poolRetryAfter(services: Services, pool: PoolSettings): Promise<number> {
+export async function poolRetryAfter(
+  services: Pick<RefusalDeps, 'db' | 'poolSlots' | 'warmPods'>,
+  pool: PoolSettings,
+): Promise<number> {
   const [releasesMs, soonest, starting, warmupMs] = await Promise.all([
     services.poolSlots.recentReleases({ pool: pool.name }),
     earliestExpiry(services.db, { pool: pool.name }),
@@ -28,7 +34,10 @@ export async function poolRetryAfter(services: Services, pool: PoolSettings): Pr
 }
 
 /** Retry-After for a workspace at its quota: its own releases and the earliest expiry of its sessions. */
-export async function quotaRetryAfter(services: Services, workspaceId: string): Promise<number> {
+export async function quotaRetryAfter(
+  services: Pick<RefusalDeps, 'db' | 'poolSlots'>,
+  workspaceId: string,
+): Promise<number> {
   const [releasesMs, soonest] = await Promise.all([
     services.poolSlots.recentReleases({ workspaceId }),
     earliestExpiry(services.db, { workspaceId }),
@@ -43,7 +52,7 @@ export async function quotaRetryAfter(services: Services, workspaceId: string): 
 }
 
 export async function refusal(
-  services: Services,
+  services: RefusalDeps,
   pool: PoolSettings,
   workspaceId: string,
   admission: Exclude<Admission, 'admitted'>,

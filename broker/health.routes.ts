@@ -42,7 +42,10 @@ const Ready = Type.Object(
 
 const TAGS = ['operations'];
 
-export function healthRoutes(services: Services) {
+/** The stores /readyz pings, the registry /metrics renders, and the config (driver, metrics token). */
+export type HealthRoutesDeps = Pick<Services, 'config' | 'db' | 'metrics' | 'redis'>;
+
+export function healthRoutes(services: HealthRoutesDeps) {
   return async function register(app: FastifyInstance): Promise<void> {
     app.get(
       '/healthz',

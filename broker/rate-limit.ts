@@ -8,7 +8,10 @@ import rateLimit from '@fastify/rate-limit';
 import { ProblemError } from '../core/domain/problems.ts';
 import type { Services } from '../core/services.ts';
 
-export async function registerRateLimit(app: FastifyInstance, services: Services): Promise<void> {
+/** The shared Redis the counters live in, and the limit and key prefix from the config. */
+export type RateLimitDeps = Pick<Services, 'config' | 'redis'>;
+
+export async function registerRateLimit(app: FastifyInstance, services: RateLimitDeps): Promise<void> {
   await app.register(rateLimit, {
     global: true,
     hook: 'preHandler',

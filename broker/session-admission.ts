@@ -26,13 +26,22 @@ import { jobIds } from '../core/queue/jobs.ts';
 import { restorePoolSlots } from '../core/pools/restore-slots.ts';
 import type { Services } from '../core/services.ts';
 
+/** What creating a session reads and writes: Postgres, the pool's slots, the in-flight markers, the queue. */
+export type CreateSessionDeps = Pick<
+  Services,
+  'config' | 'db' | 'idempotencyMarkers' | 'jobs' | 'metrics' | 'poolSlots' | 'profileCipher' | 'warmPods'
+>;
+
 export interface CreateOutcome {
   session: Session;
   /** True for an idempotent replay (200), false for a new session (202). */
   replayed: boolean;
 }
 
-async function resolvePool(services: Services, body: CreateSessionBody): Promise<PoolSettings> {
+async function resolvePool(
+  services: Pick<CreateSessionDeps, 'config' | 'db'>,
+  body: CreateSessionBody,
+): Promise<PoolSettings> {
   const policy = { allowPrivate: services.config.allowPrivateTargets };
   const proxyProblem =
     body.proxy &&
@@ -80,7 +89,7 @@ async function resolvePool(services: Services, body: CreateSessionBody): Promise
  * not change what this session loads).
  */
 async function resolveProfileVersion(
-  services: Services,
+  services: Pick<CreateSessionDeps, 'db'>,
   principal: ApiKeyPrincipal,
   body: CreateSessionBody,
 ): Promise<number | undefined> {
@@ -117,7 +126,7 @@ function refuseOverLifetime(body: CreateSessionBody, limits: WorkspaceLimits): v
 
 /** The session created under this Idempotency-Key within the 24 h window, if any. */
 export async function findReplay(
-  services: Pick<Services, 'db'>,
+  services: Pick<CreateSessionDeps, 'db'>,
   principal: ApiKeyPrincipal,
   key: string,
 ): Promise<Session | undefined> {
@@ -126,7 +135,7 @@ export async function findReplay(
 }
 
 async function replay(
-  services: Services,
+  services: Pick<CreateSessionDeps, 'db'>,
   principal: ApiKeyPrincipal,
   key: string,
 ): Promise<CreateOutcome | undefined> {
@@ -140,7 +149,7 @@ async function replay(
  * from Postgres and the step retried, so a flushed Redis admits past neither max_total nor the quota.
  */
 async function admit(
-  services: Services,
+  services: Pick<CreateSessionDeps, 'db' | 'metrics' | 'poolSlots'>,
   pool: PoolSettings,
   sessionId: string,
   share: WorkspaceShare,
@@ -160,7 +169,10 @@ async function admit(
 /** One rebuild per workspace at a time in this process (200 refused creates do not make 200 reads). */
 const syncing = new Map<string, Promise<number>>();
 
-function syncWorkspaceShare(services: Services, workspaceId: string): Promise<number> {
+function syncWorkspaceShare(
+  services: Pick<CreateSessionDeps, 'db' | 'poolSlots'>,
+  workspaceId: string,
+): Promise<number> {
   const running = syncing.get(workspaceId);
   if (running) return running;
   const sync = listWorkspaceLiveSessions(services.db, workspaceId)
@@ -178,7 +190,7 @@ const DUPLICATE_WAIT_MS = 10_000;
  * with a key is in flight, its duplicates wait for it (a Redis marker) instead of racing it for a slot.
  */
 export async function createSession(
-  services: Services,
+  services: CreateSessionDeps,
   principal: ApiKeyPrincipal,
   idempotencyKey: string,
   body: CreateSessionBody,
@@ -211,7 +223,7 @@ export async function createSession(
 }
 
 async function waitForDuplicate(
-  services: Services,
+  services: Pick<CreateSessionDeps, 'db' | 'idempotencyMarkers'>,
   principal: ApiKeyPrincipal,
   idempotencyKey: string,
 ): Promise<CreateOutcome | undefined> {
@@ -228,7 +240,7 @@ async function waitForDuplicate(
 }
 
 async function createNew(
-  services: Services,
+  services: Omit<CreateSessionDeps, 'idempotencyMarkers'>,
   principal: ApiKeyPrincipal,
   idempotencyKey: string,
   body: CreateSessionBody,

@@ -5,11 +5,14 @@
  * with keep-alive waits for a reconnect until it expires).
  */
 import { getSession } from '../core/db/sessions.repository.ts';
-import { endSession } from '../core/lifecycle/end-session.ts';
+import { endSession, type EndSessionDeps } from '../core/lifecycle/end-session.ts';
 import type { Services } from '../core/services.ts';
 import type { Logger } from '../core/logging/logger.ts';
 
-export async function sweepDeadProxies(services: Services, log: Logger): Promise<void> {
+/** The proxies' connection counts and heartbeats, and what ending a session needs. */
+export type DeadProxySweepDeps = EndSessionDeps & Pick<Services, 'cdpConnections'>;
+
+export async function sweepDeadProxies(services: DeadProxySweepDeps, log: Logger): Promise<void> {
   for (const sessionId of await services.cdpConnections.sweepDeadProxies()) {
     const session = await getSession(services.db, sessionId);
     if (session?.status !== 'RUNNING' || session.keepAliveSeconds > 0) continue;

@@ -10,9 +10,9 @@ import { PodFleet } from '../core/pools/pod-fleet.ts';
 import type { RuntimeDriver } from '../core/runtime/driver.ts';
 import type { Services } from '../core/services.ts';
 import type { Logger } from '../core/logging/logger.ts';
-import { recoverLostRedisState } from './redis-recovery.ts';
+import { recoverLostRedisState, type RedisRecoveryDeps } from './redis-recovery.ts';
 import { FleetScaler } from './fleet-scaler.ts';
-import { SessionJanitor } from './session-janitor.ts';
+import { SessionJanitor, type SessionJanitorDeps } from './session-janitor.ts';
 import type { Lease } from './lease.ts';
 
 export interface ReconcilerOptions {
@@ -22,12 +22,20 @@ export interface ReconcilerOptions {
   lease: Lease;
 }
 
+/**
+ * The janitor's and the Redis recovery's deps, plus the pool stores, metrics and orphan grace the
+ * fleet (scaler) works with.
+ */
+export type ReconcilerDeps = SessionJanitorDeps &
+  RedisRecoveryDeps &
+  Pick<Services, 'config' | 'metrics' | 'warmPods'>;
+
 export class PoolReconciler {
   readonly scaler: FleetScaler;
   private readonly janitor: SessionJanitor;
 
   constructor(
-    private readonly services: Services,
+    private readonly services: ReconcilerDeps,
     private readonly options: ReconcilerOptions,
   ) {
     const { driver, headless, log, lease } = options;

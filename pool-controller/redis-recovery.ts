@@ -12,8 +12,11 @@ import type { RuntimeDriver } from '../core/runtime/driver.ts';
 import type { Services } from '../core/services.ts';
 import type { Logger } from '../core/logging/logger.ts';
 
+/** What is rebuilt: the live sessions' jobs, and the held pods' records and routes. */
+export type RedisRecoveryDeps = Pick<Services, 'jobs' | 'podRecords' | 'sessionRoutes'>;
+
 export async function recoverLostRedisState(
-  services: Services,
+  services: RedisRecoveryDeps,
   driver: RuntimeDriver,
   live: Session[],
   log: Logger,

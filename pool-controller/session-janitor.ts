@@ -5,7 +5,7 @@
  */
 import { getSession, type Session } from '../core/db/sessions.repository.ts';
 import type { PoolSettings } from '../core/db/pools.repository.ts';
-import { endSession, afterEnd } from '../core/lifecycle/end-session.ts';
+import { endSession, afterEnd, type EndSessionDeps } from '../core/lifecycle/end-session.ts';
 import { isTerminal } from '../core/domain/session-states.ts';
 import { jobIds } from '../core/queue/jobs.ts';
 import type { PodStatus, RuntimeDriver } from '../core/runtime/driver.ts';
@@ -22,11 +22,14 @@ const STUCK_QUEUED_MS = 10_000;
 /** Longer than every provision attempt with its backoff: a session still PROVISIONING is stuck. */
 const PROVISION_DEADLINE_MS = 5 * 60_000;
 
+/** Ending sessions, re-enqueueing their provision jobs, their claim records and slots in Redis. */
+export type SessionJanitorDeps = EndSessionDeps & Pick<Services, 'podRecords' | 'poolSlots'>;
+
 export class SessionJanitor {
   private readonly probes: HeldPodProbes;
 
   constructor(
-    private readonly services: Services,
+    private readonly services: SessionJanitorDeps,
     private readonly driver: RuntimeDriver,
     private readonly log: Logger,
   ) {

@@ -11,7 +11,7 @@ import { forDeployment, problemDocument, type ProblemType } from '../core/domain
 import { PROXY_HEARTBEAT_MS } from '../core/redis/cdp-connections.ts';
 import { getSession } from '../core/db/sessions.repository.ts';
 import { isTerminal } from '../core/domain/session-states.ts';
-import { endSession } from '../core/lifecycle/end-session.ts';
+import { endSession, type EndSessionDeps } from '../core/lifecycle/end-session.ts';
 import type { Services } from '../core/services.ts';
 import { isLiveViewPath } from './live-view.proxy.ts';
 import { handshakeProblem } from './websocket-handshake.ts';
@@ -38,9 +38,16 @@ function bearer(req: IncomingMessage, url: URL): string | undefined {
   return header?.startsWith('Bearer ') ? header.slice(7) : undefined;
 }
 
+/**
+ * The signing keys and routes to verify and route a connect, the connection counts across replicas,
+ * the agents' key, what ending a session needs (the last client left), the log and metrics.
+ */
+export type CdpProxyDeps = EndSessionDeps &
+  Pick<Services, 'agentAccess' | 'cdpConnections' | 'config' | 'log' | 'metrics' | 'tokens'>;
+
 export async function attachCdpProxy(
   server: Server,
-  services: Services,
+  services: CdpProxyDeps,
   subscriber: Redis,
 ): Promise<CdpProxy> {
   const log = services.log.child({ component: 'proxy' });

@@ -11,6 +11,9 @@ import type { SessionRoute } from '../core/redis/session-routes.ts';
 import type { Services } from '../core/services.ts';
 import type { AgentRef } from '../core/runtime/agent.client.ts';
 
+/** The signing keys for the viewer token; the session's route, its revocation and its row. */
+export type ViewerAccessDeps = Pick<Services, 'db' | 'sessionRoutes' | 'tokens'>;
+
 /** What the viewer page shows; also the `state` of GET /v/{id}/status. */
 export type ViewerState = 'live' | 'ended' | 'expired' | 'invalid' | 'not-found' | 'not-running';
 
@@ -32,7 +35,7 @@ const deny = (state: ViewerState, problem: ProblemType, detail: string): Access 
  * (the status endpoint, which grants nothing) reports an ended session as ended even past expiry.
  */
 export async function checkViewer(
-  services: Pick<Services, 'tokens' | 'sessionRoutes' | 'db'>,
+  services: ViewerAccessDeps,
   sessionId: string,
   token: string | null,
   options: { explainOnly?: boolean } = {},

@@ -16,7 +16,7 @@ import { forDeployment, problemDocument, type ProblemType } from '../core/domain
 import { podLiveView } from '../core/runtime/pod-control.client.ts';
 import { agentWebSocket } from '../core/runtime/agent.client.ts';
 import type { Services } from '../core/services.ts';
-import { agentOf, checkViewer, type Access } from './live-view.access.ts';
+import { agentOf, checkViewer, type Access, type ViewerAccessDeps } from './live-view.access.ts';
 import { limitDefaults, workspaceLimits } from '../core/db/workspace-settings.repository.ts';
 import { RFB_CLIENT_MAX_MESSAGE, RFB_SERVER_MAX_MESSAGE } from '../core/domain/rfb-messages.ts';
 import {
@@ -113,9 +113,13 @@ function openUpstream(target: {
   });
 }
 
+/** What checking a viewer needs, the agents' key to reach their VNC, the config, log and metrics. */
+export type LiveViewProxyDeps = ViewerAccessDeps &
+  Pick<Services, 'agentAccess' | 'config' | 'log' | 'metrics'>;
+
 export async function attachLiveViewProxy(
   server: Server,
-  services: Services,
+  services: LiveViewProxyDeps,
   subscriber: Redis,
 ): Promise<LiveViewProxy> {
   const log = services.log.child({ component: 'live-view' });

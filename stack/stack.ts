@@ -97,7 +97,7 @@ async function openServicesAfterMigrating(
   return openServices(config, urls, log);
 }
 
-async function deleteWarmPods(services: Services, fleet: PodFleet): Promise<void> {
+async function deleteWarmPods(services: Pick<Services, 'db' | 'warmPods'>, fleet: PodFleet): Promise<void> {
   for (const pool of await listPools(services.db)) {
     for (const id of await services.warmPods.ids(pool.name)) {
       await fleet.retireWarm(pool.name, id).catch(() => {});

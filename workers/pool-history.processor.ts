@@ -2,11 +2,10 @@
  * pool-history-sample: every pool's live figures appended to its history (core/pools/pool-history.ts).
  * History is a convenience: a failed run is logged by the job wrapper and the next one tries again.
  */
-import { samplePools } from '../core/pools/pool-history.ts';
-import type { Services } from '../core/services.ts';
+import { samplePools, type PoolSamplingDeps } from '../core/pools/pool-history.ts';
 import type { JobContext } from './processor.ts';
 
-export function poolHistoryProcessor(services: Services) {
+export function poolHistoryProcessor(services: PoolSamplingDeps) {
   return async (_job: JobContext<'pool-history-sample'>): Promise<void> => {
     await samplePools(services);
   };

@@ -6,7 +6,9 @@ import { purgeDeletedProfiles } from '../core/profiles/profile-purge.ts';
 import type { Services } from '../core/services.ts';
 import type { JobContext } from './processor.ts';
 
-export function profilePurgeProcessor(services: Services) {
+export type ProfilePurgeDeps = Pick<Services, 'config' | 'db'>;
+
+export function profilePurgeProcessor(services: ProfilePurgeDeps) {
   return async ({ log }: JobContext<'profile-purge'>): Promise<void> => {
     const purged = await purgeDeletedProfiles({
       db: services.db,

@@ -10,18 +10,24 @@ import {
   type Session,
 } from '../core/db/sessions.repository.ts';
 import { isTerminal } from '../core/domain/session-states.ts';
-import { endSession } from '../core/lifecycle/end-session.ts';
+import { endSession, type EndSessionDeps } from '../core/lifecycle/end-session.ts';
 import { jobIds } from '../core/queue/jobs.ts';
 import { SessionConfigRejectedError, type Pod, type RuntimeDriver } from '../core/runtime/driver.ts';
 import type { Services } from '../core/services.ts';
 import type { PodFleet } from '../core/pools/pod-fleet.ts';
 import type { Logger } from '../core/logging/logger.ts';
 import { PermanentJobError, type JobContext } from './processor.ts';
-import { sessionStorageState, toRestoredState } from './storage-state.ts';
+import { sessionStorageState, toRestoredState, type StorageStateDeps } from './storage-state.ts';
 import { openSessionSecrets } from '../core/security/session-secrets.ts';
 
+/**
+ * Postgres and the queue (the session's transitions, its expiry, its end on failure), its route and
+ * the RUNNING announcement, the pool-changed signal, the cipher for its sealed settings, the metrics.
+ */
+export type ProvisionServices = EndSessionDeps & StorageStateDeps & Pick<Services, 'metrics' | 'poolSignals'>;
+
 export interface ProvisionDeps {
-  services: Services;
+  services: ProvisionServices;
   driver: RuntimeDriver;
   /** Claims a warm pod or starts one cold, and retires a pod nobody will use. */
   fleet: PodFleet;
@@ -52,7 +58,10 @@ async function lostTheRace(deps: ProvisionDeps, sessionId: string, pod: Pod, log
 }
 
 /** The upstream proxy as the pod needs it: the stored url and username, the password unsealed. */
-function withProxyPassword(services: Services, session: Session): NonNullable<Session['config']['proxy']> {
+function withProxyPassword(
+  services: Pick<ProvisionServices, 'profileCipher'>,
+  session: Session,
+): NonNullable<Session['config']['proxy']> {
   const { proxyPassword } = openSessionSecrets(services.profileCipher, session);
   return { ...session.config.proxy!, ...(proxyPassword !== undefined && { password: proxyPassword }) };
 }

@@ -16,7 +16,8 @@ import type { Logger } from '../core/logging/logger.ts';
 const CONTENT_TYPE = 'video/webm';
 
 export interface CollectDeps {
-  services: Services;
+  /** Postgres for the recording row; the agent's key to stop the recording and download it. */
+  services: Pick<Services, 'agentAccess' | 'db'>;
   driver: RuntimeDriver;
   store: ArtifactStore;
 }

@@ -14,7 +14,9 @@ import type { JobContext } from './processor.ts';
 /** Rows per batch; a run continues until none are due. */
 const BATCH = 100;
 
-export function recordingSweepProcessor(services: Services, store: ArtifactStore) {
+export type RecordingSweepDeps = Pick<Services, 'db'>;
+
+export function recordingSweepProcessor(services: RecordingSweepDeps, store: ArtifactStore) {
   return async ({ log }: JobContext<'recording-sweep'>): Promise<void> => {
     let deleted = 0;
     for (;;) {

@@ -6,7 +6,9 @@ import { sweepSigningKeys } from '../core/security/signing-key-sweep.ts';
 import type { Services } from '../core/services.ts';
 import type { JobContext } from './processor.ts';
 
-export function signingKeySweepProcessor(services: Services) {
+export type SigningKeySweepDeps = Pick<Services, 'config' | 'db' | 'tokens'>;
+
+export function signingKeySweepProcessor(services: SigningKeySweepDeps) {
   return async ({ log }: JobContext<'signing-key-sweep'>): Promise<void> => {
     const deleted = await sweepSigningKeys({
       db: services.db,

@@ -6,8 +6,11 @@ import type { PodStorageState, RestoredCounts } from '../core/runtime/driver.ts'
 import type { Services } from '../core/services.ts';
 import { openSessionSecrets } from '../core/security/session-secrets.ts';
 
+/** Postgres for the pinned profile version, the cipher to open it (and the session's sealed secrets). */
+export type StorageStateDeps = Pick<Services, 'db' | 'profileCipher'>;
+
 export async function sessionStorageState(
-  services: Services,
+  services: StorageStateDeps,
   session: Session,
 ): Promise<PodStorageState | undefined> {
   const inline = openSessionSecrets(services.profileCipher, session).storageState;

@@ -11,10 +11,17 @@ import type { Services } from '../core/services.ts';
 import type { PodFleet } from '../core/pools/pod-fleet.ts';
 import type { JobContext } from './processor.ts';
 import { PermanentJobError } from './processor.ts';
-import { collectRecording } from './recording-collect.ts';
+import { collectRecording, type CollectDeps } from './recording-collect.ts';
+
+/**
+ * The session's row, its claim record and route, its slot, the pool-changed signal; what saving its
+ * recording needs; the config for the default artifact store.
+ */
+export type TeardownDeps = CollectDeps['services'] &
+  Pick<Services, 'config' | 'db' | 'podRecords' | 'poolSignals' | 'poolSlots' | 'sessionRoutes'>;
 
 export function teardownProcessor(
-  services: Services,
+  services: TeardownDeps,
   driver: RuntimeDriver,
   fleet: PodFleet,
   store: ArtifactStore = createArtifactStore(services.config),

@@ -28,7 +28,9 @@ function view(r: AuditRecord): AuditItem {
   };
 }
 
-export function auditRoutes(services: Services) {
+export type AuditRoutesDeps = Pick<Services, 'db'>;
+
+export function auditRoutes(services: AuditRoutesDeps) {
   return async function register(app: FastifyInstance): Promise<void> {
     const api = app.withTypeProvider<TypeBoxTypeProvider>();
 

@@ -37,7 +37,9 @@ function view(key: ApiKeyRecord): ApiKeyResource {
   };
 }
 
-export function keysRoutes(services: Services) {
+export type KeysRoutesDeps = Pick<Services, 'db'>;
+
+export function keysRoutes(services: KeysRoutesDeps) {
   return async function register(app: FastifyInstance): Promise<void> {
     const api = app.withTypeProvider<TypeBoxTypeProvider>();
 

@@ -15,7 +15,7 @@ import { requireScope } from '../auth.ts';
 import { emptyResponse, jsonResponse, routeSchema } from '../openapi/route-schema.ts';
 import { liveViewUrl } from '../session-view.ts';
 import { SessionIdParams } from './session.docs.ts';
-import { sessionFinder } from './session-finder.ts';
+import { sessionFinder, type SessionFinderDeps } from './session-finder.ts';
 
 const LiveViewBody = Type.Object(
   {
@@ -50,7 +50,11 @@ const ReasonHeader = Type.Object({
 // eslint-disable-next-line no-control-regex
 const CONTROL = /[\x00-\x1f\x7f]/;
 
-export function liveViewRoutes(services: Services) {
+/** The session's pod (its record, the agent's key) to open the view on; its route to revoke one. */
+export type LiveViewRoutesDeps = SessionFinderDeps &
+  Pick<Services, 'agentAccess' | 'podRecords' | 'sessionRoutes'>;
+
+export function liveViewRoutes(services: LiveViewRoutesDeps) {
   const { findOwn } = sessionFinder(services);
   return async function register(app: FastifyInstance): Promise<void> {
     const api = app.withTypeProvider<TypeBoxTypeProvider>();

@@ -65,7 +65,9 @@ function memberAudit(
   };
 }
 
-export function membersRoutes(services: Services) {
+export type MembersRoutesDeps = Pick<Services, 'db'>;
+
+export function membersRoutes(services: MembersRoutesDeps) {
   return async function register(app: FastifyInstance): Promise<void> {
     const api = app.withTypeProvider<TypeBoxTypeProvider>();
 

@@ -13,7 +13,11 @@ import { DEFAULT_WINDOW_SECONDS, observeLoad } from '../../core/capacity/observe
 import type { Services } from '../../core/services.ts';
 import { requireScope } from '../auth.ts';
 import { jsonResponse, routeSchema } from '../openapi/route-schema.ts';
-import { POOL_HISTORY_INTERVAL_MS, readPoolHistory } from '../../core/pools/pool-history.ts';
+import {
+  POOL_HISTORY_INTERVAL_MS,
+  readPoolHistory,
+  type PoolHistoryDeps,
+} from '../../core/pools/pool-history.ts';
 
 const Count = Type.Integer({ minimum: 0 });
 const Rate = Type.Number({ minimum: 0, maximum: 1 });
@@ -115,7 +119,9 @@ const PoolAdvice = Type.Object({
   ),
 });
 
-export function poolInsightsRoutes(services: Services) {
+export type PoolInsightsRoutesDeps = PoolHistoryDeps & Pick<Services, 'db' | 'warmPods'>;
+
+export function poolInsightsRoutes(services: PoolInsightsRoutesDeps) {
   return async function register(app: FastifyInstance): Promise<void> {
     const api = app.withTypeProvider<TypeBoxTypeProvider>();
     const findPool = async (name: string) => {

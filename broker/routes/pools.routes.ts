@@ -23,7 +23,10 @@ import { requireScope } from '../auth.ts';
 import { emptyResponse, HEADERS, jsonResponse, routeSchema } from '../openapi/route-schema.ts';
 import { poolView } from '../../core/pools/pool-view.ts';
 
-export function poolsRoutes(services: Services) {
+/** Postgres for the settings; the pools' Redis stores to announce them and to show live figures. */
+export type PoolsRoutesDeps = Pick<Services, 'config' | 'db' | 'poolSignals' | 'poolSlots' | 'warmPods'>;
+
+export function poolsRoutes(services: PoolsRoutesDeps) {
   return async function register(app: FastifyInstance): Promise<void> {
     const api = app.withTypeProvider<TypeBoxTypeProvider>();
     const notFound = (name: string) => new ProblemError('not-found', { detail: `No pool named '${name}'` });

@@ -32,7 +32,7 @@ import type { Services } from '../../core/services.ts';
 import { requireScope } from '../auth.ts';
 import { HEADERS, jsonResponse, routeSchema, type ResponseHeader } from '../openapi/route-schema.ts';
 import { SessionIdParams } from './session.docs.ts';
-import { sessionFinder } from './session-finder.ts';
+import { sessionFinder, type SessionFinderDeps } from './session-finder.ts';
 
 const ETAG: ResponseHeader = {
   description:
@@ -67,7 +67,11 @@ function countsOf(state: StorageState): RestoredState {
   };
 }
 
-export function profileSnapshotRoutes(services: Services) {
+/** The session's pod (its record and the agent's key) to capture from; Postgres and the cipher to save. */
+export type ProfileSnapshotRoutesDeps = SessionFinderDeps &
+  Pick<Services, 'agentAccess' | 'log' | 'podRecords' | 'profileCipher'>;
+
+export function profileSnapshotRoutes(services: ProfileSnapshotRoutesDeps) {
   const { findOwn } = sessionFinder(services);
 
   /** The browser's storage_state, read from the session's pod (only a RUNNING session has one). */

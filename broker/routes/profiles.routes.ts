@@ -106,7 +106,9 @@ function toVersionSummary(v: ProfileVersion): ProfileVersionSummary {
 
 const notFound = (id: string) => new ProblemError('not-found', { detail: `Profile ${id} not found` });
 
-export function profilesRoutes(services: Services) {
+export type ProfilesRoutesDeps = Pick<Services, 'config' | 'db' | 'profileCipher'>;
+
+export function profilesRoutes(services: ProfilesRoutesDeps) {
   const limitsOf = (workspaceId: string) =>
     workspaceLimits(services.db, workspaceId, limitDefaults(services.config));
   /** Another workspace's (or a deleted) profile does not exist for this caller (404, not 403). */

@@ -13,11 +13,10 @@ import { isTerminal } from '../../core/domain/session-states.ts';
 import { getRecording } from '../../core/db/recordings.repository.ts';
 import type { ArtifactStore } from '../../core/artifacts/artifact-store.ts';
 import { createArtifactStore } from '../../core/artifacts/local-artifact.store.ts';
-import type { Services } from '../../core/services.ts';
 import { requireScope } from '../auth.ts';
 import { HEADERS, jsonResponse, routeSchema } from '../openapi/route-schema.ts';
 import { SessionIdParams } from './session.docs.ts';
-import { sessionFinder } from './session-finder.ts';
+import { sessionFinder, type SessionFinderDeps } from './session-finder.ts';
 
 const RecordingLink = Type.Object(
   {
@@ -44,8 +43,11 @@ const DownloadQuery = Type.Object({
 
 const TAGS = ['recordings'];
 
+/** Postgres for the recording rows, the signing keys and public URL for its signed download link. */
+export type RecordingsRoutesDeps = SessionFinderDeps;
+
 export function recordingsRoutes(
-  services: Services,
+  services: RecordingsRoutesDeps,
   store: ArtifactStore = createArtifactStore(services.config),
 ) {
   return async function register(app: FastifyInstance): Promise<void> {

@@ -7,13 +7,12 @@ import { ULID_PATTERN } from '../../core/domain/ids.ts';
 import { readCursor, toPage } from '../../core/domain/cursor.ts';
 import { DEFAULT_PAGE_SIZE, PageQuery } from '../../core/domain/pagination.schema.ts';
 import { listTransitions } from '../../core/db/sessions.repository.ts';
-import { endSession } from '../../core/lifecycle/end-session.ts';
+import { endSession, type EndSessionDeps } from '../../core/lifecycle/end-session.ts';
 import { keepSessionAlive } from '../../core/lifecycle/extend-session.ts';
-import type { Services } from '../../core/services.ts';
 import { requireScope } from '../auth.ts';
 import { emptyResponse, jsonResponse, routeSchema } from '../openapi/route-schema.ts';
 import { KeepAliveBody, ReasonHeaders, SessionIdParams, TransitionList } from './session.docs.ts';
-import { sessionFinder } from './session-finder.ts';
+import { sessionFinder, type SessionFinderDeps } from './session-finder.ts';
 
 /** `:id` constrained to a ULID so `/v1/sessions/{id}:keepalive` can share the path segment. */
 const KEEPALIVE_PATH = `/v1/sessions/:id(${ULID_PATTERN.slice(1, -1)})::keepalive`;
@@ -23,7 +22,9 @@ const REASON = /^[^\x00-\x1f\x7f]{8,500}$/;
 /** A transition's position: its bigserial id. */
 const TRANSITION_SEQ = /^[1-9][0-9]{0,17}$/;
 
-export function sessionActionsRoutes(services: Services) {
+export type SessionActionsRoutesDeps = SessionFinderDeps & EndSessionDeps;
+
+export function sessionActionsRoutes(services: SessionActionsRoutesDeps) {
   return async function register(app: FastifyInstance): Promise<void> {
     const api = app.withTypeProvider<TypeBoxTypeProvider>();
     const { view, findOwn, findAny } = sessionFinder(services);

@@ -5,7 +5,10 @@ import { getSession, getWorkspaceSession, type Session } from '../../core/db/ses
 import type { Services } from '../../core/services.ts';
 import { toSessionResource } from '../session-view.ts';
 
-export function sessionFinder(services: Services) {
+/** Postgres to load the session, the signing keys and public URL to render its `connect_url`. */
+export type SessionFinderDeps = Pick<Services, 'config' | 'db' | 'tokens'>;
+
+export function sessionFinder(services: SessionFinderDeps) {
   const notFound = (id: string) => new ProblemError('not-found', { detail: `Session ${id} not found` });
   return {
     view: (s: Session) => toSessionResource(s, services.tokens, services.config.publicUrl),

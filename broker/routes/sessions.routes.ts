@@ -8,13 +8,13 @@ import { readCursor, toPage } from '../../core/domain/cursor.ts';
 import { DEFAULT_PAGE_SIZE, pageOf } from '../../core/domain/pagination.schema.ts';
 import type { SessionStatus } from '../../core/domain/session-states.ts';
 import { listSessions, type Session } from '../../core/db/sessions.repository.ts';
-import { endSession } from '../../core/lifecycle/end-session.ts';
+import { endSession, type EndSessionDeps } from '../../core/lifecycle/end-session.ts';
 import type { Services } from '../../core/services.ts';
 import { requireScope } from '../auth.ts';
 import { HEADERS, jsonResponse, routeSchema } from '../openapi/route-schema.ts';
-import { createSession, findReplay } from '../session-admission.ts';
+import { createSession, findReplay, type CreateSessionDeps } from '../session-admission.ts';
 import { GetSessionQuery, IdempotencyHeaders, ListSessionsQuery, SessionIdParams } from './session.docs.ts';
-import { sessionFinder } from './session-finder.ts';
+import { sessionFinder, type SessionFinderDeps } from './session-finder.ts';
 import { SessionWaiters } from '../session-waiters.ts';
 
 const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,255}$/;
@@ -53,7 +53,13 @@ function parseLabels(label: string | string[] | undefined): Record<string, strin
   );
 }
 
-export function sessionsRoutes(services: Services) {
+/** Create (admission), read and wait (the RUNNING announcements), list and release. */
+export type SessionsRoutesDeps = CreateSessionDeps &
+  SessionFinderDeps &
+  EndSessionDeps &
+  Pick<Services, 'duplicateRedis' | 'sessionRoutes'>;
+
+export function sessionsRoutes(services: SessionsRoutesDeps) {
   return async function register(app: FastifyInstance): Promise<void> {
     const api = app.withTypeProvider<TypeBoxTypeProvider>();
     const { view, findOwn } = sessionFinder(services);

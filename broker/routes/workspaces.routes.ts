@@ -30,7 +30,9 @@ const WorkspaceIdParams = Type.Object({
   id: Type.String({ description: 'Workspace id (a ULID)', examples: ['01JC1AMQX4N3PWV9MR2BCKDH7E'] }),
 });
 
-export function workspacesRoutes(services: Services) {
+export type WorkspacesRoutesDeps = Pick<Services, 'config' | 'db'>;
+
+export function workspacesRoutes(services: WorkspacesRoutesDeps) {
   const defaults = limitDefaults(services.config);
   const deps = { db: services.db, defaults };
   const notFound = (id: string) => new ProblemError('not-found', { detail: `Workspace ${id} not found` });

@@ -7,7 +7,7 @@
 import { listPools } from '../db/pools.repository.ts';
 import { PoolHistoryStore } from '../redis/pool-history.store.ts';
 import type { Services } from '../services.ts';
-import { poolView } from './pool-view.ts';
+import { poolView, type PoolViewDeps } from './pool-view.ts';
 
 export const POOL_HISTORY_INTERVAL_MS = 5_000;
 /** One hour at the default interval. */
@@ -24,8 +24,14 @@ export interface PoolSample {
   max_total: number;
 }
 
+/** Where the history lives: one bounded list per pool in Redis. */
+export type PoolHistoryDeps = Pick<Services, 'redis' | 'redisKeys'>;
+
+/** Sampling reads every pool's live figures and appends them to its history. */
+export type PoolSamplingDeps = PoolHistoryDeps & PoolViewDeps;
+
 /** Samples every pool once. */
-export async function samplePools(services: Services): Promise<void> {
+export async function samplePools(services: PoolSamplingDeps): Promise<void> {
   const history = new PoolHistoryStore(services.redis, services.redisKeys);
   for (const pool of await listPools(services.db)) {
     const view = await poolView(services, pool);
@@ -45,7 +51,7 @@ export async function samplePools(services: Services): Promise<void> {
 
 /** The pool's samples of the last `minutes`, oldest first. */
 export async function readPoolHistory(
-  services: Services,
+  services: PoolHistoryDeps,
   pool: string,
   minutes: number,
 ): Promise<PoolSample[]> {

@@ -4,7 +4,10 @@ import { liveStatusCounts } from '../db/sessions.repository.ts';
 import type { PoolResource } from '../domain/pool.schema.ts';
 import type { Services } from '../services.ts';
 
-export async function poolView(services: Services, pool: PoolSettings): Promise<PoolResource> {
+/** The live figures' sources: the warm list and starting pods, the admitted slots, the session rows. */
+export type PoolViewDeps = Pick<Services, 'db' | 'poolSlots' | 'warmPods'>;
+
+export async function poolView(services: PoolViewDeps, pool: PoolSettings): Promise<PoolResource> {
   const [warm, starting, admitted, counts, warmupMs] = await Promise.all([
     services.warmPods.ids(pool.name),
     services.warmPods.startingIds(pool.name),

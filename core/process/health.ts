@@ -31,9 +31,12 @@ async function check(run: () => Promise<unknown>, what: string, timeoutMs: numbe
   }
 }
 
+/** The two stores a process cannot serve without. */
+export type ReadinessDeps = Pick<Services, 'db' | 'redis'>;
+
 /** Postgres answers `SELECT 1` and Redis answers PING, both within `timeoutMs`, checked in parallel. */
 export async function checkReadiness(
-  services: Pick<Services, 'db' | 'redis'>,
+  services: ReadinessDeps,
   timeoutMs = READINESS_TIMEOUT_MS,
 ): Promise<Readiness> {
   const [postgres, redis] = await Promise.all([

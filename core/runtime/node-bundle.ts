@@ -9,7 +9,16 @@
  * the shared /tmp under a predictable name was one) is never executed.
  */
 import { createHash } from 'node:crypto';
-import { chmodSync, lstatSync, mkdirSync, readdirSync, renameSync, statSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  lstatSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -72,6 +81,28 @@ function build(spec: BundleSpec): string {
   return result.outputFiles[0]!.text;
 }
 
+/** `code` as `<bundleDir>/<name>-<content hash>.mjs`, written unless there, then checked. */
+function install(name: string, code: string, bundleDir: string): string {
+  mkdirSync(bundleDir, { recursive: true, mode: 0o700 });
+  chmodSync(bundleDir, 0o700);
+  assertPrivate(bundleDir, 'the bundle directory');
+  const digest = createHash('sha256').update(code).digest('hex').slice(0, 32);
+  const file = path.join(bundleDir, `${name}-${digest}.mjs`);
+  let exists = false;
+  try {
+    exists = lstatSync(file).isFile();
+  } catch {
+    // not there yet
+  }
+  if (!exists) {
+    // Written under a private name, then renamed: another process may be bundling the same file.
+    const tmp = `${file}.${process.pid}.tmp`;
+    writeFileSync(tmp, code, { mode: 0o644 });
+    renameSync(tmp, file);
+  }
+  return file;
+}
+
 const built = new Map<string, string>();
 
 /**
@@ -82,24 +113,22 @@ export function bundleFile(spec: BundleSpec, bundleDir: string): string {
   const key = `${bundleDir}\0${spec.main}\0${sourceFingerprint(spec.sourceDirs)}`;
   let file = built.get(key);
   if (file === undefined) {
-    mkdirSync(bundleDir, { recursive: true, mode: 0o700 });
-    chmodSync(bundleDir, 0o700);
-    assertPrivate(bundleDir, 'the bundle directory');
-    const code = build(spec);
-    const digest = createHash('sha256').update(code).digest('hex').slice(0, 32);
-    file = path.join(bundleDir, `${spec.name}-${digest}.mjs`);
-    let exists = false;
-    try {
-      exists = lstatSync(file).isFile();
-    } catch {
-      // not there yet
-    }
-    if (!exists) {
-      // Written under a private name, then renamed: another process may be bundling the same file.
-      const tmp = `${file}.${process.pid}.tmp`;
-      writeFileSync(tmp, code, { mode: 0o644 });
-      renameSync(tmp, file);
-    }
+    file = install(spec.name, build(spec), bundleDir);
+    built.set(key, file);
+  }
+  assertPrivate(file, 'the bundle');
+  return file;
+}
+
+/**
+ * A bundle made ahead of time (`npm run build`: dist/pod-agent.mjs, where there are no sources to
+ * bundle), copied into `bundleDir` and checked like one built here: the copy that runs is ours.
+ */
+export function prebuiltBundleFile(prebuilt: string, name: string, bundleDir: string): string {
+  const key = `${bundleDir}\0${prebuilt}\0${statSync(prebuilt).mtimeMs}`;
+  let file = built.get(key);
+  if (file === undefined) {
+    file = install(name, readFileSync(prebuilt, 'utf8'), bundleDir);
     built.set(key, file);
   }
   assertPrivate(file, 'the bundle');

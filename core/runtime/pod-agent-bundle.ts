@@ -1,10 +1,13 @@
 /** The pod agent as one plain JavaScript file (see node-bundle.ts): pods start it with plain `node`. */
+import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { bundleFile, type BundleSpec } from './node-bundle.ts';
+import { bundleFile, prebuiltBundleFile, type BundleSpec } from './node-bundle.ts';
 
 const AGENT_DIR = fileURLToPath(new URL('../../runtime-image/agent/', import.meta.url));
 const CORE_DIR = fileURLToPath(new URL('../', import.meta.url));
+/** `npm run build`'s copy (scripts/build.mjs), for where the sources are not: the control-plane image. */
+const PREBUILT = fileURLToPath(new URL('../../dist/pod-agent.mjs', import.meta.url));
 
 const AGENT: BundleSpec = {
   main: path.join(AGENT_DIR, 'main.ts'),
@@ -13,7 +16,13 @@ const AGENT: BundleSpec = {
   name: 'pod-agent',
 };
 
-/** The checked agent bundle in `bundleDir` (`<dataDir>/bundles`). */
+/**
+ * The checked agent bundle in `bundleDir` (`<dataDir>/bundles`): bundled from the sources as they are
+ * when they are here (a checkout, built or not), else the one `npm run build` made.
+ */
 export function podAgentBundle(bundleDir: string): string {
-  return bundleFile(AGENT, bundleDir);
+  if (existsSync(AGENT.main)) return bundleFile(AGENT, bundleDir);
+  if (!existsSync(PREBUILT))
+    throw new Error(`the pod agent: neither its sources (${AGENT_DIR}) nor ${PREBUILT} (npm run build)`);
+  return prebuiltBundleFile(PREBUILT, AGENT.name, bundleDir);
 }

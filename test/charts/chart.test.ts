@@ -160,7 +160,7 @@ describe('charts/ventus', () => {
     };
     for (const [name, { file, port }] of Object.entries(ports)) {
       const text = template(file);
-      expect(text, file).toContain(`command: ["node", "--import", "tsx", "${name}/main.ts"]`);
+      expect(text, file).toContain(`command: ["node", "--enable-source-maps", "dist/${name}.mjs"]`);
       expect(text, file).toMatch(/livenessProbe:\s+httpGet: { path: \/healthz, port: \w+ }/);
       expect(text, file).toMatch(/readinessProbe:\s+httpGet: { path: \/readyz, port: \w+ }/);
       expect(text, file).toContain(`containerPort: ${typeof port === 'number' ? port : `{{ ${port} }}`}`);
@@ -173,6 +173,17 @@ describe('charts/ventus', () => {
       readOnlyRootFilesystem: true,
       allowPrivilegeEscalation: false,
     });
+  });
+
+  it('runs the built programs (dist/, npm run build): no TypeScript source, no tsx', () => {
+    const commands = templateFiles.flatMap((file) => [...template(file).matchAll(/command: (\[.*\])/g)]);
+    expect(commands.map((m) => m[1])).toEqual(
+      expect.arrayContaining([
+        '["node", "--enable-source-maps", "dist/cli.mjs", "migrate"]',
+        '["node", "--enable-source-maps", "dist/broker.mjs"]',
+      ]),
+    );
+    for (const [command] of commands) expect(command).not.toMatch(/tsx|\.ts"/);
   });
 
   it('routes /v1/sessions/*/cdp and /v/ to the proxy with WebSocket timeouts, the rest to the broker', () => {

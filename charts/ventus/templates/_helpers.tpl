@@ -100,7 +100,7 @@ prometheus.io/path: /metrics
     name: {{ include "ventus.secretName" . }}
 {{- end -}}
 
-{{/* Writable scratch space under a read-only root: tsx's compile cache and bundles go to /tmp. */}}
+{{/* Writable space under a read-only root: /tmp and the data dir (VENTUS_DATA_DIR). */}}
 {{- define "ventus.volumeMounts" -}}
 - name: tmp
   mountPath: /tmp
@@ -123,7 +123,7 @@ initContainers:
     image: {{ include "ventus.image" . }}
     imagePullPolicy: {{ .Values.image.pullPolicy }}
     workingDir: {{ .Values.image.workingDir }}
-    command: ["node", "bin/ventus.js", "migrate"]
+    command: ["node", "--enable-source-maps", "dist/cli.mjs", "migrate"]
     envFrom:
       {{- include "ventus.envFrom" . | nindent 6 }}
     securityContext:
