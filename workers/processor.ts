@@ -13,10 +13,9 @@ import { isDependencyOutage } from '../core/process/dependency-outage.ts';
 /** How long a job that failed on a store outage waits before it runs again (no attempt spent). */
 export const OUTAGE_RETRY_MS = 2_000;
 
-/** Thrown by a processor when retrying cannot help (bad payload, session in a state it cannot act on). */
-export class PermanentJobError extends Error {
-  override name = 'PermanentJobError';
-}
+import { PermanentJobError } from '../core/queue/permanent-job-error.ts';
+
+export { PermanentJobError };
 
 export interface JobContext<N extends JobName> {
   payload: JobPayload<N>;

@@ -1,43 +1,17 @@
-/**
- * teardown: after a session ends, save its recording (if any), delete its pod (never reused) and free
- * its slot in the pool.
- */
-import { getSession } from '../core/db/sessions.repository.ts';
-import { isTerminal } from '../core/domain/session-states.ts';
-import type { RuntimeDriver } from '../core/runtime/driver.ts';
+/** teardown jobs: the session lifecycle's teardown operation (core/lifecycle/teardown-session.ts). */
+import { teardownSession, type TeardownDeps } from '../core/lifecycle/teardown-session.ts';
 import type { ArtifactStore } from '../core/artifacts/artifact-store.ts';
-import { createArtifactStore } from '../core/artifacts/local-artifact.store.ts';
-import type { Services } from '../core/services.ts';
 import type { PodFleet } from '../core/pools/pod-fleet.ts';
+import type { RuntimeDriver } from '../core/runtime/driver.ts';
 import type { JobContext } from './processor.ts';
-import { PermanentJobError } from './processor.ts';
-import { collectRecording, type CollectDeps } from './recording-collect.ts';
-
-/**
- * The session's row, its claim record and route, its slot, the pool-changed signal; what saving its
- * recording needs; the config for the default artifact store.
- */
-export type TeardownDeps = CollectDeps['services'] &
-  Pick<Services, 'config' | 'db' | 'podRecords' | 'poolSignals' | 'poolSlots' | 'sessionRoutes'>;
 
 export function teardownProcessor(
   services: TeardownDeps,
   driver: RuntimeDriver,
   fleet: PodFleet,
-  store: ArtifactStore = createArtifactStore(services.config),
+  store?: ArtifactStore,
 ) {
-  return async ({ payload, log }: JobContext<'teardown'>): Promise<void> => {
-    const session = await getSession(services.db, payload.sessionId);
-    if (!session) throw new PermanentJobError('unknown session');
-    if (!isTerminal(session.status)) throw new PermanentJobError(`session is ${session.status}, not ended`);
-    const podId = session.podId ?? (await services.podRecords.sessionPod(session.id));
-    // Before the pod goes: its recording is encoded on it and copied out (best effort).
-    await collectRecording({ services, driver, store }, session, podId, log);
-    if (podId) await fleet.retire(podId);
-    await services.sessionRoutes.delete(session.id);
-    await services.podRecords.clearSessionPod(session.id);
-    await services.poolSlots.release(session.pool, session.id);
-    await services.poolSignals.changed(session.pool);
-    log.info({ podId }, 'pod torn down; slot freed');
-  };
+  const teardown = teardownSession(services, driver, fleet, store);
+  return ({ payload, log }: JobContext<'teardown'>): Promise<void> =>
+    teardown({ sessionId: payload.sessionId, log });
 }

@@ -12,7 +12,7 @@ import { endSession, type EndSessionDeps } from '../../core/lifecycle/end-sessio
 import type { Services } from '../../core/services.ts';
 import { requireScope } from '../auth.ts';
 import { HEADERS, jsonResponse, routeSchema } from '../openapi/route-schema.ts';
-import { createSession, findReplay, type CreateSessionDeps } from '../session-admission.ts';
+import { createSession, findReplay, type CreateSessionDeps } from '../../core/lifecycle/admit-session.ts';
 import { GetSessionQuery, IdempotencyHeaders, ListSessionsQuery, SessionIdParams } from './session.docs.ts';
 import { sessionFinder, type SessionFinderDeps } from './session-finder.ts';
 import { SessionWaiters } from '../session-waiters.ts';

@@ -2,29 +2,29 @@
  * Creating a session: idempotency, semantic checks, admission (one atomic Redis step), then the
  * session row, its first transition, the idempotency key and an audit row in one statement.
  */
-import { findIdempotentSession } from '../core/db/idempotency.repository.ts';
+import { findIdempotentSession } from '../db/idempotency.repository.ts';
 import {
   getSession,
   insertSession,
   listWorkspaceLiveSessions,
   type Session,
-} from '../core/db/sessions.repository.ts';
-import { limitDefaults, workspaceLimits } from '../core/db/workspace-settings.repository.ts';
-import type { WorkspaceLimits } from '../core/domain/workspace-limits.ts';
-import type { Admission, WorkspaceShare } from '../core/redis/pool-slots.ts';
+} from '../db/sessions.repository.ts';
+import { limitDefaults, workspaceLimits } from '../db/workspace-settings.repository.ts';
+import type { WorkspaceLimits } from '../domain/workspace-limits.ts';
+import type { Admission, WorkspaceShare } from '../redis/pool-slots.ts';
 import { refusal } from './admission-refusal.ts';
-import { sealSessionConfig } from '../core/security/session-secrets.ts';
-import { findPool, listPools, type PoolSettings } from '../core/db/pools.repository.ts';
-import { getWorkspaceProfile, profileVersionExists } from '../core/db/profiles.repository.ts';
-import { newId } from '../core/domain/ids.ts';
-import { ProblemError } from '../core/domain/problems.ts';
-import { SESSION_DEFAULTS, type CreateSessionBody } from '../core/domain/session.schema.ts';
-import { proxyUrlProblem } from '../core/domain/proxy-settings.ts';
-import { forbiddenTargetProblem, storageStateTargetProblem } from '../core/security/network-target.ts';
-import type { ApiKeyPrincipal } from '../core/db/workspaces.repository.ts';
-import { jobIds } from '../core/queue/jobs.ts';
-import { restorePoolSlots } from '../core/pools/restore-slots.ts';
-import type { Services } from '../core/services.ts';
+import { sealSessionConfig } from '../security/session-secrets.ts';
+import { findPool, listPools, type PoolSettings } from '../db/pools.repository.ts';
+import { getWorkspaceProfile, profileVersionExists } from '../db/profiles.repository.ts';
+import { newId } from '../domain/ids.ts';
+import { ProblemError } from '../domain/problems.ts';
+import { SESSION_DEFAULTS, type CreateSessionBody } from '../domain/session.schema.ts';
+import { proxyUrlProblem } from '../domain/proxy-settings.ts';
+import { forbiddenTargetProblem, storageStateTargetProblem } from '../security/network-target.ts';
+import type { ApiKeyPrincipal } from '../db/workspaces.repository.ts';
+import { jobIds } from '../queue/jobs.ts';
+import { restorePoolSlots } from '../pools/restore-slots.ts';
+import type { Services } from '../services.ts';
 
 /** What creating a session reads and writes: Postgres, the pool's slots, the in-flight markers, the queue. */
 export type CreateSessionDeps = Pick<

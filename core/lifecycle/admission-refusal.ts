@@ -3,12 +3,12 @@
  * holds its quota of live sessions (429 session-quota-exceeded). Either way Retry-After comes from
  * the observed turnover of what refused it (core/capacity/retry-after.ts).
  */
-import { earliestExpiry } from '../core/db/sessions.repository.ts';
-import type { PoolSettings } from '../core/db/pools.repository.ts';
-import { ProblemError } from '../core/domain/problems.ts';
-import { retryAfterSeconds } from '../core/capacity/retry-after.ts';
-import type { Admission } from '../core/redis/pool-slots.ts';
-import type { Services } from '../core/services.ts';
+import { earliestExpiry } from '../db/sessions.repository.ts';
+import type { PoolSettings } from '../db/pools.repository.ts';
+import { ProblemError } from '../domain/problems.ts';
+import { retryAfterSeconds } from '../capacity/retry-after.ts';
+import type { Admission } from '../redis/pool-slots.ts';
+import type { Services } from '../services.ts';
 
 /** What a refusal reads to compute Retry-After (the pool's and workspace's turnover) and counts. */
 export type RefusalDeps = Pick<Services, 'db' | 'metrics' | 'poolSlots' | 'warmPods'>;

@@ -1,10 +1,10 @@
 /** The storage_state a session starts with: inline (wins, per the spec) or its pinned profile version. */
-import { getPinnedStorageState } from '../core/db/profiles.repository.ts';
-import type { Session } from '../core/db/sessions.repository.ts';
-import type { RestoredState } from '../core/domain/session.schema.ts';
-import type { PodStorageState, RestoredCounts } from '../core/runtime/driver.ts';
-import type { Services } from '../core/services.ts';
-import { openSessionSecrets } from '../core/security/session-secrets.ts';
+import { getPinnedStorageState } from '../db/profiles.repository.ts';
+import type { Session } from '../db/sessions.repository.ts';
+import type { RestoredState } from '../domain/session.schema.ts';
+import type { PodStorageState, RestoredCounts } from '../runtime/driver.ts';
+import type { Services } from '../services.ts';
+import { openSessionSecrets } from '../security/session-secrets.ts';
 
 /** Postgres for the pinned profile version, the cipher to open it (and the session's sealed secrets). */
 export type StorageStateDeps = Pick<Services, 'db' | 'profileCipher'>;

@@ -5,13 +5,13 @@
  * and the pod is deleted all the same (no disk outlives a session). Only a failure to write the row
  * fails the job, so a retry tries again.
  */
-import type { Session } from '../core/db/sessions.repository.ts';
-import { getRecording, insertRecording } from '../core/db/recordings.repository.ts';
-import { recordingKey, type ArtifactStore } from '../core/artifacts/artifact-store.ts';
-import type { RuntimeDriver } from '../core/runtime/driver.ts';
-import { downloadPodRecording, stopPodRecording } from '../core/runtime/recording-control.client.ts';
-import type { Services } from '../core/services.ts';
-import type { Logger } from '../core/logging/logger.ts';
+import type { Session } from '../db/sessions.repository.ts';
+import { getRecording, insertRecording } from '../db/recordings.repository.ts';
+import { recordingKey, type ArtifactStore } from '../artifacts/artifact-store.ts';
+import type { RuntimeDriver } from '../runtime/driver.ts';
+import { downloadPodRecording, stopPodRecording } from '../runtime/recording-control.client.ts';
+import type { Services } from '../services.ts';
+import type { Logger } from '../logging/logger.ts';
 
 const CONTENT_TYPE = 'video/webm';
 
