@@ -11,6 +11,7 @@ import { jobIds } from '../core/queue/jobs.ts';
 import type { RuntimeDriver } from '../core/runtime/driver.ts';
 import type { Services } from '../core/services.ts';
 import type { Logger } from '../core/logging/logger.ts';
+import { routeOf } from '../core/redis/session-routes.ts';
 
 /** What is rebuilt: the live sessions' jobs, and the held pods' records and routes. */
 export type RedisRecoveryDeps = Pick<Services, 'jobs' | 'podRecords' | 'sessionRoutes'>;
@@ -45,14 +46,7 @@ export async function recoverLostRedisState(
     if (!pod?.alive) continue; // the pod healer ends the session
     await services.podRecords.recordPod(pod);
     await services.podRecords.setSessionPod(session.id, pod.id);
-    await services.sessionRoutes.publish({
-      sessionId: session.id,
-      workspaceId: session.workspaceId,
-      podId: pod.id,
-      cdpUrl: pod.cdpUrl,
-      controlUrl: pod.controlUrl,
-      keepAliveSeconds: session.keepAliveSeconds,
-    });
+    await services.sessionRoutes.publish(routeOf(session, pod));
     routes++;
   }
   if (live.length > 0) log.warn({ routes, jobs }, 'rebuilt state Redis had lost');

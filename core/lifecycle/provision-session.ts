@@ -14,6 +14,7 @@ import type { Logger } from '../logging/logger.ts';
 import { PermanentJobError } from '../queue/permanent-job-error.ts';
 import { sessionStorageState, toRestoredState, type StorageStateDeps } from './session-storage-state.ts';
 import { openSessionSecrets } from '../security/session-secrets.ts';
+import { routeOf } from '../redis/session-routes.ts';
 
 /**
  * Postgres and the queue (the session's transitions, its expiry, its end on failure), its route and
@@ -107,14 +108,7 @@ export function provisionSession(deps: ProvisionDeps) {
       // connection opened while the pod was warm (runtime-image/agent/protocol.ts).
       const restored = await driver.configureSession(pod, podConfig);
       if (restored) await setRestoredState(services.db, session.id, toRestoredState(restored));
-      await services.sessionRoutes.publish({
-        sessionId: session.id,
-        workspaceId: session.workspaceId,
-        podId: pod.id,
-        cdpUrl: pod.cdpUrl,
-        controlUrl: pod.controlUrl,
-        keepAliveSeconds: session.keepAliveSeconds,
-      });
+      await services.sessionRoutes.publish(routeOf(session, pod));
       // expires_at was fixed by the PROVISIONING transition, so the expiry is scheduled alongside the
       // RUNNING write (a session that lost the race leaves a job that finds it not RUNNING: a no-op).
       const due = session.expiresAt.getTime();

@@ -15,6 +15,21 @@ export interface SessionRoute {
   keepAliveSeconds: number;
 }
 
+/** The route of a session served by a pod. */
+export function routeOf(
+  session: { id: string; workspaceId: string; keepAliveSeconds: number },
+  pod: { id: string; cdpUrl: string; controlUrl: string },
+): SessionRoute {
+  return {
+    sessionId: session.id,
+    workspaceId: session.workspaceId,
+    podId: pod.id,
+    cdpUrl: pod.cdpUrl,
+    controlUrl: pod.controlUrl,
+    keepAliveSeconds: session.keepAliveSeconds,
+  };
+}
+
 export class SessionRoutes {
   constructor(
     private readonly redis: Redis,
