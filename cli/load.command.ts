@@ -10,7 +10,7 @@ import { duration, fileBase, httpUrl, positive, printMeasurement } from './load.
 import { AGENT_SECRET_ENV, AGENT_SECRET_HEADER } from '../runtime-image/agent/protocol.ts';
 import type { DirectSocket } from '../load-tests/scenarios/cdp.scenario.ts';
 
-export const LOAD_USAGE = `  ventus load --target URL --api-key KEY --scenario create|lifecycle --rate R --duration D
+export const LOAD_USAGE = `  ventus load --target URL --api-key KEY --scenario create|churn|lifecycle --rate R --duration D
               [--concurrency 64] [--out load-tests/results] [--name BASE] [--driver-label NAME]
               [--page-url URL] [--json]      (KEY may come from VENTUS_API_KEY; D: 30, 30s, 5m)
   ventus load --target URL --api-key KEY --scenario cdp [--round-trips 1000] [--screenshots 50]

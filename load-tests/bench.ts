@@ -11,22 +11,17 @@
  *
  *   npm run bench [-- --duration 10] [--only create,lifecycle,cdp,pool-sweep,timers,concurrent]
  */
-import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { once } from 'node:events';
-import net from 'node:net';
 import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { startEmbeddedRedis, type EmbeddedService } from '../stack/embedded-services.ts';
-import { startEmbeddedPostgres } from '../stack/embedded-postgres.ts';
-import { createLogger } from '../core/logging/logger.ts';
+import { ensureServices, ventusLoad } from './harness/bench-services.ts';
 import { describeMachine, machine } from './harness/environment.ts';
 import { markdownSummary } from './harness/markdown.ts';
 import type { Report } from './harness/report.ts';
 import type { ScenarioName } from './harness/run.ts';
-import { formatMarkdown, type ReportFiles } from './harness/write-report.ts';
+import { formatMarkdown } from './harness/write-report.ts';
 import type { CdpReport } from './scenarios/cdp.scenario.ts';
 import { cdpMarkdown } from './scenarios/cdp.report.ts';
 import type { PoolSweepReport } from './scenarios/pool-sweep.scenario.ts';
@@ -44,9 +39,6 @@ import {
 import type { DirectSocket } from './scenarios/cdp.scenario.ts';
 
 const RESULTS = fileURLToPath(new URL('./results/', import.meta.url));
-const VENTUS = fileURLToPath(new URL('../bin/ventus.js', import.meta.url));
-const DEFAULT_POSTGRES = 'postgres://postgres@127.0.0.1:5432/postgres';
-const DEFAULT_REDIS = 'redis://127.0.0.1:6379';
 
 const { values } = parseArgs({
   options: { duration: { type: 'string', default: '10' }, only: { type: 'string' } },
@@ -87,49 +79,6 @@ const PLANS: Plan[] = [
     why: 'local driver (headless Chromium), pool min_ready 2 / max_total 6',
   },
 ];
-
-function reachable(url: string): Promise<boolean> {
-  const { hostname, port } = new URL(url);
-  return new Promise((resolve) => {
-    const socket = net.connect({ host: hostname, port: Number(port) });
-    socket.setTimeout(2000, () => (socket.destroy(), resolve(false)));
-    socket.once('error', () => resolve(false));
-    socket.once('connect', () => (socket.destroy(), resolve(true)));
-  });
-}
-
-/** Postgres and Redis for the scratch stacks; scratch-stack.ts reads these variables. */
-async function ensureServices(): Promise<EmbeddedService[]> {
-  const log = createLogger('warn', { component: 'bench' });
-  const started: EmbeddedService[] = [];
-  if (!(await reachable(process.env.TEST_DATABASE_URL ?? DEFAULT_POSTGRES))) {
-    const pg = await startEmbeddedPostgres('.ventus/bench', log);
-    started.push(pg);
-    process.env.TEST_DATABASE_URL = pg.url;
-  }
-  if (!(await reachable(process.env.REDIS_URL ?? DEFAULT_REDIS))) {
-    const redis = await startEmbeddedRedis(log);
-    started.push(redis);
-    process.env.REDIS_URL = redis.url;
-  }
-  return started;
-}
-
-/**
- * `ventus load` in a process of its own: sharing the stack's event loop would make each slow the
- * other, and the figures would be the harness's as much as the service's.
- */
-async function ventusLoad<F = ReportFiles>(args: string[], env: Record<string, string> = {}): Promise<F> {
-  const child = spawn(process.execPath, [VENTUS, 'load', ...args, '--json'], {
-    stdio: ['ignore', 'pipe', 'inherit'],
-    env: { ...process.env, ...env },
-  });
-  let stdout = '';
-  child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-  const [code] = (await once(child, 'exit')) as [number | null];
-  if (code !== 0) throw new Error(`ventus load ${args.join(' ')} exited ${code}`);
-  return (JSON.parse(stdout) as { files: F }).files;
-}
 
 /**
  * A RUNNING session on the scratch stack, and its pod agent's CDP socket: the proxy's route in

@@ -52,6 +52,8 @@ export async function startScratchStack(
     VENTUS_DATA_DIR: dataDir,
     VENTUS_LOG_LEVEL: 'error',
     VENTUS_RATE_LIMIT_PER_MINUTE: '10000000',
+    // A benchmark measures the service, not the per-workspace limit of live sessions.
+    VENTUS_WORKSPACE_MAX_LIVE_SESSIONS: '100000',
     // The harness's page (harness/local-page.ts) is the only loopback address pods may reach.
     VENTUS_EGRESS_ALLOW: `127.0.0.1:${BENCH_PAGE_PORT}`,
     ...env,

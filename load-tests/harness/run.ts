@@ -3,6 +3,7 @@
  * scenario, run the open-loop arrivals with a progress line, and write the report. `ventus load`
  * and `npm run bench` both come through here.
  */
+import { churnScenario } from '../scenarios/churn.scenario.ts';
 import { createScenario } from '../scenarios/create.scenario.ts';
 import { lifecycleScenario } from '../scenarios/lifecycle.scenario.ts';
 import type { Scenario } from '../scenarios/scenario.ts';
@@ -13,10 +14,11 @@ import { buildReport, type Report } from './report.ts';
 import { OpenLoop } from './scheduler.ts';
 import { timestampedBase, writeReport, type ReportFiles } from './write-report.ts';
 
-export const SCENARIOS = { create: createScenario, lifecycle: lifecycleScenario } as const satisfies Record<
-  string,
-  Scenario
->;
+export const SCENARIOS = {
+  create: createScenario,
+  churn: churnScenario,
+  lifecycle: lifecycleScenario,
+} as const satisfies Record<string, Scenario>;
 export type ScenarioName = keyof typeof SCENARIOS;
 
 export function isScenarioName(name: string): name is ScenarioName {

@@ -1,6 +1,6 @@
 /**
  * `lifecycle`: what a user waits for, step by step (the split public browser benchmarks use):
- * `create` (POST answered; from the scheduled start), `to_running` (polling GET every 10 ms),
+ * `create` (POST answered; from the scheduled start), `to_running` (a long-poll GET, `wait_seconds`),
  * `connect` (Playwright `connectOverCDP` through the proxy, until a page is at hand), `first_goto`
  * (`page.goto` of a local page, until `load`) and `release` (PATCH REQUEST_RELEASE answered).
  * Playwright only connects: the browser is the deployment's, nothing is launched or downloaded.
@@ -9,7 +9,8 @@ import { networkOutcome, type HttpClient } from '../harness/http-client.ts';
 import { serveLocalPage } from '../harness/local-page.ts';
 import { createSession, releaseSession, unexpected, type Scenario, type SessionView } from './scenario.ts';
 
-const POLL_MS = 10;
+/** Under the HTTP client's 30 s timeout. */
+const WAIT_SECONDS = 20;
 const RUNNING_TIMEOUT_MS = 60_000;
 const STEP_TIMEOUT_MS = 30_000;
 const LIVE = new Set(['QUEUED', 'PROVISIONING']);
@@ -24,11 +25,18 @@ export function isFailure(x: SessionView | Failure): x is Failure {
   return (x as Failure).error === true && typeof (x as Failure).outcome === 'string';
 }
 
-/** Polls GET every 10 ms until the session is RUNNING (or ends, or a minute passes). */
+/**
+ * Waits for RUNNING the way clients are meant to: `GET /v1/sessions/{id}?wait_seconds=20`, answered
+ * the moment the session settles (one request, counted once by the rate limit), asked again while it
+ * is still QUEUED or PROVISIONING, for at most a minute.
+ */
 export async function waitForRunning(http: HttpClient, id: string): Promise<SessionView | Failure> {
   const deadline = performance.now() + RUNNING_TIMEOUT_MS;
   for (;;) {
-    const res = await http.request('GET', `/v1/sessions/${encodeURIComponent(id)}`);
+    const res = await http.request(
+      'GET',
+      `/v1/sessions/${encodeURIComponent(id)}?wait_seconds=${WAIT_SECONDS}`,
+    );
     if (res.status !== 200) return unexpected(res);
     const session = res.body as SessionView;
     if (session.status === 'RUNNING') return session;
@@ -42,7 +50,6 @@ export async function waitForRunning(http: HttpClient, id: string): Promise<Sess
         detail: `not RUNNING within ${RUNNING_TIMEOUT_MS} ms`,
       };
     }
-    await new Promise((r) => setTimeout(r, POLL_MS));
   }
 }
 

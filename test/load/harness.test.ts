@@ -193,7 +193,7 @@ describe('ventus load', () => {
       ],
       [
         ['--target', stack.url, '--api-key', apiKey, '--scenario', 'nope', '--rate', '1', '--duration', '2'],
-        'expected one of create, lifecycle',
+        'expected one of create, churn, lifecycle',
       ],
       [
         ['--target', stack.url, '--scenario', 'create'],

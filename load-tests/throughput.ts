@@ -1,0 +1,298 @@
+/**
+ * `npm run bench:throughput`: how many real-Chromium sessions per second the service sustains on
+ * this machine, against what the machine can do without it, all in one run:
+ *
+ * 1. bare headless-shell starts per second (two at a time) and their CPU, the ceiling;
+ * 2. the lifecycle a user runs without us (Playwright launches the headless shell, opens a page);
+ * 3. our lifecycle (create → RUNNING → connectOverCDP → goto → release, `ventus load --scenario
+ *    lifecycle`, open loop) at rising arrival rates on headless local pods, each on a fresh stack
+ *    with a full pool: 503 %, warm hits, time to RUNNING and lifecycle percentiles, CPU per session;
+ * 4. page loads through us against the same Chromium driven directly (load-tests/page-load.ts);
+ * 5. the control plane's ceiling: `churn` (create → RUNNING → release) on the sim driver at rising
+ *    rates.
+ *
+ * Written to load-tests/results/throughput.md with two plots of the sustained curve.
+ *
+ *   npm run bench:throughput [-- --seconds 60] [--rates 1,2,3,4,6,8] [--sim-rates 100,250,500,1000]
+ *     [--sim-seconds 20] [--min-ready 8] [--max-total 24] [--only bare,direct,sustained,page,sim]
+ */
+import { execFile } from 'node:child_process';
+import { readFile, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs, promisify } from 'node:util';
+import { poolName, updatePool, type PoolPatch } from '../core/db/pools.repository.ts';
+import { bareStartRate, directLifecycles } from './harness/bare-chromium.ts';
+import { ensureServices, ventusLoad } from './harness/bench-services.ts';
+import { describeMachine, machine } from './harness/environment.ts';
+import { serveLocalPage } from './harness/local-page.ts';
+import { busySeconds } from './harness/machine-cpu.ts';
+import type { Report } from './harness/report.ts';
+import { formatMarkdown } from './harness/write-report.ts';
+import { sustainedCharts, type RatePoint } from './throughput.plots.ts';
+
+const RESULTS = fileURLToPath(new URL('./results/', import.meta.url));
+const PAGE_LOAD = fileURLToPath(new URL('./page-load.ts', import.meta.url));
+
+const { values } = parseArgs({
+  options: {
+    seconds: { type: 'string', default: '60' },
+    rates: { type: 'string', default: '1,2,3,4,6,8' },
+    'sim-rates': { type: 'string', default: '100,250,500,1000' },
+    'sim-seconds': { type: 'string', default: '20' },
+    'min-ready': { type: 'string', default: '8' },
+    'max-total': { type: 'string', default: '24' },
+    'bare-starts': { type: 'string', default: '60' },
+    only: { type: 'string' },
+  },
+});
+const numbers = (flag: string, text: string) => {
+  const list = text.split(',').map(Number);
+  if (list.some((n) => !(n > 0))) throw new Error(`--${flag} ${text}: expected numbers above 0`);
+  return list;
+};
+const SECONDS = numbers('seconds', values.seconds)[0]!;
+const RATES = numbers('rates', values.rates);
+const SIM_RATES = numbers('sim-rates', values['sim-rates']);
+const SIM_SECONDS = numbers('sim-seconds', values['sim-seconds'])[0]!;
+const MIN_READY = numbers('min-ready', values['min-ready'])[0]!;
+const MAX_TOTAL = numbers('max-total', values['max-total'])[0]!;
+const BARE_STARTS = numbers('bare-starts', values['bare-starts'])[0]!;
+const ONLY = values.only?.split(',');
+const wanted = (part: string) => !ONLY || ONLY.includes(part);
+
+/** The targets of a sustained rate: under 1 % 503s, time to RUNNING p99 at most 100 ms. */
+const MAX_REFUSED = 0.01;
+const MAX_TO_RUNNING_P99_MS = 100;
+
+const ms = (v: number | null | undefined) =>
+  v === null || v === undefined
+    ? '–'
+    : v < 1000
+      ? `${v.toFixed(v < 10 ? 1 : 0)} ms`
+      : `${(v / 1000).toFixed(2)} s`;
+const pct = (v: number | null) => (v === null ? '–' : `${(v * 100).toFixed(v > 0 && v < 0.1 ? 1 : 0)} %`);
+const log = (line: string) => process.stderr.write(`throughput: ${line}\n`);
+
+/** Claims by kind (warm, cold) as the provisioning recorded them, from the stack's own metrics. */
+async function claimsByKind(bench: ScratchStack): Promise<Record<string, number>> {
+  const { values: series } = await bench.stack.services.metrics.timeToRunningSeconds.get();
+  const counts: Record<string, number> = {};
+  for (const s of series) {
+    if (!s.metricName?.endsWith('_count')) continue;
+    const kind = String(s.labels.kind);
+    counts[kind] = (counts[kind] ?? 0) + s.value;
+  }
+  return counts;
+}
+
+async function waitForWarm(bench: ScratchStack, count: number): Promise<void> {
+  const deadline = Date.now() + 120_000;
+  while (
+    (await bench.stack.services.warmPods.ids(poolName(bench.stack.services.config.pool.region, 'chromium')))
+      .length < count
+  ) {
+    if (Date.now() > deadline) throw new Error(`the pool did not reach ${count} warm pods in 2 minutes`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+/** One open-loop run of `scenario` on a fresh stack whose pool is full before the first arrival. */
+async function ratePoint(
+  scenario: 'lifecycle' | 'churn',
+  rate: number,
+  seconds: number,
+  env: Record<string, string>,
+  warm: number,
+  patch: PoolPatch = {},
+): Promise<RatePoint> {
+  const bench = await startScratchStack(env);
+  try {
+    const { services } = bench.stack;
+    await updatePool(services.db, poolName(services.config.pool.region, 'chromium'), patch);
+    await waitForWarm(bench, warm);
+    const before = await claimsByKind(bench);
+    const cpu0 = busySeconds();
+    const files = await ventusLoad([
+      ...['--target', bench.stack.url, '--scenario', scenario, '--rate', String(rate)],
+      ...['--duration', String(seconds), '--concurrency', String(Math.max(64, rate * 4))],
+      ...['--out', RESULTS, '--name', `throughput-${scenario}-${rate}`],
+      ...[
+        '--api-key',
+        bench.headers.authorization!.replace(/^Bearer /, ''),
+        '--driver-label',
+        env.VENTUS_DRIVER!,
+      ],
+    ]);
+    const cpu = busySeconds() - cpu0;
+    const after = await claimsByKind(bench);
+    const report = JSON.parse(await readFile(files.json, 'utf8')) as Report;
+    const { summary } = report;
+    const ok = summary.outcomes.ok ?? 0;
+    const claimed = (k: string) => (after[k] ?? 0) - (before[k] ?? 0);
+    const claims = claimed('warm') + claimed('cold');
+    return {
+      rate,
+      arrivals: summary.scheduled,
+      refused: (summary.outcomes['503'] ?? 0) / Math.max(1, summary.scheduled),
+      errors: summary.errors,
+      warmShare: claims > 0 ? claimed('warm') / claims : null,
+      toRunning: summary.steps.to_running!,
+      lifecycle: summary.latencyByOutcome.ok ?? summary.latency,
+      create: summary.steps.create!,
+      cpuSecondsPerSession: cpu / Math.max(1, ok),
+    };
+  } finally {
+    await bench.close();
+  }
+}
+
+const meets = (p: RatePoint) =>
+  p.refused < MAX_REFUSED && p.errors === 0 && (p.toRunning.p99 ?? Infinity) <= MAX_TO_RUNNING_P99_MS;
+
+function pointRows(points: RatePoint[]): string[] {
+  return [
+    '| arrivals/s | n | 503s | errors | warm hits | time to RUNNING p50 / p99 | create p99 | lifecycle p50 / p99 | machine CPU-s per session | meets target |',
+    '| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |',
+    ...points.map(
+      (p) =>
+        `| ${p.rate} | ${p.arrivals} | ${pct(p.refused)} | ${p.errors} | ${pct(p.warmShare)} | ` +
+        `${ms(p.toRunning.p50)} / ${ms(p.toRunning.p99)} | ${ms(p.create.p99)} | ` +
+        `${ms(p.lifecycle.p50)} / ${ms(p.lifecycle.p99)} | ${p.cpuSecondsPerSession.toFixed(3)} | ${meets(p) ? 'yes' : 'no'} |`,
+    ),
+  ];
+}
+
+const services = await ensureServices();
+// Imported after the variables are set: it reads them when loaded.
+const { startScratchStack } = await import('./scratch-stack.ts');
+type ScratchStack = Awaited<ReturnType<typeof startScratchStack>>;
+const site = await serveLocalPage();
+const out: string[] = [
+  '# Sustained throughput (`npm run bench:throughput`)',
+  '',
+  `- machine: ${describeMachine(machine())}`,
+  `- date: ${new Date().toISOString()}`,
+  `- command: \`npm run bench:throughput -- ${process.argv.slice(2).join(' ')}\``.replace(/ -- `$/, '`'),
+  '',
+];
+try {
+  let bareRate: number | undefined;
+  if (wanted('bare')) {
+    const bare = await bareStartRate(BARE_STARTS, 2);
+    bareRate = bare.perSecond;
+    log(`bare headless shell: ${bare.perSecond.toFixed(1)} starts/s`);
+    out.push(
+      '## The ceiling: bare headless-shell starts',
+      '',
+      `${bare.starts} starts, ${bare.parallel} at a time, each stopped once DevTools listens: ` +
+        `**${bare.perSecond.toFixed(1)} starts/s**, ready p50 ${ms(bare.readyMs.p50)} / p99 ${ms(bare.readyMs.p99)}, ` +
+        `${bare.cpuSecondsPerStart.toFixed(3)} machine CPU-seconds per start.`,
+      '',
+    );
+  }
+  let directP50: number | undefined;
+  if (wanted('direct')) {
+    const direct = await directLifecycles(site.url, 20);
+    directP50 = direct.p50;
+    log(`direct lifecycle p50 ${ms(direct.p50)}`);
+    out.push(
+      '## Without us: launch the headless shell yourself',
+      '',
+      `Playwright \`launch\` → \`newPage\` → \`goto\` the same local page → \`close\`, one at a time, n = 20: ` +
+        `p50 ${ms(direct.p50)}, p95 ${ms(direct.p95)}.`,
+      '',
+    );
+  }
+  if (wanted('sustained')) {
+    const env = {
+      VENTUS_DRIVER: 'local',
+      VENTUS_HEADLESS: 'true',
+      VENTUS_POOL_MIN_READY: String(MIN_READY),
+      VENTUS_POOL_MAX_TOTAL: String(MAX_TOTAL),
+    };
+    const points: RatePoint[] = [];
+    for (const rate of RATES) {
+      const point = await ratePoint('lifecycle', rate, SECONDS, env, MIN_READY);
+      points.push(point);
+      log(`lifecycle at ${rate}/s: 503 ${pct(point.refused)}, to RUNNING p99 ${ms(point.toRunning.p99)}`);
+      // Past saturation every further rate only refuses more: stop there.
+      if (point.refused > 0.5) break;
+    }
+    const best = points.filter(meets).at(-1);
+    const one = points.find((p) => p.rate === 1);
+    const files = sustainedCharts(points, RESULTS, 'throughput');
+    await Promise.all(files.map((f) => writeFile(f.path, f.svg)));
+    out.push(
+      '## Sustained real-Chromium sessions',
+      '',
+      `Headless local pods, pool min_ready ${MIN_READY} / max_total ${MAX_TOTAL}, each rate ${SECONDS} s of open-loop ` +
+        'arrivals on a fresh stack whose pool is full at the start; one arrival is `ventus load --scenario lifecycle` ' +
+        '(create → long-poll until RUNNING → `connectOverCDP` → `goto` a local page → release). CPU is the whole ' +
+        "machine's (pods, service, databases, load generator) over the run, per completed session.",
+      '',
+      ...pointRows(points),
+      '',
+      `Highest rate with < 1 % 503s, no errors and time to RUNNING p99 ≤ 100 ms: **${best ? `${best.rate}/s` : 'none of those run'}**` +
+        (best && bareRate
+          ? ` = ${((best.rate / bareRate) * 100).toFixed(0)} % of the bare start rate (target ≥ 70 %).`
+          : '.'),
+      '',
+      ...(one && directP50
+        ? [
+            `One at a time (1/s): lifecycle p50 ${ms(one.lifecycle.p50)} against ${ms(directP50)} launching the headless shell ` +
+              `yourself (${(directP50 / one.lifecycle.p50!).toFixed(2)}× faster; target ≥ 2× and p50 ≤ 90 ms); time to RUNNING ` +
+              `p50 ${ms(one.toRunning.p50)} (target ≤ 10 ms).`,
+            '',
+          ]
+        : []),
+      ...files.map((f) => `![${f.title}](${path.basename(f.path)})`),
+      '',
+    );
+  }
+  if (wanted('page')) {
+    log('page loads');
+    const { stdout } = await promisify(execFile)(process.execPath, [
+      '--import',
+      'tsx',
+      PAGE_LOAD,
+      '--loads',
+      '60',
+    ]);
+    out.push('## Page loads through us against direct', '', stdout.trim(), '');
+  }
+  if (wanted('sim')) {
+    const env = { VENTUS_DRIVER: 'sim', VENTUS_POOL_MIN_READY: '64', VENTUS_POOL_MAX_TOTAL: '5000' };
+    const points: RatePoint[] = [];
+    for (const rate of SIM_RATES) {
+      // Sim pods start in 50 ms: up to 256 at once keeps the pool's refill from being the limit.
+      const point = await ratePoint('churn', rate, SIM_SECONDS, env, 64, { maxStarting: 256 });
+      points.push(point);
+      log(
+        `churn (sim) at ${rate}/s: create p99 ${ms(point.create.p99)}, lifecycle p99 ${ms(point.lifecycle.p99)}`,
+      );
+    }
+    const best = points
+      .filter((p) => p.refused < MAX_REFUSED && p.errors === 0 && (p.create.p99 ?? Infinity) <= 50)
+      .at(-1);
+    out.push(
+      '## The control plane alone (sim driver)',
+      '',
+      `\`ventus load --scenario churn\` (create → long-poll until RUNNING → release), ${SIM_SECONDS} s per rate, ` +
+        'sim pods ready in 50 ms (pool min_ready 64 / max_total 5,000 / max_starting 256), the whole service in one process with the load generator beside it.',
+      '',
+      ...pointRows(points),
+      '',
+      `Highest rate with create p99 ≤ 50 ms, < 1 % 503s and no errors: **${best ? `${best.rate} lifecycles/s` : 'none of those run'}** (target ≥ 1,000/s).`,
+      '',
+    );
+  }
+  const file = path.join(RESULTS, 'throughput.md');
+  await writeFile(file, await formatMarkdown(out.join('\n')));
+  process.stdout.write(`${out.join('\n')}\n`);
+  log(`wrote ${path.relative(process.cwd(), file)}`);
+} finally {
+  await site.close();
+  for (const s of services.reverse()) await s.stop();
+}
+process.exit(0);
