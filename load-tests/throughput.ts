@@ -116,7 +116,7 @@ async function ratePoint(
     const files = await ventusLoad([
       ...['--target', bench.stack.url, '--scenario', scenario, '--rate', String(rate)],
       ...['--duration', String(seconds), '--concurrency', String(Math.max(64, rate * 4))],
-      ...['--out', RESULTS, '--name', `throughput-${scenario}-${rate}`],
+      ...['--out', RESULTS, '--name', `throughput-${scenario}-${rate}`, '--page-url', site.url],
       ...[
         '--api-key',
         bench.headers.authorization!.replace(/^Bearer /, ''),
@@ -167,7 +167,14 @@ const services = await ensureServices();
 // Imported after the variables are set: it reads them when loaded.
 const { startScratchStack } = await import('./scratch-stack.ts');
 type ScratchStack = Awaited<ReturnType<typeof startScratchStack>>;
+// One page for every lifecycle here (ventus load gets it as --page-url); page-load.ts serves its own
+// on the same port, so this one closes before it runs.
 const site = await serveLocalPage();
+let siteOpen = true;
+const closeSite = async () => {
+  if (siteOpen) await site.close();
+  siteOpen = false;
+};
 const out: string[] = [
   '# Sustained throughput (`npm run bench:throughput`)',
   '',
@@ -241,7 +248,7 @@ try {
       ...(one && directP50
         ? [
             `One at a time (1/s): lifecycle p50 ${ms(one.lifecycle.p50)} against ${ms(directP50)} launching the headless shell ` +
-              `yourself (${(directP50 / one.lifecycle.p50!).toFixed(2)}× faster; target ≥ 2× and p50 ≤ 90 ms); time to RUNNING ` +
+              `yourself (launch / ours = ${(directP50 / one.lifecycle.p50!).toFixed(2)}; target ≥ 2 and p50 ≤ 90 ms); time to RUNNING ` +
               `p50 ${ms(one.toRunning.p50)} (target ≤ 10 ms).`,
             '',
           ]
@@ -252,6 +259,7 @@ try {
   }
   if (wanted('page')) {
     log('page loads');
+    await closeSite();
     const { stdout } = await promisify(execFile)(process.execPath, [
       '--import',
       'tsx',
@@ -292,7 +300,7 @@ try {
   process.stdout.write(`${out.join('\n')}\n`);
   log(`wrote ${path.relative(process.cwd(), file)}`);
 } finally {
-  await site.close();
+  await closeSite();
   for (const s of services.reverse()) await s.stop();
 }
 process.exit(0);

@@ -73,6 +73,14 @@ export class PoolReconciler {
     await this.scaler.scale(pool, await this.services.poolSlots.activeCount(pool.name));
   }
 
+  /**
+   * The refill after a claim or an ending: start or retire warm pods to the pool's settings, and
+   * nothing else (no listing, no probes, no live sessions read), so it costs the same at any size.
+   */
+  async refill(pool: PoolSettings): Promise<void> {
+    await this.scaler.scale(pool, await this.services.poolSlots.activeCount(pool.name));
+  }
+
   /** Resolves once every pod start this reconciler began has finished or failed. */
   async settle(): Promise<void> {
     await this.scaler.settle();

@@ -1,0 +1,63 @@
+/**
+ * A claim refills the pool at once with a refill pass, not a full reconcile: the replacement pod is
+ * started without waiting for the interval, and without probing every warm pod again (the full
+ * pass's per-claim cost the controller used to pay, growing with min_ready). The interval is a
+ * minute here, so only the claims can have started the replacements.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { TestContext } from '../support/test-context.ts';
+import { ApiClient } from '../support/api-client.ts';
+import { eventually } from '../support/eventually.ts';
+import { poolSnapshot } from '../support/pool-snapshot.ts';
+import type { Stack } from '../../stack/stack.ts';
+
+const POOL = 'us-east1-chromium';
+const MIN_READY = 3;
+
+describe('pool refill after a claim', () => {
+  let ctx: TestContext;
+  let stack: Stack;
+  let api: ApiClient;
+  /** Pods health-probed since the pool was full. */
+  let probed: string[] = [];
+
+  beforeAll(async () => {
+    const env = { VENTUS_DRIVER: 'sim', VENTUS_SIM_READY_MS: '50', VENTUS_RECONCILE_INTERVAL_MS: '60000' };
+    ctx = await TestContext.create({ minReady: MIN_READY, maxTotal: 10, env });
+    stack = await ctx.startStack();
+    const probe = stack.driver.isHealthy.bind(stack.driver);
+    stack.driver.isHealthy = (pod) => {
+      probed.push(pod.id);
+      return probe(pod);
+    };
+    api = new ApiClient(stack.url, (await ctx.seedKey()).apiKey);
+  });
+  afterAll(async () => {
+    await stack?.close();
+    await ctx?.close();
+  });
+
+  const warmCount = async () =>
+    (await poolSnapshot(stack.services.redis, stack.services.redisKeys, POOL)).warm;
+
+  it('starts a replacement for each claimed pod at once, probing no warm pod', async () => {
+    await eventually('the first pass fills the pool', async () => (await warmCount()) === MIN_READY);
+    probed = [];
+    for (let i = 0; i < 2; i++) {
+      const created = await api.createSession();
+      expect(created.status).toBe(202);
+      await api.waitFor(created.body.id, ['RUNNING']);
+    }
+    // Two pods held, the pool back at min_ready: replacements started by the claims' refills.
+    await eventually('the claims refill the pool', async () => (await warmCount()) === MIN_READY, {
+      timeoutMs: 20_000,
+    });
+    const { held } = await poolSnapshot(stack.services.redis, stack.services.redisKeys, POOL);
+    expect(held).toBe(2);
+    // Each claim checks the pod it took; no warm pod (the one left, the two new) was probed.
+    const warm = await stack.services.warmPods.ids(POOL);
+    expect(warm).toHaveLength(MIN_READY);
+    expect(probed.length).toBeLessThanOrEqual(2);
+    expect(probed.filter((id) => warm.includes(id))).toEqual([]);
+  });
+});
