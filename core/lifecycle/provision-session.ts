@@ -85,8 +85,23 @@ export function provisionSession(deps: ProvisionDeps) {
     // Ended (released while queued), or RUNNING already (a duplicate delivery after success).
     if (!session || session.status !== 'PROVISIONING') return;
     try {
+      const storageState = await sessionStorageState(services, session);
+      const podConfig = {
+        ...(session.config.viewport && { viewport: session.config.viewport }),
+        ...(session.config.user_agent && { userAgent: session.config.user_agent }),
+        ...(session.config.proxy && { proxy: withProxyPassword(services, session) }),
+        ...(session.config.recording?.enabled && { recording: { enabled: true } }),
+        ...(storageState && { storageState }),
+      };
       const claimStarted = performance.now();
-      const { pod, kind } = await deps.fleet.claimOrStart(session, log);
+      // Always, even with nothing to apply: POST /session is the claim, at which the agent cuts every
+      // connection opened while the pod was warm (runtime-image/agent/protocol.ts). It is also the
+      // warm pod's health check (a dead one is dropped and the next claimed).
+      const {
+        pod,
+        kind,
+        claimed: restored,
+      } = await deps.fleet.claimOrStart(session, log, (p) => driver.configureSession(p, podConfig));
       metrics.claimSeconds.observe({ pool: session.pool, kind }, (performance.now() - claimStarted) / 1000);
       // Tells the controller to refill at once (it also polls): not on the session's critical path.
       services.poolSignals
@@ -96,17 +111,6 @@ export function provisionSession(deps: ProvisionDeps) {
       driver
         .annotateSession?.(pod.id, session.id)
         .catch((err: unknown) => log.warn({ err, podId: pod.id }, 'could not annotate the pod'));
-      const storageState = await sessionStorageState(services, session);
-      const podConfig = {
-        ...(session.config.viewport && { viewport: session.config.viewport }),
-        ...(session.config.user_agent && { userAgent: session.config.user_agent }),
-        ...(session.config.proxy && { proxy: withProxyPassword(services, session) }),
-        ...(session.config.recording?.enabled && { recording: { enabled: true } }),
-        ...(storageState && { storageState }),
-      };
-      // Always, even with nothing to apply: POST /session is the claim, at which the agent cuts every
-      // connection opened while the pod was warm (runtime-image/agent/protocol.ts).
-      const restored = await driver.configureSession(pod, podConfig);
       if (restored) await setRestoredState(services.db, session.id, toRestoredState(restored));
       await services.sessionRoutes.publish(routeOf(session, pod));
       // expires_at was fixed by the PROVISIONING transition, so the expiry is scheduled alongside the

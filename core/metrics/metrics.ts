@@ -175,7 +175,7 @@ export function createMetrics(sources?: MetricsSources, onCollectError?: (err: u
     }),
     claimSeconds: new Histogram({
       name: 'ventus_claim_seconds',
-      help: 'Time for a provision job to hold a usable pod, by kind (warm claim, cold start)',
+      help: 'Time for a provision job to hold a usable pod with the session claimed on it (its settings applied), by kind (warm claim, cold start)',
       labelNames: ['pool', 'kind'] as const,
       buckets: LATENCY_BUCKETS,
       registers,

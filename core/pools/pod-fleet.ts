@@ -8,7 +8,7 @@ import type { RuntimeKind } from '../domain/session.schema.ts';
 import { newId } from '../domain/ids.ts';
 import { getPool, type PoolSettings } from '../db/pools.repository.ts';
 import type { Queryable } from '../db/database.ts';
-import type { Pod, RuntimeDriver } from '../runtime/driver.ts';
+import { SessionConfigRejectedError, type Pod, type RuntimeDriver } from '../runtime/driver.ts';
 import type { PodRecords } from '../redis/pod-records.ts';
 import type { WarmAdd, WarmPods } from '../redis/warm-pods.ts';
 import type { ClaimKind, Metrics } from '../metrics/metrics.ts';
@@ -36,32 +36,43 @@ export class PodFleet {
 
   /**
    * A warm pod for the session if one is left (skipping any that died while warm), else a cold start
-   * within the slot the session holds. A retried provision finds the pod it claimed or began.
+   * within the slot the session holds; `claim` (the session's POST /session to the agent) is made on
+   * it. A retried provision finds the pod it claimed or began.
+   *
+   * The claim is the warm pod's health check: no probe before it (one agent round trip less on the
+   * way to RUNNING). A claim that fails on a pod whose process is gone, or whose agent no longer
+   * answers its health probe, drops that pod and tries the next; a pod refusing the settings
+   * (SessionConfigRejectedError), or a live pod that failed once on a busy machine, fails the attempt
+   * as before.
    */
-  async claimOrStart(session: PodClaimant, log: Logger): Promise<{ pod: Pod; kind: ClaimKind }> {
+  async claimOrStart<R>(
+    session: PodClaimant,
+    log: Logger,
+    claim: (pod: Pod) => Promise<R>,
+  ): Promise<{ pod: Pod; kind: ClaimKind; claimed: R }> {
     const { driver, podRecords } = this.deps;
     for (;;) {
-      const claimed = await this.deps.warmPods.claim(session.pool, session.id);
-      if (!claimed) break;
-      // A busy machine can miss one probe (1 s timeout): a pod whose process lives gets a second one
-      // before it is thrown away for a much slower cold start.
-      const healthy =
-        (await driver.isHealthy(claimed)) ||
-        (((await driver.getPod(claimed.id))?.alive ?? false) && (await driver.isHealthy(claimed)));
-      if (healthy) {
-        log.debug({ podId: claimed.id }, 'claimed warm pod');
-        return { pod: claimed, kind: 'warm' };
+      const warm = await this.deps.warmPods.claim(session.pool, session.id);
+      if (!warm) break;
+      try {
+        const claimed = await claim(warm);
+        log.debug({ podId: warm.id }, 'claimed warm pod');
+        return { pod: warm, kind: 'warm', claimed };
+      } catch (err) {
+        if (err instanceof SessionConfigRejectedError) throw err;
+        const alive = (await driver.getPod(warm.id))?.alive ?? false;
+        if (alive && (await driver.isHealthy(warm))) throw err;
       }
       // Died while warm: drop it and try the next one; the user never sees this.
-      log.warn({ podId: claimed.id }, 'claimed pod is unhealthy; deleting it');
+      log.warn({ podId: warm.id }, 'claimed pod is unhealthy; deleting it');
       await podRecords.clearSessionPod(session.id);
-      await this.retire(claimed.id);
+      await this.retire(warm.id);
     }
     const recorded = await podRecords.sessionPod(session.id);
     const podId = recorded ?? newId();
     if (recorded) {
       const existing = await driver.getPod(podId);
-      if (existing?.alive) return { pod: existing, kind: 'cold' };
+      if (existing?.alive) return { pod: existing, kind: 'cold', claimed: await claim(existing) };
       // A previous attempt died mid-start (a crashed worker): clear what it left, start afresh, same id.
       await this.retire(podId);
     } else {
@@ -71,7 +82,7 @@ export class PodFleet {
     const template = (await getPool(this.deps.db, session.pool))?.podTemplate;
     const { pod } = await this.create(podId, session.pool, session.runtimeKind, template, 'cold');
     await podRecords.recordPod(pod);
-    return { pod, kind: 'cold' };
+    return { pod, kind: 'cold', claimed: await claim(pod) };
   }
 
   /**

@@ -124,10 +124,13 @@ export class LocalDriver implements RuntimeDriver {
       createdAt: new Date().toISOString(),
       headless: spec.headless,
     };
+    // Listening from the spawn on: an agent that dies (or answers) while the record is written is seen.
+    const ready = this.waitForReady(child, signal);
+    ready.catch(() => undefined); // awaited below; a failure while the record is written is not unhandled
     try {
       // Written before readiness so that, if this process dies now, the pod can still be found and deleted.
       if (child.pid !== undefined) await writePodRecord(dir, record);
-      await this.waitForReady(child, signal);
+      await ready;
       record.socket = sandbox.socket;
       await writePodRecord(dir, record);
     } catch (err) {

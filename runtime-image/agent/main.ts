@@ -63,7 +63,8 @@ async function main(): Promise<void> {
     // delete this pod through a driver, so do not linger as an orphan.
     if (err) onSignal('SIGPIPE');
   });
-  log.info({ port: agent.port, host: config.host }, 'ready');
+  // With 'starting' (uptimeMs too) and 'browser started': where a pod's start went.
+  log.info({ port: agent.port, host: config.host, uptimeMs: Math.round(process.uptime() * 1000) }, 'ready');
   const code = await agent.done;
   if (!exiting) process.exit(code);
 }
