@@ -192,7 +192,8 @@ try {
     out.push(
       '## The ceiling: bare headless-shell starts',
       '',
-      `${bare.starts} starts, ${bare.parallel} at a time, each stopped once DevTools listens: ` +
+      `${bare.starts} starts, ${bare.parallel} at a time, Chromium's sandbox ${bare.sandbox ? 'on' : 'off (run as root)'}, ` +
+        'each stopped once DevTools listens: ' +
         `**${bare.perSecond.toFixed(1)} starts/s**, ready p50 ${ms(bare.readyMs.p50)} / p99 ${ms(bare.readyMs.p99)}, ` +
         `${bare.cpuSecondsPerStart.toFixed(3)} machine CPU-seconds per start.`,
       '',

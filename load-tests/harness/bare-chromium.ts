@@ -53,6 +53,8 @@ async function startAndStop(): Promise<number> {
 }
 
 export interface BareStarts {
+  /** Whether Chromium's own sandbox was on (off when this runs as root: Chromium refuses it). */
+  sandbox: boolean;
   starts: number;
   parallel: number;
   perSecond: number;
@@ -79,6 +81,7 @@ export async function bareStartRate(starts: number, parallel = 2): Promise<BareS
   );
   const seconds = (performance.now() - t0) / 1000;
   return {
+    sandbox: SANDBOX_FLAGS.length === 0,
     starts,
     parallel,
     perSecond: starts / seconds,

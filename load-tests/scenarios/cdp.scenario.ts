@@ -16,7 +16,7 @@ import { formatMs, percentiles } from '../stats.ts';
 import { CdpClient } from '../harness/cdp-client.ts';
 import { machine, type RunEnvironment } from '../harness/environment.ts';
 import type { HttpClient } from '../harness/http-client.ts';
-import { isFailure, waitForRunning } from './lifecycle.scenario.ts';
+import { isFailure, waitForRunning } from './session-life.ts';
 import { createSession, releaseSession, unexpected, type SessionView } from './scenario.ts';
 
 /** The targets of the issue: the proxy adds at most this much to the p50 round trip… */

@@ -15,7 +15,7 @@ import { machine } from '../harness/environment.ts';
 import { networkOutcome, type HttpClient } from '../harness/http-client.ts';
 import { latencyStats, type LatencyStats } from '../harness/report.ts';
 import { OpenLoop } from '../harness/scheduler.ts';
-import { isFailure, waitForRunning } from './lifecycle.scenario.ts';
+import { isFailure, waitForRunning } from './session-life.ts';
 import { createSession, Pending, releaseSession, unexpected, type SessionView } from './scenario.ts';
 
 const SETTLE_TIMEOUT_MS = 120_000;
