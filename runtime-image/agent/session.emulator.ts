@@ -3,10 +3,24 @@
  *
  * Emulation overrides belong to the CDP session that set them and vanish when it detaches, so a
  * one-shot "connect, set, disconnect" cannot work: the agent keeps one browser-level connection
- * open for the pod's life, auto-attaches to every target with `waitForDebuggerOnStart` (so a new
- * page runs no script and sends no request before its overrides are in place), applies the
+ * open for the pod's life, auto-attaches to every target with `waitForDebuggerOnStart`, sends the
  * overrides, then lets the target run. Clients (Playwright, Puppeteer, the proxy's users) keep
  * their own sessions alongside ours; Chromium allows many.
+ *
+ * Waiting for the debugger alone does not hold every new page for us. A target the browser creates
+ * (`Target.createTarget`) waits for every auto-attached session to resume it, but a popup a page
+ * opens (`window.open`) runs as soon as any one session resumes it: a client that resumes first
+ * sends the popup's document request, and runs its first script, before our overrides arrive
+ * (Chromium 156). So the agent also intercepts every document request browser-wide (`Fetch`, at the
+ * request stage) and lets one go only once Chromium has taken the overrides of its frame's target; a
+ * request that was made before them, with Chromium's own user agent, leaves with the session's. No
+ * document, so no script of a page, comes before that.
+ *
+ * Nothing here waits for the overrides' answers: a target created with a URL answers none of them
+ * until its document has loaded (so waiting would hang it, as it once did when no client resumed
+ * it). Chromium handles one connection's commands in order, which is what the agent relies on: the
+ * overrides, then the resume, on the target's session; then a browser-level command whose answer
+ * says the overrides were taken, before the target's document request may go.
  *
  * On a headful pod it also puts the window of every new page into fullscreen (browser.window.ts), so
  * the live view shows pages only, whatever window a client opens them in.
@@ -22,6 +36,10 @@ interface TargetInfo {
 }
 
 const AUTO_ATTACH = { autoAttach: true, waitForDebuggerOnStart: true, flatten: true };
+/** Every document request of the browser pauses until the agent lets it go (onRequestPaused). */
+const DOCUMENT_REQUESTS = {
+  patterns: [{ urlPattern: '*', resourceType: 'Document', requestStage: 'Request' }],
+};
 /** Targets that render a document: they get viewport (top-level only) and user agent overrides. */
 const DOCUMENTS = new Set(['page', 'iframe']);
 /** Targets that only make requests: they get the user agent for their fetches. */
@@ -32,6 +50,10 @@ export class SessionEmulator {
   /** sessionId → target, for every target our connection is attached to. */
   private readonly sessions = new Map<string, TargetInfo>();
   private readonly attachedTargets = new Set<string>();
+  /** targetId → settles once Chromium has taken the target's overrides (not their answers). */
+  private readonly inForce = new Map<string, Promise<unknown>>();
+  /** Chromium's own user agent: a request that carries it was made before our override. */
+  private browserUserAgent: string | undefined;
   private started: Promise<void> | undefined;
 
   constructor(
@@ -53,6 +75,9 @@ export class SessionEmulator {
 
   private async start(): Promise<void> {
     this.cdp.onEvent((event) => this.onEvent(event));
+    ({ userAgent: this.browserUserAgent } = await this.cdp.send<{ userAgent: string }>('Browser.getVersion'));
+    // Before auto-attach: no page of ours may load a document the agent has not let go.
+    await this.cdp.send('Fetch.enable', DOCUMENT_REQUESTS);
     await this.cdp.send('Target.setAutoAttach', AUTO_ATTACH);
     // Auto-attach reports existing targets too, but an already-open page is the one the first
     // client is most likely to use; attach explicitly to any it did not report.
@@ -73,10 +98,15 @@ export class SessionEmulator {
   private onEvent(event: CdpEvent): void {
     if (event.method === 'Target.attachedToTarget') {
       void this.onAttached(event.params);
+    } else if (event.method === 'Fetch.requestPaused' && !event.sessionId) {
+      void this.onRequestPaused(event.params);
     } else if (event.method === 'Target.detachedFromTarget') {
       const sessionId = event.params.sessionId as string;
       const target = this.sessions.get(sessionId);
-      if (target) this.attachedTargets.delete(target.targetId);
+      if (target) {
+        this.attachedTargets.delete(target.targetId);
+        this.inForce.delete(target.targetId);
+      }
       this.sessions.delete(sessionId);
     }
   }
@@ -91,13 +121,22 @@ export class SessionEmulator {
     }
     this.attachedTargets.add(info.targetId);
     this.sessions.set(sessionId, { targetId: info.targetId, type: info.type });
+    // Sent now, answered whenever (see the top of the file); the resume below follows them in order.
+    void this.apply(sessionId, info.type);
+    if (DOCUMENTS.has(info.type)) {
+      this.cdp.send('Target.setAutoAttach', AUTO_ATTACH, sessionId).catch((err: Error) => {
+        this.log.debug({ err, type: info.type }, 'auto-attach to children failed');
+      });
+    }
+    // Chromium handles one connection's messages in order: once a browser-level command sent after
+    // the overrides is answered, they are in the target's session, ahead of any document it loads.
+    this.inForce.set(
+      info.targetId,
+      this.cdp.send('Browser.getVersion').catch(() => undefined),
+    );
     try {
-      const children = DOCUMENTS.has(info.type)
-        ? [this.cdp.send('Target.setAutoAttach', AUTO_ATTACH, sessionId)]
-        : [];
-      const window =
-        this.fullscreenWindows && info.type === 'page' ? [fullscreenWindowOf(this.cdp, info.targetId)] : [];
-      await Promise.all([this.apply(sessionId, info.type), ...children, ...window]);
+      // A browser-level command, answered at once: the window is fullscreen before the page runs.
+      if (this.fullscreenWindows && info.type === 'page') await fullscreenWindowOf(this.cdp, info.targetId);
     } catch (err) {
       this.log.debug({ err, type: info.type }, 'target setup failed');
     } finally {
@@ -106,6 +145,33 @@ export class SessionEmulator {
         await this.cdp.send('Runtime.runIfWaitingForDebugger', {}, sessionId).catch(() => undefined);
       }
     }
+  }
+
+  /** A document request paused browser-wide: it goes once its target's overrides are in force. */
+  private async onRequestPaused(params: Record<string, unknown>): Promise<void> {
+    const requestId = params.requestId as string;
+    const request = params.request as { headers: Record<string, string> };
+    // A top-level frame's id is its target's; a frame of no target of ours (same-process) waits for nothing.
+    await this.inForce.get(params.frameId as string);
+    const { userAgent } = this.config;
+    const headers = Object.entries(request.headers);
+    const agentHeader = headers.find(([name]) => name.toLowerCase() === 'user-agent');
+    // Made before the override reached the target: the header is Chromium's own. A client's own
+    // user agent override, set on its session, is left as it is.
+    const stale =
+      userAgent !== undefined && agentHeader !== undefined && agentHeader[1] === this.browserUserAgent;
+    const continued = stale
+      ? {
+          requestId,
+          headers: headers.map(([name, value]) => ({
+            name,
+            value: name === agentHeader[0] ? userAgent : value,
+          })),
+        }
+      : { requestId };
+    await this.cdp.send('Fetch.continueRequest', continued).catch((err: Error) => {
+      this.log.debug({ err }, 'continue request failed'); // the request was cancelled meanwhile
+    });
   }
 
   private async apply(sessionId: string, type: string): Promise<void> {
