@@ -1,0 +1,101 @@
+/**
+ * What a warm pod costs in memory against bare Chromium (the target: at most bare Chromium's PSS +
+ * 10 MB): the PSS of a warm local pod's whole process tree (bubblewrap, the agent, its bridges,
+ * Chromium), against as many headless shells started here at once with the same flags on
+ * about:blank (shared pages split alike), both after settling. The agent's Node shares its binary's
+ * pages with the service's own process, which lowers its share. Run as root (PSS of the pods' users).
+ *
+ *   node --import tsx load-tests/pod-memory.ts [--pods 3]
+ */
+import { spawn } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import { poolName } from '../core/db/pools.repository.ts';
+import { podDirOf, readPodRecord } from '../core/runtime/pod.store.ts';
+import { HEADLESS_SHELL, QUIET_FLAGS } from './harness/bare-chromium.ts';
+import { treePss } from './harness/process-memory.ts';
+
+type Tree = ReturnType<typeof treePss>;
+import { startScratchStack } from './scratch-stack.ts';
+
+const { values } = parseArgs({ options: { pods: { type: 'string', default: '3' } } });
+const PODS = Number(values.pods);
+const SETTLE_MS = 3_000;
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const mib = (v: number) => `${v.toFixed(1)} MiB`;
+
+/** `count` headless shells at once (as many as the pods, so shared pages split alike), each's PSS. */
+async function barePss(count: number): Promise<Tree[]> {
+  const sandbox = process.getuid?.() === 0 ? ['--no-sandbox'] : [];
+  const shells = await Promise.all(
+    Array.from({ length: count }, async () => {
+      const dir = await mkdtemp(path.join(os.tmpdir(), 'ventus-bare-'));
+      const child = spawn(
+        HEADLESS_SHELL,
+        [...QUIET_FLAGS, ...sandbox, '--remote-debugging-port=0', `--user-data-dir=${dir}`, 'about:blank'],
+        { stdio: ['ignore', 'ignore', 'pipe'], detached: true },
+      );
+      await new Promise<void>((resolve) => {
+        let err = '';
+        child.stderr.on(
+          'data',
+          (d: Buffer) => ((err += d.toString()), err.includes('DevTools listening') && resolve()),
+        );
+      });
+      return { child, dir };
+    }),
+  );
+  try {
+    await sleep(SETTLE_MS);
+    return shells.map(({ child }) => treePss(child.pid!));
+  } finally {
+    for (const { child, dir } of shells) {
+      process.kill(-child.pid!, 'SIGKILL');
+      await new Promise((r) => child.once('exit', r));
+      await rm(dir, { recursive: true, force: true, maxRetries: 5 });
+    }
+  }
+}
+
+const bare = await barePss(PODS);
+const scratch = await startScratchStack({
+  VENTUS_HEADLESS: 'true',
+  VENTUS_POOL_MIN_READY: String(PODS),
+  VENTUS_POOL_MAX_TOTAL: String(PODS),
+});
+try {
+  const { services } = scratch.stack;
+  const pool = poolName(services.config.pool.region, 'chromium');
+  while ((await services.warmPods.ids(pool)).length < PODS) await sleep(100);
+  await sleep(SETTLE_MS);
+  const pods: Tree[] = [];
+  for (const id of await services.warmPods.ids(pool)) {
+    const record = await readPodRecord(podDirOf(path.resolve(services.config.dataDir, 'pods'), id));
+    if (record) pods.push(treePss(record.pid));
+  }
+  const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
+  const bareMean = mean(bare.map((b) => b.totalMiB));
+  const podMean = mean(pods.map((p) => p.totalMiB));
+  const names = [...new Set(pods.flatMap((p) => Object.keys(p.byName)))].sort();
+  process.stdout.write(
+    [
+      `warm pod memory (PSS of the process tree, after ${SETTLE_MS / 1000} s settled), ${new Date().toISOString()}`,
+      '',
+      '| what | n | PSS mean |',
+      '| --- | --- | --- |',
+      `| headless shell on about:blank, started here (all at once) | ${bare.length} | ${mib(bareMean)} |`,
+      `| warm local pod (headless) | ${pods.length} | ${mib(podMean)} |`,
+      ...names.map(
+        (n) => `| … of which \`${n}\` | ${pods.length} | ${mib(mean(pods.map((p) => p.byName[n] ?? 0)))} |`,
+      ),
+      '',
+      `pod − bare: ${mib(podMean - bareMean)} (target ≤ 10 MiB)`,
+      '',
+    ].join('\n'),
+  );
+} finally {
+  await scratch.close();
+}
+process.exit(0);
