@@ -60,7 +60,8 @@ describe('a real browser session with Playwright', () => {
     expect(ended.status).toBe('COMPLETED');
     expect(ended.release_reason).toBe('cdp_disconnect');
     expect(ended.released_at).not.toBeNull();
+    // The pod's root goes first, its record last (a delete cut short is found and retried): wait for both.
     await expect.poll(() => existsSync(podDir), { timeout: 15_000 }).toBe(false);
-    expect(await stack.driver.getPod(podId)).toBeUndefined();
+    await expect.poll(() => stack.driver.getPod(podId), { timeout: 15_000 }).toBeUndefined();
   });
 });
