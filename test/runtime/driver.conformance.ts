@@ -162,7 +162,7 @@ export function describeDriverConformance(name: string, makeHarness: () => Promi
         await client.send('Browser.getVersion');
         const closed = once(client.ws, 'close');
         await h.killBrowser(pod);
-        const outcome = await Promise.race([closed.then(() => 'closed'), sleep(5_000, 'still open')]);
+        const outcome = await Promise.race([closed.then(() => 'closed'), sleep(15_000, 'still open')]);
         expect(outcome).toBe('closed');
       } finally {
         await h.driver.deletePod(pod.id);

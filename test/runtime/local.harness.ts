@@ -44,16 +44,30 @@ export function podProcesses(podDir: string): number[] {
   return [...pids].filter((pid) => !isZombie(pid));
 }
 
-/** The pod's browser process: a Chromium binary that is not a helper (`--type=`) nor a wrapper script. */
+const isChromiumBinary = (args: string[]): boolean =>
+  /chrom/i.test(args[0] ?? '') && !/crashpad/i.test(args[0] ?? '');
+
+function parentPid(pid: number): number | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * The pod's browser process: a Chromium binary that is not a helper (`--type=`), not the crashpad
+ * handler (no --type= either; killing it leaves the browser up) nor a wrapper script, and whose parent
+ * is no Chromium: a helper the browser has forked but not yet exec'd carries the browser's own
+ * command line, and killing that one leaves the browser up too.
+ */
 export function browserPid(podDir: string): number | undefined {
   return podProcesses(podDir).find((pid) => {
     const args = cmdline(pid);
-    // The crashpad handler also matches /chrom/ and has no --type=; killing it leaves the browser up.
-    return (
-      /chrom/i.test(args[0] ?? '') &&
-      !/crashpad/i.test(args[0] ?? '') &&
-      !args.some((a) => a.startsWith('--type='))
-    );
+    if (!isChromiumBinary(args) || args.some((a) => a.startsWith('--type='))) return false;
+    const parent = parentPid(pid);
+    return parent === undefined || !isChromiumBinary(cmdline(parent));
   });
 }
 
