@@ -175,17 +175,10 @@ export async function loadCommand(argv: string[], deps: LoadCommandDeps): Promis
   if (options.rate * options.durationSeconds < 1) fail('--rate × --duration is below one request');
   try {
     const { report, files } = await runLoad(options);
-    process.stderr.write(`wrote ${Object.values(files).join(', ')}\n`);
-    if (values.json) {
-      // Every sample is in the JSON file; stdout gets the summary.
-      const { samples, timeSeries, ...rest } = report;
-      void samples;
-      void timeSeries;
-      process.stdout.write(`${JSON.stringify({ files, ...rest })}\n`);
-    } else {
-      const { readFile } = await import('node:fs/promises');
-      process.stdout.write(await readFile(files.markdown, 'utf8'));
-    }
+    // Every sample and the time series are in the JSON file; stdout gets the summary.
+    const { timeSeries, ...summary } = report;
+    void timeSeries;
+    await printMeasurement({ report: summary, files }, values.json === true);
   } catch (err) {
     if (err instanceof LoadSetupError) {
       process.stderr.write(`${err.message}\n`);

@@ -45,7 +45,8 @@ export function fileBase(raw: string, fail: Fail): string {
 
 /**
  * Prints a measurement's result: the Markdown file on stdout, or with --json one JSON summary
- * (raw samples stay in the JSON file).
+ * (raw samples stay in the JSON file) with the CPU this load generator used, so that a benchmark
+ * can tell the generator's share of the machine from the service's.
  */
 export async function printMeasurement(
   result: { report: object; files: { markdown: string } },
@@ -57,7 +58,11 @@ export async function printMeasurement(
     process.stdout.write(await readFile(result.files.markdown, 'utf8'));
     return;
   }
-  process.stdout.write(`${JSON.stringify({ files: result.files, ...withoutSamples(result.report) })}\n`);
+  const { user, system } = process.cpuUsage();
+  const loadGeneratorCpuSeconds = (user + system) / 1e6;
+  process.stdout.write(
+    `${JSON.stringify({ files: result.files, loadGeneratorCpuSeconds, ...withoutSamples(result.report) })}\n`,
+  );
 }
 
 /** Drops every `samples` array (at any depth) from a report for the printed summary. */

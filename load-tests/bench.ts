@@ -123,7 +123,7 @@ async function measurement<R extends { notes: string[] }>(
   svgOf: (files: Record<string, string>) => string = (files) => files.svg!,
   env: Record<string, string> = {},
 ): Promise<string> {
-  const files = await ventusLoad<Record<string, string>>(
+  const { files } = await ventusLoad<Record<string, string>>(
     [...['--scenario', scenario, ...args], ...['--out', RESULTS, '--name', `latest-${scenario}`]],
     env,
   );
@@ -247,7 +247,7 @@ try {
   for (const plan of PLANS.filter((p) => !ONLY || ONLY.includes(p.scenario))) {
     const bench = await startScratchStack(plan.env);
     try {
-      const files = await ventusLoad([
+      const { files } = await ventusLoad([
         ...['--target', bench.stack.url, '--scenario', plan.scenario],
         ...['--rate', String(plan.rate), '--duration', String(DURATION)],
         ...['--concurrency', String(plan.concurrency), '--out', RESULTS, '--name', `latest-${plan.scenario}`],

@@ -44,6 +44,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import type { LocalDriver } from '../core/runtime/local.driver.ts';
+import { isGoneOrZombie } from '../core/process/proc-stat.ts';
 import { podUidOf } from '../core/runtime/local-sandbox.ts';
 import { browserEnv, chromiumArgs } from '../runtime-image/agent/chromium.launcher.ts';
 import { resolveChromium } from '../runtime-image/agent/chromium.resolver.ts';
@@ -122,7 +123,7 @@ class CpuGroup {
   async drain(timeoutMs = 5_000): Promise<void> {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
-      const left = this.procs().filter((pid) => !this.kept.has(pid) && !isZombie(pid));
+      const left = this.procs().filter((pid) => !this.kept.has(pid) && !isGoneOrZombie(pid));
       if (left.length === 0) return;
       if (Date.now() > deadline) {
         const what = (pid: number) =>
@@ -151,15 +152,6 @@ class CpuGroup {
         await sleep(100);
       }
     }
-  }
-}
-
-function isZombie(pid: number): boolean {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return stat.slice(stat.lastIndexOf(')') + 2).startsWith('Z');
-  } catch {
-    return true; // gone
   }
 }
 

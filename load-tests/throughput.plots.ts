@@ -1,4 +1,5 @@
 /** The sustained curve of `npm run bench:throughput`, as two SVG plots against the arrival rate. */
+import type { CpuShares } from './harness/cpu-by-process.ts';
 import path from 'node:path';
 import { chart } from './harness/svg.ts';
 import type { LatencyStats } from './harness/report.ts';
@@ -14,6 +15,10 @@ export interface RatePoint {
   lifecycle: LatencyStats;
   create: LatencyStats;
   cpuSecondsPerSession: number;
+  /** The run's CPU by who used it, per completed session. */
+  cpuPerSession: CpuShares;
+  /** The same with the pool full and no arrivals, per second: what standing ready costs. */
+  idleCpuPerSecond: CpuShares;
 }
 
 export function sustainedCharts(

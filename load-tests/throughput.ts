@@ -14,7 +14,8 @@
  * Written to load-tests/results/throughput.md with two plots of the sustained curve.
  *
  *   npm run bench:throughput [-- --seconds 60] [--rates 1,2,3,4,6,8] [--sim-rates 100,250,500,1000]
- *     [--sim-seconds 20] [--min-ready 8] [--max-total 24] [--only bare,direct,sustained,page,sim]
+ *     [--sim-seconds 20] [--min-ready 8] [--max-total 24] [--idle-seconds 10]
+ *     [--only bare,direct,sustained,page,sim]
  */
 import { execFile } from 'node:child_process';
 import { readFile, writeFile } from 'node:fs/promises';
@@ -26,7 +27,7 @@ import { bareStartRate, directLifecycles } from './harness/bare-chromium.ts';
 import { ensureServices, ventusLoad } from './harness/bench-services.ts';
 import { describeMachine, machine } from './harness/environment.ts';
 import { serveLocalPage } from './harness/local-page.ts';
-import { busySeconds } from './harness/machine-cpu.ts';
+import { CPU_PARTS, cpuBetween, cpuSnapshot, type CpuShares } from './harness/cpu-by-process.ts';
 import type { Report } from './harness/report.ts';
 import { formatMarkdown } from './harness/write-report.ts';
 import { sustainedCharts, type RatePoint } from './throughput.plots.ts';
@@ -43,6 +44,7 @@ const { values } = parseArgs({
     'min-ready': { type: 'string', default: '8' },
     'max-total': { type: 'string', default: '24' },
     'bare-starts': { type: 'string', default: '60' },
+    'idle-seconds': { type: 'string', default: '10' },
     only: { type: 'string' },
   },
 });
@@ -58,6 +60,7 @@ const SIM_SECONDS = numbers('sim-seconds', values['sim-seconds'])[0]!;
 const MIN_READY = numbers('min-ready', values['min-ready'])[0]!;
 const MAX_TOTAL = numbers('max-total', values['max-total'])[0]!;
 const BARE_STARTS = numbers('bare-starts', values['bare-starts'])[0]!;
+const IDLE_SECONDS = numbers('idle-seconds', values['idle-seconds'])[0]!;
 const ONLY = values.only?.split(',');
 const wanted = (part: string) => !ONLY || ONLY.includes(part);
 
@@ -111,9 +114,13 @@ async function ratePoint(
     const { services } = bench.stack;
     await updatePool(services.db, poolName(services.config.pool.region, 'chromium'), patch);
     await waitForWarm(bench, warm);
+    // What the full pool costs standing ready, before the first arrival.
+    const idle0 = cpuSnapshot();
+    await new Promise((r) => setTimeout(r, IDLE_SECONDS * 1000));
+    const idleCpuPerSecond = scaled(cpuBetween(idle0, cpuSnapshot()), 1 / IDLE_SECONDS);
     const before = await claimsByKind(bench);
-    const cpu0 = busySeconds();
-    const files = await ventusLoad([
+    const cpu0 = cpuSnapshot();
+    const run = await ventusLoad([
       ...['--target', bench.stack.url, '--scenario', scenario, '--rate', String(rate)],
       ...['--duration', String(seconds), '--concurrency', String(Math.max(64, rate * 4))],
       ...['--out', RESULTS, '--name', `throughput-${scenario}-${rate}`, '--page-url', site.url],
@@ -124,9 +131,9 @@ async function ratePoint(
         env.VENTUS_DRIVER!,
       ],
     ]);
-    const cpu = busySeconds() - cpu0;
+    const cpu = cpuBetween(cpu0, cpuSnapshot(), run.cpuSeconds);
     const after = await claimsByKind(bench);
-    const report = JSON.parse(await readFile(files.json, 'utf8')) as Report;
+    const report = JSON.parse(await readFile(run.files.json, 'utf8')) as Report;
     const { summary } = report;
     const ok = summary.outcomes.ok ?? 0;
     const claimed = (k: string) => (after[k] ?? 0) - (before[k] ?? 0);
@@ -140,11 +147,39 @@ async function ratePoint(
       toRunning: summary.steps.to_running!,
       lifecycle: summary.latencyByOutcome.ok ?? summary.latency,
       create: summary.steps.create!,
-      cpuSecondsPerSession: cpu / Math.max(1, ok),
+      cpuSecondsPerSession: cpu.machine / Math.max(1, ok),
+      cpuPerSession: scaled(cpu, 1 / Math.max(1, ok)),
+      idleCpuPerSecond,
     };
   } finally {
     await bench.close();
   }
+}
+
+const scaled = (shares: CpuShares, factor: number): CpuShares =>
+  Object.fromEntries(Object.entries(shares).map(([k, v]) => [k, v * factor])) as unknown as CpuShares;
+
+const CPU_PART_NAMES: Record<(typeof CPU_PARTS)[number], string> = {
+  pods: 'pods',
+  service: 'service',
+  postgres: 'Postgres',
+  redis: 'Redis',
+  loadGenerator: 'load generator',
+  other: 'other',
+};
+
+/** Where the CPU goes, per session while the load runs and per second while the full pool idles. */
+function cpuRows(points: RatePoint[]): string[] {
+  const cells = (s: CpuShares) => CPU_PARTS.map((part) => s[part].toFixed(3)).join(' | ');
+  return [
+    `| arrivals/s | CPU-s per session: ${CPU_PARTS.map((p) => CPU_PART_NAMES[p]).join(' | ')} | machine | idle pool, CPU-s per second: ${CPU_PARTS.map((p) => CPU_PART_NAMES[p]).join(' | ')} | machine |`,
+    `| --- | ${CPU_PARTS.map(() => '---').join(' | ')} | --- | ${CPU_PARTS.map(() => '---').join(' | ')} | --- |`,
+    ...points.map(
+      (p) =>
+        `| ${p.rate} | ${cells(p.cpuPerSession)} | ${p.cpuPerSession.machine.toFixed(3)} | ` +
+        `${cells(p.idleCpuPerSecond)} | ${p.idleCpuPerSecond.machine.toFixed(3)} |`,
+    ),
+  ];
 }
 
 const meets = (p: RatePoint) =>
@@ -241,6 +276,14 @@ try {
       '',
       ...pointRows(points),
       '',
+      '### Where the CPU goes',
+      '',
+      'By who used it (load-tests/harness/cpu-by-process.ts): the pods (every process of every pod, those that ended ' +
+        'included), the service (broker, workers, pool controller and proxy: one process here), Postgres, Redis, the load generator and the rest of the machine. ' +
+        `Left: per completed session over the run. Right: per second over ${IDLE_SECONDS} s before the first arrival, the full pool standing ready.`,
+      '',
+      ...cpuRows(points),
+      '',
       `Highest rate with < 1 % 503s, no errors and time to RUNNING p99 ≤ 100 ms: **${best ? `${best.rate}/s` : 'none of those run'}**` +
         (best && bareRate
           ? ` = ${((best.rate / bareRate) * 100).toFixed(0)} % of the bare start rate (target ≥ 70 %).`
@@ -291,6 +334,10 @@ try {
         'sim pods ready in 50 ms (pool min_ready 64 / max_total 5,000 / max_starting 256), the whole service in one process with the load generator beside it.',
       '',
       ...pointRows(points),
+      '',
+      '### Where the CPU goes',
+      '',
+      ...cpuRows(points),
       '',
       `Highest rate with create p99 ≤ 50 ms, < 1 % 503s and no errors: **${best ? `${best.rate} lifecycles/s` : 'none of those run'}** (target ≥ 1,000/s).`,
       '',

@@ -9,6 +9,7 @@
  */
 import { readFileSync, readdirSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { isDeadState, readProcStat } from '../process/proc-stat.ts';
 
 export const POD_MARKER_VAR = 'VENTUS_POD_DIR';
 
@@ -27,14 +28,8 @@ interface ProcStat {
 }
 
 function readStat(pid: number): ProcStat | undefined {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    // "pid (comm) S ppid pgrp ...": comm may hold spaces and parentheses, so parse after the last ')'.
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return { pgid: Number(fields[2]), zombie: fields[0] === 'Z' || fields[0] === 'X' };
-  } catch {
-    return undefined;
-  }
+  const stat = readProcStat(pid);
+  return stat && { pgid: stat.pgid, zombie: isDeadState(stat) };
 }
 
 function hasMarker(pid: number, marker: string): boolean {

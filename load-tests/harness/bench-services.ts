@@ -46,6 +46,12 @@ export async function ensureServices(): Promise<EmbeddedService[]> {
   return started;
 }
 
+/** A `ventus load` run: its report files and the CPU the load generator itself used. */
+export interface LoadRun<F> {
+  files: F;
+  cpuSeconds: number;
+}
+
 /**
  * `ventus load` in a process of its own: sharing the stack's event loop would make each slow the
  * other, and the figures would be the harness's as much as the service's.
@@ -53,7 +59,7 @@ export async function ensureServices(): Promise<EmbeddedService[]> {
 export async function ventusLoad<F = ReportFiles>(
   args: string[],
   env: Record<string, string> = {},
-): Promise<F> {
+): Promise<LoadRun<F>> {
   const child = spawn(process.execPath, [VENTUS, 'load', ...args, '--json'], {
     stdio: ['ignore', 'pipe', 'inherit'],
     env: { ...process.env, ...env },
@@ -62,5 +68,6 @@ export async function ventusLoad<F = ReportFiles>(
   child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
   const [code] = (await once(child, 'exit')) as [number | null];
   if (code !== 0) throw new Error(`ventus load ${args.join(' ')} exited ${code}`);
-  return (JSON.parse(stdout) as { files: F }).files;
+  const printed = JSON.parse(stdout) as { files: F; loadGeneratorCpuSeconds: number };
+  return { files: printed.files, cpuSeconds: printed.loadGeneratorCpuSeconds };
 }

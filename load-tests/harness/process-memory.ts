@@ -3,35 +3,8 @@
  * among the processes mapping it, so the sum over a tree is what the tree costs), from
  * /proc/<pid>/smaps_rollup. Reading another user's processes needs root (or the same user).
  */
-import { readFileSync, readdirSync } from 'node:fs';
-
-function parentOf(pid: number): number | undefined {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    // "pid (comm) S ppid …": comm may hold spaces and parentheses, so parse after the last ')'.
-    return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
-  } catch {
-    return undefined;
-  }
-}
-
-/** `root` and every process below it. */
-export function processTree(root: number): number[] {
-  const children = new Map<number, number[]>();
-  for (const name of readdirSync('/proc')) {
-    if (!/^\d+$/.test(name)) continue;
-    const parent = parentOf(Number(name));
-    if (parent !== undefined) children.set(parent, [...(children.get(parent) ?? []), Number(name)]);
-  }
-  const tree: number[] = [];
-  const queue = [root];
-  while (queue.length > 0) {
-    const pid = queue.shift()!;
-    tree.push(pid);
-    queue.push(...(children.get(pid) ?? []));
-  }
-  return tree;
-}
+import { readFileSync } from 'node:fs';
+import { processTree } from '../../core/process/proc-stat.ts';
 
 /** PSS of one process in KiB (0 when it is gone or unreadable), and its command name. */
 export function pssOf(pid: number): { kib: number; name: string } {

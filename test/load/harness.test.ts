@@ -144,7 +144,11 @@ describe('ventus load', () => {
     );
     const printed = JSON.parse(stdout) as {
       files: { json: string; markdown: string; latencySvg: string; percentilesSvg: string };
+      loadGeneratorCpuSeconds: number;
     };
+    // The generator's own CPU, for benchmarks that split the machine's (cpu-by-process.ts).
+    expect(printed.loadGeneratorCpuSeconds).toBeGreaterThan(0);
+    expect(printed.loadGeneratorCpuSeconds).toBeLessThan(60);
     const report = JSON.parse(await readFile(printed.files.json, 'utf8')) as {
       summary: { scheduled: number; completed: number; errors: number; outcomes: Record<string, number> };
       environment: { target: string; driver: { name: string }; machine: { cores: number } };

@@ -18,6 +18,7 @@ import WebSocket from 'ws';
 import { xvfbAvailable } from '../../runtime-image/agent/chromium.resolver.ts';
 import { AGENT_SECRET_ENV, AGENT_SECRET_HEADER } from '../../runtime-image/agent/protocol.ts';
 import { AGENT_HEALTH_COMMAND } from '../../core/runtime/kubernetes/browser-container.ts';
+import { isGoneOrZombie, processTree } from '../../core/process/proc-stat.ts';
 import { eventually } from '../support/eventually.ts';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
@@ -52,39 +53,10 @@ async function freePort(): Promise<number> {
   return port;
 }
 
-/** Every live descendant of `root`, from /proc (Chromium runs in its own process group). */
-function descendants(root: number): number[] {
-  const children = new Map<number, number[]>();
-  for (const entry of readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
-      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
-      children.set(ppid, [...(children.get(ppid) ?? []), Number(entry)]);
-    } catch {
-      // Gone while we looked.
-    }
-  }
-  const found: number[] = [];
-  const queue = [root];
-  while (queue.length > 0) {
-    for (const child of children.get(queue.shift()!) ?? []) {
-      found.push(child);
-      queue.push(child);
-    }
-  }
-  return found;
-}
+/** Every descendant of `root`, from /proc (Chromium runs in its own process group). */
+const descendants = (root: number): number[] => processTree(root).slice(1);
 
-function alive(pid: number): boolean {
-  try {
-    // A zombie still has a /proc entry; state Z counts as gone.
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return stat.slice(stat.lastIndexOf(')') + 2)[0] !== 'Z';
-  } catch {
-    return false;
-  }
-}
+const alive = (pid: number): boolean => !isGoneOrZombie(pid);
 
 function processesMentioning(text: string): number[] {
   return readdirSync('/proc')

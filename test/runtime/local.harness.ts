@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import type { Pod } from '../../core/runtime/driver.ts';
 import { LocalDriver } from '../../core/runtime/local.driver.ts';
 import { podProcessTree } from '../../core/runtime/pod-processes.util.ts';
+import { isGoneOrZombie, readProcStat } from '../../core/process/proc-stat.ts';
 import type { DriverHarness } from './driver.conformance.ts';
 
 function cmdline(pid: number): string[] {
@@ -17,15 +18,6 @@ function cmdline(pid: number): string[] {
     return readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').filter(Boolean);
   } catch {
     return [];
-  }
-}
-
-function isZombie(pid: number): boolean {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return stat.slice(stat.lastIndexOf(')') + 2).startsWith('Z');
-  } catch {
-    return true; // gone
   }
 }
 
@@ -38,23 +30,14 @@ export function podProcesses(podDir: string): number[] {
   const pids = new Set(podProcessTree(podDir).map((p) => p.pid));
   for (const entry of readdirSync('/proc')) {
     const pid = Number(entry);
-    if (!Number.isInteger(pid) || pid === process.pid || isZombie(pid)) continue;
+    if (!Number.isInteger(pid) || pid === process.pid || isGoneOrZombie(pid)) continue;
     if (cmdline(pid).some((arg) => arg.includes(podDir))) pids.add(pid);
   }
-  return [...pids].filter((pid) => !isZombie(pid));
+  return [...pids].filter((pid) => !isGoneOrZombie(pid));
 }
 
 const isChromiumBinary = (args: string[]): boolean =>
   /chrom/i.test(args[0] ?? '') && !/crashpad/i.test(args[0] ?? '');
-
-function parentPid(pid: number): number | undefined {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
-  } catch {
-    return undefined;
-  }
-}
 
 /**
  * The pod's browser process: a Chromium binary that is not a helper (`--type=`), not the crashpad
@@ -66,7 +49,7 @@ export function browserPid(podDir: string): number | undefined {
   return podProcesses(podDir).find((pid) => {
     const args = cmdline(pid);
     if (!isChromiumBinary(args) || args.some((a) => a.startsWith('--type='))) return false;
-    const parent = parentPid(pid);
+    const parent = readProcStat(pid)?.ppid;
     return parent === undefined || !isChromiumBinary(cmdline(parent));
   });
 }

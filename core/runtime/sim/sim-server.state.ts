@@ -3,9 +3,9 @@
  * the server once it listens, removed when it stops) and `<stateDir>/server.lock` (held by whoever
  * is starting one, so two processes never start two servers at once).
  */
-import { readFileSync } from 'node:fs';
 import { open, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { isDeadState, readProcStat } from '../../process/proc-stat.ts';
 
 export interface SimServerState {
   pid: number;
@@ -64,12 +64,8 @@ export function isProcessAlive(pid: number): boolean {
   } catch (err) {
     return (err as NodeJS.ErrnoException).code === 'EPERM';
   }
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return !stat.slice(stat.lastIndexOf(')') + 2).startsWith('Z');
-  } catch {
-    return true; // no /proc (not Linux): kill(0) is all we know
-  }
+  const stat = readProcStat(pid);
+  return stat === undefined || !isDeadState(stat); // no /proc (not Linux): kill(0) is all we know
 }
 
 /**

@@ -6,6 +6,7 @@
  * Redis, stay in.
  */
 import { readFileSync, readdirSync, readlinkSync } from 'node:fs';
+import { readProcStat } from '../../../core/process/proc-stat.ts';
 
 export interface ListeningPort {
   port: number;
@@ -48,15 +49,6 @@ function listeningSockets(): Map<string, number> {
   return byInode;
 }
 
-function parentOf(pid: number): number | undefined {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
-  } catch {
-    return undefined;
-  }
-}
-
 function commandOf(pid: number): string {
   try {
     return readFileSync(`/proc/${pid}/cmdline`, 'utf8').replace(/\0/g, ' ').trim();
@@ -67,7 +59,11 @@ function commandOf(pid: number): string {
 
 /** Whether `pid` is this process or one of its descendants (pods, Chromium, the test's servers). */
 function isOurs(pid: number): boolean {
-  for (let p: number | undefined = pid, hops = 0; p && p > 1 && hops < 64; p = parentOf(p), hops++) {
+  for (
+    let p: number | undefined = pid, hops = 0;
+    p && p > 1 && hops < 64;
+    p = readProcStat(p)?.ppid, hops++
+  ) {
     if (p === process.pid) return true;
   }
   return false;
