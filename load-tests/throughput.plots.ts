@@ -14,6 +14,11 @@ export interface RatePoint {
   toRunning: LatencyStats;
   lifecycle: LatencyStats;
   create: LatencyStats;
+  /**
+   * Mean time to RUNNING as the service measured it (created_at → RUNNING), and two of its parts:
+   * the provision job's wait in the queue and the claim on the pod (the agent taking the session).
+   */
+  toRunningParts: { total: number | null; queueWait: number | null; claim: number | null };
   cpuSecondsPerSession: number;
   /** The run's CPU by who used it, per completed session. */
   cpuPerSession: CpuShares;

@@ -77,17 +77,50 @@ const ms = (v: number | null | undefined) =>
 const pct = (v: number | null) => (v === null ? '–' : `${(v * 100).toFixed(v > 0 && v < 0.1 ? 1 : 0)} %`);
 const log = (line: string) => process.stderr.write(`throughput: ${line}\n`);
 
-/** Claims by kind (warm, cold) as the provisioning recorded them, from the stack's own metrics. */
-async function claimsByKind(bench: ScratchStack): Promise<Record<string, number>> {
-  const { values: series } = await bench.stack.services.metrics.timeToRunningSeconds.get();
-  const counts: Record<string, number> = {};
-  for (const s of series) {
-    if (!s.metricName?.endsWith('_count')) continue;
-    const kind = String(s.labels.kind);
-    counts[kind] = (counts[kind] ?? 0) + s.value;
-  }
-  return counts;
+interface Observed {
+  sum: number;
+  count: number;
 }
+
+/** The sum and count of a stack histogram's observations, per value of `label`. */
+async function observedBy(
+  histogram: { get(): Promise<{ values: Array<{ metricName?: string; labels: object; value: number }> }> },
+  label: string,
+): Promise<Record<string, Observed>> {
+  const byValue: Record<string, Observed> = {};
+  for (const s of (await histogram.get()).values) {
+    const part = s.metricName?.endsWith('_count')
+      ? 'count'
+      : s.metricName?.endsWith('_sum')
+        ? 'sum'
+        : undefined;
+    if (!part) continue;
+    const key = String((s.labels as Record<string, unknown>)[label]);
+    byValue[key] ??= { sum: 0, count: 0 };
+    byValue[key][part] += s.value;
+  }
+  return byValue;
+}
+
+/**
+ * What the stack recorded on the way to RUNNING: claims by kind (warm, cold), and the time to
+ * RUNNING with two of its parts, the provision job's wait in the queue and the claim on the pod.
+ */
+async function provisioning(bench: ScratchStack) {
+  const { metrics } = bench.stack.services;
+  const toRunning = await observedBy(metrics.timeToRunningSeconds, 'kind');
+  return {
+    toRunning,
+    queueWait: (await observedBy(metrics.jobWaitSeconds, 'job')).provision ?? { sum: 0, count: 0 },
+    claim: Object.values(await observedBy(metrics.claimSeconds, 'kind')),
+  };
+}
+
+const total = (list: Observed[]): Observed =>
+  list.reduce((a, b) => ({ sum: a.sum + b.sum, count: a.count + b.count }), { sum: 0, count: 0 });
+/** The mean in ms of what was observed between two readings. */
+const meanMs = (before: Observed, after: Observed) =>
+  after.count > before.count ? ((after.sum - before.sum) / (after.count - before.count)) * 1000 : null;
 
 async function waitForWarm(bench: ScratchStack, count: number): Promise<void> {
   const deadline = Date.now() + 120_000;
@@ -118,7 +151,7 @@ async function ratePoint(
     const idle0 = cpuSnapshot();
     await new Promise((r) => setTimeout(r, IDLE_SECONDS * 1000));
     const idleCpuPerSecond = scaled(cpuBetween(idle0, cpuSnapshot()), 1 / IDLE_SECONDS);
-    const before = await claimsByKind(bench);
+    const before = await provisioning(bench);
     const cpu0 = cpuSnapshot();
     const run = await ventusLoad([
       ...['--target', bench.stack.url, '--scenario', scenario, '--rate', String(rate)],
@@ -132,11 +165,11 @@ async function ratePoint(
       ],
     ]);
     const cpu = cpuBetween(cpu0, cpuSnapshot(), run.cpuSeconds);
-    const after = await claimsByKind(bench);
+    const after = await provisioning(bench);
     const report = JSON.parse(await readFile(run.files.json, 'utf8')) as Report;
     const { summary } = report;
     const ok = summary.outcomes.ok ?? 0;
-    const claimed = (k: string) => (after[k] ?? 0) - (before[k] ?? 0);
+    const claimed = (k: string) => (after.toRunning[k]?.count ?? 0) - (before.toRunning[k]?.count ?? 0);
     const claims = claimed('warm') + claimed('cold');
     return {
       rate,
@@ -147,6 +180,11 @@ async function ratePoint(
       toRunning: summary.steps.to_running!,
       lifecycle: summary.latencyByOutcome.ok ?? summary.latency,
       create: summary.steps.create!,
+      toRunningParts: {
+        total: meanMs(total(Object.values(before.toRunning)), total(Object.values(after.toRunning))),
+        queueWait: meanMs(before.queueWait, after.queueWait),
+        claim: meanMs(total(before.claim), total(after.claim)),
+      },
       cpuSecondsPerSession: cpu.machine / Math.max(1, ok),
       cpuPerSession: scaled(cpu, 1 / Math.max(1, ok)),
       idleCpuPerSecond,
@@ -167,6 +205,22 @@ const CPU_PART_NAMES: Record<(typeof CPU_PARTS)[number], string> = {
   loadGenerator: 'load generator',
   other: 'other',
 };
+
+/** Time to RUNNING (mean) as the service measured it, split into its queue wait, claim and the rest. */
+function toRunningRows(points: RatePoint[]): string[] {
+  const rest = (p: RatePoint) =>
+    p.toRunningParts.total === null
+      ? null
+      : p.toRunningParts.total - (p.toRunningParts.queueWait ?? 0) - (p.toRunningParts.claim ?? 0);
+  return [
+    '| arrivals/s | time to RUNNING, mean | provision job waits in the queue | claim on the pod | the rest (admit, commit, enqueue, mark RUNNING) |',
+    '| --- | --- | --- | --- | --- |',
+    ...points.map(
+      (p) =>
+        `| ${p.rate} | ${ms(p.toRunningParts.total)} | ${ms(p.toRunningParts.queueWait)} | ${ms(p.toRunningParts.claim)} | ${ms(rest(p))} |`,
+    ),
+  ];
+}
 
 /** Where the CPU goes, per session while the load runs and per second while the full pool idles. */
 function cpuRows(points: RatePoint[]): string[] {
@@ -284,6 +338,10 @@ try {
       '',
       ...cpuRows(points),
       '',
+      "Time to RUNNING as the service measured it (mean over the run, from the stack's own histograms):",
+      '',
+      ...toRunningRows(points),
+      '',
       `Highest rate with < 1 % 503s, no errors and time to RUNNING p99 ≤ 100 ms: **${best ? `${best.rate}/s` : 'none of those run'}**` +
         (best && bareRate
           ? ` = ${((best.rate / bareRate) * 100).toFixed(0)} % of the bare start rate (target ≥ 70 %).`
@@ -338,6 +396,10 @@ try {
       '### Where the CPU goes',
       '',
       ...cpuRows(points),
+      '',
+      "Time to RUNNING as the service measured it (mean over the run, from the stack's own histograms):",
+      '',
+      ...toRunningRows(points),
       '',
       `Highest rate with create p99 ≤ 50 ms, < 1 % 503s and no errors: **${best ? `${best.rate} lifecycles/s` : 'none of those run'}** (target ≥ 1,000/s).`,
       '',
