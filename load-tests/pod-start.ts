@@ -36,7 +36,7 @@
  */
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { chownSync, mkdirSync, readFileSync, rmdirSync, writeFileSync } from 'node:fs';
+import { chownSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -44,12 +44,12 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import type { LocalDriver } from '../core/runtime/local.driver.ts';
-import { isGoneOrZombie } from '../core/process/proc-stat.ts';
 import { podUidOf } from '../core/runtime/local-sandbox.ts';
 import { browserEnv, chromiumArgs } from '../runtime-image/agent/chromium.launcher.ts';
 import { resolveChromium } from '../runtime-image/agent/chromium.resolver.ts';
 import { fetchChromiumVersion } from '../runtime-image/agent/devtools.address.ts';
 import { percentiles } from './stats.ts';
+import { CpuGroup } from './harness/cpu-group.ts';
 
 const MODES = ['bare', 'pod', 'baseline'] as const;
 type Mode = (typeof MODES)[number];
@@ -71,89 +71,6 @@ const modes = (values.modes ?? (BASELINE ? 'bare,pod,baseline' : 'bare,pod')).sp
 for (const m of modes) if (!MODES.includes(m)) throw new Error(`unknown mode ${m}`);
 if (modes.includes('baseline') && !BASELINE) throw new Error('mode baseline needs --baseline <checkout>');
 if (!(RUNS > 0 && PARALLEL > 0 && BLOCK > 0)) throw new Error('--runs, --parallel, --block: positive');
-
-// ---- CPU of everything this process starts: a cgroup of our own --------------------------------
-
-class CpuGroup {
-  private readonly kept = new Set<number>();
-
-  private constructor(
-    private readonly dir: string,
-    private readonly home: string,
-  ) {}
-
-  /** A cgroup v2 with this process in it, or undefined where none can be made (not root). */
-  static open(): CpuGroup | undefined {
-    const own = readFileSync('/proc/self/cgroup', 'utf8')
-      .split('\n')
-      .find((l) => l.startsWith('0::'))
-      ?.slice(3);
-    for (const mount of ['/sys/fs/cgroup', '/sys/fs/cgroup/unified']) {
-      try {
-        readFileSync(path.join(mount, 'cgroup.procs'));
-        const dir = path.join(mount, `ventus-pod-start-${randomBytes(4).toString('hex')}`);
-        mkdirSync(dir);
-        writeFileSync(path.join(dir, 'cgroup.procs'), String(process.pid));
-        return new CpuGroup(dir, path.join(mount, own ?? '/'));
-      } catch {
-        // not a writable cgroup v2 hierarchy
-      }
-    }
-    return undefined;
-  }
-
-  usageUs(): number {
-    const line = readFileSync(path.join(this.dir, 'cpu.stat'), 'utf8').match(/^usage_usec (\d+)/m);
-    return Number(line?.[1]);
-  }
-
-  private procs(): number[] {
-    return readFileSync(path.join(this.dir, 'cgroup.procs'), 'utf8').split('\n').filter(Boolean).map(Number);
-  }
-
-  /** Processes of the group now: the helpers that live as long as this process (tsx's esbuild). */
-  keep(): void {
-    for (const pid of this.procs()) this.kept.add(pid);
-  }
-
-  /**
-   * Waits until no process is left in the group but this one and the kept helpers (a zombie has
-   * used all its CPU already).
-   */
-  async drain(timeoutMs = 5_000): Promise<void> {
-    const deadline = Date.now() + timeoutMs;
-    for (;;) {
-      const left = this.procs().filter((pid) => !this.kept.has(pid) && !isGoneOrZombie(pid));
-      if (left.length === 0) return;
-      if (Date.now() > deadline) {
-        const what = (pid: number) =>
-          `${pid} ${readFileSync(`/proc/${pid}/cmdline`, 'utf8').replaceAll('\0', ' ').slice(0, 200)}`;
-        throw new Error(`processes left in the cgroup:\n${left.map(what).join('\n')}`);
-      }
-      await sleep(10);
-    }
-  }
-
-  /** Moves every process back (zombies leave as they are reaped), then removes the group. */
-  async close(): Promise<void> {
-    for (let attempt = 0; ; attempt++) {
-      for (const pid of this.procs()) {
-        try {
-          writeFileSync(path.join(this.home, 'cgroup.procs'), String(pid));
-        } catch {
-          // gone, or a zombie
-        }
-      }
-      try {
-        rmdirSync(this.dir);
-        return;
-      } catch (err) {
-        if (attempt >= 50) throw err;
-        await sleep(100);
-      }
-    }
-  }
-}
 
 const selfCpuUs = (): number => {
   const { user, system } = process.cpuUsage();
@@ -274,7 +191,7 @@ interface Tally {
 const tallies = new Map<Mode, Tally>(
   modes.map((m) => [m, { ready: [], startCpuUs: 0, deleteMs: [], wallMs: 0, cpuUs: 0, selfUs: 0 }]),
 );
-const group = CpuGroup.open();
+const group = CpuGroup.open('ventus-pod-start');
 group?.keep();
 if (!group) process.stderr.write('no writable cgroup v2 (run as root): CPU is not measured\n');
 

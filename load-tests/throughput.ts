@@ -27,6 +27,7 @@ import { bareStartRate, directLifecycles } from './harness/bare-chromium.ts';
 import { ensureServices, ventusLoad } from './harness/bench-services.ts';
 import { describeMachine, machine } from './harness/environment.ts';
 import { serveLocalPage } from './harness/local-page.ts';
+import { CpuGroup } from './harness/cpu-group.ts';
 import { CPU_PARTS, cpuBetween, cpuSnapshot, type CpuShares } from './harness/cpu-by-process.ts';
 import type { Report } from './harness/report.ts';
 import { formatMarkdown } from './harness/write-report.ts';
@@ -148,11 +149,11 @@ async function ratePoint(
     await updatePool(services.db, poolName(services.config.pool.region, 'chromium'), patch);
     await waitForWarm(bench, warm);
     // What the full pool costs standing ready, before the first arrival.
-    const idle0 = cpuSnapshot();
+    const idle0 = cpuSnapshot(cpuGroup);
     await new Promise((r) => setTimeout(r, IDLE_SECONDS * 1000));
-    const idleCpuPerSecond = scaled(cpuBetween(idle0, cpuSnapshot()), 1 / IDLE_SECONDS);
+    const idleCpuPerSecond = scaled(cpuBetween(idle0, cpuSnapshot(cpuGroup)), 1 / IDLE_SECONDS);
     const before = await provisioning(bench);
-    const cpu0 = cpuSnapshot();
+    const cpu0 = cpuSnapshot(cpuGroup);
     const run = await ventusLoad([
       ...['--target', bench.stack.url, '--scenario', scenario, '--rate', String(rate)],
       ...['--duration', String(seconds), '--concurrency', String(Math.max(64, rate * 4))],
@@ -164,7 +165,7 @@ async function ratePoint(
         env.VENTUS_DRIVER!,
       ],
     ]);
-    const cpu = cpuBetween(cpu0, cpuSnapshot(), run.cpuSeconds);
+    const cpu = cpuBetween(cpu0, cpuSnapshot(cpuGroup), run.cpuSeconds);
     const after = await provisioning(bench);
     const report = JSON.parse(await readFile(run.files.json, 'utf8')) as Report;
     const { summary } = report;
@@ -253,6 +254,8 @@ function pointRows(points: RatePoint[]): string[] {
 }
 
 const services = await ensureServices();
+// After the databases, which stay outside: everything started from here on is counted (pods, load generators).
+const cpuGroup = CpuGroup.open('ventus-throughput');
 // Imported after the variables are set: it reads them when loaded.
 const { startScratchStack } = await import('./scratch-stack.ts');
 type ScratchStack = Awaited<ReturnType<typeof startScratchStack>>;
@@ -334,7 +337,10 @@ try {
       '',
       'By who used it (load-tests/harness/cpu-by-process.ts): the pods (every process of every pod, those that ended ' +
         'included), the service (broker, workers, pool controller and proxy: one process here), Postgres, Redis, the load generator and the rest of the machine. ' +
-        `Left: per completed session over the run. Right: per second over ${IDLE_SECONDS} s before the first arrival, the full pool standing ready.`,
+        `Left: per completed session over the run. Right: per second over ${IDLE_SECONDS} s before the first arrival, the full pool standing ready. ` +
+        (cpuGroup
+          ? "Pods and the load generator are counted by a cgroup of the benchmark's own (orphans included)."
+          : "No cgroup could be made (not root): pods are counted from /proc, a lower bound (a pod's orphans are reaped by init, under 'other')."),
       '',
       ...cpuRows(points),
       '',
@@ -411,6 +417,7 @@ try {
   log(`wrote ${path.relative(process.cwd(), file)}`);
 } finally {
   await closeSite();
+  await cpuGroup?.close();
   for (const s of services.reverse()) await s.stop();
 }
 process.exit(0);

@@ -15,6 +15,14 @@ import type { Lease } from './lease.ts';
 
 /** Failed probes in a row before a warm pod whose process still runs is replaced. */
 const UNHEALTHY_AFTER = 3;
+/**
+ * How often the browser of a warm pod whose process runs is probed (a pod whose process died is
+ * seen on every pass, from the driver's listing). A probe costs the pod ~13 ms of CPU (the agent asks
+ * Chromium over a fresh DevTools connection), so probing each warm pod on every 1 s pass cost a pool
+ * of 8 about 5 % of a 2-core machine; and a wedged warm browser is rare and costs no user anything
+ * but a claim's fallback, since the claim (POST /session) is the warm pod's health check too.
+ */
+export const WARM_PROBE_INTERVAL_MS = 5_000;
 
 export interface FleetScalerDeps {
   fleet: PodFleet;
@@ -33,6 +41,8 @@ export class FleetScaler {
   private readonly creations = new Set<Promise<void>>();
   /** Consecutive failed health probes per warm pod. */
   private readonly failedChecks = new Map<string, number>();
+  /** Per pool, when each warm pod's browser was last probed. */
+  private readonly probedAt = new Map<string, Map<string, number>>();
   /** When the reaper first saw each pod unreferenced. */
   private readonly unreferencedSince = new Map<string, number>();
 
@@ -50,14 +60,30 @@ export class FleetScaler {
     }
   }
 
-  /** Warm pods whose process died are dropped from the list and deleted. Returns the healthy ids. */
+  /**
+   * Warm pods whose process died, or whose browser failed its last probes, are dropped from the list
+   * and deleted. Returns the healthy ids.
+   */
   async pruneWarm(pool: PoolSettings, byId: Map<string, PodStatus>): Promise<string[]> {
     const { driver, log } = this.deps;
     const healthy: string[] = [];
-    for (const id of await this.deps.warmPods.ids(pool.name)) {
+    const now = Date.now();
+    const ids = await this.deps.warmPods.ids(pool.name);
+    const probedAt = new Map<string, number>();
+    const before = this.probedAt.get(pool.name) ?? new Map<string, number>();
+    // Only pods still on the list are remembered: claimed and retired ones are forgotten. A pod new
+    // to the list answered its start's readiness check a moment ago: its first probe is due later.
+    for (const id of ids) probedAt.set(id, before.get(id) ?? now);
+    this.probedAt.set(pool.name, probedAt);
+    for (const id of ids) {
       // A pod still starting when this pass listed the pods (the listing leaves it out) may have
       // joined the warm list since: look it up on its own before calling it gone.
       const pod = byId.get(id) ?? (await driver.getPod(id));
+      if (pod?.alive && now - probedAt.get(id)! < WARM_PROBE_INTERVAL_MS) {
+        healthy.push(id); // its browser answered (or is being given another chance) a moment ago
+        continue;
+      }
+      if (pod?.alive) probedAt.set(id, now);
       if (pod?.alive && (await driver.isHealthy(pod))) {
         this.failedChecks.delete(id);
         healthy.push(id);
@@ -71,6 +97,7 @@ export class FleetScaler {
         continue;
       }
       this.failedChecks.delete(id);
+      probedAt.delete(id);
       if (await this.retireWarm(pool.name, id)) log.warn({ podId: id }, 'warm pod is dead; replacing it');
     }
     return healthy;

@@ -2,13 +2,16 @@
  * Where a benchmark's CPU went, by who used it: the pods, the service (this process: the scratch
  * stack runs in it), Postgres, Redis, the load generator, and the rest of the machine.
  *
- * From /proc. A process's total is its own CPU plus what the children it reaped used (cutime and
- * cstime), so processes that came and went within the window count too: a pod's Chromium helpers are
- * reaped inside the pod's tree, a pod by this process (the local driver spawns it), a Postgres
- * backend by the postmaster. The load generator is this process's child as well; it reports its
- * own CPU (`ventus load --json`), which is taken out of what this process reaped.
+ * What this process started (pods, the load generator) is best counted by a cgroup of its own
+ * (cpu-group.ts, as root): its usage counts every process born in it, dead or alive, orphans
+ * included. Without one, from /proc: a process's total is its own CPU plus what the children it
+ * reaped used (cutime and cstime), which counts processes that came and went only where their parent
+ * outlived them to reap them; a pod killed at once leaves its orphans to init, so this is a lower
+ * bound. Postgres and Redis are counted from /proc (a backend is reaped by the postmaster). The load
+ * generator reports its own CPU (`ventus load --json`), which is taken out of the children's.
  */
 import { listPids, readProcStat, type ProcStat } from '../../core/process/proc-stat.ts';
+import type { CpuGroup } from './cpu-group.ts';
 import { busySeconds } from './machine-cpu.ts';
 
 export interface CpuSnapshot {
@@ -16,10 +19,8 @@ export interface CpuSnapshot {
   machine: number;
   /** This process's own CPU. */
   service: number;
-  /** What the children this process has reaped used (pods that ended, load generators that exited). */
-  serviceReaped: number;
-  /** Every live child tree of this process except the databases: its pods. */
-  pods: number;
+  /** Everything this process started (pods, load generators), those that ended included. */
+  children: number;
   postgres: number;
   redis: number;
 }
@@ -38,7 +39,8 @@ export interface CpuShares {
 const isPostgres = (s: ProcStat) => s.comm === 'postgres' || s.comm === 'postmaster';
 const isRedis = (s: ProcStat) => s.comm.startsWith('redis-server');
 
-export function cpuSnapshot(): CpuSnapshot {
+/** The CPU used so far; `group` holds this process and what it started, when there is one. */
+export function cpuSnapshot(group?: CpuGroup): CpuSnapshot {
   const stats = new Map<number, ProcStat>();
   for (const pid of listPids()) {
     const stat = readProcStat(pid);
@@ -57,15 +59,14 @@ export function cpuSnapshot(): CpuSnapshot {
   const tops = (is: (s: ProcStat) => boolean) =>
     [...stats].filter(([, s]) => is(s) && !(stats.get(s.ppid) && is(stats.get(s.ppid)!))).map(([pid]) => pid);
   const self = stats.get(process.pid)!;
-  const pods = (children.get(process.pid) ?? []).filter((pid) => {
+  const started = (children.get(process.pid) ?? []).filter((pid) => {
     const s = stats.get(pid)!;
     return !isPostgres(s) && !isRedis(s);
   });
   return {
     machine: busySeconds(),
     service: self.cpuSeconds,
-    serviceReaped: self.reapedChildrenCpuSeconds,
-    pods: sum(pods),
+    children: group ? group.usageUs() / 1e6 - self.cpuSeconds : sum(started) + self.reapedChildrenCpuSeconds,
     postgres: sum(tops(isPostgres)),
     redis: sum(tops(isRedis)),
   };
@@ -73,7 +74,7 @@ export function cpuSnapshot(): CpuSnapshot {
 
 /** The CPU used between two snapshots, by who used it; `loadGenerator` as it reported itself. */
 export function cpuBetween(a: CpuSnapshot, b: CpuSnapshot, loadGenerator = 0): CpuShares {
-  const pods = b.pods - a.pods + (b.serviceReaped - a.serviceReaped) - loadGenerator;
+  const pods = b.children - a.children - loadGenerator;
   const service = b.service - a.service;
   const postgres = b.postgres - a.postgres;
   const redis = b.redis - a.redis;

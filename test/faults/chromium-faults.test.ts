@@ -4,31 +4,18 @@
  * (a wedged browser: alive, answering nothing). Sessions on a dead or wedged browser end ERRORED
  * (runtime_failure) and their CDP clients see the socket close: nobody hangs, nothing leaks.
  */
-import { readFileSync, readdirSync } from 'node:fs';
 import path from 'node:path';
 import WebSocket from 'ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FaultHarness, POOL } from '../support/fault-harness.ts';
 import { eventually } from '../support/eventually.ts';
+import { browserPid } from '../runtime/local.harness.ts';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-/** The Chromium browser process of a pod (not the agent, not renderers): by its pod marker. */
-function chromiumPid(h: FaultHarness, podId: string): number | undefined {
-  const marker = `VENTUS_POD_DIR=${path.join(h.ctx.dataDir, 'pods', podId)}`;
-  for (const entry of readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      if (!readFileSync(`/proc/${entry}/environ`, 'utf8').split('\0').includes(marker)) continue;
-      const argv = readFileSync(`/proc/${entry}/cmdline`, 'utf8').split('\0');
-      if (/chrom/i.test(path.basename(argv[0] ?? '')) && !argv.some((a) => a.startsWith('--type=')))
-        return Number(entry);
-    } catch {
-      // gone meanwhile
-    }
-  }
-  return undefined;
-}
+/** The Chromium browser process of a pod (not the agent, not renderers). */
+const chromiumPid = (h: FaultHarness, podId: string): number | undefined =>
+  browserPid(path.join(h.ctx.dataDir, 'pods', podId));
 
 async function heldPodOf(h: FaultHarness, sessionId: string): Promise<string> {
   const { rows } = await h.ctx.db.query<{ pod_id: string }>('SELECT pod_id FROM sessions WHERE id = $1', [
@@ -94,6 +81,24 @@ describe('Chromium fails inside pods', () => {
     const warmNow = await h.deps.redis.lrange(`${h.ctx.name}:pool:${POOL}:warm`, 0, -1);
     expect(warmNow).not.toContain(warm);
   }, 150_000);
+
+  it('a SIGSTOPped Chromium in a warm pod (wedged while idle): the pool replaces the pod', async () => {
+    const warmList = () => h.deps.redis.lrange(`${h.ctx.name}:pool:${POOL}:warm`, 0, -1);
+    const warm = await eventually('a warm pod', async () => (await warmList())[0]);
+    const pid = chromiumPid(h, warm)!;
+    process.kill(pid, 'SIGSTOP');
+    stopped.push(pid);
+    const started = Date.now();
+    // Its process runs, so only probes can tell: three failed ones, a probe interval apart.
+    await eventually('the wedged pod off the warm list', async () => !(await warmList()).includes(warm), {
+      timeoutMs: 60_000,
+      everyMs: 250,
+    });
+    console.log(`[fault] warm Chromium SIGSTOPped: pod replaced after ${Date.now() - started} ms`);
+    await eventually('the wedged pod deleted', async () => (await h.driver.getPod(warm)) === undefined, {
+      timeoutMs: 30_000,
+    });
+  }, 120_000);
 
   it('a SIGSTOPped Chromium (wedged browser): the session ends ERRORED and the client socket closes', async () => {
     const traffic = await h.traffic({ patienceMs: 60_000 });

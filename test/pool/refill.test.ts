@@ -10,6 +10,7 @@ import { TestContext } from '../support/test-context.ts';
 import { ApiClient } from '../support/api-client.ts';
 import { eventually } from '../support/eventually.ts';
 import { poolSnapshot } from '../support/pool-snapshot.ts';
+import { recordProbes } from '../support/probe-recorder.ts';
 import type { Stack } from '../../stack/stack.ts';
 
 const POOL = 'us-east1-chromium';
@@ -20,17 +21,13 @@ describe('pool refill after a claim', () => {
   let stack: Stack;
   let api: ApiClient;
   /** Pods health-probed since the pool was full. */
-  let probed: string[] = [];
+  let probed: string[];
 
   beforeAll(async () => {
     const env = { VENTUS_DRIVER: 'sim', VENTUS_SIM_READY_MS: '50', VENTUS_RECONCILE_INTERVAL_MS: '60000' };
     ctx = await TestContext.create({ minReady: MIN_READY, maxTotal: 10, env });
     stack = await ctx.startStack();
-    const probe = stack.driver.isHealthy.bind(stack.driver);
-    stack.driver.isHealthy = (pod) => {
-      probed.push(pod.id);
-      return probe(pod);
-    };
+    probed = recordProbes(stack.driver);
     api = new ApiClient(stack.url, (await ctx.seedKey()).apiKey);
   });
   afterAll(async () => {
@@ -49,7 +46,7 @@ describe('pool refill after a claim', () => {
       async () => (await warmCount()) === MIN_READY || (await stack.controller.reconcileNow(), false),
       { everyMs: 500 },
     );
-    probed = [];
+    probed.length = 0;
     for (let i = 0; i < 2; i++) {
       const created = await api.createSession();
       expect(created.status).toBe(202);
