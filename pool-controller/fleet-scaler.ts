@@ -17,10 +17,11 @@ import type { Lease } from './lease.ts';
 const UNHEALTHY_AFTER = 3;
 /**
  * How often the browser of a warm pod whose process runs is probed (a pod whose process died is
- * seen on every pass, from the driver's listing). A probe costs the pod ~13 ms of CPU (the agent asks
- * Chromium over a fresh DevTools connection), so probing each warm pod on every 1 s pass cost a pool
- * of 8 about 5 % of a 2-core machine; and a wedged warm browser is rare and costs no user anything
- * but a claim's fallback, since the claim (POST /session) is the warm pod's health check too.
+ * seen on every pass, from the driver's listing). A probe costs the pod ~9–13 ms of CPU (the agent
+ * asks Chromium over a fresh DevTools connection; load-tests/pod-idle.ts), so probing each warm pod
+ * on every 1 s pass cost a pool of 8 about 5 % of a 2-core machine; and a wedged warm browser is
+ * rare and costs no user anything but a claim's fallback, since the claim (POST /session) is the
+ * warm pod's health check too.
  */
 export const WARM_PROBE_INTERVAL_MS = 5_000;
 
