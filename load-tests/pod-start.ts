@@ -31,7 +31,12 @@
  * With `--parallel 1`, "of which to ready" is the CPU from spawn to ready alone (starts overlapping
  * would count each other's).
  *
- *   node --import tsx load-tests/pod-start.ts [--runs 40] [--parallel 2] [--block 10]
+ * `--settle <ms>` keeps each browser up that long after ready before stopping it: Chromium goes on
+ * starting after its DevTools answer (its network service, GPU process, the first page: about as
+ * much CPU again), work a warm pod does while it waits, which an immediate stop leaves out. With it,
+ * starts/s are no longer a rate (the wall time holds the settling); the CPU per start is the figure.
+ *
+ *   node --import tsx load-tests/pod-start.ts [--runs 40] [--parallel 2] [--block 10] [--settle 0]
  *       [--baseline <checkout>] [--modes bare,pod,baseline]
  */
 import { spawn } from 'node:child_process';
@@ -61,16 +66,20 @@ const { values } = parseArgs({
     block: { type: 'string', default: '10' },
     modes: { type: 'string' },
     baseline: { type: 'string' },
+    settle: { type: 'string', default: '0' },
   },
 });
 const RUNS = Number(values.runs);
 const PARALLEL = Number(values.parallel);
 const BLOCK = Number(values.block);
+/** How long each browser stays up after ready before it is stopped: Chromium keeps starting after. */
+const SETTLE_MS = Number(values.settle);
 const BASELINE = values.baseline && path.resolve(values.baseline);
 const modes = (values.modes ?? (BASELINE ? 'bare,pod,baseline' : 'bare,pod')).split(',') as Mode[];
 for (const m of modes) if (!MODES.includes(m)) throw new Error(`unknown mode ${m}`);
 if (modes.includes('baseline') && !BASELINE) throw new Error('mode baseline needs --baseline <checkout>');
-if (!(RUNS > 0 && PARALLEL > 0 && BLOCK > 0)) throw new Error('--runs, --parallel, --block: positive');
+if (!(RUNS > 0 && PARALLEL > 0 && BLOCK > 0 && SETTLE_MS >= 0))
+  throw new Error('--runs, --parallel, --block: positive; --settle: 0 or more');
 
 const selfCpuUs = (): number => {
   const { user, system } = process.cpuUsage();
@@ -132,7 +141,10 @@ async function bareStart(): Promise<StartResult> {
       if (i > 100) throw new Error('DevTools never answered');
       await sleep(5);
     }
-    return { readyMs: performance.now() - t0, startCpuUs: childrenCpuUs() - cpu0 };
+    const readyMs = performance.now() - t0;
+    const startCpuUs = childrenCpuUs() - cpu0;
+    await sleep(SETTLE_MS);
+    return { readyMs, startCpuUs };
   } finally {
     try {
       process.kill(-child.pid!, 'SIGKILL');
@@ -174,8 +186,10 @@ async function podStart(driver: LocalDriver): Promise<StartResult> {
   await driver.createPod({ id, pool: 'bench', headless: true });
   const t1 = performance.now();
   const startCpuUs = childrenCpuUs() - cpu0;
+  await sleep(SETTLE_MS);
+  const t2 = performance.now();
   await driver.deletePod(id);
-  return { readyMs: t1 - t0, deleteMs: performance.now() - t1, startCpuUs };
+  return { readyMs: t1 - t0, deleteMs: performance.now() - t2, startCpuUs };
 }
 
 // ---- the run -----------------------------------------------------------------------------------
