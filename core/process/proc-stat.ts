@@ -15,6 +15,8 @@ export interface ProcStat {
   cpuSeconds: number;
   /** CPU its children used, added when this process reaped them (waited for them), in seconds. */
   reapedChildrenCpuSeconds: number;
+  /** When it started, in ticks since boot: with the pid, names one process (pids are reused). */
+  startTicks: number;
 }
 
 /** /proc counts CPU time in USER_HZ ticks, 100 a second on every Linux. */
@@ -35,6 +37,7 @@ export function readProcStat(pid: number): ProcStat | undefined {
       pgid: Number(fields[2]),
       cpuSeconds: ticks(11), // utime, stime
       reapedChildrenCpuSeconds: ticks(13), // cutime, cstime
+      startTicks: Number(fields[19]),
     };
   } catch {
     return undefined;

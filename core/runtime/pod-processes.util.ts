@@ -25,11 +25,34 @@ const hasProc = (() => {
 interface ProcStat {
   pgid: number;
   zombie: boolean;
+  startTicks: number;
 }
 
 function readStat(pid: number): ProcStat | undefined {
   const stat = readProcStat(pid);
-  return stat && { pgid: stat.pgid, zombie: isDeadState(stat) };
+  return stat && { pgid: stat.pgid, zombie: isDeadState(stat), startTicks: stat.startTicks };
+}
+
+/**
+ * Processes seen without the marker, as pid -> start time, while one pod is stopped: its stop scans
+ * /proc every 25 ms, and reading every process's environ each time was most of deletePod's CPU. A
+ * process's inherited environment does not change while it runs, and a process that joins the pod
+ * during its stop is born marked (forked from a pod process, or in one of its groups).
+ */
+type UnmarkedCache = Map<number, number>;
+
+function markedOrInGroups(
+  pid: number,
+  stat: ProcStat,
+  marker: string,
+  pgids: Set<number>,
+  unmarked?: UnmarkedCache,
+): boolean {
+  if (pgids.has(stat.pgid)) return true;
+  if (unmarked?.get(pid) === stat.startTicks) return false;
+  if (hasMarker(pid, marker)) return true;
+  unmarked?.set(pid, stat.startTicks);
+  return false;
 }
 
 function hasMarker(pid: number, marker: string): boolean {
@@ -84,10 +107,14 @@ export function findPodProcesses(podDir: string): { pid: number; pgid: number }[
  * for them: they are found through the process group of a marked ancestor instead. A pgid cannot be
  * reused while any process of that group lives, so a group seen with a marked member stays ours.
  */
-function remaining(podDir: string, pgids: Set<number>): { pid: number; pgid: number }[] {
+function remaining(
+  podDir: string,
+  pgids: Set<number>,
+  unmarked?: UnmarkedCache,
+): { pid: number; pgid: number }[] {
   const marker = markerOf(podDir);
   return scanProc()
-    .filter(({ pid, stat }) => pgids.has(stat.pgid) || hasMarker(pid, marker))
+    .filter(({ pid, stat }) => markedOrInGroups(pid, stat, marker, pgids, unmarked))
     .map(({ pid, stat }) => ({ pid, pgid: stat.pgid }));
 }
 
@@ -99,10 +126,15 @@ function signal(pid: number, sig: NodeJS.Signals): void {
   }
 }
 
-async function waitUntilGone(podDir: string, pgids: Set<number>, timeoutMs: number): Promise<boolean> {
+async function waitUntilGone(
+  podDir: string,
+  pgids: Set<number>,
+  timeoutMs: number,
+  unmarked: UnmarkedCache,
+): Promise<boolean> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
-    if (remaining(podDir, pgids).length === 0) return true;
+    if (remaining(podDir, pgids, unmarked).length === 0) return true;
     if (Date.now() >= deadline) return false;
     await sleep(25);
   }
@@ -125,17 +157,18 @@ export async function stopPodProcesses(
     signal(-leaderPid, 'SIGKILL');
     return;
   }
-  const pgids = new Set(findPodProcesses(podDir).map((p) => p.pgid));
+  const unmarked: UnmarkedCache = new Map();
+  const pgids = new Set(remaining(podDir, new Set(), unmarked).map((p) => p.pgid));
   if (pgids.size === 0) return;
   // Group-wide signals also reach children forked between our scan and the kill.
   for (const pgid of pgids) signal(-pgid, 'SIGTERM');
-  if (await waitUntilGone(podDir, pgids, graceMs)) return;
-  for (const { pid, pgid } of remaining(podDir, pgids)) {
+  if (await waitUntilGone(podDir, pgids, graceMs, unmarked)) return;
+  for (const { pid, pgid } of remaining(podDir, pgids, unmarked)) {
     pgids.add(pgid);
     signal(-pgid, 'SIGKILL');
     signal(pid, 'SIGKILL');
   }
-  await waitUntilGone(podDir, pgids, 2_000);
+  await waitUntilGone(podDir, pgids, 2_000, unmarked);
 }
 
 /** Every live process of the pod (marked, or in a marked process's group): for tests and diagnostics. */
