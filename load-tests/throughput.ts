@@ -28,10 +28,20 @@ import { ensureServices, ventusLoad } from './harness/bench-services.ts';
 import { describeMachine, machine } from './harness/environment.ts';
 import { serveLocalPage } from './harness/local-page.ts';
 import { CpuGroup } from './harness/cpu-group.ts';
-import { CPU_PARTS, cpuBetween, cpuSnapshot, type CpuShares } from './harness/cpu-by-process.ts';
+import { cpuBetween, cpuSnapshot, type CpuShares } from './harness/cpu-by-process.ts';
 import type { Report } from './harness/report.ts';
 import { formatMarkdown } from './harness/write-report.ts';
 import { sustainedCharts, type RatePoint } from './throughput.plots.ts';
+import {
+  bareSection,
+  directSection,
+  headerSection,
+  ms,
+  pageSection,
+  pct,
+  simSection,
+  sustainedSection,
+} from './throughput.report.ts';
 
 const RESULTS = fileURLToPath(new URL('./results/', import.meta.url));
 const PAGE_LOAD = fileURLToPath(new URL('./page-load.ts', import.meta.url));
@@ -65,17 +75,6 @@ const IDLE_SECONDS = numbers('idle-seconds', values['idle-seconds'])[0]!;
 const ONLY = values.only?.split(',');
 const wanted = (part: string) => !ONLY || ONLY.includes(part);
 
-/** The targets of a sustained rate: under 1 % 503s, time to RUNNING p99 at most 100 ms. */
-const MAX_REFUSED = 0.01;
-const MAX_TO_RUNNING_P99_MS = 100;
-
-const ms = (v: number | null | undefined) =>
-  v === null || v === undefined
-    ? '–'
-    : v < 1000
-      ? `${v.toFixed(v < 10 ? 1 : 0)} ms`
-      : `${(v / 1000).toFixed(2)} s`;
-const pct = (v: number | null) => (v === null ? '–' : `${(v * 100).toFixed(v > 0 && v < 0.1 ? 1 : 0)} %`);
 const log = (line: string) => process.stderr.write(`throughput: ${line}\n`);
 
 interface Observed {
@@ -198,61 +197,6 @@ async function ratePoint(
 const scaled = (shares: CpuShares, factor: number): CpuShares =>
   Object.fromEntries(Object.entries(shares).map(([k, v]) => [k, v * factor])) as unknown as CpuShares;
 
-const CPU_PART_NAMES: Record<(typeof CPU_PARTS)[number], string> = {
-  pods: 'pods',
-  service: 'service',
-  postgres: 'Postgres',
-  redis: 'Redis',
-  loadGenerator: 'load generator',
-  other: 'other',
-};
-
-/** Time to RUNNING (mean) as the service measured it, split into its queue wait, claim and the rest. */
-function toRunningRows(points: RatePoint[]): string[] {
-  const rest = (p: RatePoint) =>
-    p.toRunningParts.total === null
-      ? null
-      : p.toRunningParts.total - (p.toRunningParts.queueWait ?? 0) - (p.toRunningParts.claim ?? 0);
-  return [
-    '| arrivals/s | time to RUNNING, mean | provision job waits in the queue | claim on the pod | the rest (admit, commit, enqueue, mark RUNNING) |',
-    '| --- | --- | --- | --- | --- |',
-    ...points.map(
-      (p) =>
-        `| ${p.rate} | ${ms(p.toRunningParts.total)} | ${ms(p.toRunningParts.queueWait)} | ${ms(p.toRunningParts.claim)} | ${ms(rest(p))} |`,
-    ),
-  ];
-}
-
-/** Where the CPU goes, per session while the load runs and per second while the full pool idles. */
-function cpuRows(points: RatePoint[]): string[] {
-  const cells = (s: CpuShares) => CPU_PARTS.map((part) => s[part].toFixed(3)).join(' | ');
-  return [
-    `| arrivals/s | CPU-s per session: ${CPU_PARTS.map((p) => CPU_PART_NAMES[p]).join(' | ')} | machine | idle pool, CPU-s per second: ${CPU_PARTS.map((p) => CPU_PART_NAMES[p]).join(' | ')} | machine |`,
-    `| --- | ${CPU_PARTS.map(() => '---').join(' | ')} | --- | ${CPU_PARTS.map(() => '---').join(' | ')} | --- |`,
-    ...points.map(
-      (p) =>
-        `| ${p.rate} | ${cells(p.cpuPerSession)} | ${p.cpuPerSession.machine.toFixed(3)} | ` +
-        `${cells(p.idleCpuPerSecond)} | ${p.idleCpuPerSecond.machine.toFixed(3)} |`,
-    ),
-  ];
-}
-
-const meets = (p: RatePoint) =>
-  p.refused < MAX_REFUSED && p.errors === 0 && (p.toRunning.p99 ?? Infinity) <= MAX_TO_RUNNING_P99_MS;
-
-function pointRows(points: RatePoint[]): string[] {
-  return [
-    '| arrivals/s | n | 503s | errors | warm hits | time to RUNNING p50 / p99 | create p99 | lifecycle p50 / p99 | machine CPU-s per session | meets target |',
-    '| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |',
-    ...points.map(
-      (p) =>
-        `| ${p.rate} | ${p.arrivals} | ${pct(p.refused)} | ${p.errors} | ${pct(p.warmShare)} | ` +
-        `${ms(p.toRunning.p50)} / ${ms(p.toRunning.p99)} | ${ms(p.create.p99)} | ` +
-        `${ms(p.lifecycle.p50)} / ${ms(p.lifecycle.p99)} | ${p.cpuSecondsPerSession.toFixed(3)} | ${meets(p) ? 'yes' : 'no'} |`,
-    ),
-  ];
-}
-
 const services = await ensureServices();
 // After the databases, which stay outside: everything started from here on is counted (pods, load generators).
 const cpuGroup = CpuGroup.open('ventus-throughput');
@@ -267,42 +211,21 @@ const closeSite = async () => {
   if (siteOpen) await site.close();
   siteOpen = false;
 };
-const out: string[] = [
-  '# Sustained throughput (`npm run bench:throughput`)',
-  '',
-  `- machine: ${describeMachine(machine())}`,
-  `- date: ${new Date().toISOString()}`,
-  `- command: \`npm run bench:throughput -- ${process.argv.slice(2).join(' ')}\``.replace(/ -- `$/, '`'),
-  '',
-];
+const out = headerSection(describeMachine(machine()), process.argv.slice(2));
 try {
   let bareRate: number | undefined;
   if (wanted('bare')) {
     const bare = await bareStartRate(BARE_STARTS, 2);
     bareRate = bare.perSecond;
     log(`bare headless shell: ${bare.perSecond.toFixed(1)} starts/s`);
-    out.push(
-      '## The ceiling: bare headless-shell starts',
-      '',
-      `${bare.starts} starts, ${bare.parallel} at a time, Chromium's sandbox ${bare.sandbox ? 'on' : 'off (run as root)'}, ` +
-        'each stopped once DevTools listens: ' +
-        `**${bare.perSecond.toFixed(1)} starts/s**, ready p50 ${ms(bare.readyMs.p50)} / p99 ${ms(bare.readyMs.p99)}, ` +
-        `${bare.cpuSecondsPerStart.toFixed(3)} machine CPU-seconds per start.`,
-      '',
-    );
+    out.push(...bareSection(bare));
   }
   let directP50: number | undefined;
   if (wanted('direct')) {
     const direct = await directLifecycles(site.url, 20);
     directP50 = direct.p50;
     log(`direct lifecycle p50 ${ms(direct.p50)}`);
-    out.push(
-      '## Without us: launch the headless shell yourself',
-      '',
-      `Playwright \`launch\` → \`newPage\` → \`goto\` the same local page → \`close\`, one at a time, n = 20: ` +
-        `p50 ${ms(direct.p50)}, p95 ${ms(direct.p95)}.`,
-      '',
-    );
+    out.push(...directSection(direct));
   }
   if (wanted('sustained')) {
     const env = {
@@ -319,50 +242,20 @@ try {
       // Past saturation every further rate only refuses more: stop there.
       if (point.refused > 0.5) break;
     }
-    const best = points.filter(meets).at(-1);
-    const one = points.find((p) => p.rate === 1);
     const files = sustainedCharts(points, RESULTS, 'throughput');
     await Promise.all(files.map((f) => writeFile(f.path, f.svg)));
     out.push(
-      '## Sustained real-Chromium sessions',
-      '',
-      `Headless local pods, pool min_ready ${MIN_READY} / max_total ${MAX_TOTAL}, each rate ${SECONDS} s of open-loop ` +
-        'arrivals on a fresh stack whose pool is full at the start; one arrival is `ventus load --scenario lifecycle` ' +
-        '(create → long-poll until RUNNING → `connectOverCDP` → `goto` a local page → release). CPU is the whole ' +
-        "machine's (pods, service, databases, load generator) over the run, per completed session.",
-      '',
-      ...pointRows(points),
-      '',
-      '### Where the CPU goes',
-      '',
-      'By who used it (load-tests/harness/cpu-by-process.ts): the pods (every process of every pod, those that ended ' +
-        'included), the service (broker, workers, pool controller and proxy: one process here), Postgres, Redis, the load generator and the rest of the machine. ' +
-        `Left: per completed session over the run. Right: per second over ${IDLE_SECONDS} s before the first arrival, the full pool standing ready. ` +
-        (cpuGroup
-          ? "Pods and the load generator are counted by a cgroup of the benchmark's own (orphans included)."
-          : "No cgroup could be made (not root): pods are counted from /proc, a lower bound (a pod's orphans are reaped by init, under 'other')."),
-      '',
-      ...cpuRows(points),
-      '',
-      "Time to RUNNING as the service measured it (mean over the run, from the stack's own histograms):",
-      '',
-      ...toRunningRows(points),
-      '',
-      `Highest rate with < 1 % 503s, no errors and time to RUNNING p99 ≤ 100 ms: **${best ? `${best.rate}/s` : 'none of those run'}**` +
-        (best && bareRate
-          ? ` = ${((best.rate / bareRate) * 100).toFixed(0)} % of the bare start rate (target ≥ 70 %).`
-          : '.'),
-      '',
-      ...(one && directP50
-        ? [
-            `One at a time (1/s): lifecycle p50 ${ms(one.lifecycle.p50)} against ${ms(directP50)} launching the headless shell ` +
-              `yourself (launch / ours = ${(directP50 / one.lifecycle.p50!).toFixed(2)}; target ≥ 2 and p50 ≤ 90 ms); time to RUNNING ` +
-              `p50 ${ms(one.toRunning.p50)} (target ≤ 10 ms).`,
-            '',
-          ]
-        : []),
-      ...files.map((f) => `![${f.title}](${path.basename(f.path)})`),
-      '',
+      ...sustainedSection({
+        points,
+        minReady: MIN_READY,
+        maxTotal: MAX_TOTAL,
+        seconds: SECONDS,
+        idleSeconds: IDLE_SECONDS,
+        cgroup: cpuGroup !== undefined,
+        bareRate,
+        directP50,
+        files,
+      }),
     );
   }
   if (wanted('page')) {
@@ -375,7 +268,7 @@ try {
       '--loads',
       '60',
     ]);
-    out.push('## Page loads through us against direct', '', stdout.trim(), '');
+    out.push(...pageSection(stdout));
   }
   if (wanted('sim')) {
     const env = { VENTUS_DRIVER: 'sim', VENTUS_POOL_MIN_READY: '64', VENTUS_POOL_MAX_TOTAL: '5000' };
@@ -388,28 +281,7 @@ try {
         `churn (sim) at ${rate}/s: create p99 ${ms(point.create.p99)}, lifecycle p99 ${ms(point.lifecycle.p99)}`,
       );
     }
-    const best = points
-      .filter((p) => p.refused < MAX_REFUSED && p.errors === 0 && (p.create.p99 ?? Infinity) <= 50)
-      .at(-1);
-    out.push(
-      '## The control plane alone (sim driver)',
-      '',
-      `\`ventus load --scenario churn\` (create → long-poll until RUNNING → release), ${SIM_SECONDS} s per rate, ` +
-        'sim pods ready in 50 ms (pool min_ready 64 / max_total 5,000 / max_starting 256), the whole service in one process with the load generator beside it.',
-      '',
-      ...pointRows(points),
-      '',
-      '### Where the CPU goes',
-      '',
-      ...cpuRows(points),
-      '',
-      "Time to RUNNING as the service measured it (mean over the run, from the stack's own histograms):",
-      '',
-      ...toRunningRows(points),
-      '',
-      `Highest rate with create p99 ≤ 50 ms, < 1 % 503s and no errors: **${best ? `${best.rate} lifecycles/s` : 'none of those run'}** (target ≥ 1,000/s).`,
-      '',
-    );
+    out.push(...simSection(points, SIM_SECONDS));
   }
   const file = path.join(RESULTS, 'throughput.md');
   await writeFile(file, await formatMarkdown(out.join('\n')));
