@@ -36,7 +36,7 @@ const selfSeconds = () => {
   const { user, system } = process.cpuUsage();
   return (user + system) / 1e6;
 };
-const podsSeconds = () => group.usageUs() / 1e6 - selfSeconds();
+const podsSeconds = () => group.childrenUs() / 1e6;
 
 /** The DevTools bridge socket in a pod's root (the agent's end of socat). */
 function devtoolsSocket(root: string): string {

@@ -20,6 +20,7 @@ import { testAgentAccess } from '../test/support/agent-access.ts';
 import { testLocalDriver } from '../test/support/local-driver.ts';
 import { CpuGroup } from './harness/cpu-group.ts';
 import { BENCH_PAGE_PORT, serveLocalPage } from './harness/local-page.ts';
+import { percentiles } from './stats.ts';
 
 const { values } = parseArgs({ options: { runs: { type: 'string', default: '7' } } });
 const RUNS = Number(values.runs);
@@ -32,7 +33,7 @@ const selfSeconds = () => {
   const { user, system } = process.cpuUsage();
   return (user + system) / 1e6;
 };
-const podSeconds = () => group.usageUs() / 1e6 - selfSeconds();
+const podSeconds = () => group.childrenUs() / 1e6;
 
 /** Playwright speaks TCP; the agent listens on a unix socket: a plain byte relay in between. */
 async function tcpToUnix(socketPath: string): Promise<net.Server> {
@@ -92,7 +93,7 @@ try {
     await driver.deletePod(pod.id);
     lap('delete');
   }
-  const median = (list: number[]) => [...list].sort((a, b) => a - b)[Math.floor(list.length / 2)]!;
+  const median = (list: number[]) => percentiles(list).p50;
   const ms = (seconds: number) => `${(seconds * 1000).toFixed(0)} ms`;
   const rows = [...phases].map(([name, p]) => `| ${name} | ${ms(median(p.pod))} | ${ms(median(p.client))} |`);
   const total = (pick: 'pod' | 'client') => [...phases.values()].reduce((sum, p) => sum + median(p[pick]), 0);

@@ -101,7 +101,7 @@ interface StartResult {
 }
 
 /** The cgroup's CPU now minus this process's own (µs). */
-const childrenCpuUs = (): number => (group ? group.usageUs() - selfCpuUs() : NaN);
+const childrenCpuUs = (): number => group?.childrenUs() ?? NaN;
 
 async function bareStart(): Promise<StartResult> {
   const dir = await mkdtemp(path.join(os.tmpdir(), 'ventus-bare-'));
@@ -212,7 +212,7 @@ if (!group) process.stderr.write('no writable cgroup v2 (run as root): CPU is no
 async function block(mode: Mode, starts: number, counted: boolean): Promise<void> {
   const tally = tallies.get(mode)!;
   if (counted) await group?.drain();
-  const cpu0 = group?.usageUs() ?? NaN;
+  const cpu0 = childrenCpuUs();
   const self0 = selfCpuUs();
   const t0 = performance.now();
   let left = starts;
@@ -231,10 +231,9 @@ async function block(mode: Mode, starts: number, counted: boolean): Promise<void
   const wall = performance.now() - t0;
   if (!counted) return;
   await group?.drain();
-  const self = selfCpuUs() - self0;
   tally.wallMs += wall;
-  tally.selfUs += self;
-  tally.cpuUs += (group?.usageUs() ?? NaN) - cpu0 - self;
+  tally.selfUs += selfCpuUs() - self0;
+  tally.cpuUs += childrenCpuUs() - cpu0;
 }
 
 try {

@@ -47,6 +47,16 @@ export class CpuGroup {
     return Number(line?.[1]);
   }
 
+  /**
+   * The group's CPU (µs) minus this process's own (process.cpuUsage(), user + system): what the
+   * processes it started used, dead or alive.
+   */
+  childrenUs(): number {
+    const usage = this.usageUs();
+    const { user, system } = process.cpuUsage();
+    return usage - (user + system);
+  }
+
   private procs(): number[] {
     return readFileSync(path.join(this.dir, 'cgroup.procs'), 'utf8').split('\n').filter(Boolean).map(Number);
   }

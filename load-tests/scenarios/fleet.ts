@@ -6,6 +6,7 @@
  */
 import { randomBytes, randomUUID } from 'node:crypto';
 import { networkOutcome, type HttpClient } from '../harness/http-client.ts';
+import { percentiles } from '../stats.ts';
 import { releaseSession, unexpected } from './scenario.ts';
 
 /** The API's bounds on `timeout_seconds` (core/domain/session.schema.ts, /openapi.json). */
@@ -142,8 +143,7 @@ export async function createMany(
     },
     options.signal,
   );
-  skews.sort((a, b) => a - b);
-  return { sessions, counts, skewMs: skews.length > 0 ? skews[Math.floor(skews.length / 2)]! : null };
+  return { sessions, counts, skewMs: skews.length > 0 ? percentiles(skews).p50 : null };
 }
 
 /** Polls (one list request per round) until none of the run's sessions is QUEUED or PROVISIONING. */

@@ -3,6 +3,7 @@
  * whether each stayed flat: the median of the last quarter of the run against the first quarter's.
  */
 import { readFileSync, readdirSync } from 'node:fs';
+import { percentiles } from '../stats.ts';
 
 export interface Sample {
   /** ms since the sampler started */
@@ -47,10 +48,7 @@ function read(pid: number): { rssKb: number; fds: number } | undefined {
   }
 }
 
-const median = (xs: number[]) => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length === 0 ? 0 : s[Math.floor(s.length / 2)]!;
-};
+const median = (xs: number[]) => (xs.length === 0 ? 0 : percentiles(xs).p50);
 
 export class Sampler {
   readonly series = new Map<string, Sample[]>();
