@@ -58,10 +58,13 @@ describe('CDP methods that could escape the session', () => {
     expect(ended.release_reason).toBe('runtime_failure');
     expect(ended.error).toMatch(/browser runtime stopped/);
     // The pod is deleted, not returned to the pool, and no later session is given it.
-    await eventually('the pod to be deleted', async () =>
-      (await stack.driver.listPods()).every((p) => p.id !== s.podId),
+    // Its record goes before its directory: a delete in flight is listed no more, so wait for both.
+    await eventually(
+      'the pod to be deleted',
+      async () =>
+        (await stack.driver.listPods()).every((p) => p.id !== s.podId) &&
+        !existsSync(path.join(ctx.dataDir, 'pods', s.podId)),
     );
-    expect(existsSync(path.join(ctx.dataDir, 'pods', s.podId))).toBe(false);
     const next = await running();
     expect(next.podId).not.toBe(s.podId);
     // The ended session's token opens nothing any more.
