@@ -125,21 +125,26 @@ async function serve(
   const { devtools, browserPath } = chromium;
   const browserUrl = devtoolsWsUrl(devtools, browserPath);
 
-  // One browser-level CDP connection for the pod's life, opened on the first POST /session.
+  // One browser-level CDP connection for the pod's life, attached while the pod is warm (below), so
+  // the claim (the first POST /session) only sends the session's overrides.
   let emulator: Promise<SessionEmulator> | undefined;
   let cdp: CdpConnection | undefined;
-  const configure = async (session: PodSessionConfig): Promise<void> => {
+  const attachedEmulator = async (): Promise<SessionEmulator> => {
     emulator ??= CdpConnection.connect(browserUrl, 5_000).then((c) => {
       cdp = c;
       return new SessionEmulator(c, log, xvfb !== undefined);
     });
     try {
-      await (await emulator).configure(session);
+      const attached = await emulator;
+      await attached.attach();
+      return attached;
     } catch (err) {
       if (cdp?.closed !== false) emulator = undefined; // let a later call reconnect
       throw err;
     }
   };
+  const configure = async (session: PodSessionConfig): Promise<void> =>
+    (await attachedEmulator()).configure(session);
 
   // Storage work gets a connection of its own per call (see storage-state.ts); origins restored are
   // remembered so a capture reads them even when no page has them open.
@@ -219,6 +224,8 @@ async function serve(
     once(server, 'error').then(([err]) => Promise.reject(err as Error)),
   ]);
 
+  // While warm: a claim that comes before this is done waits for the same attach.
+  attachedEmulator().catch((err: Error) => log.warn({ err }, 'session emulator: attach while warm failed'));
   const port = config.socketPath ? 0 : (server.address() as AddressInfo).port;
   return { port, socket: config.socketPath, done, stop: () => stop(0) };
 }

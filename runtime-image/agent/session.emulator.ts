@@ -67,10 +67,17 @@ export class SessionEmulator {
   async configure(update: PodSessionConfig): Promise<void> {
     if (update.viewport) this.config.viewport = { ...update.viewport };
     if (update.userAgent !== undefined) this.config.userAgent = update.userAgent;
-    // Attach lazily: a warm pod that is never configured pays nothing (no paused page starts).
-    this.started ??= this.start();
-    await this.started;
+    await this.attach();
     await Promise.all([...this.sessions].map(([sessionId, target]) => this.apply(sessionId, target.type)));
+  }
+
+  /**
+   * Attaches to every target, with no settings yet. The agent calls it while the pod is warm, so the
+   * claim only sends the overrides (a claim that comes first attaches here all the same).
+   */
+  attach(): Promise<void> {
+    this.started ??= this.start();
+    return this.started;
   }
 
   private async start(): Promise<void> {

@@ -12,6 +12,8 @@ import puppeteer from 'puppeteer-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Pod } from '../../core/runtime/driver.ts';
 import { xvfbAvailable } from '../../core/runtime/local.driver.ts';
+import { CdpConnection } from '../../runtime-image/agent/cdp.client.ts';
+import { eventually } from '../support/eventually.ts';
 import { podId } from './driver.conformance.ts';
 import { localHarness, type LocalHarness } from './local.harness.ts';
 
@@ -126,6 +128,39 @@ describe.each(modes)('session settings (headless=%s)', { timeout: 60_000 }, (hea
       expect(userAgentOf('/pp-b')).toBe(`${UA} b`);
     } finally {
       await browser.disconnect();
+    }
+  });
+
+  it('a warm pod has its session emulator attached before the claim, which then only sets the overrides', async () => {
+    const warm = await h.driver.createPod({ id: podId('sess-warm'), pool: 'p', headless });
+    const bridge = await openPodBridge(warm);
+    try {
+      // A client of the warm pod (the claim cuts it) sees the agent's session on the initial page.
+      const probe = await CdpConnection.connect(bridge.cdpUrl, 10_000);
+      try {
+        await eventually('the agent attached to the warm pod page', async () => {
+          const { targetInfos } = await probe.send<{ targetInfos: { type: string; attached: boolean }[] }>(
+            'Target.getTargets',
+          );
+          return targetInfos.some((t) => t.type === 'page' && t.attached);
+        });
+      } finally {
+        probe.close();
+      }
+      await h.driver.configureSession(warm, {
+        viewport: { width: 700, height: 500 },
+        userAgent: `${UA} warm`,
+      });
+      const browser = await chromium.connectOverCDP(bridge.cdpUrl);
+      try {
+        const initial = browser.contexts()[0]!.pages()[0]!;
+        expect(await initial.evaluate(measure)).toEqual({ w: 700, h: 500, ua: `${UA} warm` });
+      } finally {
+        await browser.close();
+      }
+    } finally {
+      await bridge.close();
+      await h.driver.deletePod(warm.id);
     }
   });
 
