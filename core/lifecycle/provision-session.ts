@@ -7,7 +7,13 @@ import { getSession, setRestoredState, transitionSession, type Session } from '.
 import { isTerminal } from '../domain/session-states.ts';
 import { endSession, type EndSessionDeps } from './end-session.ts';
 import { jobIds } from '../queue/jobs.ts';
-import { SessionConfigRejectedError, type Pod, type RuntimeDriver } from '../runtime/driver.ts';
+import {
+  SessionConfigRejectedError,
+  type Pod,
+  type RestoredCounts,
+  type RuntimeDriver,
+} from '../runtime/driver.ts';
+import type { ClaimKind } from '../metrics/metrics.ts';
 import type { Services } from '../services.ts';
 import type { PodFleet } from '../pools/pod-fleet.ts';
 import type { Logger } from '../logging/logger.ts';
@@ -51,6 +57,54 @@ async function lostTheRace(deps: ProvisionDeps, sessionId: string, pod: Pod, log
   log.info('session ended while provisioning; tearing its pod down');
   await deps.services.sessionRoutes.delete(sessionId);
   await deps.services.jobs.enqueue('teardown', { sessionId }, { jobId: jobIds.teardown(sessionId) });
+}
+
+/**
+ * After the claim: the route, RUNNING (with its expiry scheduled), and the announcement to clients
+ * waiting for it; a session that ended meanwhile gets its pod torn down.
+ */
+async function handOver(
+  deps: ProvisionDeps,
+  session: Session,
+  pod: Pod,
+  kind: ClaimKind,
+  restored: RestoredCounts | undefined,
+  log: Logger,
+): Promise<void> {
+  // Informational (operators see which session a Pod serves); never on the session's critical path.
+  deps.driver
+    .annotateSession?.(pod.id, session.id)
+    .catch((err: unknown) => log.warn({ err, podId: pod.id }, 'could not annotate the pod'));
+  if (restored) await setRestoredState(deps.services.db, session.id, toRestoredState(restored));
+  await deps.services.sessionRoutes.publish(routeOf(session, pod));
+  // expires_at was fixed by the PROVISIONING transition, so the expiry is scheduled alongside the
+  // RUNNING write (a session that lost the race leaves a job that finds it not RUNNING: a no-op).
+  const due = session.expiresAt.getTime();
+  const [running] = await Promise.all([
+    transitionSession(deps.services.db, {
+      id: session.id,
+      from: ['PROVISIONING'],
+      to: 'RUNNING',
+      actor: ACTOR,
+      podId: pod.id,
+    }),
+    deps.services.jobs.enqueue(
+      'expire',
+      { sessionId: session.id },
+      { jobId: jobIds.expire(session.id, due), delay: Math.max(0, due - Date.now()) },
+    ),
+  ]);
+  if (!running) {
+    await lostTheRace(deps, session.id, pod, log);
+    return;
+  }
+  const sinceCreated = Math.max(0, Date.now() - running.createdAt.getTime()) / 1000;
+  deps.services.metrics.timeToRunningSeconds.observe({ pool: session.pool, kind }, sinceCreated);
+  // Clients waiting on GET /v1/sessions/{id}?wait_seconds= hear it now (best effort: they re-read anyway).
+  await deps.services.sessionRoutes
+    .announceRunning(session.id)
+    .catch((err: unknown) => log.warn({ err }, 'could not announce RUNNING'));
+  log.info({ podId: pod.id }, 'session running');
 }
 
 /** The upstream proxy as the pod needs it: the stored url and username, the password unsealed. */
@@ -103,44 +157,15 @@ export function provisionSession(deps: ProvisionDeps) {
         claimed: restored,
       } = await deps.fleet.claimOrStart(session, log, (p) => driver.configureSession(p, podConfig));
       metrics.claimSeconds.observe({ pool: session.pool, kind }, (performance.now() - claimStarted) / 1000);
-      // Tells the controller to refill at once (it also polls): not on the session's critical path.
-      services.poolSignals
-        .changed(session.pool)
-        .catch((err: unknown) => log.warn({ err }, 'could not signal the pool change'));
-      // Informational (operators see which session a Pod serves); never on the session's critical path.
-      driver
-        .annotateSession?.(pod.id, session.id)
-        .catch((err: unknown) => log.warn({ err, podId: pod.id }, 'could not annotate the pod'));
-      if (restored) await setRestoredState(services.db, session.id, toRestoredState(restored));
-      await services.sessionRoutes.publish(routeOf(session, pod));
-      // expires_at was fixed by the PROVISIONING transition, so the expiry is scheduled alongside the
-      // RUNNING write (a session that lost the race leaves a job that finds it not RUNNING: a no-op).
-      const due = session.expiresAt.getTime();
-      const [running] = await Promise.all([
-        transitionSession(services.db, {
-          id: session.id,
-          from: ['PROVISIONING'],
-          to: 'RUNNING',
-          actor: ACTOR,
-          podId: pod.id,
-        }),
-        services.jobs.enqueue(
-          'expire',
-          { sessionId: session.id },
-          { jobId: jobIds.expire(session.id, due), delay: Math.max(0, due - Date.now()) },
-        ),
-      ]);
-      if (!running) {
-        await lostTheRace(deps, session.id, pod, log);
-        return;
+      try {
+        await handOver(deps, session, pod, kind, restored, log);
+      } finally {
+        // Tells the controller to refill at once (it also polls), once the session is RUNNING: the
+        // replacement pod's start would otherwise compete with the hand-over for the CPU.
+        services.poolSignals
+          .changed(session.pool)
+          .catch((err: unknown) => log.warn({ err }, 'could not signal the pool change'));
       }
-      const sinceCreated = Math.max(0, Date.now() - running.createdAt.getTime()) / 1000;
-      metrics.timeToRunningSeconds.observe({ pool: session.pool, kind }, sinceCreated);
-      // Clients waiting on GET /v1/sessions/{id}?wait_seconds= hear it now (best effort: they re-read anyway).
-      await services.sessionRoutes
-        .announceRunning(session.id)
-        .catch((err: unknown) => log.warn({ err }, 'could not announce RUNNING'));
-      log.info({ podId: pod.id }, 'session running');
     } catch (err) {
       // The pod refused the settings for good (e.g. the upstream proxy refused the credentials):
       // retrying cannot help, so the session ends now, with the pod's reason for its owner to read.

@@ -3,8 +3,11 @@
  * started without waiting for the interval, and without probing every warm pod again (the full
  * pass's per-claim cost the controller used to pay, growing with min_ready). The interval is a
  * minute here, so only the claims can have started the replacements. The claim itself probes
- * nothing either: POST /session to the agent is the warm pod's health check.
+ * nothing either: POST /session to the agent is the warm pod's health check. The claim's wake-up
+ * comes once its session is RUNNING: in one process the replacement's start would otherwise compete
+ * with the hand-over.
  */
+import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TestContext } from '../support/test-context.ts';
 import { ApiClient } from '../support/api-client.ts';
@@ -62,5 +65,33 @@ describe('pool refill after a claim', () => {
     // ones (the claim itself, POST /session to the agent, is their health check).
     expect(await stack.services.warmPods.ids(POOL)).toHaveLength(MIN_READY);
     expect(probed).toEqual([]);
+  });
+
+  it('wakes the controller once the claiming session is RUNNING, not before', async () => {
+    const listener = new Redis(ctx.redisUrl);
+    /** Sessions still PROVISIONING when each pool-changed wake-up was heard. */
+    const provisioningAtWakeUp: number[] = [];
+    const heard: Promise<void>[] = [];
+    try {
+      await listener.subscribe(stack.services.redisKeys.poolChangedChannel());
+      listener.on('message', () => {
+        heard.push(
+          ctx.db
+            .query<{ n: number }>("SELECT count(*)::int AS n FROM sessions WHERE status = 'PROVISIONING'")
+            .then(({ rows }) => void provisioningAtWakeUp.push(rows[0]!.n)),
+        );
+      });
+      for (let i = 0; i < 3; i++) {
+        const created = await api.createSession();
+        expect(created.status).toBe(202);
+        await api.waitFor(created.body.id, ['RUNNING']);
+        await eventually('the claim to wake the controller', async () => heard.length > i);
+      }
+      await Promise.all(heard);
+      expect(provisioningAtWakeUp.length).toBeGreaterThanOrEqual(3);
+      expect(provisioningAtWakeUp).toEqual(provisioningAtWakeUp.map(() => 0));
+    } finally {
+      listener.disconnect();
+    }
   });
 });
