@@ -33,7 +33,11 @@ export async function poolRetryAfter(
   });
 }
 
-/** Retry-After for a workspace at its quota: its own releases and the earliest expiry of its sessions. */
+/**
+ * Retry-After for a workspace at its quota: its own releases and the earliest expiry of its sessions.
+ * A refusal racing the creates that filled the quota may see none of their rows yet (admission comes
+ * before the insert): with no expiry known it says a second, and the retry hears the real bound.
+ */
 export async function quotaRetryAfter(
   services: Pick<RefusalDeps, 'db' | 'poolSlots'>,
   workspaceId: string,
