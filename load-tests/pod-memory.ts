@@ -7,14 +7,11 @@
  *
  *   node --import tsx load-tests/pod-memory.ts [--pods 3]
  */
-import { spawn } from 'node:child_process';
-import { mkdtemp, rm } from 'node:fs/promises';
-import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { poolName } from '../core/db/pools.repository.ts';
 import { podDirOf, readPodRecord } from '../core/runtime/pod.store.ts';
-import { HEADLESS_SHELL, QUIET_FLAGS } from './harness/bare-chromium.ts';
+import { startHeadlessShell } from './harness/bare-chromium.ts';
 import { treePss } from './harness/process-memory.ts';
 
 type Tree = ReturnType<typeof treePss>;
@@ -28,34 +25,12 @@ const mib = (v: number) => `${v.toFixed(1)} MiB`;
 
 /** `count` headless shells at once (as many as the pods, so shared pages split alike), each's PSS. */
 async function barePss(count: number): Promise<Tree[]> {
-  const sandbox = process.getuid?.() === 0 ? ['--no-sandbox'] : [];
-  const shells = await Promise.all(
-    Array.from({ length: count }, async () => {
-      const dir = await mkdtemp(path.join(os.tmpdir(), 'ventus-bare-'));
-      const child = spawn(
-        HEADLESS_SHELL,
-        [...QUIET_FLAGS, ...sandbox, '--remote-debugging-port=0', `--user-data-dir=${dir}`, 'about:blank'],
-        { stdio: ['ignore', 'ignore', 'pipe'], detached: true },
-      );
-      await new Promise<void>((resolve) => {
-        let err = '';
-        child.stderr.on(
-          'data',
-          (d: Buffer) => ((err += d.toString()), err.includes('DevTools listening') && resolve()),
-        );
-      });
-      return { child, dir };
-    }),
-  );
+  const shells = await Promise.all(Array.from({ length: count }, () => startHeadlessShell()));
   try {
     await sleep(SETTLE_MS);
-    return shells.map(({ child }) => treePss(child.pid!));
+    return shells.map((shell) => treePss(shell.pid));
   } finally {
-    for (const { child, dir } of shells) {
-      process.kill(-child.pid!, 'SIGKILL');
-      await new Promise((r) => child.once('exit', r));
-      await rm(dir, { recursive: true, force: true, maxRetries: 5 });
-    }
+    for (const shell of shells) await shell.stop();
   }
 }
 

@@ -1,75 +1,135 @@
 /**
- * What any user-space hop costs here, next to what the proxy adds: Browser.getVersion round trips to
- * one RUNNING session's browser through the proxy, directly, and through a bare Node TCP relay
- * (net.createServer + pipe, in this process), interleaved request by request. The `cdp` scenario's
- * target (proxy adds <= 50 µs at p50) is read against the relay's figure: the floor of one more hop.
+ * The CDP round trip through the service against Chromium driven directly, and what each hop costs:
+ * Browser.getVersion round trips, interleaved request by request, to
+ *   - `bare`: a headless shell started here with the same flags (Chromium driven directly);
+ *   - `agent`: one RUNNING session's pod agent socket (what the proxy dials: the agent's relay and the
+ *     browser's DevTools bridge behind it);
+ *   - `bridge` (as root only): the pod browser's DevTools bridge itself (socat into the browser's
+ *     network namespace), without the agent;
+ *   - `proxy`: the same session through the proxy (its `connect_url`);
+ *   - `relay`: a bare Node TCP relay to the agent socket (net.createServer + pipe, in this process):
+ *     the floor of one more user-space hop, to read the proxy's figure against.
  *
- *   node --import tsx load-tests/proxy-floor.ts        (N=2000 round trips per path; DRIVER=local)
+ *   node --import tsx load-tests/proxy-floor.ts [--round-trips 2000]     (DRIVER=local by default)
  */
+import http from 'node:http';
 import net from 'node:net';
+import path from 'node:path';
 import { randomUUID } from 'node:crypto';
-import { startScratchStack } from './scratch-stack.ts';
+import { parseArgs } from 'node:util';
+import { startScratchStack, type ScratchStack } from './scratch-stack.ts';
 import { CdpClient } from './harness/cdp-client.ts';
+import { startHeadlessShell } from './harness/bare-chromium.ts';
 import { percentiles } from './stats.ts';
+import { agentWebSocket } from '../core/runtime/agent.client.ts';
+import { AGENT_BROWSER_PATH, agentTarget, type AgentTarget } from '../runtime-image/agent/protocol.ts';
+
+const { values } = parseArgs({ options: { 'round-trips': { type: 'string', default: '2000' } } });
+const N = Number(values['round-trips']);
+
+/** A RUNNING session (created, then waited for with the long-poll) and the proxy's route to its pod. */
+async function runningSession(bench: ScratchStack) {
+  const url = bench.stack.url;
+  const created = (await (
+    await fetch(`${url}/v1/sessions`, {
+      method: 'POST',
+      headers: { ...bench.headers, 'idempotency-key': randomUUID() },
+      body: JSON.stringify({ keep_alive_seconds: 60 }),
+    })
+  ).json()) as { id: string; connect_url: string };
+  let status = 'QUEUED';
+  for (let tries = 0; tries < 3 && status !== 'RUNNING'; tries++) {
+    const res = await fetch(`${url}/v1/sessions/${created.id}?wait_seconds=20`, { headers: bench.headers });
+    ({ status } = (await res.json()) as { status: string });
+  }
+  const route = await bench.stack.services.sessionRoutes.get(created.id);
+  if (status !== 'RUNNING' || !route) throw new Error(`proxy-floor: session ${created.id} is ${status}`);
+  return { connectUrl: created.connect_url, route };
+}
+
+/** A bare relay on 127.0.0.1 to the agent's endpoint; resolves with its port. */
+async function bareRelay(agent: AgentTarget): Promise<net.Server> {
+  const relay = net.createServer((c) => {
+    const u = net.connect(
+      'socketPath' in agent.endpoint
+        ? { path: agent.endpoint.socketPath }
+        : { host: agent.endpoint.host, port: agent.endpoint.port },
+    );
+    c.setNoDelay(true);
+    if ('port' in agent.endpoint) u.setNoDelay(true);
+    c.pipe(u);
+    u.pipe(c);
+    c.on('error', () => u.destroy());
+    u.on('error', () => c.destroy());
+  });
+  await new Promise<void>((r) => relay.listen(0, '127.0.0.1', r));
+  return relay;
+}
+
+/** The browser endpoint behind the pod's DevTools bridge (its socket sits beside the agent's). */
+async function bridgeUrl(agentSocket: string): Promise<string> {
+  const socketPath = path.join(path.dirname(path.dirname(agentSocket)), 'bridge', 'devtools.sock');
+  const body = await new Promise<string>((resolve, reject) => {
+    const req = http.get({ socketPath, path: '/json/version', headers: { host: '127.0.0.1' } }, (res) => {
+      let text = '';
+      res.on('data', (d: Buffer) => (text += d.toString()));
+      res.on('end', () => resolve(text));
+    });
+    req.on('error', reject);
+  });
+  const browser = new URL((JSON.parse(body) as { webSocketDebuggerUrl: string }).webSocketDebuggerUrl);
+  return `ws+unix://${socketPath}:${browser.pathname}`;
+}
+
+const shell = await startHeadlessShell();
 const bench = await startScratchStack({
   VENTUS_DRIVER: process.env.DRIVER ?? 'local',
   VENTUS_HEADLESS: 'true',
   VENTUS_POOL_MIN_READY: '1',
   VENTUS_POOL_MAX_TOTAL: '2',
 });
-const url = bench.stack.url;
-const created = (await (
-  await fetch(`${url}/v1/sessions`, {
-    method: 'POST',
-    headers: { ...bench.headers, 'idempotency-key': randomUUID() },
-    body: JSON.stringify({ keep_alive_seconds: 60 }),
-  })
-).json()) as { id: string; connect_url: string };
-let route;
-for (;;) {
-  route = await bench.stack.services.sessionRoutes.get(created.id);
-  if (route) break;
-  await new Promise((r) => setTimeout(r, 20));
-}
-const direct = new URL(route.cdpUrl);
-const relay = net.createServer((c) => {
-  const u = net.connect(Number(direct.port), direct.hostname);
-  c.setNoDelay(true);
-  u.setNoDelay(true);
-  c.pipe(u);
-  u.pipe(c);
-  c.on('error', () => u.destroy());
-  u.on('error', () => c.destroy());
-});
-await new Promise<void>((r) => relay.listen(0, '127.0.0.1', r));
-const relayUrl = `ws://127.0.0.1:${(relay.address() as net.AddressInfo).port}${direct.pathname}`;
-const clients = {
-  proxy: await CdpClient.connect(created.connect_url),
-  direct: await CdpClient.connect(route.cdpUrl),
-  relay: await CdpClient.connect(relayUrl),
-};
-const samples: Record<string, number[]> = { proxy: [], direct: [], relay: [] };
-const N = Number(process.env.N ?? 2000);
-for (const c of Object.values(clients)) for (let i = 0; i < 50; i++) await c.send('Browser.getVersion');
-for (let i = 0; i < N; i++)
-  for (const [k, c] of Object.entries(clients)) {
-    const t = performance.now();
-    await c.send('Browser.getVersion');
-    samples[k]!.push((performance.now() - t) * 1000);
+let relay: net.Server | undefined;
+const clients: Record<string, CdpClient> = {};
+try {
+  const { connectUrl, route } = await runningSession(bench);
+  const pod = { id: route.podId, controlUrl: route.controlUrl };
+  const direct = agentWebSocket(bench.stack.services.agentAccess, pod, AGENT_BROWSER_PATH);
+  const agent = agentTarget(route.cdpUrl);
+  relay = await bareRelay(agent);
+  const relayUrl = `ws://127.0.0.1:${(relay.address() as net.AddressInfo).port}${agent.path}`;
+  clients.bare = await CdpClient.connect(shell.wsUrl);
+  clients.agent = await CdpClient.connect(direct.url, 30_000, direct.headers);
+  clients.relay = await CdpClient.connect(relayUrl, 30_000, direct.headers);
+  clients.proxy = await CdpClient.connect(connectUrl);
+  if ('socketPath' in agent.endpoint && process.getuid?.() === 0) {
+    clients.bridge = await CdpClient.connect(await bridgeUrl(agent.endpoint.socketPath));
   }
-for (const [k, v] of Object.entries(samples)) {
-  const p = percentiles(v);
-  console.log(k.padEnd(7), 'p50', p.p50.toFixed(1), 'p99', p.p99.toFixed(1), 'µs');
+
+  const samples: Record<string, number[]> = Object.fromEntries(Object.keys(clients).map((k) => [k, []]));
+  for (const c of Object.values(clients)) for (let i = 0; i < 50; i++) await c.send('Browser.getVersion');
+  for (let i = 0; i < N; i++)
+    for (const [k, c] of Object.entries(clients)) {
+      const t = performance.now();
+      await c.send('Browser.getVersion');
+      samples[k]!.push((performance.now() - t) * 1000);
+    }
+  const p50 = (k: string) => percentiles(samples[k]!).p50;
+  console.log(`Browser.getVersion round trips, n = ${N} per path, interleaved (µs)`);
+  for (const [k, v] of Object.entries(samples)) {
+    const p = percentiles(v);
+    console.log(`${k.padEnd(6)} p50 ${p.p50.toFixed(1)}  p99 ${p.p99.toFixed(1)}`);
+  }
+  const added = (a: string, b: string) => `${(p50(a) - p50(b)).toFixed(1)} µs`;
+  console.log(
+    `the proxy adds ${added('proxy', 'agent')} over the agent socket (a bare relay: ${added('relay', 'agent')})`,
+  );
+  console.log(
+    `the pod adds ${added('agent', 'bare')} over bare Chromium; the service in all ${added('proxy', 'bare')}`,
+  );
+} finally {
+  await Promise.all(Object.values(clients).map((c) => c.close()));
+  relay?.close();
+  await bench.close();
+  await shell.stop();
 }
-const p50 = (k: string) => percentiles(samples[k]!).p50;
-console.log(
-  'added p50: proxy',
-  (p50('proxy') - p50('direct')).toFixed(1),
-  'µs; bare relay',
-  (p50('relay') - p50('direct')).toFixed(1),
-  'µs',
-);
-for (const c of Object.values(clients)) void c.close();
-relay.close();
-await bench.close();
 process.exit(0);

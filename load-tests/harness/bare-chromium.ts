@@ -22,34 +22,58 @@ export const QUIET_FLAGS = [
 /** Chromium refuses its own sandbox as root; a non-root run keeps it, as pods do. */
 const SANDBOX_FLAGS = process.getuid?.() === 0 ? ['--no-sandbox'] : [];
 
-/** Starts a headless shell and resolves when its DevTools endpoint is listening; then stops it. */
-async function startAndStop(): Promise<number> {
+/** A headless shell started bare, listening on DevTools. */
+export interface BareShell {
+  pid: number;
+  /** Its `DevTools listening on` URL (the browser endpoint). */
+  wsUrl: string;
+  /** Kills its whole process group and removes its profile. */
+  stop(): Promise<void>;
+}
+
+/**
+ * Starts a headless shell with the quiet flags on `url` in its own process group (so that stopping
+ * it stops its zygote and GPU processes too) and resolves once DevTools listens.
+ */
+export async function startHeadlessShell(url = 'about:blank'): Promise<BareShell> {
   const dir = await mkdtemp(path.join(os.tmpdir(), 'ventus-bare-'));
-  const t0 = performance.now();
   const child = spawn(
     HEADLESS_SHELL,
-    [...QUIET_FLAGS, ...SANDBOX_FLAGS, '--remote-debugging-port=0', `--user-data-dir=${dir}`, 'about:blank'],
-    // Its own process group, so that stopping it stops its zygote and GPU processes too.
+    [...QUIET_FLAGS, ...SANDBOX_FLAGS, '--remote-debugging-port=0', `--user-data-dir=${dir}`, url],
     { stdio: ['ignore', 'ignore', 'pipe'], detached: true },
   );
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  const stop = async () => {
+    process.kill(-child.pid!, 'SIGKILL');
+    await exited;
+    await rm(dir, { recursive: true, force: true, maxRetries: 5 });
+  };
   try {
-    await new Promise<void>((resolve, reject) => {
+    const wsUrl = await new Promise<string>((resolve, reject) => {
       let err = '';
       child.stderr.on('data', (chunk: Buffer) => {
         err += chunk.toString();
-        if (err.includes('DevTools listening on ws://')) resolve();
+        const listening = /DevTools listening on (ws:\/\/\S+)/.exec(err);
+        if (listening) resolve(listening[1]!);
       });
       child.once('exit', (code) =>
         reject(new Error(`headless shell exited ${code} before it listened: ${err}`)),
       );
     });
-    return performance.now() - t0;
-  } finally {
-    process.kill(-child.pid!, 'SIGKILL');
-    await exited;
-    await rm(dir, { recursive: true, force: true, maxRetries: 5 });
+    return { pid: child.pid!, wsUrl, stop };
+  } catch (err) {
+    await stop().catch(() => {});
+    throw err;
   }
+}
+
+/** Starts a headless shell, resolves when its DevTools endpoint is listening, then stops it. */
+async function startAndStop(): Promise<number> {
+  const t0 = performance.now();
+  const shell = await startHeadlessShell();
+  const ms = performance.now() - t0;
+  await shell.stop();
+  return ms;
 }
 
 export interface BareStarts {
