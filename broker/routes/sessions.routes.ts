@@ -185,22 +185,25 @@ export function sessionsRoutes(services: SessionsRoutesDeps) {
         const principal = requireScope(request, 'sessions:read');
         const find = () => findOwn(principal.workspaceId, request.params.id);
         const waitMs = (request.query.wait_seconds ?? 0) * 1000;
-        let session = await find();
-        if (waitMs === 0 || !STARTING.has(session.status)) return view(session);
+        if (waitMs === 0) return view(await find());
         await waiters.ready();
         const deadline = Date.now() + waitMs;
         const gone = new AbortController();
         // The response closing before it was sent: the client went away.
         reply.raw.once('close', () => gone.abort());
-        // Listening before each re-read: an announcement between the read and the wait is not lost.
-        for (;;) {
-          const next = waiters.next(session.id, deadline - Date.now(), gone.signal);
-          session = await find();
-          if (!STARTING.has(session.status) || Date.now() >= deadline || gone.signal.aborted) break;
-          await next;
+        // Listening before each read (the first one included, so a session that is RUNNING already
+        // costs one read): an announcement between the read and the wait is not lost.
+        try {
+          for (;;) {
+            const next = waiters.next(request.params.id, deadline - Date.now(), gone.signal);
+            const session = await find();
+            if (!STARTING.has(session.status) || Date.now() >= deadline || gone.signal.aborted)
+              return view(session);
+            await next;
+          }
+        } finally {
+          gone.abort(); // the last wait, if any, is done with
         }
-        gone.abort(); // the last wait, if any, is done with
-        return view(session);
       },
     );
 
