@@ -59,7 +59,12 @@ export interface LocalDriverOptions {
   readyTimeoutMs?: number;
 }
 
-const DELETE_GRACE_MS = 2_000;
+/**
+ * deletePod kills at once: what a session keeps (its recording, its profile) leaves the pod at
+ * teardown, before the delete, so nothing inside needs a clean exit, and Chromium's orderly shutdown
+ * cost the machine CPU on every pod (load-tests/pod-phases.ts, the delete phase).
+ */
+const DELETE_GRACE_MS = 0;
 
 export class LocalDriver implements RuntimeDriver {
   readonly kind = 'local' as const;

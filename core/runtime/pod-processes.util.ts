@@ -142,8 +142,8 @@ async function waitUntilGone(
 
 /**
  * Stops every process of a pod: SIGTERM to their process groups (the agent cleans up and exits),
- * then SIGKILL whatever is left after `graceMs`. Resolves once none remains (or after a last wait).
- * `leaderPid` is only used where /proc is unavailable.
+ * then SIGKILL whatever is left after `graceMs`; with `graceMs` 0, SIGKILL at once. Resolves once
+ * none remains (or after a last wait). `leaderPid` is only used where /proc is unavailable.
  */
 export async function stopPodProcesses(
   podDir: string,
@@ -152,8 +152,10 @@ export async function stopPodProcesses(
 ): Promise<void> {
   if (!hasProc) {
     if (leaderPid === undefined) return;
-    signal(-leaderPid, 'SIGTERM');
-    await sleep(graceMs);
+    if (graceMs > 0) {
+      signal(-leaderPid, 'SIGTERM');
+      await sleep(graceMs);
+    }
     signal(-leaderPid, 'SIGKILL');
     return;
   }
@@ -161,8 +163,10 @@ export async function stopPodProcesses(
   const pgids = new Set(remaining(podDir, new Set(), unmarked).map((p) => p.pgid));
   if (pgids.size === 0) return;
   // Group-wide signals also reach children forked between our scan and the kill.
-  for (const pgid of pgids) signal(-pgid, 'SIGTERM');
-  if (await waitUntilGone(podDir, pgids, graceMs, unmarked)) return;
+  if (graceMs > 0) {
+    for (const pgid of pgids) signal(-pgid, 'SIGTERM');
+    if (await waitUntilGone(podDir, pgids, graceMs, unmarked)) return;
+  }
   for (const { pid, pgid } of remaining(podDir, pgids, unmarked)) {
     pgids.add(pgid);
     signal(-pgid, 'SIGKILL');

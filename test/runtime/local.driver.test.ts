@@ -170,6 +170,27 @@ describe('local driver and pod agent', { timeout: 60_000 }, () => {
     expect(existsSync(dir)).toBe(false);
   });
 
+  it('deletePod kills at once: no process of the pod is asked to shut down first', async () => {
+    const victim = await h.driver.createPod({ id: podId('kill'), pool: 'p1', headless: true });
+    const dir = h.podDir(victim.id);
+    // A process of the pod (marked as the driver marks the agent) that notes a SIGTERM, as an
+    // orderly shutdown would get one (Chromium's costs the machine CPU on every pod).
+    const noted = join(h.stateDir, 'kill-sigterm-noted');
+    const helper = spawn('/bin/sh', ['-c', `trap 'touch ${noted}; exit 0' TERM; sleep 60 & wait`], {
+      env: { PATH: process.env.PATH, [POD_MARKER_VAR]: dir },
+      stdio: 'ignore',
+      // A group of its own, as the agent's: deletePod signals whole groups, this runner's must not be one.
+      detached: true,
+    });
+    const exited = new Promise((resolve) => helper.once('exit', resolve));
+    expect(await eventually(() => podProcesses(dir).includes(helper.pid!), 5_000)).toBe(true);
+    await h.driver.deletePod(victim.id);
+    await exited;
+    expect(existsSync(noted)).toBe(false);
+    expect(podProcesses(dir)).toEqual([]);
+    expect(existsSync(dir)).toBe(false);
+  });
+
   it('close() aborts a creation in flight and cleans it up (pods already made stay)', async () => {
     const driver = testLocalDriver(h.stateDir);
     const id = podId('closing');
