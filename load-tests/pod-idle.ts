@@ -93,6 +93,7 @@ try {
   for (const pod of pods) await driver.deletePod(pod.id);
 } finally {
   await driver.close();
+  await driver.removeSandboxBase(); // as root: the pods' base and its copy of the agent bundle
   await group.close();
   await rm(stateDir, { recursive: true, force: true });
 }

@@ -110,6 +110,7 @@ try {
   );
 } finally {
   await driver.close();
+  await driver.removeSandboxBase(); // as root: the pods' base and its copy of the agent bundle
   await site.close();
   await group.close();
   await rm(stateDir, { recursive: true, force: true });
