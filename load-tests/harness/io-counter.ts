@@ -24,9 +24,13 @@ function label(text: string): string {
 
 type Method = (this: unknown, ...args: unknown[]) => unknown;
 
-/** Replaces `proto[name]` with what `wrap` makes of it. */
-function patch(proto: object, name: string, wrap: (original: Method) => Method): void {
-  Reflect.set(proto, name, wrap(Reflect.get(proto, name) as Method));
+/** Makes `proto[name]` call `note` with its receiver and arguments first, then do what it did. */
+function observe(proto: object, name: string, note: (self: unknown, args: unknown[]) => void): void {
+  const original = Reflect.get(proto, name) as Method;
+  Reflect.set(proto, name, function (this: unknown, ...args: unknown[]) {
+    note(this, args);
+    return original.apply(this, args);
+  });
 }
 
 export class IoCounter {
@@ -36,55 +40,29 @@ export class IoCounter {
 
   /** Patches pg and ioredis in this process (once). */
   install(): this {
-    // eslint-disable-next-line @typescript-eslint/no-this-alias
-    const counter = this;
-    patch(
-      pg.Client.prototype,
-      'query',
-      (query) =>
-        function (this: unknown, ...args: unknown[]) {
-          const first = args[0];
-          const text = typeof first === 'string' ? first : (first as { text?: string } | undefined)?.text;
-          if (text && !counter.excluded.has(this as pg.Client)) bump(counter.counts.statements, label(text));
-          return query.apply(this, args);
-        },
-    );
-    patch(
-      Redis.prototype,
-      'defineCommand',
-      (define) =>
-        function (this: unknown, ...args: unknown[]) {
-          const [name, definition] = args as [string, { lua: string }];
-          counter.scripts.set(createHash('sha1').update(definition.lua).digest('hex'), name);
-          return define.apply(this, args);
-        },
-    );
-    patch(
-      Redis.prototype,
-      'sendCommand',
-      (send) =>
-        function (this: unknown, ...args: unknown[]) {
-          const [command, stream] = args as [{ name: string; args: unknown[] }, unknown];
-          const script = command.name === 'evalsha' || command.name === 'eval';
-          const sha = String(command.args[0]);
-          bump(
-            counter.counts.redisCommands,
-            script ? `script ${counter.scripts.get(sha) ?? sha.slice(0, 8)}` : command.name,
-          );
-          // A pipeline's commands arrive with its stream: the pipeline counts once, in exec.
-          if (stream === undefined) counter.counts.redisRoundTrips++;
-          return send.apply(this, args);
-        },
-    );
-    patch(
-      Pipeline.prototype,
-      'exec',
-      (exec) =>
-        function (this: unknown, ...args: unknown[]) {
-          counter.counts.redisRoundTrips++;
-          return exec.apply(this, args);
-        },
-    );
+    observe(pg.Client.prototype, 'query', (client, [first]) => {
+      const text = typeof first === 'string' ? first : (first as { text?: string } | undefined)?.text;
+      if (text && !this.excluded.has(client as pg.Client)) bump(this.counts.statements, label(text));
+    });
+    observe(Redis.prototype, 'defineCommand', (_redis, [name, definition]) => {
+      this.scripts.set(
+        createHash('sha1')
+          .update((definition as { lua: string }).lua)
+          .digest('hex'),
+        String(name),
+      );
+    });
+    observe(Redis.prototype, 'sendCommand', (_redis, [command, stream]) => {
+      const { name, args } = command as { name: string; args: unknown[] };
+      const sha = String(args[0]);
+      const script = name === 'evalsha' || name === 'eval';
+      bump(this.counts.redisCommands, script ? `script ${this.scripts.get(sha) ?? sha.slice(0, 8)}` : name);
+      // A pipeline's commands arrive with its stream: the pipeline counts once, in exec.
+      if (stream === undefined) this.counts.redisRoundTrips++;
+    });
+    observe(Pipeline.prototype, 'exec', () => {
+      this.counts.redisRoundTrips++;
+    });
     return this;
   }
 
