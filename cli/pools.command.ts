@@ -13,7 +13,7 @@ import {
   type PoolPatch,
   type PoolSettings,
 } from '../core/db/pools.repository.ts';
-import { liveStatusCounts } from '../core/db/sessions.repository.ts';
+import { liveStatusCounts } from '../core/db/live-sessions.repository.ts';
 import { changePool, type PoolChangeActor } from '../core/pools/change-pool.ts';
 import { advise, predict } from '../core/capacity/erlang-b.ts';
 import { DEFAULT_WINDOW_SECONDS, observeLoad, type ObservedLoad } from '../core/capacity/observed-load.ts';

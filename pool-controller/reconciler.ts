@@ -3,7 +3,7 @@
  * let the session janitor tend the live sessions and the fleet scaler the pods (replace dead warm
  * pods, reap orphans, start or retire warm pods to the pool's settings).
  */
-import { listLiveSessions } from '../core/db/sessions.repository.ts';
+import { listLiveSessions } from '../core/db/live-sessions.repository.ts';
 import type { PoolSettings } from '../core/db/pools.repository.ts';
 import { restorePoolSlots } from '../core/pools/restore-slots.ts';
 import { PodFleet } from '../core/pools/pod-fleet.ts';

@@ -4,12 +4,10 @@
  * delete.
  */
 import type { FastifyInstance } from 'fastify';
-import { Type } from 'typebox';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import {
   CreateProfileBody,
   CreateProfileVersionBody,
-  MAX_PROFILE_VERSION,
   ProfileList,
   ProfileResource,
   ProfileVersionResource,
@@ -17,7 +15,7 @@ import {
 } from '../../core/domain/profile.schema.ts';
 import { ProblemError } from '../../core/domain/problems.ts';
 import { readCursor, toPage } from '../../core/domain/cursor.ts';
-import { DEFAULT_PAGE_SIZE, PageQuery } from '../../core/domain/pagination.schema.ts';
+import { DEFAULT_PAGE_SIZE } from '../../core/domain/pagination.schema.ts';
 import { isUlid, newId } from '../../core/domain/ids.ts';
 import {
   appendProfileVersion,
@@ -27,7 +25,6 @@ import {
   insertProfile,
   listProfiles,
   type Profile,
-  type ProfileVersion,
 } from '../../core/db/profiles.repository.ts';
 import { appendAudit } from '../../core/db/audit.repository.ts';
 import { withTransaction } from '../../core/db/database.ts';
@@ -36,73 +33,15 @@ import { requireScope } from '../auth.ts';
 import { storageStateTargetProblem } from '../../core/security/network-target.ts';
 import { limitDefaults, workspaceLimits } from '../../core/db/workspace-settings.repository.ts';
 import { beginProfileWrite, finishProfileWrite } from '../../core/profiles/profile-limits.ts';
+import { HEADERS, emptyResponse, jsonResponse, routeSchema } from '../openapi/route-schema.ts';
 import {
-  HEADERS,
-  emptyResponse,
-  jsonResponse,
-  routeSchema,
-  type ResponseHeader,
-} from '../openapi/route-schema.ts';
-
-const ProfileIdParams = Type.Object({
-  id: Type.String({ description: 'Profile id (a ULID)', examples: ['01JC1AMQX4N3PWV9MR2BCKDH7E'] }),
-});
-
-const ProfileVersionParams = Type.Object({
-  id: Type.String({ description: 'Profile id (a ULID)', examples: ['01JC1AMQX4N3PWV9MR2BCKDH7E'] }),
-  n: Type.Integer({ minimum: 1, maximum: MAX_PROFILE_VERSION, description: 'Version number' }),
-});
-
-const ListProfilesQuery = PageQuery;
-
-const IfMatchHeaders = Type.Object({
-  'if-match': Type.Optional(
-    Type.String({
-      description:
-        'The ETag (latest_version) you last read, e.g. `"3"` (a bare 3 is accepted too). If the profile has ' +
-        'moved on, the append is refused with 409. Without it (or with `*`) the version is appended after ' +
-        'whatever is latest.',
-      examples: ['"3"'],
-    }),
-  ),
-});
-
-const ETAG: ResponseHeader = {
-  description: "The profile's latest_version, quoted; send it back in If-Match to append the next version.",
-  schema: Type.String({ pattern: '^"[0-9]+"$' }),
-};
-
-const IF_MATCH = /^(?:"([1-9][0-9]{0,9})"|([1-9][0-9]{0,9}))$/;
-
-/** The version an If-Match header names; undefined for none (or `*`): append after the latest. */
-function parseIfMatch(header: string | undefined): number | undefined {
-  if (header === undefined) return undefined;
-  const value = header.trim();
-  if (value === '*') return undefined;
-  const match = IF_MATCH.exec(value);
-  if (!match) {
-    throw new ProblemError('validation-error', {
-      detail: `If-Match must be the profile's ETag, e.g. "3" (its latest_version); got ${JSON.stringify(header)}`,
-    });
-  }
-  return Number(match[1] ?? match[2]);
-}
-
-const etag = (version: number) => `"${version}"`;
-
-function toProfileResource(p: Profile): ProfileResource {
-  return {
-    id: p.id,
-    name: p.name,
-    latest_version: p.latestVersion,
-    created_at: p.createdAt.toISOString(),
-    updated_at: p.updatedAt.toISOString(),
-  };
-}
-
-function toVersionSummary(v: ProfileVersion): ProfileVersionSummary {
-  return { profile_id: v.profileId, version: v.version, created_at: v.createdAt.toISOString() };
-}
+  ETAG,
+  IfMatchHeaders,
+  ListProfilesQuery,
+  ProfileIdParams,
+  ProfileVersionParams,
+} from './profile.docs.ts';
+import { etag, parseIfMatch, toProfileResource, toVersionSummary } from './profile-view.ts';
 
 const notFound = (id: string) => new ProblemError('not-found', { detail: `Profile ${id} not found` });
 

@@ -6,7 +6,7 @@ import { ProblemError } from '../../core/domain/problems.ts';
 import { ULID_PATTERN } from '../../core/domain/ids.ts';
 import { readCursor, toPage } from '../../core/domain/cursor.ts';
 import { DEFAULT_PAGE_SIZE, PageQuery } from '../../core/domain/pagination.schema.ts';
-import { listTransitions } from '../../core/db/sessions.repository.ts';
+import { listTransitions } from '../../core/db/session-transitions.repository.ts';
 import { endSession, type EndSessionDeps } from '../../core/lifecycle/end-session.ts';
 import { keepSessionAlive } from '../../core/lifecycle/extend-session.ts';
 import { requireScope } from '../auth.ts';

@@ -3,7 +3,7 @@
  * holds its quota of live sessions (429 session-quota-exceeded). Either way Retry-After comes from
  * the observed turnover of what refused it (core/capacity/retry-after.ts).
  */
-import { earliestExpiry } from '../db/sessions.repository.ts';
+import { earliestExpiry } from '../db/live-sessions.repository.ts';
 import type { PoolSettings } from '../db/pools.repository.ts';
 import { ProblemError } from '../domain/problems.ts';
 import { retryAfterSeconds } from '../capacity/retry-after.ts';

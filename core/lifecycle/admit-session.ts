@@ -3,12 +3,8 @@
  * session row, its first transition, the idempotency key and an audit row in one statement.
  */
 import { findIdempotentSession } from '../db/idempotency.repository.ts';
-import {
-  getSession,
-  insertSession,
-  listWorkspaceLiveSessions,
-  type Session,
-} from '../db/sessions.repository.ts';
+import { getSession, insertSession, type Session } from '../db/sessions.repository.ts';
+import { listWorkspaceLiveSessions } from '../db/live-sessions.repository.ts';
 import { limitDefaults, workspaceLimits } from '../db/workspace-settings.repository.ts';
 import type { WorkspaceLimits } from '../domain/workspace-limits.ts';
 import type { Admission, WorkspaceShare } from '../redis/pool-slots.ts';

@@ -4,7 +4,8 @@
  * goes, every proxy is told to close its sockets, and a teardown job deletes the pod and frees the slot.
  */
 import type { Database } from '../db/database.ts';
-import { transitionSession, type Session } from '../db/sessions.repository.ts';
+import type { Session } from '../db/sessions.repository.ts';
+import { transitionSession } from '../db/session-transitions.repository.ts';
 import type { AuditClass } from '../db/audit.repository.ts';
 import { END_STATUS, sourcesOf, type ReleaseReason } from '../domain/session-states.ts';
 import type { SessionRoutes } from '../redis/session-routes.ts';

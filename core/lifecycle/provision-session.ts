@@ -3,7 +3,8 @@
  * -> apply the session's settings -> publish the route -> RUNNING -> schedule expiry.
  * A retried job finds the pod it claimed before; a session that ended meanwhile gets its pod torn down.
  */
-import { getSession, setRestoredState, transitionSession, type Session } from '../db/sessions.repository.ts';
+import { getSession, setRestoredState, type Session } from '../db/sessions.repository.ts';
+import { transitionSession } from '../db/session-transitions.repository.ts';
 import { isTerminal } from '../domain/session-states.ts';
 import { endSession, type EndSessionDeps } from './end-session.ts';
 import { jobIds } from '../queue/jobs.ts';

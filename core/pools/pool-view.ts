@@ -1,6 +1,6 @@
 /** A pool as the operator API shows it: settings from Postgres, live figures from Redis and Postgres. */
 import type { PoolSettings } from '../db/pools.repository.ts';
-import { liveStatusCounts } from '../db/sessions.repository.ts';
+import { liveStatusCounts } from '../db/live-sessions.repository.ts';
 import type { PoolResource } from '../domain/pool.schema.ts';
 import type { Services } from '../services.ts';
 

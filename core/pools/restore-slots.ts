@@ -4,7 +4,8 @@
  * broker (on first admission after a loss) and the pool controller (every pass) may both run it.
  */
 import type { PoolSettings } from '../db/pools.repository.ts';
-import { listLiveSessions, type Session } from '../db/sessions.repository.ts';
+import type { Session } from '../db/sessions.repository.ts';
+import { listLiveSessions } from '../db/live-sessions.repository.ts';
 import type { Queryable } from '../db/database.ts';
 import type { PoolSlots } from '../redis/pool-slots.ts';
 

@@ -3,7 +3,7 @@
  * sealed (AES-256-GCM under the profile keys, bound to the session id) in `sessions.config.sealed`; the
  * clear part keeps only what the API shows (proxy url and username). The provision job opens them for
  * the pod, and the RUNNING (or any ending) transition drops them from the row
- * (core/db/sessions.repository.ts), so no secret outlives its use.
+ * (core/db/session-transitions.repository.ts), so no secret outlives its use.
  */
 import type { SessionConfig } from '../db/sessions.repository.ts';
 import type { ProfileCipher } from './profile-cipher.ts';

@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TestContext } from '../support/test-context.ts';
 import { ApiClient } from '../support/api-client.ts';
 import { limitDefaults, updateWorkspaceLimits } from '../../core/db/workspace-settings.repository.ts';
-import { transitionSession } from '../../core/db/sessions.repository.ts';
+import { transitionSession } from '../../core/db/session-transitions.repository.ts';
 
 const LIMIT = 3600;
 
