@@ -20,6 +20,8 @@ export interface Config {
   /** Pods run headless (true), headful on Xvfb (false), or headful when Xvfb is installed (undefined). */
   headless: boolean | undefined;
   chromiumPath: string | undefined;
+  /** VENTUS_POD_NICENESS: the CPU niceness of local pods (0-19), below the service's own. */
+  podNiceness: number;
   /** Where local state lives: embedded Postgres data, pod dirs. */
   dataDir: string;
   redisPrefix: string;
@@ -290,6 +292,7 @@ export function loadConfig(env: Env): Config {
     pool: { region: env.VENTUS_POOL_REGION ?? 'us-east1', minReady, maxTotal },
     headless: headlessRaw === 'auto' ? undefined : headlessRaw === 'true',
     chromiumPath: env.VENTUS_CHROMIUM_PATH || undefined,
+    podNiceness: integer(env, 'VENTUS_POD_NICENESS', 10, 0, 19, problems),
     dataDir: env.VENTUS_DATA_DIR ?? '.ventus',
     redisPrefix: prefix,
     jwtSecret,

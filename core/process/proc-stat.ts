@@ -15,6 +15,8 @@ export interface ProcStat {
   cpuSeconds: number;
   /** CPU its children used, added when this process reaped them (waited for them), in seconds. */
   reapedChildrenCpuSeconds: number;
+  /** Its niceness, -20 (first served) to 19 (last). */
+  nice: number;
   /** When it started, in ticks since boot: with the pid, names one process (pids are reused). */
   startTicks: number;
 }
@@ -37,6 +39,7 @@ export function readProcStat(pid: number): ProcStat | undefined {
       pgid: Number(fields[2]),
       cpuSeconds: ticks(11), // utime, stime
       reapedChildrenCpuSeconds: ticks(13), // cutime, cstime
+      nice: Number(fields[16]),
       startTicks: Number(fields[19]),
     };
   } catch {

@@ -21,6 +21,7 @@ export function createDriver(config: Config, agentAccess: PodAgentAccess): Runti
         stateDir: path.resolve(config.dataDir, 'pods'),
         agentAccess,
         egress: { allow: config.egressAllow, allowPrivate: config.allowPrivateTargets },
+        niceness: config.podNiceness,
         ...(config.chromiumPath !== undefined && { chromiumPath: config.chromiumPath }),
       });
     case 'sim':

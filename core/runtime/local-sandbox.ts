@@ -69,7 +69,7 @@ export interface PodSandbox {
   root: string;
   /** The uid and gid it runs as (undefined: this process's). */
   uid: number | undefined;
-  /** `[bwrap, ...args]` that start the agent. */
+  /** `[nice, -n, N, bwrap, ...args]` that start the agent. */
   command: string[];
   /** The agent's socket on the host. */
   socket: string;
@@ -80,7 +80,17 @@ export interface SandboxOptions {
   rootBase: string;
   /** The agent bundle on the host (checked by node-bundle.ts). */
   bundle: string;
+  /** The niceness every process of the pod starts with (VENTUS_POD_NICENESS); default 10. */
+  niceness?: number;
 }
+
+/**
+ * Pods run at niceness 10 by default, below the service (0): on one machine a pod starting for the
+ * pool, or a tenant's page spinning the CPU, must not take the CPU from the control plane that every
+ * tenant's create, claim and release need (load-tests/noisy-neighbour.ts). Every process of the pod
+ * inherits it, and none can lower it again: that needs CAP_SYS_NICE on the host, which no pod has.
+ */
+export const DEFAULT_POD_NICENESS = 10;
 
 const isRoot = (): boolean => process.getuid?.() === 0;
 
@@ -135,7 +145,10 @@ export function preparePodSandbox(
   if (uid !== undefined) chownSync(root, uid, uid);
   const node = process.execPath.startsWith('/usr/') ? [] : ['--ro-bind', process.execPath, IN_POD.node];
   const nodeInPod = node.length > 0 ? IN_POD.node : process.execPath;
+  const niceness = options.niceness ?? DEFAULT_POD_NICENESS;
   const command = [
+    // nice execs bubblewrap in its own process: the pid the driver records is still bubblewrap's.
+    ...(niceness > 0 ? ['nice', '-n', String(niceness)] : []),
     'bwrap',
     '--unshare-user',
     '--unshare-pid',

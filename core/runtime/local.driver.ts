@@ -57,6 +57,8 @@ export interface LocalDriverOptions {
   rootBase?: string;
   /** How long createPod waits for the agent's ready line; default 20 s. */
   readyTimeoutMs?: number;
+  /** The niceness of every process of a pod (VENTUS_POD_NICENESS); default DEFAULT_POD_NICENESS. */
+  niceness?: number;
 }
 
 /**
@@ -102,14 +104,14 @@ export class LocalDriver implements RuntimeDriver {
     const sandbox = preparePodSandbox(
       dir,
       spec.id,
-      { rootBase: this.rootBase, bundle: podAgentBundle(this.bundleDir) },
+      { rootBase: this.rootBase, bundle: podAgentBundle(this.bundleDir), niceness: this.options.niceness },
       this.agentEnv(spec, dir),
     );
     const logFd = openSync(join(dir, 'agent.log'), 'a', 0o600);
     let child: ChildProcess;
     try {
-      const [bwrap, ...args] = sandbox.command;
-      child = spawn(bwrap!, args, {
+      const [command, ...args] = sandbox.command;
+      child = spawn(command!, args, {
         // Own process group: the sandbox and everything in it die together.
         detached: true,
         stdio: ['ignore', 'pipe', logFd],

@@ -11,7 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Pod } from '../../core/runtime/driver.ts';
 import { resolveChromium } from '../../core/runtime/local.driver.ts';
 import { podAgentBundle } from '../../core/runtime/pod-agent-bundle.ts';
-import { podUidOf } from '../../core/runtime/local-sandbox.ts';
+import { DEFAULT_POD_NICENESS, podUidOf } from '../../core/runtime/local-sandbox.ts';
 import { agentRequest } from '../../core/runtime/agent.client.ts';
 import {
   AGENT_SECRET_ENV,
@@ -20,7 +20,9 @@ import {
 } from '../../runtime-image/agent/protocol.ts';
 import { testAgentAccess } from '../support/agent-access.ts';
 import { unixGet } from '../support/unix-http.ts';
-import { POD_MARKER_VAR } from '../../core/runtime/pod-processes.util.ts';
+import { POD_MARKER_VAR, podProcessTree } from '../../core/runtime/pod-processes.util.ts';
+import { readProcStat } from '../../core/process/proc-stat.ts';
+import { loadConfig } from '../../core/config/config.ts';
 import { describeDriverConformance, eventually, podId } from './driver.conformance.ts';
 import { RawCdp, connectToPod } from './raw-cdp.client.ts';
 import { browserPid, localHarness, podProcesses, type LocalHarness } from './local.harness.ts';
@@ -189,6 +191,24 @@ describe('local driver and pod agent', { timeout: 60_000 }, () => {
     expect(existsSync(noted)).toBe(false);
     expect(podProcesses(dir)).toEqual([]);
     expect(existsSync(dir)).toBe(false);
+  });
+
+  it('every process of a pod runs at a lower CPU priority than the service (10 steps nicer)', () => {
+    const own = readProcStat(process.pid)!.nice;
+    const niceness = podProcessTree(h.podDir(pod.id))
+      .map(({ pid }) => readProcStat(pid)?.nice)
+      .filter((n) => n !== undefined);
+    // bubblewrap (two), the agent, its DevTools bridge, Chromium and its helpers.
+    expect(niceness.length).toBeGreaterThanOrEqual(5);
+    expect(new Set(niceness)).toEqual(new Set([Math.min(19, own + DEFAULT_POD_NICENESS)]));
+  });
+
+  it('VENTUS_POD_NICENESS: 10 unless set, 0 to 19, anything else a clear configuration problem', () => {
+    expect(loadConfig({}).podNiceness).toBe(DEFAULT_POD_NICENESS);
+    expect(loadConfig({ VENTUS_POD_NICENESS: '0' }).podNiceness).toBe(0);
+    for (const bad of ['20', '-1', 'low']) {
+      expect(() => loadConfig({ VENTUS_POD_NICENESS: bad })).toThrow(/VENTUS_POD_NICENESS/);
+    }
   });
 
   it('close() aborts a creation in flight and cleans it up (pods already made stay)', async () => {

@@ -6,6 +6,9 @@
  * that Chromium forks renderers during the teardown. The next pod must not share the machine with
  * anything of it.
  *
+ * The same pages spin the CPU: every process of the pod runs 10 steps nicer than the service, so a
+ * tenant's pages cannot take the CPU from the control plane every tenant needs.
+ *
  * Safe outcome: once the session has ended and its pod is deleted (unlisted, directory gone), no
  * process of the pod is alive: none of the tree seen under the pod's sandbox just before the release,
  * and (as root, where every pod runs as a uid of its own) no process of the pod's uid at all.
@@ -14,13 +17,14 @@ import { readFileSync, existsSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isDeadState, listPids, readProcStat } from '../../../core/process/proc-stat.ts';
-import { podUidOf } from '../../../core/runtime/local-sandbox.ts';
+import { DEFAULT_POD_NICENESS, podUidOf } from '../../../core/runtime/local-sandbox.ts';
 import { eventually } from '../../support/eventually.ts';
 import { AttackTable } from './attack-table.ts';
 import type { AttackerCdp } from './attacker-cdp.client.ts';
 import { BoundaryStack, type BoundarySession } from './boundary-stack.ts';
 
 const ATTACK = '5 processes that outlive their session';
+const HOG = "5 a tenant's pages take the CPU from the service";
 const SITES = 6;
 const CONTEXTS = 2;
 
@@ -37,6 +41,7 @@ interface Proc {
   pid: number;
   startTicks: number;
   comm: string;
+  nice: number;
 }
 
 /** The process tree under `root` now (the pod's bubblewrap and everything it started). */
@@ -46,7 +51,7 @@ function treeUnder(root: number): Proc[] {
   for (const pid of listPids()) {
     const stat = readProcStat(pid);
     if (!stat || isDeadState(stat)) continue;
-    const proc = { pid, startTicks: stat.startTicks, comm: stat.comm };
+    const proc = { pid, startTicks: stat.startTicks, comm: stat.comm, nice: stat.nice };
     if (pid === root) top = proc;
     children.set(stat.ppid, [...(children.get(stat.ppid) ?? []), proc]);
   }
@@ -74,7 +79,7 @@ function processesOfUid(uid: number): Proc[] {
     }
     const stat = readProcStat(pid);
     if (!stat || isDeadState(stat) || Number(/^Uid:\s+(\d+)/m.exec(status)?.[1]) !== uid) return [];
-    return [{ pid, startTicks: stat.startTicks, comm: stat.comm }];
+    return [{ pid, startTicks: stat.startTicks, comm: stat.comm, nice: stat.nice }];
   });
 }
 
@@ -148,6 +153,16 @@ describe('pod boundary: no process outlives its session', () => {
     sentDuringRelease = sentTargets - sentAtRelease;
 
     const comms = [...new Set(before.map((p) => p.comm))].join(', ');
+    const serviceNice = readProcStat(process.pid)!.nice;
+    const podNice = [...new Set(before.map((p) => p.nice))];
+    const expectedNice = Math.min(19, serviceNice + DEFAULT_POD_NICENESS);
+    table.add({
+      attack: HOG,
+      vector: `${pages} busy pages, 3 spinning workers each, over A's CDP`,
+      target: `the CPU priority of every process of A's pod (${before.length}) against the service's (niceness ${serviceNice})`,
+      outcome: `niceness ${podNice.join(', ')}`,
+      safe: podNice.length === 1 && podNice[0] === expectedNice,
+    });
     table.add({
       attack: ATTACK,
       vector: `CDP: ${pages} pages on ${pages} sites in ${CONTEXTS + 1} contexts, busy renderers and workers, printToPDF; a new target every 20 ms until the pod is gone (${racedTargets} created, ${sentDuringRelease} sent during the release)`,
@@ -182,6 +197,11 @@ describe('pod boundary: no process outlives its session', () => {
     expect(before.filter((p) => /chrom/i.test(p.comm)).length).toBeGreaterThanOrEqual(SITES);
     expect(racedTargets).toBeGreaterThanOrEqual(3);
     expect(sentDuringRelease).toBeGreaterThanOrEqual(2);
+  });
+
+  it("a tenant's busy pages run below the service's CPU priority: every process of its pod", () => {
+    expect(table.count(HOG)).toBe(1);
+    expect(table.unsafe(HOG)).toEqual([]);
   });
 
   it('no process of the pod is alive once its session ended and the pod is deleted', () => {
