@@ -1,0 +1,206 @@
+/**
+ * The warm lifecycle step by step, one at a time, against its floors in the same run (issue 19's
+ * "warm lifecycle p50 ≤ 90 ms"):
+ *
+ * - ours: create → long-poll until RUNNING → Playwright `connectOverCDP` (through the proxy, until a
+ *   page is at hand) → `goto` the harness's page → release → disconnect, on a warm pool;
+ * - a running headless shell: the same connect, `goto` and disconnect on a bare headless shell that
+ *   is already up (no pod, no proxy: what the CDP steps cost Chromium alone);
+ * - launching: Playwright launches the headless shell, opens a page, `goto`, closes (what a user does
+ *   without us).
+ *
+ * Interleaved, after a warm-up; the pool refills before each of ours so every claim is warm.
+ *
+ *   node --import tsx load-tests/lifecycle-steps.ts [--runs 30]
+ *
+ * Written to load-tests/results/lifecycle-steps.md.
+ */
+import { randomUUID } from 'node:crypto';
+import { writeFile } from 'node:fs/promises';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { chromium, type Browser } from 'playwright-core';
+import { poolName } from '../core/db/pools.repository.ts';
+import { HEADLESS_SHELL, QUIET_FLAGS, startHeadlessShell } from './harness/bare-chromium.ts';
+import { ensureServices } from './harness/bench-services.ts';
+import { describeMachine, machine } from './harness/environment.ts';
+import { serveLocalPage } from './harness/local-page.ts';
+import { formatMarkdown } from './harness/write-report.ts';
+import { percentiles } from './stats.ts';
+
+const { values } = parseArgs({ options: { runs: { type: 'string', default: '30' } } });
+const RUNS = Number(values.runs);
+const WARMUP = 3;
+type Step = 'create' | 'to RUNNING' | 'connect' | 'goto' | 'release' | 'disconnect';
+type Timings = Partial<Record<Step | 'launch' | 'total', number>>;
+
+await ensureServices();
+// Imported after the variables are set: it reads them when loaded.
+const { startScratchStack } = await import('./scratch-stack.ts');
+const site = await serveLocalPage();
+const scratch = await startScratchStack({
+  VENTUS_DRIVER: 'local',
+  VENTUS_HEADLESS: 'true',
+  VENTUS_POOL_MIN_READY: '2',
+  VENTUS_POOL_MAX_TOTAL: '4',
+});
+const bare = await startHeadlessShell();
+
+/** Runs `steps` in order, timing each with performance.now(). */
+async function timed(steps: [string, () => Promise<unknown>][]): Promise<Timings> {
+  const out: Record<string, number> = {};
+  const t0 = performance.now();
+  for (const [name, run] of steps) {
+    const t = performance.now();
+    await run();
+    out[name] = performance.now() - t;
+  }
+  out.total = performance.now() - t0;
+  return out;
+}
+
+async function warmPods(): Promise<number> {
+  const { services } = scratch.stack;
+  return (await services.warmPods.ids(poolName(services.config.pool.region, 'chromium'))).length;
+}
+
+async function ours(): Promise<Timings> {
+  while ((await warmPods()) < 2) await new Promise((r) => setTimeout(r, 50));
+  const api = scratch.stack.url;
+  let id = '';
+  let connectUrl = '';
+  let browser: Browser | undefined;
+  let page: import('playwright-core').Page | undefined;
+  return timed([
+    [
+      'create',
+      async () => {
+        const res = await fetch(`${api}/v1/sessions`, {
+          method: 'POST',
+          headers: { ...scratch.headers, 'idempotency-key': randomUUID() },
+          body: '{}',
+        });
+        if (res.status !== 202) throw new Error(`create: ${res.status}`);
+        id = ((await res.json()) as { id: string }).id;
+      },
+    ],
+    [
+      'to RUNNING',
+      async () => {
+        for (;;) {
+          const res = await fetch(`${api}/v1/sessions/${id}?wait_seconds=30`, { headers: scratch.headers });
+          const s = (await res.json()) as { status: string; connect_url: string };
+          if (s.status === 'RUNNING') return void (connectUrl = s.connect_url);
+          if (!['QUEUED', 'PROVISIONING'].includes(s.status)) throw new Error(`session ${s.status}`);
+        }
+      },
+    ],
+    [
+      'connect',
+      async () => {
+        browser = await chromium.connectOverCDP(connectUrl);
+        const context = browser.contexts()[0] ?? (await browser.newContext());
+        page = context.pages()[0] ?? (await context.newPage());
+      },
+    ],
+    ['goto', () => page!.goto(site.url, { waitUntil: 'load' })],
+    [
+      'release',
+      async () => {
+        const res = await fetch(`${api}/v1/sessions/${id}`, {
+          method: 'PATCH',
+          headers: scratch.headers,
+          body: JSON.stringify({ status: 'REQUEST_RELEASE' }),
+        });
+        if (res.status !== 200) throw new Error(`release: ${res.status}`);
+      },
+    ],
+    ['disconnect', () => browser!.close()],
+  ]);
+}
+
+async function runningShell(): Promise<Timings> {
+  let browser: Browser | undefined;
+  let page: import('playwright-core').Page | undefined;
+  return timed([
+    [
+      'connect',
+      async () => {
+        browser = await chromium.connectOverCDP(bare.wsUrl);
+        const context = browser.contexts()[0]!;
+        page = context.pages()[0] ?? (await context.newPage());
+      },
+    ],
+    ['goto', () => page!.goto(`${site.url}?bare`, { waitUntil: 'load' })],
+    ['disconnect', () => browser!.close()],
+  ]);
+}
+
+async function launching(): Promise<Timings> {
+  let browser: Browser | undefined;
+  let page: import('playwright-core').Page | undefined;
+  return timed([
+    [
+      'launch',
+      async () => {
+        browser = await chromium.launch({ executablePath: HEADLESS_SHELL, args: QUIET_FLAGS });
+        page = await browser.newPage();
+      },
+    ],
+    ['goto', () => page!.goto(`${site.url}?launch`, { waitUntil: 'load' })],
+    ['disconnect', () => browser!.close()],
+  ]);
+}
+
+const paths = { ours, 'a running headless shell': runningShell, launching } as const;
+const samples: Record<string, Timings[]> = { ours: [], 'a running headless shell': [], launching: [] };
+try {
+  for (let i = 0; i < WARMUP + RUNS; i++) {
+    for (const [name, run] of Object.entries(paths)) {
+      const t = await run();
+      if (i >= WARMUP) samples[name]!.push(t);
+    }
+  }
+} finally {
+  await bare.stop();
+  await scratch.close();
+  await site.close();
+}
+
+const columns = [
+  'create',
+  'to RUNNING',
+  'launch',
+  'connect',
+  'goto',
+  'release',
+  'disconnect',
+  'total',
+] as const;
+const cell = (list: Timings[], step: (typeof columns)[number]) => {
+  const values = list.map((t) => t[step]).filter((v): v is number => v !== undefined);
+  if (values.length === 0) return '–';
+  const p = percentiles(values);
+  return `${p.p50.toFixed(1)} / ${p.p99.toFixed(1)}`;
+};
+const p50Total = (name: string) => percentiles(samples[name]!.map((t) => t.total!)).p50;
+const text = [
+  `# The warm lifecycle step by step (${new Date().toISOString()})`,
+  '',
+  describeMachine(machine()),
+  '',
+  `\`node --import tsx load-tests/lifecycle-steps.ts ${process.argv.slice(2).join(' ')}\`: n = ${RUNS} each, interleaved, after ${WARMUP} warm-up rounds; ms, p50 / p99.`,
+  '',
+  `| path | ${columns.join(' | ')} |`,
+  `| --- | ${columns.map(() => '---').join(' | ')} |`,
+  ...Object.keys(paths).map(
+    (name) => `| ${name} | ${columns.map((c) => cell(samples[name]!, c)).join(' | ')} |`,
+  ),
+  '',
+  `Launching / ours, p50: ${(p50Total('launching') / p50Total('ours')).toFixed(2)}×.`,
+  '',
+].join('\n');
+const file = fileURLToPath(new URL('./results/lifecycle-steps.md', import.meta.url));
+await writeFile(file, await formatMarkdown(text));
+process.stdout.write(text);
+process.exit(0);
