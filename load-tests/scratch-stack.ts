@@ -5,7 +5,7 @@
 import { BENCH_PAGE_PORT } from './harness/local-page.ts';
 import { randomBytes } from 'node:crypto';
 import { PodAgentAccess } from '../core/runtime/agent.client.ts';
-import { mkdtemp, readdir, rm } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
@@ -85,8 +85,7 @@ export async function startScratchStack(
         agentAccess: new PodAgentAccess(randomBytes(32).toString('hex')),
         egress: { allow: [], allowPrivate: false },
       });
-      for (const id of await readdir(podsDir).catch(() => [])) await driver.deletePod(id).catch(() => {});
-      await driver.removeSandboxBase();
+      await driver.removeAllPods();
       await driver.close();
       await stopSimServer(path.join(dataDir, 'sim')).catch(() => {});
       await rm(dataDir, { recursive: true, force: true });

@@ -11,7 +11,7 @@ import { assertRunsKind } from './runtime-kinds.ts';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { closeSync, openSync } from 'node:fs';
-import { mkdir, readFile, rm, stat } from 'node:fs/promises';
+import { mkdir, readFile, readdir, rm, stat } from 'node:fs/promises';
 import path, { join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { postSessionConfig } from './pod-control.client.ts';
@@ -208,6 +208,15 @@ export class LocalDriver implements RuntimeDriver {
    */
   async removeSandboxBase(): Promise<void> {
     await rm(this.rootBase, { recursive: true, force: true, maxRetries: 3 });
+  }
+
+  /**
+   * For a data directory that goes away: deletes every pod in it (held ones and debris too), then
+   * what the driver keeps outside it (removeSandboxBase).
+   */
+  async removeAllPods(): Promise<void> {
+    for (const id of await readdir(this.stateDir).catch(() => [])) await this.deletePod(id).catch(() => {});
+    await this.removeSandboxBase();
   }
 
   /** The pod's own directory on the host (its /pod): user-data, home, scratch, its socket. */

@@ -10,6 +10,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { removeStagedCluster } from '../../stack/embedded-postgres.ts';
+import { testLocalDriver } from './local-driver.ts';
 
 const REPO = fileURLToPath(new URL('../..', import.meta.url));
 
@@ -42,7 +43,13 @@ export async function makeCheckout(): Promise<Checkout> {
     dir,
     dataDirs: [path.join(dir, '.ventus')],
     async remove() {
-      for (const d of checkout.dataDirs) await removeStagedCluster(d);
+      for (const d of checkout.dataDirs) {
+        // Pods `ventus up` left, and (as root) their base outside the checkout with its bundle copy.
+        const driver = testLocalDriver(path.join(d, 'pods'));
+        await driver.removeAllPods();
+        await driver.close();
+        await removeStagedCluster(d);
+      }
       await rm(home, { recursive: true, force: true });
     },
   };

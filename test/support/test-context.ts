@@ -5,7 +5,7 @@
 import { pageEgressAllow } from './page-ports.ts';
 import { testLocalDriver } from './local-driver.ts';
 import { randomBytes } from 'node:crypto';
-import { mkdtemp, readdir, rm } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
@@ -132,8 +132,7 @@ export class TestContext {
     // Every pod a test left (held by a session that never ended, or mid-creation) goes with it.
     const stateDir = path.join(this.dataDir, 'pods');
     const driver = testLocalDriver(stateDir);
-    for (const id of await readdir(stateDir).catch(() => [])) await driver.deletePod(id).catch(() => {});
-    await driver.removeSandboxBase();
+    await driver.removeAllPods();
     await driver.close();
     await stopSimServer(path.join(this.dataDir, 'sim')).catch(() => {});
     await rm(this.dataDir, { recursive: true, force: true });
