@@ -55,6 +55,8 @@ export class SessionEmulator {
   /** Chromium's own user agent: a request that carries it was made before our override. */
   private browserUserAgent: string | undefined;
   private started: Promise<void> | undefined;
+  /** Whether document requests are held (Fetch enabled on our connection). */
+  private holding = false;
 
   constructor(
     private readonly cdp: CdpConnection,
@@ -63,12 +65,25 @@ export class SessionEmulator {
     private readonly fullscreenWindows = false,
   ) {}
 
-  /** Merges `update` into the session's settings; resolves once applied to every existing target. */
+  /**
+   * Merges `update` into the session's settings; resolves once applied to every existing target.
+   * Documents are held only while there is something to apply before they load: a session with no
+   * viewport and no user agent lets them go at once (about 2.5 ms a page load, load-tests/page-load.ts).
+   */
   async configure(update: PodSessionConfig): Promise<void> {
     if (update.viewport) this.config.viewport = { ...update.viewport };
     if (update.userAgent !== undefined) this.config.userAgent = update.userAgent;
     await this.attach();
+    await this.holdDocuments(this.config.viewport !== undefined || this.config.userAgent !== undefined);
     await Promise.all([...this.sessions].map(([sessionId, target]) => this.apply(sessionId, target.type)));
+  }
+
+  /** Turns the browser-wide hold on document requests on or off (`Fetch`, see the top of the file). */
+  private async holdDocuments(hold: boolean): Promise<void> {
+    if (hold === this.holding) return;
+    this.holding = hold;
+    // Disabling lets go of any request paused now; its onRequestPaused then fails quietly.
+    await this.cdp.send(hold ? 'Fetch.enable' : 'Fetch.disable', hold ? DOCUMENT_REQUESTS : {});
   }
 
   /**
@@ -83,8 +98,9 @@ export class SessionEmulator {
   private async start(): Promise<void> {
     this.cdp.onEvent((event) => this.onEvent(event));
     ({ userAgent: this.browserUserAgent } = await this.cdp.send<{ userAgent: string }>('Browser.getVersion'));
-    // Before auto-attach: no page of ours may load a document the agent has not let go.
-    await this.cdp.send('Fetch.enable', DOCUMENT_REQUESTS);
+    // Before auto-attach: no page of ours may load a document the agent has not let go. While warm the
+    // session's settings are unknown, so every document is held until the claim says what they are.
+    await this.holdDocuments(true);
     await this.cdp.send('Target.setAutoAttach', AUTO_ATTACH);
     // Auto-attach reports existing targets too, but an already-open page is the one the first
     // client is most likely to use; attach explicitly to any it did not report.

@@ -8,7 +8,7 @@ import { listenOnPagePort } from '../support/page-ports.ts';
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { chromium } from 'playwright-core';
-import puppeteer from 'puppeteer-core';
+import puppeteer, { type Page, type Target } from 'puppeteer-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Pod } from '../../core/runtime/driver.ts';
 import { xvfbAvailable } from '../../core/runtime/local.driver.ts';
@@ -126,6 +126,24 @@ describe.each(modes)('session settings (headless=%s)', { timeout: 60_000 }, (hea
       await page.goto(`${site.origin}/pp-b`);
       expect(await page.evaluate(measure)).toEqual({ w: 640, h: 480, ua: `${UA} b` });
       expect(userAgentOf('/pp-b')).toBe(`${UA} b`);
+      if (headless) {
+        // Claimed with nothing to emulate, the pod let documents go unheld; now it has a user agent,
+        // popups' first requests wait for it again (the client resumes a popup before the agent can, so
+        // unheld, some of six would leave with Chromium's own user agent).
+        const paths = Array.from({ length: 6 }, (_, i) => `/pp-b-popup-${i}`);
+        const popups: Promise<Page | null>[] = [];
+        const onTarget = (t: Target) => void popups.push(t.page());
+        browser.on('targetcreated', onTarget);
+        // Headless: a headful browser would allow one popup per user gesture (an evaluate is one).
+        await page.evaluate(
+          (urls) => urls.forEach((url) => void window.open(url)),
+          paths.map((p) => `${site.origin}${p}`),
+        );
+        await eventually('the popups to load', async () => paths.every((p) => userAgentOf(p) !== undefined));
+        browser.off('targetcreated', onTarget);
+        expect(paths.map(userAgentOf)).toEqual(paths.map(() => `${UA} b`));
+        for (const popup of await Promise.all(popups)) await popup?.close();
+      }
     } finally {
       await browser.disconnect();
     }
