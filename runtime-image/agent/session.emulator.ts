@@ -14,7 +14,9 @@
  * (Chromium 156). So the agent also intercepts every document request browser-wide (`Fetch`, at the
  * request stage) and lets one go only once Chromium has taken the overrides of its frame's target; a
  * request that was made before them, with Chromium's own user agent, leaves with the session's. No
- * document, so no script of a page, comes before that.
+ * document, so no script of a page, comes before that. The hold is on while the pod is warm and for
+ * as long as the session has a viewport or a user agent; a session with neither has nothing to wait
+ * for, and the claim turns it off (`Fetch.disable` also lets go of a request paused at that moment).
  *
  * Nothing here waits for the overrides' answers: a target created with a URL answers none of them
  * until its document has loaded (so waiting would hang it, as it once did when no client resumed
