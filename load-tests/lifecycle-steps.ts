@@ -15,16 +15,15 @@
  *
  * Written to load-tests/results/lifecycle-steps.md.
  */
-import { randomUUID } from 'node:crypto';
 import { writeFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { chromium, type Browser } from 'playwright-core';
-import { poolName } from '../core/db/pools.repository.ts';
+import { chromium, type Browser, type Page } from 'playwright-core';
 import { HEADLESS_SHELL, QUIET_FLAGS, startHeadlessShell } from './harness/bare-chromium.ts';
 import { ensureServices } from './harness/bench-services.ts';
 import { describeMachine, machine } from './harness/environment.ts';
 import { serveLocalPage } from './harness/local-page.ts';
+import { createSession, waitForWarm, waitRunning } from './harness/scratch-sessions.ts';
 import { formatMarkdown } from './harness/write-report.ts';
 import { percentiles } from './stats.ts';
 
@@ -59,42 +58,16 @@ async function timed(steps: [string, () => Promise<unknown>][]): Promise<Timings
   return out;
 }
 
-async function warmPods(): Promise<number> {
-  const { services } = scratch.stack;
-  return (await services.warmPods.ids(poolName(services.config.pool.region, 'chromium'))).length;
-}
-
 async function ours(): Promise<Timings> {
-  while ((await warmPods()) < 2) await new Promise((r) => setTimeout(r, 50));
+  await waitForWarm(scratch, 2);
   const api = scratch.stack.url;
   let id = '';
   let connectUrl = '';
   let browser: Browser | undefined;
-  let page: import('playwright-core').Page | undefined;
+  let page: Page | undefined;
   return timed([
-    [
-      'create',
-      async () => {
-        const res = await fetch(`${api}/v1/sessions`, {
-          method: 'POST',
-          headers: { ...scratch.headers, 'idempotency-key': randomUUID() },
-          body: '{}',
-        });
-        if (res.status !== 202) throw new Error(`create: ${res.status}`);
-        id = ((await res.json()) as { id: string }).id;
-      },
-    ],
-    [
-      'to RUNNING',
-      async () => {
-        for (;;) {
-          const res = await fetch(`${api}/v1/sessions/${id}?wait_seconds=30`, { headers: scratch.headers });
-          const s = (await res.json()) as { status: string; connect_url: string };
-          if (s.status === 'RUNNING') return void (connectUrl = s.connect_url);
-          if (!['QUEUED', 'PROVISIONING'].includes(s.status)) throw new Error(`session ${s.status}`);
-        }
-      },
-    ],
+    ['create', async () => void (id = await createSession(scratch))],
+    ['to RUNNING', async () => void ({ connect_url: connectUrl } = await waitRunning(scratch, id))],
     [
       'connect',
       async () => {
@@ -119,38 +92,40 @@ async function ours(): Promise<Timings> {
   ]);
 }
 
-async function runningShell(): Promise<Timings> {
-  let browser: Browser | undefined;
-  let page: import('playwright-core').Page | undefined;
+/** Opens a browser and its page (the step `name`), then `goto` and disconnect, timed. */
+async function browserSteps(
+  name: 'connect' | 'launch',
+  open: () => Promise<{ browser: Browser; page: Page }>,
+  query: string,
+): Promise<Timings> {
+  let opened: { browser: Browser; page: Page } | undefined;
   return timed([
-    [
-      'connect',
-      async () => {
-        browser = await chromium.connectOverCDP(bare.wsUrl);
-        const context = browser.contexts()[0]!;
-        page = context.pages()[0] ?? (await context.newPage());
-      },
-    ],
-    ['goto', () => page!.goto(`${site.url}?bare`, { waitUntil: 'load' })],
-    ['disconnect', () => browser!.close()],
+    [name, async () => void (opened = await open())],
+    ['goto', () => opened!.page.goto(`${site.url}?${query}`, { waitUntil: 'load' })],
+    ['disconnect', () => opened!.browser.close()],
   ]);
 }
 
-async function launching(): Promise<Timings> {
-  let browser: Browser | undefined;
-  let page: import('playwright-core').Page | undefined;
-  return timed([
-    [
-      'launch',
-      async () => {
-        browser = await chromium.launch({ executablePath: HEADLESS_SHELL, args: QUIET_FLAGS });
-        page = await browser.newPage();
-      },
-    ],
-    ['goto', () => page!.goto(`${site.url}?launch`, { waitUntil: 'load' })],
-    ['disconnect', () => browser!.close()],
-  ]);
-}
+const runningShell = () =>
+  browserSteps(
+    'connect',
+    async () => {
+      const browser = await chromium.connectOverCDP(bare.wsUrl);
+      const context = browser.contexts()[0]!;
+      return { browser, page: context.pages()[0] ?? (await context.newPage()) };
+    },
+    'bare',
+  );
+
+const launching = () =>
+  browserSteps(
+    'launch',
+    async () => {
+      const browser = await chromium.launch({ executablePath: HEADLESS_SHELL, args: QUIET_FLAGS });
+      return { browser, page: await browser.newPage() };
+    },
+    'launch',
+  );
 
 const paths = { ours, 'a running headless shell': runningShell, launching } as const;
 const samples: Record<string, Timings[]> = { ours: [], 'a running headless shell': [], launching: [] };

@@ -14,16 +14,15 @@
  *
  * Written to load-tests/results/noisy-neighbour.md.
  */
-import { randomUUID } from 'node:crypto';
 import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { poolName } from '../core/db/pools.repository.ts';
 import { ensureServices, ventusLoad } from './harness/bench-services.ts';
 import { CdpClient } from './harness/cdp-client.ts';
 import { describeMachine, machine } from './harness/environment.ts';
 import { serveLocalPage } from './harness/local-page.ts';
+import { runningSession, waitForWarm } from './harness/scratch-sessions.ts';
 import { busySeconds } from './harness/machine-cpu.ts';
 import type { Report } from './harness/report.ts';
 import { formatMarkdown } from './harness/write-report.ts';
@@ -57,21 +56,7 @@ const site = await serveLocalPage();
 
 /** A session whose page runs `WORKERS` workers that spin forever. */
 async function startHog(bench: ScratchStack): Promise<CdpClient> {
-  const created = await fetch(`${bench.stack.url}/v1/sessions`, {
-    method: 'POST',
-    headers: { ...bench.headers, 'idempotency-key': randomUUID() },
-    body: JSON.stringify({ keep_alive_seconds: 600, timeout_seconds: 3600 }),
-  });
-  if (created.status !== 202) throw new Error(`hog create: ${created.status} ${await created.text()}`);
-  const { id } = (await created.json()) as { id: string };
-  let session: { status: string; connect_url: string };
-  do {
-    const res = await fetch(`${bench.stack.url}/v1/sessions/${id}?wait_seconds=30`, {
-      headers: bench.headers,
-    });
-    session = (await res.json()) as typeof session;
-  } while (session.status === 'QUEUED' || session.status === 'PROVISIONING');
-  if (session.status !== 'RUNNING') throw new Error(`hog session ${id} is ${session.status}`);
+  const session = await runningSession(bench, { keep_alive_seconds: 600, timeout_seconds: 3600 });
   const cdp = await CdpClient.connect(session.connect_url);
   const { targetId } = await cdp.call<{ targetId: string }>('Target.createTarget', { url: site.url });
   const { sessionId } = await cdp.call<{ sessionId: string }>('Target.attachToTarget', {
@@ -122,18 +107,10 @@ async function measure(niceness: number, hogs: number, round: number): Promise<P
   });
   const hogClients: CdpClient[] = [];
   try {
-    const pool = poolName(bench.stack.services.config.pool.region, 'chromium');
-    const full = async () => (await bench.stack.services.warmPods.ids(pool)).length >= POOL.min;
-    for (const deadline = Date.now() + 120_000; !(await full());) {
-      if (Date.now() > deadline) throw new Error('the pool did not fill in 2 minutes');
-      await new Promise((r) => setTimeout(r, 100));
-    }
+    await waitForWarm(bench, POOL.min);
     for (let i = 0; i < hogs; i++) hogClients.push(await startHog(bench));
     // The pool refills what the hogs claimed before the first arrival.
-    for (const deadline = Date.now() + 120_000; !(await full());) {
-      if (Date.now() > deadline) throw new Error('the pool did not refill in 2 minutes');
-      await new Promise((r) => setTimeout(r, 100));
-    }
+    await waitForWarm(bench, POOL.min);
     const busy0 = busySeconds();
     const t0 = Date.now();
     const run = await ventusLoad([

@@ -27,6 +27,7 @@ import { bareStartRate, directLifecycles } from './harness/bare-chromium.ts';
 import { ensureServices, ventusLoad } from './harness/bench-services.ts';
 import { describeMachine, machine } from './harness/environment.ts';
 import { serveLocalPage } from './harness/local-page.ts';
+import { waitForWarm } from './harness/scratch-sessions.ts';
 import { CpuGroup } from './harness/cpu-group.ts';
 import { cpuBetween, cpuSnapshot, type CpuShares } from './harness/cpu-by-process.ts';
 import type { Report } from './harness/report.ts';
@@ -121,17 +122,6 @@ const total = (list: Observed[]): Observed =>
 /** The mean in ms of what was observed between two readings. */
 const meanMs = (before: Observed, after: Observed) =>
   after.count > before.count ? ((after.sum - before.sum) / (after.count - before.count)) * 1000 : null;
-
-async function waitForWarm(bench: ScratchStack, count: number): Promise<void> {
-  const deadline = Date.now() + 120_000;
-  while (
-    (await bench.stack.services.warmPods.ids(poolName(bench.stack.services.config.pool.region, 'chromium')))
-      .length < count
-  ) {
-    if (Date.now() > deadline) throw new Error(`the pool did not reach ${count} warm pods in 2 minutes`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
 
 /** One open-loop run of `scenario` on a fresh stack whose pool is full before the first arrival. */
 async function ratePoint(
