@@ -11,7 +11,6 @@
  *
  *   npm run bench [-- --duration 10] [--only create,lifecycle,cdp,pool-sweep,timers,concurrent]
  */
-import { randomUUID } from 'node:crypto';
 import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -19,6 +18,7 @@ import { parseArgs } from 'node:util';
 import { ensureServices, ventusLoad } from './harness/bench-services.ts';
 import { describeMachine, machine } from './harness/environment.ts';
 import { markdownSummary } from './harness/markdown.ts';
+import { runningSession } from './harness/scratch-sessions.ts';
 import type { Report } from './harness/report.ts';
 import type { ScenarioName } from './harness/run.ts';
 import { formatMarkdown } from './harness/write-report.ts';
@@ -85,29 +85,13 @@ const PLANS: Plan[] = [
  * Redis and the pod's secret, known here because the stack runs in this process (a deployment's
  * operator passes them to `ventus load --scenario cdp` as --direct-url and VENTUS_AGENT_SECRET).
  */
-async function runningSession(bench: ScratchStack): Promise<{ id: string; direct: DirectSocket }> {
-  const url = bench.stack.url;
-  const created = await fetch(`${url}/v1/sessions`, {
-    method: 'POST',
-    headers: { ...bench.headers, 'idempotency-key': randomUUID() },
-    body: '{}',
-  });
-  if (created.status !== 202) throw new Error(`bench: POST /v1/sessions answered ${created.status}`);
-  const { id } = (await created.json()) as { id: string };
-  const deadline = Date.now() + 60_000;
-  while (Date.now() < deadline) {
-    const res = await fetch(`${url}/v1/sessions/${id}`, { headers: bench.headers });
-    const { status } = (await res.json()) as { status: string };
-    if (status === 'RUNNING') {
-      const route = await bench.stack.services.sessionRoutes.get(id);
-      if (route) {
-        const pod = { id: route.podId, controlUrl: route.controlUrl };
-        return { id, direct: agentWebSocket(bench.stack.services.agentAccess, pod, AGENT_BROWSER_PATH) };
-      }
-    }
-    await new Promise((r) => setTimeout(r, 20));
-  }
-  throw new Error(`bench: session ${id} not RUNNING within 60 s`);
+async function agentSession(bench: ScratchStack): Promise<{ id: string; direct: DirectSocket }> {
+  const { id } = await runningSession(bench);
+  // The route is published before RUNNING, so a RUNNING session has one.
+  const route = await bench.stack.services.sessionRoutes.get(id);
+  if (!route) throw new Error(`bench: session ${id} has no route`);
+  const pod = { id: route.podId, controlUrl: route.controlUrl };
+  return { id, direct: agentWebSocket(bench.stack.services.agentAccess, pod, AGENT_BROWSER_PATH) };
 }
 
 /**
@@ -144,7 +128,7 @@ async function benchCdp(): Promise<string> {
     VENTUS_POOL_MAX_TOTAL: '2',
   });
   try {
-    const session = await runningSession(bench);
+    const session = await agentSession(bench);
     return await measurement<CdpReport>(
       'cdp',
       [

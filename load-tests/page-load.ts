@@ -6,10 +6,10 @@
  *
  *   node --import tsx load-tests/page-load.ts [--loads 60]
  */
-import { randomUUID } from 'node:crypto';
 import { parseArgs } from 'node:util';
 import { chromium, type Page } from 'playwright-core';
 import { serveLocalPage } from './harness/local-page.ts';
+import { runningSession } from './harness/scratch-sessions.ts';
 import { startScratchStack } from './scratch-stack.ts';
 import { percentiles } from './stats.ts';
 
@@ -37,26 +37,7 @@ const scratch = await startScratchStack({
 });
 const direct = await chromium.launch({ executablePath: '/usr/bin/chromium-headless-shell', args: FLAGS });
 try {
-  const api = scratch.stack.url;
-  const created = (await (
-    await fetch(`${api}/v1/sessions`, {
-      method: 'POST',
-      headers: { ...scratch.headers, 'idempotency-key': randomUUID() },
-      body: '{}',
-    })
-  ).json()) as { id: string };
-  let session: { status: string; connect_url: string };
-  for (;;) {
-    session = (await (
-      await fetch(`${api}/v1/sessions/${created.id}`, { headers: scratch.headers })
-    ).json()) as {
-      status: string;
-      connect_url: string;
-    };
-    if (session.status === 'RUNNING') break;
-    if (!['QUEUED', 'PROVISIONING'].includes(session.status)) throw new Error(`session ${session.status}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
+  const session = await runningSession(scratch);
   const ours = await chromium.connectOverCDP(session.connect_url);
   const viaService = await ours.contexts()[0]!.newPage();
   const viaDirect = await (await direct.newContext()).newPage();

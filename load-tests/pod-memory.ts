@@ -12,6 +12,7 @@ import { parseArgs } from 'node:util';
 import { poolName } from '../core/db/pools.repository.ts';
 import { podDirOf, readPodRecord } from '../core/runtime/pod.store.ts';
 import { startHeadlessShell } from './harness/bare-chromium.ts';
+import { waitForWarm } from './harness/scratch-sessions.ts';
 import { treePss } from './harness/process-memory.ts';
 
 type Tree = ReturnType<typeof treePss>;
@@ -43,7 +44,7 @@ const scratch = await startScratchStack({
 try {
   const { services } = scratch.stack;
   const pool = poolName(services.config.pool.region, 'chromium');
-  while ((await services.warmPods.ids(pool)).length < PODS) await sleep(100);
+  await waitForWarm(scratch, PODS);
   await sleep(SETTLE_MS);
   const pods: Tree[] = [];
   for (const id of await services.warmPods.ids(pool)) {

@@ -15,37 +15,17 @@
 import http from 'node:http';
 import net from 'node:net';
 import path from 'node:path';
-import { randomUUID } from 'node:crypto';
 import { parseArgs } from 'node:util';
-import { startScratchStack, type ScratchStack } from './scratch-stack.ts';
+import { startScratchStack } from './scratch-stack.ts';
 import { CdpClient } from './harness/cdp-client.ts';
 import { startHeadlessShell } from './harness/bare-chromium.ts';
+import { runningSession } from './harness/scratch-sessions.ts';
 import { percentiles } from './stats.ts';
 import { agentWebSocket } from '../core/runtime/agent.client.ts';
 import { AGENT_BROWSER_PATH, agentTarget, type AgentTarget } from '../runtime-image/agent/protocol.ts';
 
 const { values } = parseArgs({ options: { 'round-trips': { type: 'string', default: '2000' } } });
 const N = Number(values['round-trips']);
-
-/** A RUNNING session (created, then waited for with the long-poll) and the proxy's route to its pod. */
-async function runningSession(bench: ScratchStack) {
-  const url = bench.stack.url;
-  const created = (await (
-    await fetch(`${url}/v1/sessions`, {
-      method: 'POST',
-      headers: { ...bench.headers, 'idempotency-key': randomUUID() },
-      body: JSON.stringify({ keep_alive_seconds: 60 }),
-    })
-  ).json()) as { id: string; connect_url: string };
-  let status = 'QUEUED';
-  for (let tries = 0; tries < 3 && status !== 'RUNNING'; tries++) {
-    const res = await fetch(`${url}/v1/sessions/${created.id}?wait_seconds=20`, { headers: bench.headers });
-    ({ status } = (await res.json()) as { status: string });
-  }
-  const route = await bench.stack.services.sessionRoutes.get(created.id);
-  if (status !== 'RUNNING' || !route) throw new Error(`proxy-floor: session ${created.id} is ${status}`);
-  return { connectUrl: created.connect_url, route };
-}
 
 /** A bare relay on 127.0.0.1 to the agent's endpoint; resolves with its port. */
 async function bareRelay(agent: AgentTarget): Promise<net.Server> {
@@ -91,7 +71,10 @@ const bench = await startScratchStack({
 let relay: net.Server | undefined;
 const clients: Record<string, CdpClient> = {};
 try {
-  const { connectUrl, route } = await runningSession(bench);
+  // The proxy's route is published before RUNNING, so a RUNNING session has one.
+  const session = await runningSession(bench, { keep_alive_seconds: 60 });
+  const route = await bench.stack.services.sessionRoutes.get(session.id);
+  if (!route) throw new Error(`proxy-floor: session ${session.id} has no route`);
   const pod = { id: route.podId, controlUrl: route.controlUrl };
   const direct = agentWebSocket(bench.stack.services.agentAccess, pod, AGENT_BROWSER_PATH);
   const agent = agentTarget(route.cdpUrl);
@@ -100,7 +83,7 @@ try {
   clients.bare = await CdpClient.connect(shell.wsUrl);
   clients.agent = await CdpClient.connect(direct.url, 30_000, direct.headers);
   clients.relay = await CdpClient.connect(relayUrl, 30_000, direct.headers);
-  clients.proxy = await CdpClient.connect(connectUrl);
+  clients.proxy = await CdpClient.connect(session.connect_url);
   if ('socketPath' in agent.endpoint && process.getuid?.() === 0) {
     clients.bridge = await CdpClient.connect(await bridgeUrl(agent.endpoint.socketPath));
   }

@@ -8,11 +8,11 @@
  *   node --import tsx load-tests/time-to-running.ts [--sessions 50] [--headless true|false]
  *       [--rate 20 --min-ready 8 --max-total 24] [--only warm|cold]
  */
-import { randomUUID } from 'node:crypto';
 import os from 'node:os';
 import { parseArgs } from 'node:util';
 import { percentiles, formatMs } from './stats.ts';
 import { startScratchStack } from './scratch-stack.ts';
+import { postSession, waitForWarm } from './harness/scratch-sessions.ts';
 
 const { values } = parseArgs({
   options: {
@@ -37,23 +37,12 @@ async function scenario(label: string, minReady: number): Promise<void> {
   const client: number[] = [];
   const server: number[] = [];
   let full = 0;
-  const waitForWarmPool = async () => {
-    const deadline = Date.now() + 30_000;
-    while (
-      (await stack.services.warmPods.ids('us-east1-chromium')).length < minReady &&
-      Date.now() < deadline
-    ) {
-      await new Promise((r) => setTimeout(r, 20));
-    }
-  };
+  // Looks every 20 ms, so that the next session starts as soon as the pool has refilled.
+  const waitForWarmPool = () => waitForWarm(bench, minReady, { timeoutMs: 30_000, pollMs: 20 });
   /** One session: create, poll until RUNNING, record both figures, release. */
   const one = async () => {
     const t0 = performance.now();
-    const res = await fetch(`${stack.url}/v1/sessions`, {
-      method: 'POST',
-      headers: { ...headers, 'idempotency-key': randomUUID() },
-      body: '{}',
-    });
+    const res = await postSession(bench);
     if (res.status === 503) {
       // The pool was full (arrivals outran the pods): counted, not timed.
       await res.body?.cancel();

@@ -12,13 +12,18 @@ export interface RunningSession {
   connect_url: string;
 }
 
-/** POST /v1/sessions (with its Idempotency-Key); resolves with the new session's id. */
-export async function createSession(scratch: ScratchStack, body: object = {}): Promise<string> {
-  const res = await fetch(`${scratch.stack.url}/v1/sessions`, {
+/** POST /v1/sessions (with its Idempotency-Key), its answer as is: for a caller that counts the 503s. */
+export function postSession(scratch: ScratchStack, body: object = {}): Promise<Response> {
+  return fetch(`${scratch.stack.url}/v1/sessions`, {
     method: 'POST',
     headers: { ...scratch.headers, 'idempotency-key': randomUUID() },
     body: JSON.stringify(body),
   });
+}
+
+/** POST /v1/sessions; resolves with the new session's id (throws unless it was accepted). */
+export async function createSession(scratch: ScratchStack, body: object = {}): Promise<string> {
+  const res = await postSession(scratch, body);
   if (res.status !== 202) throw new Error(`create session: ${res.status} ${await res.text()}`);
   return ((await res.json()) as { id: string }).id;
 }
@@ -46,12 +51,19 @@ export async function warmPodCount(scratch: ScratchStack): Promise<number> {
   return (await services.warmPods.ids(poolName(services.config.pool.region, 'chromium'))).length;
 }
 
-/** Waits until the default pool has `count` warm pods (throws after `timeoutMs`). */
-export async function waitForWarm(scratch: ScratchStack, count: number, timeoutMs = 120_000): Promise<void> {
+/**
+ * Waits until the default pool has `count` warm pods, looking every `pollMs` (a script that starts
+ * its next session as soon as the pool refills wants a shorter look); throws after `timeoutMs`.
+ */
+export async function waitForWarm(
+  scratch: ScratchStack,
+  count: number,
+  { timeoutMs = 120_000, pollMs = 100 } = {},
+): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while ((await warmPodCount(scratch)) < count) {
     if (Date.now() > deadline)
       throw new Error(`the pool did not reach ${count} warm pods in ${timeoutMs} ms`);
-    await new Promise((r) => setTimeout(r, 100));
+    await new Promise((r) => setTimeout(r, pollMs));
   }
 }
