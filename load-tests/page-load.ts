@@ -1,32 +1,53 @@
 /**
  * Page loads through the service against the same Chromium driven directly (issue 15: the egress
- * check must not slow pages down; goal: within 5 %). One session (a sandboxed local pod: its own
- * network namespace, every request through the agent's egress check) and one headless shell launched
- * here with the same flags, both loading the harness's local page, interleaved, after a warm-up.
+ * check must not slow pages down; issue 19: within 5 % or 3 ms). Three paths load the harness's local
+ * page, each on its own browser, interleaved in a new random order every round, after a warm-up:
+ *   - through the service: one session (a sandboxed local pod: its own network namespace, every
+ *     request through the agent's egress check), Playwright's `connectOverCDP` on its connect URL;
+ *   - the headless shell over its DevTools WebSocket: started bare here, the same `connectOverCDP`
+ *     on its own endpoint. The same client path as the service's, so the difference is the service;
+ *   - the headless shell launched by Playwright, which drives it over a pipe. No remote browser can
+ *     be driven that way; Playwright's WebSocket transport costs more a round trip than its pipe
+ *     (the last column), and a `goto` waits on several of them.
+ * It also times one Playwright round trip (`page.evaluate`) on each path.
+ * The order changes every round because a load that follows one in the same browser is faster.
  *
  *   node --import tsx load-tests/page-load.ts [--loads 60]
  */
 import { parseArgs } from 'node:util';
-import { chromium, type Page } from 'playwright-core';
+import { chromium, type Browser, type Page } from 'playwright-core';
+import { HEADLESS_SHELL, QUIET_FLAGS, startHeadlessShell } from './harness/bare-chromium.ts';
 import { serveLocalPage } from './harness/local-page.ts';
 import { runningSession } from './harness/scratch-sessions.ts';
 import { startScratchStack } from './scratch-stack.ts';
-import { percentiles } from './stats.ts';
+import { percentiles, type Percentiles } from './stats.ts';
 
 const { values } = parseArgs({ options: { loads: { type: 'string', default: '60' } } });
 const LOADS = Number(values.loads);
 const WARMUP = 5;
-const FLAGS = [
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-  '--no-first-run',
-];
+/** Playwright round trips per path (`page.evaluate('1')`): what one client call costs on each. */
+const ROUND_TRIPS = 1000;
+
+const PATHS = {
+  service: 'through the service (sandboxed pod, egress check, proxy), over WebSocket',
+  websocket: 'headless shell started directly, over its DevTools WebSocket',
+  pipe: 'headless shell launched by Playwright, over a pipe',
+} as const;
+type PathName = keyof typeof PATHS;
 
 async function timeGoto(page: Page, url: string): Promise<number> {
   const t0 = performance.now();
   await page.goto(url, { waitUntil: 'load' });
   return performance.now() - t0;
+}
+
+function shuffled<T>(list: readonly T[]): T[] {
+  const out = [...list];
+  for (let i = out.length - 1; i > 0; i--) {
+    const j = Math.floor(Math.random() * (i + 1));
+    [out[i], out[j]] = [out[j]!, out[i]!];
+  }
+  return out;
 }
 
 const site = await serveLocalPage();
@@ -35,42 +56,68 @@ const scratch = await startScratchStack({
   VENTUS_POOL_MIN_READY: '1',
   VENTUS_POOL_MAX_TOTAL: '2',
 });
-const direct = await chromium.launch({ executablePath: '/usr/bin/chromium-headless-shell', args: FLAGS });
+const shell = await startHeadlessShell();
+const launched = await chromium.launch({ executablePath: HEADLESS_SHELL, args: QUIET_FLAGS });
+const connected: Browser[] = [];
 try {
   const session = await runningSession(scratch);
-  const ours = await chromium.connectOverCDP(session.connect_url);
-  const viaService = await ours.contexts()[0]!.newPage();
-  const viaDirect = await (await direct.newContext()).newPage();
-  const samples = { service: [] as number[], direct: [] as number[] };
+  const firstPage = async (url: string) => {
+    const browser = await chromium.connectOverCDP(url);
+    connected.push(browser);
+    return browser.contexts()[0]!.newPage();
+  };
+  const pages: Record<PathName, Page> = {
+    service: await firstPage(session.connect_url),
+    websocket: await firstPage(shell.wsUrl),
+    pipe: await (await launched.newContext()).newPage(),
+  };
+  const names = Object.keys(PATHS) as PathName[];
+  const samples = Object.fromEntries(names.map((name) => [name, [] as number[]])) as Record<
+    PathName,
+    number[]
+  >;
   for (let i = 0; i < WARMUP + LOADS; i++) {
-    // Interleaved (and alternating which goes first), so machine noise falls on both alike.
-    const order = i % 2 === 0 ? (['service', 'direct'] as const) : (['direct', 'service'] as const);
-    for (const which of order) {
-      const ms = await timeGoto(which === 'service' ? viaService : viaDirect, `${site.url}?${which}-${i}`);
-      if (i >= WARMUP) samples[which].push(ms);
+    for (const name of shuffled(names)) {
+      const ms = await timeGoto(pages[name], `${site.url}?${name}-${i}`);
+      if (i >= WARMUP) samples[name].push(ms);
     }
   }
-  await ours.close();
-  const service = percentiles(samples.service);
-  const plain = percentiles(samples.direct);
-  const row = (name: string, n: number, p: typeof service) =>
-    `| ${name} | ${n} | ${p.p50.toFixed(2)} | ${p.p95.toFixed(2)} | ${p.mean.toFixed(2)} |`;
-  const ratio = service.p50 / plain.p50;
+  const roundTrips = Object.fromEntries(names.map((name) => [name, [] as number[]])) as Record<
+    PathName,
+    number[]
+  >;
+  for (let i = 0; i < ROUND_TRIPS; i++) {
+    for (const name of shuffled(names)) {
+      const t0 = performance.now();
+      await pages[name].evaluate('1');
+      roundTrips[name].push(performance.now() - t0);
+    }
+  }
+  const p = Object.fromEntries(names.map((name) => [name, percentiles(samples[name])])) as Record<
+    PathName,
+    Percentiles
+  >;
+  const row = (name: PathName) =>
+    `| ${PATHS[name]} | ${samples[name].length} | ${p[name].p50.toFixed(2)} | ${p[name].p95.toFixed(2)} | ${p[name].mean.toFixed(2)} | ${(percentiles(roundTrips[name]).p50 * 1000).toFixed(0)} |`;
+  const against = (base: PathName) =>
+    `p50 service/${base}: ${(p.service.p50 / p[base].p50).toFixed(3)} (goal <= 1.05, or within 3 ms: ${(p.service.p50 - p[base].p50).toFixed(2)} ms)`;
   process.stdout.write(
     [
       `page load (goto until load, local page), ${new Date().toISOString()}`,
       '',
-      '| path | n | p50 ms | p95 ms | mean ms |',
-      '| --- | --- | --- | --- | --- |',
-      row('through the service (sandboxed pod, egress check, proxy)', samples.service.length, service),
-      row('headless shell launched directly', samples.direct.length, plain),
+      `| path | n | p50 ms | p95 ms | mean ms | page.evaluate p50 µs (n = ${ROUND_TRIPS}) |`,
+      '| --- | --- | --- | --- | --- | --- |',
+      ...names.map(row),
       '',
-      `p50 ratio service/direct: ${ratio.toFixed(3)} (goal <= 1.05, or within 3 ms: ${(service.p50 - plain.p50).toFixed(2)} ms)`,
+      against('websocket'),
+      against('pipe'),
       '',
     ].join('\n'),
   );
 } finally {
-  await direct.close();
+  for (const browser of connected) await browser.close();
+  await launched.close();
+  await shell.stop();
   await scratch.close();
   await site.close();
 }
