@@ -9,7 +9,8 @@
  * - launching: Playwright launches the headless shell, opens a page, `goto`, closes (what a user does
  *   without us).
  *
- * Interleaved, after a warm-up; the pool refills before each of ours so every claim is warm.
+ * Interleaved, after a warm-up; before every run of every path the pool is full again and the machine
+ * quiet, so every claim is warm and no path runs beside the work another left behind.
  *
  *   node --import tsx load-tests/lifecycle-steps.ts [--runs 30]
  *
@@ -30,6 +31,8 @@ import { percentiles } from './stats.ts';
 const { values } = parseArgs({ options: { runs: { type: 'string', default: '30' } } });
 const RUNS = Number(values.runs);
 const WARMUP = 3;
+/** The pause after the pool is full again (a released pod's teardown takes about this long). */
+const QUIET_MS = 250;
 type Step = 'create' | 'to RUNNING' | 'connect' | 'goto' | 'release' | 'disconnect';
 type Timings = Partial<Record<Step | 'launch' | 'total', number>>;
 
@@ -58,8 +61,16 @@ async function timed(steps: [string, () => Promise<unknown>][]): Promise<Timings
   return out;
 }
 
-async function ours(): Promise<Timings> {
+/**
+ * Before every run of every path: the pool full again and the last pod's teardown over, so no path
+ * runs beside the work another one left behind (a refill, a teardown). Ours runs beside its own.
+ */
+async function quiet(): Promise<void> {
   await waitForWarm(scratch, 2);
+  await new Promise((r) => setTimeout(r, QUIET_MS));
+}
+
+async function ours(): Promise<Timings> {
   const api = scratch.stack.url;
   let id = '';
   let connectUrl = '';
@@ -132,6 +143,7 @@ const samples: Record<string, Timings[]> = { ours: [], 'a running headless shell
 try {
   for (let i = 0; i < WARMUP + RUNS; i++) {
     for (const [name, run] of Object.entries(paths)) {
+      await quiet();
       const t = await run();
       if (i >= WARMUP) samples[name]!.push(t);
     }

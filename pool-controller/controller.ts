@@ -135,6 +135,7 @@ export async function startController(
     async close() {
       stopped = true;
       clearInterval(timer);
+      reconciler.scaler.stop();
       await running;
       await subscriber.unsubscribe().catch(() => {});
       await lock.release().catch(() => {});

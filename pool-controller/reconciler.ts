@@ -45,6 +45,7 @@ export class PoolReconciler {
       warmPods: services.warmPods,
       metrics: services.metrics,
       orphanGraceMs: services.config.orphanGraceMs,
+      refillDelayMs: services.config.refillDelayMs,
       lease,
       log,
     });

@@ -1,0 +1,127 @@
+/**
+ * A claim's replacement pod waits VENTUS_POOL_REFILL_DELAY_MS while at least half the pool is still
+ * warm, so that its start does not land on the claiming session's first page; a pool less than half
+ * warm starts its replacements at once; and a controller that stops drops the starts still waiting
+ * (it neither starts them after it stopped nor waits them out). Sim pods (50 ms starts), pool of 2,
+ * the reconcile interval a minute away: only the claims' refills start pods here.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Stack } from '../../stack/stack.ts';
+import { ApiClient } from '../support/api-client.ts';
+import { eventually } from '../support/eventually.ts';
+import { poolSnapshot } from '../support/pool-snapshot.ts';
+import { TestContext } from '../support/test-context.ts';
+
+const POOL = 'us-east1-chromium';
+const MIN_READY = 2;
+
+/** A stack whose pool is full, recording when the driver is asked to create each pod. */
+async function fullPool(ctx: TestContext): Promise<{ stack: Stack; api: ApiClient; creates: number[] }> {
+  const stack = await ctx.startStack();
+  const creates: number[] = [];
+  const create = stack.driver.createPod.bind(stack.driver);
+  stack.driver.createPod = (spec, signal) => {
+    creates.push(Date.now());
+    return create(spec, signal);
+  };
+  await eventually(
+    'full passes fill the pool',
+    async () => (await warmCount(stack)) === MIN_READY || (await stack.controller.reconcileNow(), false),
+    { everyMs: 500 },
+  );
+  return { stack, api: new ApiClient(stack.url, (await ctx.seedKey()).apiKey), creates };
+}
+
+async function warmCount(stack: Stack): Promise<number> {
+  return (await poolSnapshot(stack.services.redis, stack.services.redisKeys, POOL)).warm;
+}
+
+function sandbox(delayMs: number): Promise<TestContext> {
+  return TestContext.create({
+    minReady: MIN_READY,
+    maxTotal: 10,
+    env: {
+      VENTUS_DRIVER: 'sim',
+      VENTUS_SIM_READY_MS: '50',
+      VENTUS_RECONCILE_INTERVAL_MS: '60000',
+      VENTUS_POOL_REFILL_DELAY_MS: String(delayMs),
+    },
+  });
+}
+
+describe('the refill waits while half the pool is warm', () => {
+  const DELAY_MS = 3_000;
+  let ctx: TestContext;
+  let stack: Stack;
+  let api: ApiClient;
+  let creates: number[];
+
+  beforeAll(async () => {
+    ctx = await sandbox(DELAY_MS);
+    ({ stack, api, creates } = await fullPool(ctx));
+  });
+  afterAll(async () => {
+    await stack?.close();
+    await ctx?.close();
+  });
+
+  it('starts the replacement no sooner than the delay after the claim', async () => {
+    const before = creates.length;
+    const sent = Date.now();
+    const created = await api.createSession();
+    expect(created.status).toBe(202);
+    await api.waitFor(created.body.id, ['RUNNING']);
+    // One of two still warm: the replacement is decided now and started after the delay.
+    await eventually('the replacement is warm', async () => (await warmCount(stack)) === MIN_READY, {
+      timeoutMs: DELAY_MS + 20_000,
+    });
+    expect(creates.length).toBe(before + 1);
+    expect(creates[before]! - sent).toBeGreaterThanOrEqual(DELAY_MS);
+  });
+});
+
+describe('the refill of a pool less than half warm', () => {
+  /** Far longer than any wait below: a start that waited it out would fail them. */
+  const DELAY_MS = 60_000;
+  let ctx: TestContext;
+  let stack: Stack;
+  let api: ApiClient;
+  let creates: number[];
+  let closed = false;
+
+  beforeAll(async () => {
+    ctx = await sandbox(DELAY_MS);
+    ({ stack, api, creates } = await fullPool(ctx));
+  });
+  afterAll(async () => {
+    if (!closed) await stack?.close();
+    await ctx?.close();
+  });
+
+  it('starts at once once the pool has drained, and a stopping controller drops the waiting start', async () => {
+    const first = await api.createSession();
+    await api.waitFor(first.body.id, ['RUNNING']);
+    // One of two warm: its replacement is decided (counted as starting) and waits.
+    await eventually(
+      'the first replacement waiting',
+      async () => stack.controller.reconciler.startingCount(POOL) === 1,
+    );
+    const before = creates.length;
+    const second = await api.createSession();
+    await api.waitFor(second.body.id, ['RUNNING']);
+    // None warm now: the second replacement starts without waiting the minute out.
+    await eventually('a replacement warm', async () => (await warmCount(stack)) === 1, {
+      timeoutMs: 20_000,
+    });
+    expect(creates.length).toBe(before + 1);
+    expect(stack.controller.reconciler.startingCount(POOL)).toBe(1); // the first, still waiting
+
+    const closing = Date.now();
+    await stack.close();
+    closed = true;
+    // The waiting start was dropped: nothing created during or after the close, and the close did
+    // not wait the delay out.
+    expect(creates.length).toBe(before + 1);
+    expect(Date.now() - closing).toBeLessThan(DELAY_MS / 2);
+  }, 45_000);
+});
