@@ -15,57 +15,64 @@ import { TestContext } from '../support/test-context.ts';
 const POOL = 'us-east1-chromium';
 const MIN_READY = 2;
 
-/** A stack whose pool is full, recording when the driver is asked to create each pod. */
-async function fullPool(ctx: TestContext): Promise<{ stack: Stack; api: ApiClient; creates: number[] }> {
-  const stack = await ctx.startStack();
-  const creates: number[] = [];
-  const create = stack.driver.createPod.bind(stack.driver);
-  stack.driver.createPod = (spec, signal) => {
-    creates.push(Date.now());
-    return create(spec, signal);
-  };
-  await eventually(
-    'full passes fill the pool',
-    async () => (await warmCount(stack)) === MIN_READY || (await stack.controller.reconcileNow(), false),
-    { everyMs: 500 },
-  );
-  return { stack, api: new ApiClient(stack.url, (await ctx.seedKey()).apiKey), creates };
+interface FullPool {
+  stack: Stack;
+  api: ApiClient;
+  /** When the driver was asked to create each pod (ms since the epoch). */
+  creates: number[];
+  /** Set by a test that closed the stack itself. */
+  closed: boolean;
+}
+
+/**
+ * For the enclosing describe: a sim stack with the given refill delay whose pool is full before the
+ * tests run, recording each pod the driver is asked to create; closed after them.
+ */
+function fullPool(delayMs: number): FullPool {
+  const pool = {} as FullPool;
+  let ctx: TestContext | undefined;
+  beforeAll(async () => {
+    ctx = await TestContext.create({
+      minReady: MIN_READY,
+      maxTotal: 10,
+      env: {
+        VENTUS_DRIVER: 'sim',
+        VENTUS_SIM_READY_MS: '50',
+        VENTUS_RECONCILE_INTERVAL_MS: '60000',
+        VENTUS_POOL_REFILL_DELAY_MS: String(delayMs),
+      },
+    });
+    const stack = await ctx.startStack();
+    Object.assign(pool, { stack, creates: [], closed: false });
+    const create = stack.driver.createPod.bind(stack.driver);
+    stack.driver.createPod = (spec, signal) => {
+      pool.creates.push(Date.now());
+      return create(spec, signal);
+    };
+    await eventually(
+      'full passes fill the pool',
+      async () => (await warmCount(stack)) === MIN_READY || (await stack.controller.reconcileNow(), false),
+      { everyMs: 500 },
+    );
+    pool.api = new ApiClient(stack.url, (await ctx.seedKey()).apiKey);
+  });
+  afterAll(async () => {
+    if (!pool.closed) await pool.stack?.close();
+    await ctx?.close();
+  });
+  return pool;
 }
 
 async function warmCount(stack: Stack): Promise<number> {
   return (await poolSnapshot(stack.services.redis, stack.services.redisKeys, POOL)).warm;
 }
 
-function sandbox(delayMs: number): Promise<TestContext> {
-  return TestContext.create({
-    minReady: MIN_READY,
-    maxTotal: 10,
-    env: {
-      VENTUS_DRIVER: 'sim',
-      VENTUS_SIM_READY_MS: '50',
-      VENTUS_RECONCILE_INTERVAL_MS: '60000',
-      VENTUS_POOL_REFILL_DELAY_MS: String(delayMs),
-    },
-  });
-}
-
 describe('the refill waits while half the pool is warm', () => {
   const DELAY_MS = 3_000;
-  let ctx: TestContext;
-  let stack: Stack;
-  let api: ApiClient;
-  let creates: number[];
-
-  beforeAll(async () => {
-    ctx = await sandbox(DELAY_MS);
-    ({ stack, api, creates } = await fullPool(ctx));
-  });
-  afterAll(async () => {
-    await stack?.close();
-    await ctx?.close();
-  });
+  const pool = fullPool(DELAY_MS);
 
   it('starts the replacement no sooner than the delay after the claim', async () => {
+    const { stack, api, creates } = pool;
     const before = creates.length;
     const sent = Date.now();
     const created = await api.createSession();
@@ -83,22 +90,10 @@ describe('the refill waits while half the pool is warm', () => {
 describe('the refill of a pool less than half warm', () => {
   /** Far longer than any wait below: a start that waited it out would fail them. */
   const DELAY_MS = 60_000;
-  let ctx: TestContext;
-  let stack: Stack;
-  let api: ApiClient;
-  let creates: number[];
-  let closed = false;
-
-  beforeAll(async () => {
-    ctx = await sandbox(DELAY_MS);
-    ({ stack, api, creates } = await fullPool(ctx));
-  });
-  afterAll(async () => {
-    if (!closed) await stack?.close();
-    await ctx?.close();
-  });
+  const pool = fullPool(DELAY_MS);
 
   it('starts at once once the pool has drained, and a stopping controller drops the waiting start', async () => {
+    const { stack, api, creates } = pool;
     const first = await api.createSession();
     await api.waitFor(first.body.id, ['RUNNING']);
     // One of two warm: its replacement is decided (counted as starting) and waits.
@@ -118,7 +113,7 @@ describe('the refill of a pool less than half warm', () => {
 
     const closing = Date.now();
     await stack.close();
-    closed = true;
+    pool.closed = true;
     // The waiting start was dropped: nothing created during or after the close, and the close did
     // not wait the delay out.
     expect(creates.length).toBe(before + 1);
