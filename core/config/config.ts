@@ -36,6 +36,7 @@ export interface Config {
   /**
    * VENTUS_POOL_REFILL_DELAY_MS: how long the pool controller waits before starting a replacement
    * pod while at least half the pool is still warm (the claiming session's first page goes first).
+   * Default 300 ms on the local driver, whose pods share the service's CPU; 0 where they do not.
    */
   refillDelayMs: number;
   /** Requests per minute per API key before 429. */
@@ -305,7 +306,14 @@ export function loadConfig(env: Env): Config {
     reconcileIntervalMs: integer(env, 'VENTUS_RECONCILE_INTERVAL_MS', 1000, 50, 60_000, problems),
     dbPoolMax: integer(env, 'VENTUS_DB_POOL_MAX', 10, 1, 1000, problems),
     orphanGraceMs: integer(env, 'VENTUS_ORPHAN_GRACE_MS', 30_000, 0, 3_600_000, problems),
-    refillDelayMs: integer(env, 'VENTUS_POOL_REFILL_DELAY_MS', 300, 0, 60_000, problems),
+    refillDelayMs: integer(
+      env,
+      'VENTUS_POOL_REFILL_DELAY_MS',
+      driver === 'local' ? 300 : 0,
+      0,
+      60_000,
+      problems,
+    ),
     rateLimitPerMinute: integer(env, 'VENTUS_RATE_LIMIT_PER_MINUTE', 1200, 1, 10_000_000, problems),
     // At most 60 s: a simulated pod's creation is one long-polled request to the sim runtime server.
     simReadyMs: integer(env, 'VENTUS_SIM_READY_MS', 50, 0, 60_000, problems),

@@ -6,6 +6,7 @@
  * the reconcile interval a minute away: only the claims' refills start pods here.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadConfig } from '../../core/config/config.ts';
 import type { Stack } from '../../stack/stack.ts';
 import { ApiClient } from '../support/api-client.ts';
 import { eventually } from '../support/eventually.ts';
@@ -123,4 +124,17 @@ describe('the refill of a pool less than half warm', () => {
     expect(creates.length).toBe(before + 1);
     expect(Date.now() - closing).toBeLessThan(DELAY_MS / 2);
   }, 45_000);
+});
+
+describe('VENTUS_POOL_REFILL_DELAY_MS', () => {
+  it('is 300 ms on the local driver and 0 on Kubernetes and the sim unless set; 0 to 60000, anything else refused', () => {
+    expect(loadConfig({}).refillDelayMs).toBe(300);
+    expect(loadConfig({ VENTUS_DRIVER: 'sim' }).refillDelayMs).toBe(0);
+    expect(loadConfig({ VENTUS_DRIVER: 'kubernetes', VENTUS_K8S_IMAGE: 'ventus/pod' }).refillDelayMs).toBe(0);
+    expect(loadConfig({ VENTUS_POOL_REFILL_DELAY_MS: '0' }).refillDelayMs).toBe(0);
+    expect(loadConfig({ VENTUS_DRIVER: 'sim', VENTUS_POOL_REFILL_DELAY_MS: '250' }).refillDelayMs).toBe(250);
+    for (const bad of ['-1', '60001', 'soon']) {
+      expect(() => loadConfig({ VENTUS_POOL_REFILL_DELAY_MS: bad })).toThrow(/VENTUS_POOL_REFILL_DELAY_MS/);
+    }
+  });
 });
