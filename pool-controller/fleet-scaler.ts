@@ -8,8 +8,8 @@
  * warm. A pod's start takes the machine's CPU for about 0.3 s, and a claim's refill would otherwise
  * start it exactly when the session that claimed a pod connects and loads its first page: on two
  * cores that start made the warm lifecycle 23-28 ms slower (load-tests/lifecycle-steps.ts). The
- * pod counts as starting from the moment it is decided, so no pass starts it twice; a pool less than
- * half warm starts its replacements at once.
+ * pod counts as starting from the moment it is decided, so no pass starts it twice. Once the pool is
+ * less than half warm its replacements start at once, those still waiting included.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import { DEFAULT_MAX_STARTING, type PoolSettings } from '../core/db/pools.repository.ts';
@@ -58,6 +58,8 @@ export class FleetScaler {
   private readonly unreferencedSince = new Map<string, number>();
   /** Aborted by stop(): a start still waiting out its delay then never begins. */
   private readonly stopping = new AbortController();
+  /** Per pool, aborted once it is less than half warm: its starts still waiting go at once. */
+  private readonly hurry = new Map<string, AbortController>();
 
   constructor(private readonly deps: FleetScalerDeps) {}
 
@@ -165,6 +167,11 @@ export class FleetScaler {
     const warm = warmNow.filter((id) => !startingIds.includes(id));
     const starting = startingIds.length;
     const desired = Math.max(0, Math.min(pool.minReady, pool.maxTotal - admitted));
+    const halfWarm = warm.length * 2 >= desired;
+    if (!halfWarm) {
+      this.hurry.get(pool.name)?.abort();
+      this.hurry.delete(pool.name);
+    }
     const excess = warm.length + starting - desired;
     if (excess > 0) {
       // Only a pod still on the list is ours to delete; one just claimed belongs to a session now.
@@ -175,8 +182,7 @@ export class FleetScaler {
     const maxStarting = pool.maxStarting ?? DEFAULT_MAX_STARTING;
     const toStart = Math.min(-excess, room, Math.max(0, maxStarting - starting));
     if (toStart > 0 && !(await this.deps.lease.stillHeld())) return;
-    const delayMs = warm.length * 2 >= desired ? this.deps.refillDelayMs : 0;
-    for (let i = 0; i < toStart; i++) this.startPod(pool, delayMs);
+    for (let i = 0; i < toStart; i++) this.startPod(pool, halfWarm ? this.deps.refillDelayMs : 0);
   }
 
   /** Resolves once every pod start this scaler began has finished or failed. */
@@ -191,7 +197,7 @@ export class FleetScaler {
     this.starting.set(pool.name, set);
     const { log } = this.deps;
     const { signal } = this.stopping;
-    const creation = (delayMs > 0 ? sleep(delayMs, undefined, { signal }) : Promise.resolve())
+    const creation = this.refillDelay(pool.name, delayMs)
       .then(() => this.deps.fleet.startWarm(id, pool, this.deps.lease.token))
       .then(({ outcome, ms }) => {
         if (outcome === 'added') log.debug({ podId: id, ms }, 'warm pod ready');
@@ -205,6 +211,18 @@ export class FleetScaler {
       .finally(() => set.delete(id));
     this.creations.add(creation);
     void creation.finally(() => this.creations.delete(creation));
+  }
+
+  /** Waits `delayMs`, less if the pool drains meanwhile; rejects (AbortError) if the scaler stops. */
+  private async refillDelay(pool: string, delayMs: number): Promise<void> {
+    if (delayMs <= 0) return;
+    let hurry = this.hurry.get(pool);
+    if (!hurry) this.hurry.set(pool, (hurry = new AbortController()));
+    try {
+      await sleep(delayMs, undefined, { signal: AbortSignal.any([this.stopping.signal, hurry.signal]) });
+    } catch (err) {
+      if (this.stopping.signal.aborted) throw err; // dropped; otherwise hurried: start now
+    }
   }
 
   private async retireWarm(pool: string, id: string): Promise<boolean> {

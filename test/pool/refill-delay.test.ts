@@ -1,9 +1,10 @@
 /**
  * A claim's replacement pod waits VENTUS_POOL_REFILL_DELAY_MS while at least half the pool is still
  * warm, so that its start does not land on the claiming session's first page; a pool less than half
- * warm starts its replacements at once; and a controller that stops drops the starts still waiting
- * (it neither starts them after it stopped nor waits them out). Sim pods (50 ms starts), pool of 2,
- * the reconcile interval a minute away: only the claims' refills start pods here.
+ * warm starts its replacements at once, those already waiting included; and a controller that stops
+ * drops the starts still waiting (it neither starts them after it stopped nor waits them out). Sim
+ * pods (50 ms starts), pool of 2, the reconcile interval a minute away: only the claims' refills start
+ * pods here.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../core/config/config.ts';
@@ -93,35 +94,40 @@ describe('the refill of a pool less than half warm', () => {
   const DELAY_MS = 60_000;
   const pool = fullPool(DELAY_MS);
 
-  it('starts at once once the pool has drained, and a stopping controller drops the waiting start', async () => {
+  /** Claims a pod; resolves once its replacement is decided and waiting (counted, not created). */
+  async function claimAndWait(): Promise<void> {
     const { stack, api, creates } = pool;
-    const first = await api.createSession();
-    await api.waitFor(first.body.id, ['RUNNING']);
-    // One of two warm: its replacement is decided (counted as starting) and waits.
+    const before = creates.length;
+    const created = await api.createSession();
+    await api.waitFor(created.body.id, ['RUNNING']);
     await eventually(
-      'the first replacement waiting',
+      'the replacement waiting',
       async () => stack.controller.reconciler.startingCount(POOL) === 1,
     );
+    expect(creates.length).toBe(before);
+  }
+
+  it('starts its replacements at once once it drains, those already waiting included', async () => {
+    const { stack, api, creates } = pool;
     const before = creates.length;
+    await claimAndWait(); // one of two warm: the replacement waits
     const second = await api.createSession();
     await api.waitFor(second.body.id, ['RUNNING']);
-    // None warm now: the second replacement starts without waiting the minute out.
-    await eventually('a replacement warm', async () => (await warmCount(stack)) === 1, {
+    // None warm now: both replacements start without waiting the minute out.
+    await eventually('the pool full again', async () => (await warmCount(stack)) === MIN_READY, {
       timeoutMs: 20_000,
     });
-    expect(creates.length).toBe(before + 1);
-    // The started one leaves the starting count just after it joins the warm list; the first stays.
-    await eventually(
-      'only the first replacement still waiting',
-      async () => stack.controller.reconciler.startingCount(POOL) === 1,
-    );
+    expect(creates.length).toBe(before + 2);
+  });
 
+  it('a stopping controller drops the start still waiting, and does not wait it out', async () => {
+    const { stack, creates } = pool;
+    await claimAndWait();
+    const before = creates.length;
     const closing = Date.now();
     await stack.close();
     pool.closed = true;
-    // The waiting start was dropped: nothing created during or after the close, and the close did
-    // not wait the delay out.
-    expect(creates.length).toBe(before + 1);
+    expect(creates.length).toBe(before); // nothing created during or after the close
     expect(Date.now() - closing).toBeLessThan(DELAY_MS / 2);
   }, 45_000);
 });
