@@ -34,18 +34,33 @@ const PATHS = {
   pipe: 'headless shell launched by Playwright, over a pipe',
 } as const;
 type PathName = keyof typeof PATHS;
-
-async function timeGoto(page: Page, url: string): Promise<number> {
-  const t0 = performance.now();
-  await page.goto(url, { waitUntil: 'load' });
-  return performance.now() - t0;
-}
+const NAMES = Object.keys(PATHS) as PathName[];
 
 function shuffled<T>(list: readonly T[]): T[] {
   const out = [...list];
   for (let i = out.length - 1; i > 0; i--) {
     const j = Math.floor(Math.random() * (i + 1));
     [out[i], out[j]] = [out[j]!, out[i]!];
+  }
+  return out;
+}
+
+/**
+ * `rounds` rounds of `step` on every path, in a new random order each round; ms per path, the first
+ * `warmup` rounds left out.
+ */
+async function interleaved(
+  rounds: number,
+  warmup: number,
+  step: (name: PathName, round: number) => Promise<unknown>,
+): Promise<Record<PathName, number[]>> {
+  const out = Object.fromEntries(NAMES.map((name) => [name, [] as number[]])) as Record<PathName, number[]>;
+  for (let i = 0; i < warmup + rounds; i++) {
+    for (const name of shuffled(NAMES)) {
+      const t0 = performance.now();
+      await step(name, i);
+      if (i >= warmup) out[name].push(performance.now() - t0);
+    }
   }
   return out;
 }
@@ -71,29 +86,11 @@ try {
     websocket: await firstPage(shell.wsUrl),
     pipe: await (await launched.newContext()).newPage(),
   };
-  const names = Object.keys(PATHS) as PathName[];
-  const samples = Object.fromEntries(names.map((name) => [name, [] as number[]])) as Record<
-    PathName,
-    number[]
-  >;
-  for (let i = 0; i < WARMUP + LOADS; i++) {
-    for (const name of shuffled(names)) {
-      const ms = await timeGoto(pages[name], `${site.url}?${name}-${i}`);
-      if (i >= WARMUP) samples[name].push(ms);
-    }
-  }
-  const roundTrips = Object.fromEntries(names.map((name) => [name, [] as number[]])) as Record<
-    PathName,
-    number[]
-  >;
-  for (let i = 0; i < ROUND_TRIPS; i++) {
-    for (const name of shuffled(names)) {
-      const t0 = performance.now();
-      await pages[name].evaluate('1');
-      roundTrips[name].push(performance.now() - t0);
-    }
-  }
-  const p = Object.fromEntries(names.map((name) => [name, percentiles(samples[name])])) as Record<
+  const samples = await interleaved(LOADS, WARMUP, (name, i) =>
+    pages[name].goto(`${site.url}?${name}-${i}`, { waitUntil: 'load' }),
+  );
+  const roundTrips = await interleaved(ROUND_TRIPS, 0, (name) => pages[name].evaluate('1'));
+  const p = Object.fromEntries(NAMES.map((name) => [name, percentiles(samples[name])])) as Record<
     PathName,
     Percentiles
   >;
@@ -107,7 +104,7 @@ try {
       '',
       `| path | n | p50 ms | p95 ms | mean ms | page.evaluate p50 µs (n = ${ROUND_TRIPS}) |`,
       '| --- | --- | --- | --- | --- | --- |',
-      ...names.map(row),
+      ...NAMES.map(row),
       '',
       against('websocket'),
       against('pipe'),

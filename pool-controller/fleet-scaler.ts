@@ -196,33 +196,30 @@ export class FleetScaler {
     set.add(id);
     this.starting.set(pool.name, set);
     const { log } = this.deps;
-    const { signal } = this.stopping;
     const creation = this.refillDelay(pool.name, delayMs)
-      .then(() => this.deps.fleet.startWarm(id, pool, this.deps.lease.token))
-      .then(({ outcome, ms }) => {
+      .then(async (go) => {
+        if (!go) return log.debug({ podId: id }, 'controller stopping: a delayed pod start dropped');
+        const { outcome, ms } = await this.deps.fleet.startWarm(id, pool, this.deps.lease.token);
         if (outcome === 'added') log.debug({ podId: id, ms }, 'warm pod ready');
         else log.info({ podId: id, why: outcome }, 'started pod not needed any more; deleted it');
       })
-      .catch((err: unknown) => {
-        if (signal.aborted && err instanceof Error && err.name === 'AbortError')
-          log.debug({ podId: id }, 'controller stopping: a delayed pod start dropped');
-        else log.error({ err, podId: id }, 'failed to start a warm pod');
-      })
+      .catch((err: unknown) => log.error({ err, podId: id }, 'failed to start a warm pod'))
       .finally(() => set.delete(id));
     this.creations.add(creation);
     void creation.finally(() => this.creations.delete(creation));
   }
 
-  /** Waits `delayMs`, less if the pool drains meanwhile; rejects (AbortError) if the scaler stops. */
-  private async refillDelay(pool: string, delayMs: number): Promise<void> {
-    if (delayMs <= 0) return;
+  /**
+   * Waits `delayMs`, less if the pool drains meanwhile. False when the scaler stopped during the
+   * wait: the start is dropped.
+   */
+  private async refillDelay(pool: string, delayMs: number): Promise<boolean> {
+    if (delayMs <= 0) return true;
     let hurry = this.hurry.get(pool);
     if (!hurry) this.hurry.set(pool, (hurry = new AbortController()));
-    try {
-      await sleep(delayMs, undefined, { signal: AbortSignal.any([this.stopping.signal, hurry.signal]) });
-    } catch (err) {
-      if (this.stopping.signal.aborted) throw err; // dropped; otherwise hurried: start now
-    }
+    const signal = AbortSignal.any([this.stopping.signal, hurry.signal]);
+    await sleep(delayMs, undefined, { signal }).catch(() => undefined); // hurried or stopped
+    return !this.stopping.signal.aborted;
   }
 
   private async retireWarm(pool: string, id: string): Promise<boolean> {
