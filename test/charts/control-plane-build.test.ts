@@ -19,7 +19,6 @@ import {
   statSync,
   symlinkSync,
 } from 'node:fs';
-import { createServer } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -32,6 +31,7 @@ import { podAgentBundle } from '../../core/runtime/pod-agent-bundle.ts';
 import { dockerStages, type DockerStage } from '../support/dockerfile.ts';
 import { adminDatabaseUrl, redisUrl } from '../support/env.ts';
 import { eventually } from '../support/eventually.ts';
+import { freePort } from '../support/free-port.ts';
 
 const run = promisify(execFile);
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
@@ -87,14 +87,6 @@ function filesUnder(dir: string): string[] {
 function chartCommand(template: string): [string, ...string[]] {
   const text = readFileSync(path.join(ROOT, 'charts/ventus/templates', template), 'utf8');
   return JSON.parse(/command: (\[.*\])/.exec(text)![1]!) as [string, ...string[]];
-}
-
-async function freePort(): Promise<number> {
-  const server = createServer().listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const { port } = server.address() as { port: number };
-  server.close();
-  return port;
 }
 
 describe('the control-plane image, laid out and run', () => {

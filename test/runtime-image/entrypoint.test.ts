@@ -9,7 +9,6 @@ import { spawn, spawnSync, execFileSync, type ChildProcess } from 'node:child_pr
 import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -20,6 +19,7 @@ import { AGENT_SECRET_ENV, AGENT_SECRET_HEADER } from '../../runtime-image/agent
 import { AGENT_HEALTH_COMMAND } from '../../core/runtime/kubernetes/browser-container.ts';
 import { isGoneOrZombie, processTree } from '../../core/process/proc-stat.ts';
 import { eventually } from '../support/eventually.ts';
+import { freePort } from '../support/free-port.ts';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const ENTRYPOINT = path.join(ROOT, 'runtime-image', 'entrypoint.sh');
@@ -44,14 +44,6 @@ beforeAll(() => {
 });
 
 afterAll(() => rmSync(work, { recursive: true, force: true }));
-
-async function freePort(): Promise<number> {
-  const server = net.createServer().listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const { port } = server.address() as net.AddressInfo;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
 
 /** Every descendant of `root`, from /proc (Chromium runs in its own process group). */
 const descendants = (root: number): number[] => processTree(root).slice(1);

@@ -6,10 +6,10 @@
 import { pageEgressAllow } from './page-ports.ts';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import { createServer } from 'node:net';
 import path from 'node:path';
 import type { TestContext } from './test-context.ts';
 import { eventually } from './eventually.ts';
+import { freePort } from './free-port.ts';
 
 export type ProcessName = 'broker' | 'proxy' | 'workers' | 'pool-controller';
 
@@ -20,15 +20,6 @@ const MAINS: Record<ProcessName, string> = {
   workers: 'workers/main.ts',
   'pool-controller': 'pool-controller/main.ts',
 };
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const { port } = server.address() as { port: number };
-  server.close();
-  return port;
-}
 
 export class ProcessStack {
   private readonly children = new Map<ProcessName, ChildProcess>();
