@@ -4,7 +4,15 @@
  */
 import { testLocalDriver } from '../support/local-driver.ts';
 import { spawn } from 'node:child_process';
-import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
+import {
+  existsSync,
+  lstatSync,
+  readFileSync,
+  readdirSync,
+  readlinkSync,
+  realpathSync,
+  statSync,
+} from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -28,6 +36,11 @@ import { RawCdp, connectToPod } from './raw-cdp.client.ts';
 import { browserPid, localHarness, podProcesses, type LocalHarness } from './local.harness.ts';
 
 describeDriverConformance('local, headless', () => localHarness(true));
+
+function localtimeLinksIntoUsr(): boolean {
+  const host = lstatSync('/etc/localtime', { throwIfNoEntry: false });
+  return !!host?.isSymbolicLink() && realpathSync('/etc/localtime').startsWith('/usr/');
+}
 // Headful conformance is in local-headful.driver.test.ts: a separate file runs in a parallel fork.
 
 describe('local driver and pod agent', { timeout: 60_000 }, () => {
@@ -156,6 +169,21 @@ describe('local driver and pod agent', { timeout: 60_000 }, () => {
     await h.driver.deletePod(p.id);
     expect(existsSync(dir)).toBe(false);
   });
+
+  // Only a host whose /etc/localtime links into /usr (Debian's, this machine's) has a link to keep.
+  it.skipIf(!localtimeLinksIntoUsr())(
+    "the pod's /etc/localtime is the host's symlink, not a copy (ICU names the zone without a search)",
+    () => {
+      const agent = podProcessTree(h.podDir(pod.id)).find(({ pid }) =>
+        readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0')[0]?.endsWith('node'),
+      );
+      expect(agent).toBeDefined();
+      // As the pod sees it: /proc/<pid>/root is the sandbox's root.
+      const inPod = `/proc/${agent!.pid}/root/etc/localtime`;
+      expect(lstatSync(inPod).isSymbolicLink()).toBe(true);
+      expect(readlinkSync(inPod)).toBe(readlinkSync('/etc/localtime'));
+    },
+  );
 
   it('agent alone on SIGTERM: stops the browser, wipes the user-data-dir, exits', async () => {
     const victim = await h.driver.createPod({ id: podId('sigterm'), pool: 'p1', headless: true });
