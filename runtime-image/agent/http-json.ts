@@ -17,14 +17,25 @@ export function sendJson(res: ServerResponse, status: number, body?: unknown): v
     .end(json);
 }
 
-/** The request body as text, at most MAX_BODY bytes. */
-export async function readBody(req: IncomingMessage): Promise<string> {
-  let size = 0;
-  const chunks: Buffer[] = [];
-  for await (const chunk of req as AsyncIterable<Buffer>) {
-    size += chunk.length;
-    if (size > MAX_BODY) throw new Error('body too large');
-    chunks.push(chunk);
-  }
-  return Buffer.concat(chunks).toString('utf8');
+/**
+ * The request body as text, at most MAX_BODY bytes. With 'data' events rather than the stream's async
+ * iterator, whose first use in a process costs about 0.5 ms more: the claim is a pod's first body.
+ */
+export function readBody(req: IncomingMessage): Promise<string> {
+  return new Promise<string>((resolve, reject) => {
+    let size = 0;
+    const chunks: Buffer[] = [];
+    req.on('data', (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > MAX_BODY) {
+        req.destroy();
+        reject(new Error('body too large'));
+        return;
+      }
+      chunks.push(chunk);
+    });
+    req.once('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
+    // Also when the client goes away before the body ends (ECONNRESET, "aborted").
+    req.once('error', reject);
+  });
 }
