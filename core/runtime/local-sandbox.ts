@@ -130,14 +130,18 @@ function skeleton(): string[] {
  * the pod (the agent's first HTTP answer, which is the claim's), 25 ms with no /etc/localtime at all.
  */
 function etcEntry(entry: string): string[] {
+  let link: string;
   let target: string;
   try {
-    target = readlinkSync(entry);
-    if (!realpathSync(entry).startsWith('/usr/')) return ['--ro-bind-try', entry, entry];
+    link = readlinkSync(entry);
+    target = realpathSync(entry);
   } catch {
     return ['--ro-bind-try', entry, entry]; // not a symlink, a dangling one, or absent
   }
-  return ['--symlink', target, entry];
+  if (!target.startsWith('/usr/')) return ['--ro-bind-try', entry, entry];
+  // The host's own link when it points into /usr itself (ICU reads the zone's name from it), else
+  // where it ends up: a link through a path the pod does not have would dangle there.
+  return ['--symlink', path.resolve(path.dirname(entry), link).startsWith('/usr/') ? link : target, entry];
 }
 
 /**

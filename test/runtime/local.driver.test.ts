@@ -36,12 +36,12 @@ import { RawCdp, connectToPod } from './raw-cdp.client.ts';
 import { browserPid, localHarness, podProcesses, type LocalHarness } from './local.harness.ts';
 
 describeDriverConformance('local, headless', () => localHarness(true));
+// Headful conformance is in local-headful.driver.test.ts: a separate file runs in a parallel fork.
 
 function localtimeLinksIntoUsr(): boolean {
   const host = lstatSync('/etc/localtime', { throwIfNoEntry: false });
   return !!host?.isSymbolicLink() && realpathSync('/etc/localtime').startsWith('/usr/');
 }
-// Headful conformance is in local-headful.driver.test.ts: a separate file runs in a parallel fork.
 
 describe('local driver and pod agent', { timeout: 60_000 }, () => {
   let h: LocalHarness;
