@@ -14,7 +14,7 @@ import {
   statSync,
 } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Pod } from '../../core/runtime/driver.ts';
 import { resolveChromium } from '../../core/runtime/local.driver.ts';
@@ -184,6 +184,20 @@ describe('local driver and pod agent', { timeout: 60_000 }, () => {
       expect(readlinkSync(inPod)).toBe(readlinkSync('/etc/localtime'));
     },
   );
+
+  it("every symlink in the pod's /etc points into /usr, which the pod sees read-only", () => {
+    const agent = podProcessTree(h.podDir(pod.id)).find(({ pid }) =>
+      readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0')[0]?.endsWith('node'),
+    );
+    expect(agent).toBeDefined();
+    const etc = `/proc/${agent!.pid}/root/etc`;
+    const links = readdirSync(etc).filter((name) => lstatSync(join(etc, name)).isSymbolicLink());
+    // As the pod resolves them: relative to its own /etc.
+    const outside = links
+      .map((name) => [name, resolve('/etc', readlinkSync(join(etc, name)))] as const)
+      .filter(([, target]) => !target.startsWith('/usr/'));
+    expect(outside).toEqual([]);
+  });
 
   it('agent alone on SIGTERM: stops the browser, wipes the user-data-dir, exits', async () => {
     const victim = await h.driver.createPod({ id: podId('sigterm'), pool: 'p1', headless: true });

@@ -122,7 +122,12 @@ describe('pod boundary: host files and downloads', () => {
 
   it('every host file target was tried', () => {
     expect(targets.map((t) => t.label)).toEqual(
-      expect.arrayContaining(['/etc/shadow', 'Postgres global/pg_control', 'service pods directory']),
+      expect.arrayContaining([
+        '/etc/shadow',
+        'host /etc beyond the entries a pod gets',
+        'Postgres global/pg_control',
+        'service pods directory',
+      ]),
     );
     // Each readable target: A's file:// tab and B's file:// fetch; each file (not a directory): A's file input.
     const readable = targets.filter((t) => t.kind !== 'binary').length;

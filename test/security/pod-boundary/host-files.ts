@@ -38,13 +38,17 @@ function listing(label: string, dir: string, entry: string): HostFile {
 }
 
 /**
- * The targets of issue 15 on this host: /etc/shadow; the Postgres data directory (listing,
+ * The targets of issue 15 on this host: /etc/shadow and a listing of the host's /etc; the Postgres data directory (listing,
  * global/pg_control, and the heap file of the stack's `signing_keys` table, which holds the token signing
  * secret); the stack's data directory (listing, its pods, the victim pod's cookie database and
  * profile); the Redis dump when there is one.
  */
 export async function hostFiles(db: Database, dataDir: string, victimPodId: string): Promise<HostFile[]> {
   const targets: HostFile[] = [textFile('/etc/shadow', '/etc/shadow')];
+  // The pod's /etc holds a few of the host's entries, some now as symlinks into /usr: a listing of it
+  // must not show the rest of the host's /etc (debian_version is in none of the pod's).
+  if (existsSync('/etc/debian_version'))
+    targets.push(listing('host /etc beyond the entries a pod gets', '/etc', 'debian_version'));
 
   const pgData = (await db.query<{ d: string }>("SELECT current_setting('data_directory') AS d")).rows[0]!.d;
   targets.push(listing('Postgres data directory', pgData, 'PG_VERSION'));
