@@ -56,16 +56,21 @@ export class FleetScaler {
   private readonly probedAt = new Map<string, Map<string, number>>();
   /** When the reaper first saw each pod unreferenced. */
   private readonly unreferencedSince = new Map<string, number>();
-  /** Aborted by stop(): a start still waiting out its delay then never begins. */
-  private readonly stopping = new AbortController();
-  /** Per pool, aborted once it is less than half warm: its starts still waiting go at once. */
+  /** Set by stop(): a start still waiting out its delay then never begins. */
+  private stopped = false;
+  /**
+   * Per pool, ends the waits of its starts still waiting out the delay: aborted once the pool is less
+   * than half warm (they go at once) and by stop() (they are dropped).
+   */
   private readonly hurry = new Map<string, AbortController>();
 
   constructor(private readonly deps: FleetScalerDeps) {}
 
   /** The controller is stopping: drop the starts still waiting (settle() then resolves at once). */
   stop(): void {
-    this.stopping.abort();
+    this.stopped = true;
+    for (const waits of this.hurry.values()) waits.abort();
+    this.hurry.clear();
   }
 
   startingCount(pool: string): number {
@@ -215,11 +220,11 @@ export class FleetScaler {
    */
   private async refillDelay(pool: string, delayMs: number): Promise<boolean> {
     if (delayMs <= 0) return true;
+    if (this.stopped) return false;
     let hurry = this.hurry.get(pool);
     if (!hurry) this.hurry.set(pool, (hurry = new AbortController()));
-    const signal = AbortSignal.any([this.stopping.signal, hurry.signal]);
-    await sleep(delayMs, undefined, { signal }).catch(() => undefined); // hurried or stopped
-    return !this.stopping.signal.aborted;
+    await sleep(delayMs, undefined, { signal: hurry.signal }).catch(() => undefined); // hurried or stopped
+    return !this.stopped;
   }
 
   private async retireWarm(pool: string, id: string): Promise<boolean> {
