@@ -3,6 +3,7 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { CreateSessionBody, SessionResource, UpdateSessionBody } from '../../core/domain/session.schema.ts';
 import { ProblemError } from '../../core/domain/problems.ts';
+import { isUlid } from '../../core/domain/ids.ts';
 import { parseLabelFilter } from '../../core/domain/label-filter.ts';
 import { readCursor, toPage } from '../../core/domain/cursor.ts';
 import { DEFAULT_PAGE_SIZE, pageOf } from '../../core/domain/pagination.schema.ts';
@@ -226,19 +227,24 @@ export function sessionsRoutes(services: SessionsRoutesDeps) {
       },
       async (request) => {
         const principal = requireScope(request, 'sessions:write');
-        const session = await findOwn(principal.workspaceId, request.params.id);
-        const ended = await endSession(services, {
-          sessionId: session.id,
-          reason: 'client_release',
-          actor: principal.keyId,
-          auditClass: 'tenant',
-        });
+        const { id } = request.params;
+        // The common case in one statement: the caller's own live session ends. Otherwise one read
+        // tells a session of another workspace or none (404) from one that had ended.
+        const ended =
+          isUlid(id) &&
+          (await endSession(services, {
+            sessionId: id,
+            workspaceId: principal.workspaceId,
+            reason: 'client_release',
+            actor: principal.keyId,
+            auditClass: 'tenant',
+          }));
         if (ended) return view(ended);
-        const current = await findOwn(principal.workspaceId, session.id);
+        const current = await findOwn(principal.workspaceId, id);
         // Releasing twice is harmless; releasing a session that expired or errored is a conflict.
         if (current.status === 'COMPLETED') return view(current);
         throw new ProblemError('state-conflict', {
-          detail: `Session ${session.id} already ended as ${current.status}`,
+          detail: `Session ${id} already ended as ${current.status}`,
         });
       },
     );

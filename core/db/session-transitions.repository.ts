@@ -20,6 +20,8 @@ export interface TransitionRequest {
   podId?: string;
   releaseReason?: ReleaseReason;
   error?: string;
+  /** Only a session of this workspace moves (a tenant's own release: another's is left alone). */
+  workspaceId?: string;
   /** PROVISIONING: start the clock (`started_at = now`, `expires_at = now + timeout_seconds`). */
   startClock?: boolean;
   /**
@@ -46,7 +48,8 @@ export interface TransitionAudit {
 export async function transitionSession(q: Queryable, t: TransitionRequest): Promise<Session | undefined> {
   const terminal = t.releaseReason !== undefined;
   const { rows } = await q.query<SessionRow>(
-    `WITH old AS (SELECT id, status FROM sessions WHERE id = $1 FOR UPDATE),
+    `WITH old AS (SELECT id, status FROM sessions
+                  WHERE id = $1 AND ($15::text IS NULL OR workspace_id = $15) FOR UPDATE),
      upd AS (
        UPDATE sessions s SET
          status = $2,
@@ -87,6 +90,7 @@ export async function transitionSession(q: Queryable, t: TransitionRequest): Pro
       t.audit?.class ?? 'system',
       t.audit?.action ?? transitionAction(t.to),
       JSON.stringify(t.audit?.detail ?? {}),
+      t.workspaceId ?? null,
     ],
   );
   return rows[0] && toSession(rows[0]);

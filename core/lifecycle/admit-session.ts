@@ -194,9 +194,13 @@ export async function createSession(
   const token = newId();
   const markers = services.idempotencyMarkers;
   const releaseMarker = () => markers.release(principal.workspaceId, idempotencyKey, token);
-  // The pool is looked up while the replay check and the marker run: three round trips at once.
+  // The pool and the workspace's limits are read while the replay check and the marker run: four
+  // round trips at once.
   const pool = resolvePool(services, body);
-  pool.catch(() => {}); // a replay never looks at it; createNew sees the error
+  const limits = workspaceLimits(services.db, principal.workspaceId, limitDefaults(services.config));
+  // A replay never looks at them; createNew sees their errors.
+  pool.catch(() => {});
+  limits.catch(() => {});
   for (;;) {
     const [earlier, marked] = await Promise.all([
       replay(services, principal, idempotencyKey),
@@ -212,9 +216,11 @@ export async function createSession(
     // The first request ended without creating a session (e.g. a 503): this one tries on its own.
   }
   try {
-    return await createNew(services, principal, idempotencyKey, body, await pool);
+    return await createNew(services, principal, idempotencyKey, body, await pool, await limits);
   } finally {
-    await releaseMarker();
+    // Not waited for: a duplicate checks Postgres for the session before the marker, and a marker
+    // whose delete is lost lapses after IN_FLIGHT_MS.
+    releaseMarker().catch(() => {});
   }
 }
 
@@ -241,11 +247,9 @@ async function createNew(
   idempotencyKey: string,
   body: CreateSessionBody,
   pool: PoolSettings,
+  limits: WorkspaceLimits,
 ): Promise<CreateOutcome> {
-  const [profileVersion, limits] = await Promise.all([
-    resolveProfileVersion(services, principal, body),
-    workspaceLimits(services.db, principal.workspaceId, limitDefaults(services.config)),
-  ]);
+  const profileVersion = await resolveProfileVersion(services, principal, body);
   refuseOverLifetime(body, limits);
   const sessionId = newId();
   const admission = await admit(services, pool, sessionId, {

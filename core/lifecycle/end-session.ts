@@ -24,6 +24,8 @@ export interface EndRequest {
   /** Who ended it: an API key id, or a system component ("proxy", "workers", "pool-controller"). */
   actor: string;
   auditClass: AuditClass;
+  /** A tenant's request: only a session of this workspace ends. */
+  workspaceId?: string;
   /** Allowlisted audit detail (e.g. an admin's X-Reason). */
   detail?: Record<string, string>;
   error?: string;
@@ -38,6 +40,7 @@ export async function endSession(deps: EndSessionDeps, req: EndRequest): Promise
     to,
     releaseReason: req.reason,
     actor: req.actor,
+    ...(req.workspaceId !== undefined && { workspaceId: req.workspaceId }),
     ...(req.error !== undefined && { error: req.error }),
     audit: { class: req.auditClass, ...(req.detail && { detail: req.detail }) },
   });
@@ -50,7 +53,9 @@ export async function afterEnd(
   deps: Pick<EndSessionDeps, 'sessionRoutes' | 'jobs'>,
   sessionId: string,
 ): Promise<void> {
-  await deps.sessionRoutes.delete(sessionId);
-  await deps.sessionRoutes.announceEnded(sessionId);
-  await deps.jobs.enqueue('teardown', { sessionId }, { jobId: jobIds.teardown(sessionId) });
+  // Independent writes (the teardown finds the session ended in Postgres, whatever Redis holds): at once.
+  await Promise.all([
+    deps.sessionRoutes.end(sessionId),
+    deps.jobs.enqueue('teardown', { sessionId }, { jobId: jobIds.teardown(sessionId) }),
+  ]);
 }

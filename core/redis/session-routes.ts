@@ -49,8 +49,16 @@ export class SessionRoutes {
     await this.redis.del(this.keys.route(sessionId), this.keys.cdpConnections(sessionId));
   }
 
-  async announceEnded(sessionId: string): Promise<void> {
-    await this.redis.publish(this.keys.sessionEndedChannel(), sessionId);
+  /**
+   * The session's route goes, then every proxy and waiting client hears that it ended: one round
+   * trip, in that order (a proxy told to close looks the route up no more).
+   */
+  async end(sessionId: string): Promise<void> {
+    await this.redis
+      .multi()
+      .del(this.keys.route(sessionId), this.keys.cdpConnections(sessionId))
+      .publish(this.keys.sessionEndedChannel(), sessionId)
+      .exec();
   }
 
   async announceRunning(sessionId: string): Promise<void> {

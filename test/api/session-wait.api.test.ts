@@ -100,7 +100,7 @@ describe('GET /v1/sessions/{id}?wait_seconds (broker only: sessions stay QUEUED)
 
     it('an ended session wakes its waiters', async () => {
       const waiting = waiters.next('session-c', 60_000, new AbortController().signal);
-      await server.services.sessionRoutes.announceEnded('session-c');
+      await server.services.sessionRoutes.end('session-c');
       await waiting;
     });
   });

@@ -9,7 +9,8 @@ describe('sessions API: create, idempotency, admission, release', () => {
   let api: ApiClient;
 
   beforeAll(async () => {
-    ctx = await TestContext.create({ maxTotal: 5 });
+    // Room for every session these tests create (without workers, a released one keeps its slot).
+    ctx = await TestContext.create({ maxTotal: 10 });
     server = await ctx.startApi();
     api = new ApiClient(server.url, (await ctx.seedKey()).apiKey);
   });
@@ -73,6 +74,10 @@ describe('sessions API: create, idempotency, admission, release', () => {
     // ...and each workspace sees only its own session.
     expect((await other.getSession(a.body.id)).status).toBe(404);
     expect((await other.release(a.body.id)).status).toBe(404);
+    // The other workspace's release left the session as it was.
+    expect((await api.getSession(a.body.id)).body.status).toBe('QUEUED');
+    const moves = await ctx.db.query('SELECT 1 FROM session_transitions WHERE session_id = $1', [a.body.id]);
+    expect(moves.rowCount).toBe(1);
     await api.release(a.body.id);
     await other.release(b.body.id);
   });
@@ -113,6 +118,20 @@ describe('sessions API: create, idempotency, admission, release', () => {
       /append-only/,
     );
     await expect(ctx.db.query('DELETE FROM audit_log')).rejects.toThrow(/append-only/);
+  });
+
+  it('releasing a session that is not there is a 404; one that ended otherwise is a 409', async () => {
+    expect((await api.release('01J00000000000000000000000')).status).toBe(404);
+    expect((await api.release('not-a-session')).status).toBe(404);
+    const created = await api.createSession();
+    expect(created.status).toBe(202);
+    await ctx.db.query(
+      "UPDATE sessions SET status = 'EXPIRED', release_reason = 'timeout', released_at = now() WHERE id = $1",
+      [created.body.id],
+    );
+    const conflict = await api.release(created.body.id);
+    expect(conflict.status).toBe(409);
+    expect((await api.getSession(created.body.id)).body.status).toBe('EXPIRED');
   });
 });
 
