@@ -8,7 +8,6 @@
  *   node --import tsx load-tests/page-load-hops.ts [--loads 60]
  */
 import { spawn } from 'node:child_process';
-import net, { type AddressInfo } from 'node:net';
 import { parseArgs } from 'node:util';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { pino } from 'pino';
@@ -16,18 +15,11 @@ import { ForwardProxy } from '../runtime-image/agent/forward-proxy.ts';
 import { HEADLESS_SHELL, QUIET_FLAGS } from './harness/bare-chromium.ts';
 import { serveLocalPage } from './harness/local-page.ts';
 import { percentiles } from './stats.ts';
+import { freePort } from '../test/support/free-port.ts';
 
 const { values } = parseArgs({ options: { loads: { type: 'string', default: '60' } } });
 const LOADS = Number(values.loads);
 const WARMUP = 5;
-
-async function freePort(): Promise<number> {
-  const server = net.createServer().listen(0, '127.0.0.1');
-  await new Promise((resolve) => server.once('listening', resolve));
-  const { port } = server.address() as AddressInfo;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
 
 const site = await serveLocalPage();
 const proxy = new ForwardProxy(pino({ level: 'silent' }), {
