@@ -6,6 +6,9 @@
  */
 import type { Redis } from 'ioredis';
 import type { SessionRoutes } from '../core/redis/session-routes.ts';
+import type { SessionStatus } from '../core/domain/session-states.ts';
+
+const STARTING = new Set<SessionStatus>(['QUEUED', 'PROVISIONING']);
 
 /** A waiting request re-reads the session at least this often, whatever Redis says. */
 export const WAIT_RECHECK_MS = 2_000;
@@ -42,6 +45,36 @@ export class SessionWaiters {
       set.add(wake);
       this.waiting.set(sessionId, set);
     });
+  }
+
+  /**
+   * Reads the session (`read`) until it is no longer QUEUED or PROVISIONING, `ms` have passed or
+   * `gone` aborts (the client went away), and returns the last read. It listens before each read (the
+   * first one included, so a session that is RUNNING already costs one read): an announcement between
+   * a read and the wait is not lost.
+   */
+  async whileStarting<S extends { status: SessionStatus }>(
+    sessionId: string,
+    ms: number,
+    read: () => Promise<S>,
+    gone: AbortSignal,
+  ): Promise<S> {
+    await this.ready();
+    const deadline = Date.now() + ms;
+    const done = new AbortController(); // ends the last wait, if any, on return
+    const stop = () => done.abort();
+    gone.addEventListener('abort', stop, { once: true });
+    try {
+      for (;;) {
+        const next = this.next(sessionId, deadline - Date.now(), done.signal);
+        const session = await read();
+        if (!STARTING.has(session.status) || Date.now() >= deadline || gone.aborted) return session;
+        await next;
+      }
+    } finally {
+      gone.removeEventListener('abort', stop);
+      done.abort();
+    }
   }
 
   /**

@@ -23,6 +23,10 @@ export const HEADERS = {
     schema: Type.String({ pattern: '^[0-9]+$' }),
   },
   location: { description: 'URL of the resource.', schema: Type.String() },
+  preferenceApplied: {
+    description: 'The `Prefer` the answer honoured (RFC 7240), e.g. `wait=30`: it was held for the session.',
+    schema: Type.String(),
+  },
 } satisfies Record<string, ResponseHeader>;
 
 function headerSchemas(headers: Record<string, ResponseHeader>) {

@@ -9,7 +9,7 @@ export const SessionIdParams = Type.Object({
   id: Type.String({ description: 'Session id (a ULID)', examples: ['01JC1AMQX4N3PWV9MR2BCKDH7E'] }),
 });
 
-export const IdempotencyHeaders = Type.Object({
+export const CreateSessionHeaders = Type.Object({
   'idempotency-key': Type.Optional(
     requiredHeader(
       Type.String({
@@ -19,6 +19,15 @@ export const IdempotencyHeaders = Type.Object({
         examples: ['4e5f8b7a-1c2d-3a4b-5c6d-7e8f9a0b1c2d'],
       }),
     ),
+  ),
+  prefer: Type.Optional(
+    Type.String({
+      description:
+        '`wait=N` (RFC 7240): answer once the session is RUNNING or has ended, at most N seconds (held to ' +
+        '60), instead of at once; the response then carries `Preference-Applied`. Create and wait in one ' +
+        'request, with the same status codes; other preferences are ignored.',
+      examples: ['wait=30'],
+    }),
   ),
 });
 

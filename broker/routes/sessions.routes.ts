@@ -1,5 +1,5 @@
 /** /v1/sessions: create (idempotent), list, read, release. */
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { CreateSessionBody, SessionResource, UpdateSessionBody } from '../../core/domain/session.schema.ts';
 import { ProblemError } from '../../core/domain/problems.ts';
@@ -14,14 +14,14 @@ import type { Services } from '../../core/services.ts';
 import { requireScope } from '../auth.ts';
 import { HEADERS, jsonResponse, routeSchema } from '../openapi/route-schema.ts';
 import { createSession, findReplay, type CreateSessionDeps } from '../../core/lifecycle/admit-session.ts';
-import { GetSessionQuery, IdempotencyHeaders, ListSessionsQuery, SessionIdParams } from './session.docs.ts';
+import { CreateSessionHeaders, GetSessionQuery, ListSessionsQuery, SessionIdParams } from './session.docs.ts';
 import { sessionFinder, type SessionFinderDeps } from './session-finder.ts';
 import { SessionWaiters } from '../session-waiters.ts';
+import { preferredWaitSeconds } from '../prefer-wait.ts';
 
 const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,255}$/;
 const SessionList = pageOf(SessionResource);
 /** A session on its way to RUNNING: what a waiting GET waits out. */
-const STARTING = new Set<SessionStatus>(['QUEUED', 'PROVISIONING']);
 
 /** The request's Idempotency-Key; a missing or malformed one is a 400. */
 function idempotencyKeyOf(request: FastifyRequest): string {
@@ -37,6 +37,13 @@ function idempotencyKeyOf(request: FastifyRequest): string {
     });
   }
   return key;
+}
+
+/** Aborts when the response closes before it was sent: the client went away. */
+function clientGone(reply: FastifyReply): AbortSignal {
+  const gone = new AbortController();
+  reply.raw.once('close', () => gone.abort());
+  return gone.signal;
 }
 
 function parseLabels(label: string | string[] | undefined): Record<string, string> {
@@ -65,6 +72,18 @@ export function sessionsRoutes(services: SessionsRoutesDeps) {
     const api = app.withTypeProvider<TypeBoxTypeProvider>();
     const { view, findOwn } = sessionFinder(services);
     const waiters = new SessionWaiters(services.sessionRoutes, () => services.duplicateRedis());
+    /**
+     * The session a create answers with: as it is, or with `Prefer: wait=N` once it is RUNNING or has
+     * ended (at most N s). The session is committed first: the wait only holds the answer, as a GET
+     * with wait_seconds would.
+     */
+    const asPreferred = async (request: FastifyRequest, reply: FastifyReply, session: Session) => {
+      const waitSeconds = preferredWaitSeconds(request.headers.prefer);
+      if (waitSeconds === undefined) return session;
+      void reply.header('Preference-Applied', `wait=${waitSeconds}`);
+      const find = () => findOwn(session.workspaceId, session.id);
+      return waiters.whileStarting(session.id, waitSeconds * 1000, find, clientGone(reply));
+    };
 
     api.post(
       '/v1/sessions',
@@ -76,19 +95,27 @@ export function sessionsRoutes(services: SessionsRoutesDeps) {
             "Admits the session against the pool (503 when it has no room) and the workspace's share of live " +
             'sessions (429 `session-quota-exceeded` at its limit), both with a Retry-After from the observed ' +
             'turnover, and returns it QUEUED with 202. ' +
-            'Wait for RUNNING with one GET /v1/sessions/{id}?wait_seconds=30 (no polling), then connect to ' +
-            '`connect_url` with any CDP client. ' +
+            'Wait for RUNNING with one GET /v1/sessions/{id}?wait_seconds=30 (no polling), or in this same ' +
+            'request with `Prefer: wait=30`, then connect to `connect_url` with any CDP client. ' +
             'A replay with the same Idempotency-Key within 24 h returns the original session with 200. ' +
             'Starting from a profile (`profile_id`) also requires `profiles:read`.',
           tags: ['sessions'],
           scope: 'sessions:write',
-          headers: IdempotencyHeaders,
+          headers: CreateSessionHeaders,
           body: CreateSessionBody,
           responses: {
-            200: jsonResponse('Idempotent replay: the session first created with this key.', SessionResource),
-            202: jsonResponse('Accepted: the session is QUEUED.', SessionResource, {
-              Location: HEADERS.location,
-            }),
+            200: jsonResponse(
+              'Idempotent replay: the session first created with this key.',
+              SessionResource,
+              {
+                'Preference-Applied': HEADERS.preferenceApplied,
+              },
+            ),
+            202: jsonResponse(
+              'Accepted: the session is QUEUED (with `Prefer: wait=N`, as it stands after the wait).',
+              SessionResource,
+              { Location: HEADERS.location, 'Preference-Applied': HEADERS.preferenceApplied },
+            ),
           },
           problems: [
             'idempotency-key-required',
@@ -108,10 +135,8 @@ export function sessionsRoutes(services: SessionsRoutesDeps) {
           const principal = requireScope(request, 'sessions:write');
           const earlier = await findReplay(services, principal, idempotencyKeyOf(request));
           if (earlier) {
-            await reply
-              .code(200)
-              .header('Location', `/v1/sessions/${earlier.id}`)
-              .send(await view(earlier));
+            void reply.code(200).header('Location', `/v1/sessions/${earlier.id}`);
+            await reply.send(await view(await asPreferred(request, reply, earlier)));
           }
           return payload;
         },
@@ -127,7 +152,7 @@ export function sessionsRoutes(services: SessionsRoutesDeps) {
         const key = idempotencyKeyOf(request);
         const { session, replayed } = await createSession(services, principal, key, request.body);
         void reply.code(replayed ? 200 : 202).header('Location', `/v1/sessions/${session.id}`);
-        return view(session);
+        return view(await asPreferred(request, reply, session));
       },
     );
 
@@ -184,27 +209,11 @@ export function sessionsRoutes(services: SessionsRoutesDeps) {
       },
       async (request, reply) => {
         const principal = requireScope(request, 'sessions:read');
-        const find = () => findOwn(principal.workspaceId, request.params.id);
+        const { id } = request.params;
+        const find = () => findOwn(principal.workspaceId, id);
         const waitMs = (request.query.wait_seconds ?? 0) * 1000;
         if (waitMs === 0) return view(await find());
-        await waiters.ready();
-        const deadline = Date.now() + waitMs;
-        const gone = new AbortController();
-        // The response closing before it was sent: the client went away.
-        reply.raw.once('close', () => gone.abort());
-        // Listening before each read (the first one included, so a session that is RUNNING already
-        // costs one read): an announcement between the read and the wait is not lost.
-        try {
-          for (;;) {
-            const next = waiters.next(request.params.id, deadline - Date.now(), gone.signal);
-            const session = await find();
-            if (!STARTING.has(session.status) || Date.now() >= deadline || gone.signal.aborted)
-              return view(session);
-            await next;
-          }
-        } finally {
-          gone.abort(); // the last wait, if any, is done with
-        }
+        return view(await waiters.whileStarting(id, waitMs, find, clientGone(reply)));
       },
     );
 

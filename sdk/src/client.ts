@@ -2,7 +2,7 @@
 import { HttpTransport, type RequestOptions } from './http.js';
 import { paginate, type CursorPage } from './pagination.js';
 import type { RetryOptions } from './retry.js';
-import { Session, type CallOptions, type SessionApi } from './session.js';
+import { Session, waitSecondsBefore, type CallOptions, type SessionApi } from './session.js';
 import type {
   CreateSessionParams,
   ListItem,
@@ -63,7 +63,11 @@ export class VentusClient implements SessionApi {
     const idempotencyKey = options.idempotencyKey ?? crypto.randomUUID();
     const { body } = await this.http.request<SessionResource>('POST', '/v1/sessions', {
       body: params,
-      headers: { 'idempotency-key': idempotencyKey },
+      // With `wait`, the create's own answer is held until RUNNING (RFC 7240): usually no second request.
+      headers: {
+        'idempotency-key': idempotencyKey,
+        ...(options.wait && { prefer: `wait=${waitSecondsBefore(deadline)}` }),
+      },
       retry: 'idempotent',
       deadline,
       signal: options.signal,

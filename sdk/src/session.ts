@@ -9,6 +9,11 @@ const ENDED = new Set<SessionResource['status']>(['COMPLETED', 'EXPIRED', 'ERROR
 /** The longest one waiting read may be held by the service (its `wait_seconds` maximum). */
 const MAX_WAIT_SECONDS = 60;
 
+/** How long one waiting request may ask the service to hold its answer, to end by `deadline`. */
+export function waitSecondsBefore(deadline: number): number {
+  return Math.min(MAX_WAIT_SECONDS, Math.max(1, Math.floor((deadline - Date.now()) / 1000)));
+}
+
 /** What a Session needs from the client (kept narrow so the two files do not import each other). */
 export interface SessionApi {
   /** With `waitSeconds`, the service answers once the session is RUNNING or ended, or after that long. */
@@ -78,7 +83,7 @@ export class Session implements AsyncDisposable {
           `Session ${this.id} is still ${this.status}; it did not reach RUNNING in time`,
         );
       }
-      const waitSeconds = Math.min(MAX_WAIT_SECONDS, Math.max(1, Math.floor(left / 1000)));
+      const waitSeconds = waitSecondsBefore(deadline);
       this.resource = await this.api.getSession(this.id, { deadline, signal: options.signal, waitSeconds });
     }
   }

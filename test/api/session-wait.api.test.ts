@@ -3,6 +3,7 @@
  * the answer while the session is QUEUED or PROVISIONING and answers the moment it is announced RUNNING
  * or ended (Redis pub/sub, real Redis), or after N seconds with its state then.
  */
+import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SessionWaiters } from '../../broker/session-waiters.ts';
@@ -21,7 +22,8 @@ describe('GET /v1/sessions/{id}?wait_seconds (broker only: sessions stay QUEUED)
     api.request<SessionBody>('GET', `/v1/sessions/${id}?wait_seconds=${seconds}`);
 
   beforeAll(async () => {
-    ctx = await TestContext.create({ maxTotal: 5 });
+    // Room for every session created here (without workers, a released one keeps its slot).
+    ctx = await TestContext.create({ maxTotal: 40 });
     server = await ctx.startApi();
     api = new ApiClient(server.url, (await ctx.seedKey()).apiKey);
   });
@@ -65,6 +67,75 @@ describe('GET /v1/sessions/{id}?wait_seconds (broker only: sessions stay QUEUED)
     expect(res.headers.get('content-type')).toMatch(/^application\/problem\+json/);
     expect(res.body.type).toMatch(/validation-error$/);
     await api.release(body.id);
+  });
+
+  describe('POST /v1/sessions with Prefer: wait=N (create and wait in one request)', () => {
+    const createWaiting = (prefer: string, key: string = randomUUID()) =>
+      api.request<SessionBody>('POST', '/v1/sessions', {
+        body: {},
+        headers: { 'idempotency-key': key, prefer },
+      });
+
+    it('a wait that runs out answers 202 with the state then, and says it waited', async () => {
+      const created = await createWaiting('wait=1');
+      expect(created.status).toBe(202);
+      expect(created.headers.get('preference-applied')).toBe('wait=1');
+      expect(created.body.status).toBe('QUEUED');
+      // The session was committed before the wait: it is there for everyone meanwhile.
+      expect((await api.getSession(created.body.id)).body.status).toBe('QUEUED');
+      await api.release(created.body.id);
+    });
+
+    it('answers with the ended session when it is released meanwhile', async () => {
+      const key = randomUUID();
+      const waiting = createWaiting('wait=30', key);
+      let id: string | undefined;
+      while (!id) {
+        await sleep(50);
+        const { rows } = await ctx.db.query<{ session_id: string }>(
+          'SELECT session_id FROM idempotency_keys WHERE key = $1',
+          [key],
+        );
+        id = rows[0]?.session_id;
+      }
+      expect((await api.release(id)).body.status).toBe('COMPLETED');
+      const created = await waiting;
+      expect(created.status).toBe(202);
+      expect(created.body).toMatchObject({ id, status: 'COMPLETED', release_reason: 'client_release' });
+    });
+
+    it('a replay waits too, and answers 200', async () => {
+      const key = randomUUID();
+      const first = await createWaiting('wait=1', key);
+      const again = await createWaiting('respond-async, wait=1', key);
+      expect(again.status).toBe(200);
+      expect(again.headers.get('preference-applied')).toBe('wait=1');
+      expect(again.body).toMatchObject({ id: first.body.id, status: 'QUEUED' });
+      await api.release(first.body.id);
+    });
+
+    it('a wait over 60 s is held to 60', async () => {
+      const key = randomUUID();
+      const waiting = createWaiting('wait=600', key);
+      await sleep(300);
+      const { rows } = await ctx.db.query<{ session_id: string }>(
+        'SELECT session_id FROM idempotency_keys WHERE key = $1',
+        [key],
+      );
+      await api.release(rows[0]!.session_id);
+      expect((await waiting).headers.get('preference-applied')).toBe('wait=60');
+    });
+
+    it.each(['wait=0', 'wait=soon', 'wait', 'respond-async', 'wait=-1'])(
+      'Prefer: %s is ignored: the answer comes at once, without Preference-Applied',
+      async (prefer) => {
+        const created = await createWaiting(prefer);
+        expect(created.status).toBe(202);
+        expect(created.headers.get('preference-applied')).toBeNull();
+        expect(created.body.status).toBe('QUEUED');
+        await api.release(created.body.id);
+      },
+    );
   });
 
   it("another workspace's session is a 404, also when waiting", async () => {
@@ -123,6 +194,18 @@ describe('GET /v1/sessions/{id}?wait_seconds (whole service, simulated pods)', (
   afterAll(async () => {
     await stack?.close();
     await ctx?.close();
+  });
+
+  it('with Prefer: wait, the create itself answers RUNNING, ready to connect', async () => {
+    const created = await api.request<SessionBody>('POST', '/v1/sessions', {
+      body: {},
+      headers: { 'idempotency-key': randomUUID(), prefer: 'wait=30' },
+    });
+    expect(created.status).toBe(202);
+    expect(created.headers.get('preference-applied')).toBe('wait=30');
+    expect(created.body.status).toBe('RUNNING');
+    expect(created.body.connect_url).toMatch(/^wss?:\/\//);
+    await api.release(created.body.id);
   });
 
   it('a cold start is learnt RUNNING in one request', async () => {

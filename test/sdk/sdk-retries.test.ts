@@ -58,6 +58,23 @@ describe('SDK retries against a pool of one', () => {
     expect(rows.rows.map((r) => r.id)).toEqual([session.id]);
   });
 
+  it('createSession({wait: true}) asks the create to hold its answer (Prefer: wait) and reads no more', async () => {
+    const requests: string[] = [];
+    const client = new VentusClient({
+      baseUrl: stack.url,
+      apiKey,
+      fetch: (input, init) => {
+        requests.push(`${init?.method ?? 'GET'} ${new Headers(init?.headers).get('prefer') ?? '-'}`);
+        return fetch(input, init);
+      },
+    });
+    await using session = await client.createSession({}, { wait: true });
+    expect(session.status).toBe('RUNNING');
+    // A 503 (the last test's pod still going) is retried the same way; no GET is needed after it.
+    expect(requests.length).toBeGreaterThan(0);
+    for (const request of requests) expect(request).toMatch(/^POST wait=\d+$/);
+  });
+
   it('a lost response is not retried where a retry could act twice (keep-alive)', async () => {
     const client = new VentusClient({ baseUrl: stack.url, apiKey });
     await using session = await client.createSession({ keep_alive_seconds: 60 }, { wait: true });

@@ -79,7 +79,7 @@ export interface paths {
     put?: never;
     /**
      * Create a session
-     * @description Admits the session against the pool (503 when it has no room) and the workspace's share of live sessions (429 `session-quota-exceeded` at its limit), both with a Retry-After from the observed turnover, and returns it QUEUED with 202. Wait for RUNNING with one GET /v1/sessions/{id}?wait_seconds=30 (no polling), then connect to `connect_url` with any CDP client. A replay with the same Idempotency-Key within 24 h returns the original session with 200. Starting from a profile (`profile_id`) also requires `profiles:read`.
+     * @description Admits the session against the pool (503 when it has no room) and the workspace's share of live sessions (429 `session-quota-exceeded` at its limit), both with a Retry-After from the observed turnover, and returns it QUEUED with 202. Wait for RUNNING with one GET /v1/sessions/{id}?wait_seconds=30 (no polling), or in this same request with `Prefer: wait=30`, then connect to `connect_url` with any CDP client. A replay with the same Idempotency-Key within 24 h returns the original session with 200. Starting from a profile (`profile_id`) also requires `profiles:read`.
      *
      *     Requires scope `sessions:write`.
      */
@@ -1594,6 +1594,11 @@ export interface operations {
          * @example 4e5f8b7a-1c2d-3a4b-5c6d-7e8f9a0b1c2d
          */
         'idempotency-key': string;
+        /**
+         * @description `wait=N` (RFC 7240): answer once the session is RUNNING or has ended, at most N seconds (held to 60), instead of at once; the response then carries `Preference-Applied`. Create and wait in one request, with the same status codes; other preferences are ignored.
+         * @example wait=30
+         */
+        prefer?: string;
       };
       path?: never;
       cookie?: never;
@@ -1610,19 +1615,23 @@ export interface operations {
         headers: {
           /** @description Identifies this request in our logs; quote it in support requests. */
           'X-Request-Id'?: string;
+          /** @description The `Prefer` the answer honoured (RFC 7240), e.g. `wait=30`: it was held for the session. */
+          'Preference-Applied'?: string;
           [name: string]: unknown;
         };
         content: {
           'application/json': components['schemas']['Session'];
         };
       };
-      /** @description Accepted: the session is QUEUED. */
+      /** @description Accepted: the session is QUEUED (with `Prefer: wait=N`, as it stands after the wait). */
       202: {
         headers: {
           /** @description Identifies this request in our logs; quote it in support requests. */
           'X-Request-Id'?: string;
           /** @description URL of the resource. */
           Location?: string;
+          /** @description The `Prefer` the answer honoured (RFC 7240), e.g. `wait=30`: it was held for the session. */
+          'Preference-Applied'?: string;
           [name: string]: unknown;
         };
         content: {
