@@ -2,8 +2,9 @@
  * The warm lifecycle step by step, one at a time, against its floors in the same run (issue 19's
  * "warm lifecycle p50 ≤ 90 ms"):
  *
- * - ours: create → long-poll until RUNNING → Playwright `connectOverCDP` (through the proxy, until a
- *   page is at hand) → `goto` the harness's page → release → disconnect, on a warm pool;
+ * - ours: create (asking `Prefer: wait=30`, as the SDK does; `--wait get`: answered at once, then a
+ *   long-poll GET until RUNNING) → Playwright `connectOverCDP` (through the proxy, until a page is at
+ *   hand) → `goto` the harness's page → release → disconnect, on a warm pool;
  * - a running headless shell: the same connect, `goto` and disconnect on a bare headless shell that
  *   is already up (no pod, no proxy: what the CDP steps cost Chromium alone);
  * - launching: Playwright launches the headless shell, opens a page, `goto`, closes (what a user does
@@ -12,7 +13,7 @@
  * Interleaved, after a warm-up; before every run of every path the pool is full again and the machine
  * quiet, so every claim is warm and no path runs beside the work another left behind.
  *
- *   node --import tsx load-tests/lifecycle-steps.ts [--runs 30]
+ *   node --import tsx load-tests/lifecycle-steps.ts [--runs 30] [--wait prefer|get]
  *
  * Written to load-tests/results/lifecycle-steps.md.
  */
@@ -24,12 +25,21 @@ import { HEADLESS_SHELL, QUIET_FLAGS, startHeadlessShell } from './harness/bare-
 import { ensureServices } from './harness/bench-services.ts';
 import { describeMachine, machine } from './harness/environment.ts';
 import { serveLocalPage } from './harness/local-page.ts';
-import { createSession, waitForWarm, waitRunning } from './harness/scratch-sessions.ts';
+import { postedSession, waitForWarm, waitRunning } from './harness/scratch-sessions.ts';
 import { formatMarkdown } from './harness/write-report.ts';
 import { percentiles } from './stats.ts';
 
-const { values } = parseArgs({ options: { runs: { type: 'string', default: '30' } } });
+const { values } = parseArgs({
+  options: { runs: { type: 'string', default: '30' }, wait: { type: 'string', default: 'prefer' } },
+});
 const RUNS = Number(values.runs);
+/**
+ * How ours learns RUNNING: `prefer` (the SDK's way: the create asks `Prefer: wait=30` and is answered
+ * RUNNING, "to RUNNING" is then only a GET if it was not) or `get` (the create answers QUEUED at once,
+ * then one long-poll GET).
+ */
+const WAIT = values.wait;
+if (WAIT !== 'prefer' && WAIT !== 'get') throw new Error('--wait: prefer or get');
 const WARMUP = 3;
 /** The pause after the pool is full again (a released pod's teardown takes about this long). */
 const QUIET_MS = 250;
@@ -77,8 +87,15 @@ async function ours(): Promise<Timings> {
   let browser: Browser | undefined;
   let page: Page | undefined;
   return timed([
-    ['create', async () => void (id = await createSession(scratch))],
-    ['to RUNNING', async () => void ({ connect_url: connectUrl } = await waitRunning(scratch, id))],
+    [
+      'create',
+      async () => {
+        const created = await postedSession(scratch, {}, WAIT === 'prefer' ? 'wait=30' : undefined);
+        ({ id, connect_url: connectUrl } = created);
+        if (created.status !== 'RUNNING') connectUrl = '';
+      },
+    ],
+    ['to RUNNING', async () => void (connectUrl ||= (await waitRunning(scratch, id)).connect_url)],
     [
       'connect',
       async () => {
@@ -176,7 +193,10 @@ const text = [
   '',
   describeMachine(machine()),
   '',
-  `\`node --import tsx load-tests/lifecycle-steps.ts ${process.argv.slice(2).join(' ')}\`: n = ${RUNS} each, interleaved, after ${WARMUP} warm-up rounds; ms, p50 / p99.`,
+  `\`node --import tsx load-tests/lifecycle-steps.ts ${process.argv.slice(2).join(' ')}\`: n = ${RUNS} each, interleaved, after ${WARMUP} warm-up rounds; ms, p50 / p99. ` +
+    (WAIT === 'prefer'
+      ? 'Ours creates with `Prefer: wait=30`: its create includes the wait for RUNNING.'
+      : 'Ours creates, then waits for RUNNING with a long-poll GET.'),
   '',
   `| path | ${columns.join(' | ')} |`,
   `| --- | ${columns.map(() => '---').join(' | ')} |`,

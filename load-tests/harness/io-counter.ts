@@ -60,7 +60,12 @@ export class IoCounter {
       // A pipeline's commands arrive with its stream: the pipeline counts once, in exec.
       if (stream === undefined) this.counts.redisRoundTrips++;
     });
-    observe(Pipeline.prototype, 'exec', () => {
+    // A transaction (multi … exec) goes out as one pipeline too, but its exec calls the pipeline's
+    // exec again: each pipeline counts once.
+    const sent = new WeakSet<object>();
+    observe(Pipeline.prototype, 'exec', (pipeline) => {
+      if (sent.has(pipeline as object)) return;
+      sent.add(pipeline as object);
       this.counts.redisRoundTrips++;
     });
     return this;

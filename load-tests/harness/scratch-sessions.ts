@@ -12,20 +12,32 @@ export interface RunningSession {
   connect_url: string;
 }
 
-/** POST /v1/sessions (with its Idempotency-Key), its answer as is: for a caller that counts the 503s. */
-export function postSession(scratch: ScratchStack, body: object = {}): Promise<Response> {
+/**
+ * POST /v1/sessions (with its Idempotency-Key), its answer as is: for a caller that counts the 503s.
+ * `prefer`: a Prefer header (`wait=30`: answered once the session is RUNNING).
+ */
+export function postSession(scratch: ScratchStack, body: object = {}, prefer?: string): Promise<Response> {
   return fetch(`${scratch.stack.url}/v1/sessions`, {
     method: 'POST',
-    headers: { ...scratch.headers, 'idempotency-key': randomUUID() },
+    headers: { ...scratch.headers, 'idempotency-key': randomUUID(), ...(prefer && { prefer }) },
     body: JSON.stringify(body),
   });
 }
 
+/** POST /v1/sessions; resolves with the new session (throws unless it was accepted). */
+export async function postedSession(
+  scratch: ScratchStack,
+  body: object = {},
+  prefer?: string,
+): Promise<RunningSession> {
+  const res = await postSession(scratch, body, prefer);
+  if (res.status !== 202) throw new Error(`create session: ${res.status} ${await res.text()}`);
+  return (await res.json()) as RunningSession;
+}
+
 /** POST /v1/sessions; resolves with the new session's id (throws unless it was accepted). */
 export async function createSession(scratch: ScratchStack, body: object = {}): Promise<string> {
-  const res = await postSession(scratch, body);
-  if (res.status !== 202) throw new Error(`create session: ${res.status} ${await res.text()}`);
-  return ((await res.json()) as { id: string }).id;
+  return (await postedSession(scratch, body)).id;
 }
 
 /** Long-polls the session until it is RUNNING (throws when it ends otherwise). */
