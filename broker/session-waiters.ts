@@ -8,6 +8,7 @@ import type { Redis } from 'ioredis';
 import type { SessionRoutes } from '../core/redis/session-routes.ts';
 import type { SessionStatus } from '../core/domain/session-states.ts';
 
+/** A session on its way to RUNNING: what a waiting request waits out. */
 const STARTING = new Set<SessionStatus>(['QUEUED', 'PROVISIONING']);
 
 /** A waiting request re-reads the session at least this often, whatever Redis says. */

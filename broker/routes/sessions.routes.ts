@@ -21,7 +21,6 @@ import { preferredWaitSeconds } from '../prefer-wait.ts';
 
 const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,255}$/;
 const SessionList = pageOf(SessionResource);
-/** A session on its way to RUNNING: what a waiting GET waits out. */
 
 /** The request's Idempotency-Key; a missing or malformed one is a 400. */
 function idempotencyKeyOf(request: FastifyRequest): string {
