@@ -123,6 +123,9 @@ export async function attachCdpProxy(
     // A token is for one session: replaying it against another session's path is refused.
     if (claims.sessionId !== sessionId)
       return refuseUpgrade(socket, 'unauthorized', 'The token is not valid for this session', instance);
+    // The token names the workspace: its limits are read while the route is looked up.
+    const limitsRead = workspaceLimits(services.db, claims.workspaceId, limitDefaults(services.config));
+    limitsRead.catch(() => {}); // a refused connect does not look at them
     const route = await services.sessionRoutes.get(sessionId);
     if (!route || route.workspaceId !== claims.workspaceId) {
       const session = await getSession(services.db, sessionId);
@@ -139,7 +142,7 @@ export async function attachCdpProxy(
     }
     // The workspace's cap of CDP sockets per session, across replicas: counted first, then checked,
     // so racing connects can only be refused early, never let past it.
-    const limits = await workspaceLimits(services.db, route.workspaceId, limitDefaults(services.config));
+    const limits = await limitsRead;
     const open = await services.cdpConnections.connected(sessionId, proxyId);
     if (open > limits.cdpSocketsPerSession) {
       await services.cdpConnections.disconnected(sessionId, proxyId);
