@@ -10,12 +10,16 @@
  *   - `relay`: a bare Node TCP relay to the agent socket (net.createServer + pipe, in this process):
  *     the floor of one more user-space hop, to read the proxy's figure against.
  *
- *   node --import tsx load-tests/proxy-floor.ts [--round-trips 2000]     (DRIVER=local by default)
+ * and then, as Playwright's `connectOverCDP` starts, the time to open a WebSocket on each path (until
+ * `open`; each closed before the next), interleaved path by path.
+ *
+ *   node --import tsx load-tests/proxy-floor.ts [--round-trips 2000] [--opens 200]   (DRIVER=local by default)
  */
 import http from 'node:http';
 import net from 'node:net';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
+import WebSocket from 'ws';
 import { startScratchStack } from './scratch-stack.ts';
 import { CdpClient } from './harness/cdp-client.ts';
 import { startHeadlessShell } from './harness/bare-chromium.ts';
@@ -24,8 +28,29 @@ import { percentiles } from './stats.ts';
 import { agentWebSocket } from '../core/runtime/agent.client.ts';
 import { AGENT_BROWSER_PATH, agentTarget, type AgentTarget } from '../runtime-image/agent/protocol.ts';
 
-const { values } = parseArgs({ options: { 'round-trips': { type: 'string', default: '2000' } } });
+const { values } = parseArgs({
+  options: {
+    'round-trips': { type: 'string', default: '2000' },
+    opens: { type: 'string', default: '200' },
+  },
+});
 const N = Number(values['round-trips']);
+const OPENS = Number(values.opens);
+
+/** Opens a WebSocket to `url` and closes it; resolves with the time until it was open, in ms. */
+async function timeOpen(url: string, headers?: Record<string, string>): Promise<number> {
+  const t = performance.now();
+  const ws = new WebSocket(url, { headers });
+  await new Promise<void>((resolve, reject) => {
+    ws.once('open', () => resolve());
+    ws.once('error', reject);
+  });
+  const opened = performance.now() - t;
+  const closed = new Promise((resolve) => ws.once('close', resolve));
+  ws.close();
+  await closed;
+  return opened;
+}
 
 /** A bare relay on 127.0.0.1 to the agent's endpoint; resolves with its port. */
 async function bareRelay(agent: AgentTarget): Promise<net.Server> {
@@ -109,6 +134,25 @@ try {
   console.log(
     `the pod adds ${added('agent', 'bare')} over bare Chromium; the service in all ${added('proxy', 'bare')}`,
   );
+
+  const targets: Record<string, [string, Record<string, string>?]> = {
+    bare: [shell.wsUrl],
+    agent: [direct.url, direct.headers],
+    proxy: [session.connect_url],
+  };
+  if (clients.bridge && 'socketPath' in agent.endpoint)
+    targets.bridge = [await bridgeUrl(agent.endpoint.socketPath)];
+  const opens: Record<string, number[]> = Object.fromEntries(Object.keys(targets).map((k) => [k, []]));
+  for (let i = 0; i < OPENS + 10; i++)
+    for (const [k, [url, headers]] of Object.entries(targets)) {
+      const ms = await timeOpen(url, headers);
+      if (i >= 10) opens[k]!.push(ms);
+    }
+  console.log(`\nWebSocket opens, n = ${OPENS} per path after 10, interleaved (ms)`);
+  for (const [k, v] of Object.entries(opens)) {
+    const p = percentiles(v);
+    console.log(`${k.padEnd(6)} p50 ${p.p50.toFixed(2)}  p99 ${p.p99.toFixed(2)}`);
+  }
 } finally {
   await Promise.all(Object.values(clients).map((c) => c.close()));
   relay?.close();
