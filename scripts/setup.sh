@@ -28,6 +28,9 @@ command -v x11vnc >/dev/null 2>&1 || missing+=(x11vnc)
 # browser's own network namespace to the agent (docs/security.md, "The pod boundary").
 command -v bwrap >/dev/null 2>&1 || missing+=(bubblewrap)
 command -v socat >/dev/null 2>&1 || missing+=(socat)
+# The same bridges without a process per connection (runtime-image/agent/browser.sandbox.ts).
+{ command -v systemd-socket-activate && { [ -x /usr/lib/systemd/systemd-socket-proxyd ] ||
+  [ -x /lib/systemd/systemd-socket-proxyd ]; }; } >/dev/null 2>&1 || missing+=(systemd)
 if [ "${#missing[@]}" -gt 0 ]; then
   if [ "$(id -u)" -eq 0 ] && command -v apt-get >/dev/null 2>&1; then
     say "installing ${missing[*]} with apt-get"

@@ -185,6 +185,18 @@ describe('local driver and pod agent', { timeout: 60_000 }, () => {
     },
   );
 
+  it("the browser's DevTools bridge is a socket only the pod's own user may open", () => {
+    const agent = podProcessTree(h.podDir(pod.id)).find(({ pid }) =>
+      readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0')[0]?.endsWith('node'),
+    );
+    expect(agent).toBeDefined();
+    const socket = statSync(`/proc/${agent!.pid}/root/pod/bridge/devtools.sock`);
+    expect(socket.isSocket()).toBe(true);
+    // Connecting to a unix socket takes write permission on it: only its owner has that.
+    expect(socket.mode & 0o022).toBe(0);
+    expect(socket.uid).toBe(statSync(`/proc/${agent!.pid}`).uid);
+  });
+
   it("every symlink in the pod's /etc points into /usr, which the pod sees read-only", () => {
     const agent = podProcessTree(h.podDir(pod.id)).find(({ pid }) =>
       readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0')[0]?.endsWith('node'),
