@@ -54,12 +54,17 @@ describe('Chromium fails inside pods', () => {
     let i = 0;
     const done = traffic.run({ durationMs: 14_000, rate: 1, maxInFlight: 3, pick: () => kinds[i++ % 2]! });
     await sleep(4_000);
-    const warm = await eventually(
-      'a warm pod',
-      async () => (await h.deps.redis.lrange(`${h.ctx.name}:pool:${POOL}:warm`, 0, -1))[0],
-    );
+    // A warm pod and its browser found in one look: the traffic claims warm pods (and its releases
+    // delete them) all along, so a pod listed warm a moment ago may be gone.
+    const [warm, warmPid] = await eventually('a warm pod with its browser', async () => {
+      for (const id of await h.deps.redis.lrange(`${h.ctx.name}:pool:${POOL}:warm`, 0, -1)) {
+        const pid = chromiumPid(h, id);
+        if (pid !== undefined) return [id, pid] as const;
+      }
+      return undefined;
+    });
     const victimPod = await heldPodOf(h, victim);
-    const pids = [chromiumPid(h, victimPod), chromiumPid(h, warm)];
+    const pids = [chromiumPid(h, victimPod), warmPid];
     expect(
       pids.every((p) => p !== undefined),
       'Chromium found in both pods',
