@@ -77,6 +77,10 @@ describe('pod boundary: loopback, private and metadata addresses', () => {
           },
           { label: 'broker GET /metrics', url: `${broker}/metrics`, mode: 'cors' },
           { label: 'broker GET /v1/sessions', url: `${broker}/v1/sessions`, mode: 'cors' },
+          // Inside the browser's own network: its DevTools (what the bridge carries to the agent) and
+          // the egress bridge itself, asked for directly.
+          { label: 'bridge: own DevTools', url: 'http://127.0.0.1:9222/json/version', mode: 'cors' },
+          { label: 'bridge: egress', url: 'http://127.0.0.1:3128/', mode: 'cors' },
           { label: 'Postgres', url: 'http://127.0.0.1:5432/', method: 'POST', body: '\r\n', mode: 'no-cors' },
           {
             label: 'Redis SET',
@@ -107,6 +111,17 @@ describe('pod boundary: loopback, private and metadata addresses', () => {
           `${refused > 0 ? `REACHED: its CDP proxy refused ${refused} WebSocket(s)` : 'no WebSocket reached it'}; ` +
           (brokerReads.length > 0 ? `READ ${excerpt(brokerReads[0]!.read)}` : 'nothing readable'),
         safe: refused === 0 && brokerReads.length === 0,
+      });
+      const bridgeReads = report.fetches.filter((f) => f.label.startsWith('bridge') && f.read);
+      table.add({
+        attack: LOOPBACK,
+        vector: v.name,
+        target: "the browser's own DevTools (127.0.0.1:9222) and egress bridge (127.0.0.1:3128)",
+        outcome: bridgeReads.length > 0 ? `READ ${excerpt(bridgeReads[0]!.read)}` : 'nothing readable',
+        // A context A made with direct:// skips the egress proxy by A's own choice: there a page reads
+        // A's own browser's DevTools version (nothing of another session; its WebSocket still needs an
+        // allowed Origin). Judged for every other vector.
+        safe: v.name.includes('direct://') ? undefined : bridgeReads.length === 0,
       });
       const pg = report.fetches.find((f) => f.label === 'Postgres')!;
       table.add({
