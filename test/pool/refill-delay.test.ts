@@ -54,7 +54,8 @@ function fullPool(delayMs: number): FullPool {
     await eventually(
       'full passes fill the pool',
       async () => (await warmCount(stack)) === MIN_READY || (await stack.controller.reconcileNow(), false),
-      { everyMs: 500 },
+      // A busy CI machine (the suite's other files starting pods) can take longer than the default.
+      { everyMs: 500, timeoutMs: 90_000 },
     );
     pool.api = new ApiClient(stack.url, (await ctx.seedKey()).apiKey);
   });
