@@ -38,6 +38,12 @@ export interface AgentConfig {
    * (browser.sandbox.ts). The local driver's sandbox sets it; a Kubernetes Pod is its own network.
    */
   browserNetns: { bridgeDir: string } | undefined;
+  /**
+   * DEVTOOLS_PORT: Chromium's DevTools port on 127.0.0.1 outside a network namespace of its own; 0
+   * (the default) picks a free one. The runtime image sets a bad port (browser.sandbox.ts), which no
+   * page may fetch: a Pod's loopback is the Pod's own.
+   */
+  devtoolsPort: number;
 }
 
 function parseBool(name: string, raw: string | undefined, fallback: boolean, problems: string[]): boolean {
@@ -94,6 +100,9 @@ export function readAgentConfig(env: NodeJS.ProcessEnv): AgentConfig {
     problems,
   );
   const chromiumSandbox = parseBool('CHROMIUM_SANDBOX', env.CHROMIUM_SANDBOX, true, problems);
+  const devtoolsPort = Number(env.DEVTOOLS_PORT || '0');
+  if (!Number.isInteger(devtoolsPort) || devtoolsPort < 0 || devtoolsPort > 65535)
+    problems.push(`DEVTOOLS_PORT must be an integer 0..65535, got ${JSON.stringify(env.DEVTOOLS_PORT)}`);
   if (problems.length > 0) throw new Error(problems.join('\n'));
   return {
     // In Kubernetes the hostname is the Pod's name, a good default id.
@@ -110,5 +119,6 @@ export function readAgentConfig(env: NodeJS.ProcessEnv): AgentConfig {
     egress: { allow, allowPrivate },
     chromiumSandbox,
     browserNetns: netns && bridgeDir ? { bridgeDir } : undefined,
+    devtoolsPort,
   };
 }

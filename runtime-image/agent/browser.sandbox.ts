@@ -2,9 +2,9 @@
  * The browser's own network: on the local driver, Chromium (and everything it starts) runs in a
  * network namespace of its own (bubblewrap), where 127.0.0.1 is nobody's but its own. Its only ways
  * out are two unix-socket bridges in `bridgeDir`, both ends of which the agent controls:
- *   - egress: Chromium's proxy (127.0.0.1:3128 inside) -> `egress.sock` -> the agent's forwarding
+ *   - egress: Chromium's proxy (127.0.0.1:6667 inside) -> `egress.sock` -> the agent's forwarding
  *     proxy, which checks every target after DNS resolution (forward-proxy.ts, egress-policy.ts);
- *   - DevTools: `devtools.sock` -> Chromium's DevTools on 127.0.0.1:9222 inside, for the agent alone.
+ *   - DevTools: `devtools.sock` -> Chromium's DevTools on 127.0.0.1:6666 inside, for the agent alone.
  * Whatever a page or a CDP client does (a `direct://` proxy for a new context, WebRTC, a port scan),
  * no packet reaches the host's loopback, another pod, the control plane, or the network.
  * The namespace also gets its own pid space, and `hide` directories are emptied in its view (the
@@ -13,9 +13,16 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 
-/** Inside the browser's namespace: fixed, since nothing else lives there. */
-export const SANDBOX_DEVTOOLS_PORT = 9222;
-export const SANDBOX_PROXY_PORT = 3128;
+/**
+ * The ports inside the browser's network: fixed, since nothing else lives there, and both on the
+ * Fetch standard's list of bad ports (https://fetch.spec.whatwg.org/#bad-port). Chromium refuses a
+ * page's fetch, navigation and WebSocket to a bad port before it sends a byte, so no page reaches
+ * its own browser's DevTools or the egress bridge, not even in a context a CDP client made with
+ * `direct://` and universal network access. Chromium still listens on one and uses the other as its
+ * proxy. A Kubernetes Pod is a network of its own too: its image sets DEVTOOLS_PORT to the same port.
+ */
+export const SANDBOX_DEVTOOLS_PORT = 6666;
+export const SANDBOX_PROXY_PORT = 6667;
 
 export interface BrowserNetns {
   /** Where the bridge sockets live (visible to the agent and to the browser's namespace). */

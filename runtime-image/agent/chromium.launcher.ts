@@ -43,8 +43,10 @@ export interface LaunchOptions {
   proxyPort?: number;
   /** Chromium's own sandbox (namespaces + seccomp-bpf for renderers). Off only where it cannot run. */
   sandbox: boolean;
-  /** Run the browser in a network namespace of its own (browser.sandbox.ts); its proxy port is fixed. */
+  /** Run the browser in a network namespace of its own (browser.sandbox.ts); its ports are fixed. */
   netns?: BrowserNetns;
+  /** DevTools' port outside such a namespace (agent.config.ts DEVTOOLS_PORT); default 0, a free one. */
+  devtoolsPort?: number;
 }
 
 /**
@@ -76,7 +78,10 @@ export function browserEnv(opts: LaunchOptions, parent: NodeJS.ProcessEnv = proc
 const POD_MARKER = 'VENTUS_POD_DIR';
 
 export function chromiumArgs(
-  opts: Pick<LaunchOptions, 'executable' | 'headless' | 'userDataDir' | 'proxyPort' | 'sandbox' | 'netns'>,
+  opts: Pick<
+    LaunchOptions,
+    'executable' | 'headless' | 'userDataDir' | 'proxyPort' | 'sandbox' | 'netns' | 'devtoolsPort'
+  >,
 ): string[] {
   const args = [
     // The network is closed: without these Chromium keeps retrying Google services and floods it.
@@ -90,8 +95,9 @@ export function chromiumArgs(
     '--disable-dev-shm-usage', // /dev/shm is tiny in containers; shared memory there crashes renderers
     // No desktop keyring over D-Bus here: without this a headful Chromium may wait for one.
     '--password-store=basic',
-    // In its own network Chromium's port is fixed; else it picks a free one and prints it (see below).
-    `--remote-debugging-port=${opts.netns ? SANDBOX_DEVTOOLS_PORT : 0}`,
+    // In its own network Chromium's port is fixed, a bad port no page may fetch (browser.sandbox.ts);
+    // else the one configured, or a free one it picks and prints (see below).
+    `--remote-debugging-port=${opts.netns ? SANDBOX_DEVTOOLS_PORT : (opts.devtoolsPort ?? 0)}`,
     `--user-data-dir=${opts.userDataDir}`,
     // WebRTC may not send UDP around the proxy (it would bypass the egress check).
     '--force-webrtc-ip-handling-policy=disable_non_proxied_udp',

@@ -94,6 +94,7 @@ export async function startPodAgent(
       proxyPort,
       sandbox: config.chromiumSandbox,
       ...(netns && { netns }),
+      devtoolsPort: config.devtoolsPort,
       executable,
       headless: config.headless,
       userDataDir: config.userDataDir,

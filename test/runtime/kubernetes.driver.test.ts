@@ -68,6 +68,7 @@ describe('kubernetes driver', { timeout: 60_000 }, () => {
       USER_DATA_DIR: '/data/user-data',
       POD_ID: s.id,
       CHROMIUM_SANDBOX: 'false',
+      DEVTOOLS_PORT: '6666',
       VENTUS_EGRESS_ALLOW: '',
       VENTUS_EGRESS_ALLOW_PRIVATE: 'false',
     });

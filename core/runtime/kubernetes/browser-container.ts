@@ -14,6 +14,7 @@ import type {
   V1Volume,
 } from '@kubernetes/client-node';
 import { AGENT_SECRET_ENV, AGENT_SECRET_HEADER } from '../../../runtime-image/agent/protocol.ts';
+import { SANDBOX_DEVTOOLS_PORT } from '../../../runtime-image/agent/browser.sandbox.ts';
 import type { EgressPolicy } from '../../security/egress-policy.ts';
 
 export const DEFAULT_AGENT_PORT = 9222;
@@ -95,6 +96,8 @@ function agentEnv(o: BrowserContainerOptions): V1EnvVar[] {
     { name: 'USER_DATA_DIR', value: `${DATA_DIR}/user-data` },
     { name: 'SCRATCH_DIR', value: `${DATA_DIR}/scratch` },
     { name: 'CHROMIUM_SANDBOX', value: 'false' },
+    // A bad port: no page, not even one in a direct:// context, may fetch it (browser.sandbox.ts).
+    { name: 'DEVTOOLS_PORT', value: String(SANDBOX_DEVTOOLS_PORT) },
     { name: 'VENTUS_EGRESS_ALLOW', value: o.egress.allow.join(',') },
     { name: 'VENTUS_EGRESS_ALLOW_PRIVATE', value: String(o.egress.allowPrivate) },
     // Read by the kubelet from the Secret when it starts the container: never in the Pod object.

@@ -4,7 +4,9 @@
  * - the service's own port (broker and CDP proxy): GET /metrics and /v1/sessions, a WebSocket;
  * - Postgres (5432) and Redis (6379): a no-cors POST whose body carries a harmless Redis command that
  *   sets `ventus:attack:<random>`;
- * - a canary HTTP service of the test on 127.0.0.1, allow-listed nowhere.
+ * - a canary HTTP service of the test on 127.0.0.1, allow-listed nowhere;
+ * - inside the browser's own network: its DevTools and the egress bridge, on bad ports
+ *   (browser.sandbox.ts). Safe: no request leaves a page for them, in any context, and no tab reads them.
  * Private (10/8, 172.16/12, 192.168/16, 100.64/10) and metadata (169.254.169.254) addresses are
  * written too, but this workplace forbids sending them a packet: they run only when
  * VENTUS_ATTACK_PRIVATE_TARGETS=run and this run showed that every page request is checked (no
@@ -23,8 +25,24 @@ import { AttackTable, excerpt } from './attack-table.ts';
 import { standardVectors, type Vector } from './attack-vectors.ts';
 import { BoundaryStack, type AttackerPages } from './boundary-stack.ts';
 import type { AttackPlan } from './hostile-page.ts';
+import { SANDBOX_DEVTOOLS_PORT, SANDBOX_PROXY_PORT } from '../../../runtime-image/agent/browser.sandbox.ts';
 
 const LOOPBACK = '6 reach a loopback service';
+/** The ports in the browser's own network namespace, asked for by URL: read, and sent blind. */
+const bridgeFetches = [
+  {
+    label: 'bridge: own DevTools',
+    url: `http://127.0.0.1:${SANDBOX_DEVTOOLS_PORT}/json/version`,
+    mode: 'cors',
+  },
+  {
+    label: 'bridge: own DevTools, blind',
+    url: `http://127.0.0.1:${SANDBOX_DEVTOOLS_PORT}/json/list`,
+    mode: 'no-cors',
+  },
+  { label: 'bridge: egress', url: `http://127.0.0.1:${SANDBOX_PROXY_PORT}/`, mode: 'cors' },
+  { label: 'bridge: egress, blind', url: `http://127.0.0.1:${SANDBOX_PROXY_PORT}/x`, mode: 'no-cors' },
+] as const;
 const PRIVATE = '6 reach a private or metadata address';
 const PRIVATE_TARGETS = ['10.0.0.1', '172.16.0.1', '192.168.0.1', '100.64.0.1', '169.254.169.254'];
 /** What a cloud metadata service's answers hold. */
@@ -64,7 +82,8 @@ describe('pod boundary: loopback, private and metadata addresses', () => {
     for (const [i, v] of vectors.entries()) {
       const tag = `v${i}`;
       const plan: AttackPlan = {
-        ports: [s.stack.port],
+        // The control plane's port, and the browser's own DevTools port (a WebSocket straight at it).
+        ports: [s.stack.port, SANDBOX_DEVTOOLS_PORT],
         phases: ['devtools'],
         fetches: [
           { label: 'canary GET', url: `${s.canary.url}/${tag}/get`, mode: 'cors' },
@@ -78,9 +97,8 @@ describe('pod boundary: loopback, private and metadata addresses', () => {
           { label: 'broker GET /metrics', url: `${broker}/metrics`, mode: 'cors' },
           { label: 'broker GET /v1/sessions', url: `${broker}/v1/sessions`, mode: 'cors' },
           // Inside the browser's own network: its DevTools (what the bridge carries to the agent) and
-          // the egress bridge itself, asked for directly.
-          { label: 'bridge: own DevTools', url: 'http://127.0.0.1:9222/json/version', mode: 'cors' },
-          { label: 'bridge: egress', url: 'http://127.0.0.1:3128/', mode: 'cors' },
+          // the egress bridge itself, asked for directly: read, and sent blind.
+          ...bridgeFetches,
           { label: 'Postgres', url: 'http://127.0.0.1:5432/', method: 'POST', body: '\r\n', mode: 'no-cors' },
           {
             label: 'Redis SET',
@@ -112,16 +130,20 @@ describe('pod boundary: loopback, private and metadata addresses', () => {
           (brokerReads.length > 0 ? `READ ${excerpt(brokerReads[0]!.read)}` : 'nothing readable'),
         safe: refused === 0 && brokerReads.length === 0,
       });
-      const bridgeReads = report.fetches.filter((f) => f.label.startsWith('bridge') && f.read);
+      // Bad ports (browser.sandbox.ts): the browser refuses to send a page's request, whatever the
+      // context; even where a direct:// context would reach them (nothing else is in the way there).
+      const bridgeSent = report.fetches.filter((f) => f.label.startsWith('bridge') && (f.sent || f.read));
+      const devtoolsSocket = report.ports.find((p) => p.port === SANDBOX_DEVTOOLS_PORT);
       table.add({
         attack: LOOPBACK,
         vector: v.name,
-        target: "the browser's own DevTools (127.0.0.1:9222) and egress bridge (127.0.0.1:3128)",
-        outcome: bridgeReads.length > 0 ? `READ ${excerpt(bridgeReads[0]!.read)}` : 'nothing readable',
-        // A context A made with direct:// skips the egress proxy by A's own choice: there a page reads
-        // A's own browser's DevTools version (nothing of another session; its WebSocket still needs an
-        // allowed Origin). Judged for every other vector.
-        safe: v.name.includes('direct://') ? undefined : bridgeReads.length === 0,
+        target: `the browser's own DevTools (127.0.0.1:${SANDBOX_DEVTOOLS_PORT}: GET, no-cors GET, WebSocket) and egress bridge (127.0.0.1:${SANDBOX_PROXY_PORT})`,
+        outcome:
+          (bridgeSent.length > 0
+            ? `SENT ${bridgeSent.map((f) => `${f.label}${f.read ? `, read ${excerpt(f.read)}` : ''}`).join('; ')}`
+            : 'no request left the page') +
+          `; WebSocket ${devtoolsSocket?.opened ? 'OPENED' : `refused (${devtoolsSocket?.error})`}`,
+        safe: bridgeSent.length === 0 && devtoolsSocket !== undefined && !devtoolsSocket.opened,
       });
       const pg = report.fetches.find((f) => f.label === 'Postgres')!;
       table.add({
@@ -159,9 +181,20 @@ describe('pod boundary: loopback, private and metadata addresses', () => {
       ["A's CDP: tab + read", undefined],
       ["A's CDP: tab + read in direct://", pagesOfA.directContextId],
     ] as const) {
-      const urls = [`${s.canary.url}/tab/${name.length}`, `${broker}/metrics`, `${broker}/v1/sessions`];
+      const urls = [
+        `${s.canary.url}/tab/${name.length}`,
+        `${broker}/metrics`,
+        `${broker}/v1/sessions`,
+        ...bridgeFetches.map((f) => f.url),
+      ];
       for (const r of await pagesOfA.cdp.readInTabs(urls, contextId)) {
-        const reached = /canary reached|ventus_|api\.sessions\.ventus\.ai\/errors/.test(r.text ?? '');
+        // The bridges: the browser's version document, or the forwarding proxy's answer to a request
+        // that is not a proxy's (the egress bridge itself reached in direct://).
+        const reached = (
+          r.url.includes(':' + SANDBOX_DEVTOOLS_PORT) || r.url.includes(':' + SANDBOX_PROXY_PORT)
+            ? /webSocketDebuggerUrl|forward proxy needs/
+            : /canary reached|ventus_|api\.sessions\.ventus\.ai\/errors/
+        ).test(r.text ?? '');
         table.add({
           attack: LOOPBACK,
           vector: name,

@@ -6,7 +6,7 @@
  * Secret holds. A Pod whose Secret is missing stays Pending in CreateContainerConfigError (retried).
  *
  * What differs from a cluster, because every "container" shares this host: the agent listens on
- * 127.0.0.1 on a free port (AGENT_HOST and AGENT_PORT are overridden), reported as `status.podIP:
+ * 127.0.0.1 on a free port (AGENT_HOST, AGENT_PORT and DEVTOOLS_PORT are overridden), reported as `status.podIP:
  * 127.0.0.1` and the `ventus.io/agent-port` annotation; mounts are directories under the pod's dir.
  *
  * Status follows a real kubelet's: Pending (ContainerCreating) → Running and Ready once the
@@ -161,9 +161,11 @@ export class FakeKubelet {
     );
     const env = {
       ...containerEnv,
-      // All "pods" share this host: loopback, and a port of the agent's choosing.
+      // All "pods" share this host: loopback, and ports of the agent's and Chromium's choosing (in a
+      // cluster each Pod's loopback is its own, and its DEVTOOLS_PORT fixed).
       AGENT_HOST: '127.0.0.1',
       AGENT_PORT: '0',
+      DEVTOOLS_PORT: '0',
       // How podProcessTree and the harness find the container's processes.
       [POD_MARKER_VAR]: dir,
     };
