@@ -36,6 +36,8 @@ export interface AgentServerDeps {
   /** Checks the session's upstream proxy and routes traffic through it; resolves with a refusal, if any. */
   useProxy(proxy: NonNullable<PodSessionConfig['proxy']>): Promise<string | undefined>;
   proxyStatus(): ForwardProxyStatus;
+  /** Whether the browser's network path was warmed while the pod was warm (network.warmup.ts). */
+  networkWarm(): boolean;
   /** The session's recording (POST /recording/stop, GET /recording). */
   recording: PodRecording;
   relay: CdpRelay;
@@ -113,7 +115,7 @@ async function handle(deps: AgentServerDeps, req: IncomingMessage, res: ServerRe
   const path = (req.url ?? '/').split('?')[0];
   if (req.method === 'GET' && path === '/healthz') {
     const ok = (await deps.version()) !== undefined;
-    return send(res, ok ? 200 : 503, { ok });
+    return send(res, ok ? 200 : 503, { ok, networkWarm: deps.networkWarm() });
   }
   if (req.method === 'GET' && (path === '/json/version' || path === '/json/version/')) {
     const version = await deps.version();

@@ -27,6 +27,7 @@ import {
 } from './proxy-tunnel.util.ts';
 import type { EgressPolicy, EgressUse } from '../../core/security/egress-policy.ts';
 import { checkEgress, type EgressVerdict, type Resolve } from './egress.check.ts';
+import { WARMUP_URL } from './network.warmup.ts';
 
 /** A session's upstream proxy, as POST /session carries it. */
 export interface UpstreamProxySettings {
@@ -182,6 +183,8 @@ export class ForwardProxy {
   }
 
   private onRequest(req: IncomingMessage, res: ServerResponse): void {
+    // The agent's own warm-up (network.warmup.ts), answered here: no lookup, no egress, no upstream.
+    if (req.url === WARMUP_URL) return void res.writeHead(204, { 'cache-control': 'no-store' }).end();
     if (this.upstream) return this.forward(req, res, undefined);
     let target: URL;
     try {

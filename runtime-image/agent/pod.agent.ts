@@ -21,6 +21,7 @@ import { egressSocket, type BrowserNetns } from './browser.sandbox.ts';
 import { ForwardProxy } from './forward-proxy.ts';
 import { PodRecording } from './pod.recording.ts';
 import { SessionEmulator } from './session.emulator.ts';
+import { warmNetwork } from './network.warmup.ts';
 import { captureStorageState, restoreStorageState } from './storage-state.ts';
 import { startXvfb, type XvfbHandle } from './xvfb.launcher.ts';
 import { pageWindowSize } from './browser.window.ts';
@@ -169,6 +170,7 @@ async function serve(
   const captureStorage = () =>
     recording.hidePagesDuring(() => withBrowser((c) => captureStorageState(c, restoredOrigins)));
 
+  let networkWarm = false;
   const relay = new CdpRelay(() => (browserAlive ? { devtools, browserPath } : undefined), log);
   // The private TMPDIR (0700) holds x11vnc's socket: only the pod's user can reach it.
   // Headless: no desktop, so the live view is the page's screencast, served as VNC all the same.
@@ -184,6 +186,7 @@ async function serve(
     useProxy: (proxy) =>
       started.forwardProxy?.tryUpstream(proxy) ?? Promise.resolve('this pod has no forwarding proxy'),
     proxyStatus: () => started.forwardProxy?.status() ?? { mode: 'direct', lastError: null },
+    networkWarm: () => networkWarm,
     recording,
     relay,
     vnc,
@@ -225,8 +228,15 @@ async function serve(
     once(server, 'error').then(([err]) => Promise.reject(err as Error)),
   ]);
 
-  // While warm: a claim that comes before this is done waits for the same attach.
-  attachedEmulator().catch((err: Error) => log.warn({ err }, 'session emulator: attach while warm failed'));
+  // While warm: a claim that comes before this is done waits for the same attach. Then the network
+  // path is warmed (network.warmup.ts), off the claim's path: a claim does not wait for it.
+  attachedEmulator()
+    .catch((err: Error) => log.warn({ err }, 'session emulator: attach while warm failed'))
+    .then(() => withBrowser(warmNetwork))
+    .then(
+      (fetched) => (networkWarm = fetched),
+      (err: Error) => log.warn({ err }, 'network warm-up failed'),
+    );
   const port = config.socketPath ? 0 : (server.address() as AddressInfo).port;
   return { port, socket: config.socketPath, done, stop: () => stop(0) };
 }

@@ -9,6 +9,7 @@ import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseSessionConfig } from '../../runtime-image/agent/agent.server.ts';
 import { ForwardProxy, PROBE_TARGET } from '../../runtime-image/agent/forward-proxy.ts';
+import { WARMUP_HOST, WARMUP_URL } from '../../runtime-image/agent/network.warmup.ts';
 import { startAuthProxy, type AuthProxy } from '../support/auth-proxy.ts';
 import { serveLocalSite, type LocalSite } from '../support/local-page.ts';
 import { podId } from './driver.conformance.ts';
@@ -72,6 +73,30 @@ describe('ForwardProxy', () => {
       expect(res.body).toContain('Ventus test page');
       expect(await connectVia(port, new URL(site.url).host)).toBe(200);
       expect(upstream.seen).toHaveLength(0);
+    } finally {
+      proxy.close();
+    }
+  });
+
+  it("answers the agent's warm-up itself: no name lookup, no upstream, and nothing a page can tell", async () => {
+    const lookups: string[] = [];
+    const proxy = new ForwardProxy(log, policy(), async (host) => {
+      lookups.push(host);
+      throw new Error('no lookup expected');
+    });
+    const port = await proxy.listen();
+    try {
+      expect(await getVia(port, WARMUP_URL)).toEqual({ status: 204, body: '' });
+      expect(lookups).toEqual([]);
+      // Only that exact URL, whose path is the agent's secret: a page that tries the host (to tell a
+      // pod) makes an ordinary request, looked up and refused like any name that does not resolve.
+      expect((await getVia(port, `http://${WARMUP_HOST}/`)).status).toBe(403);
+      expect((await getVia(port, `${WARMUP_URL}x`)).status).toBe(403);
+      expect(lookups).toEqual([WARMUP_HOST, WARMUP_HOST]);
+      await proxy.useUpstream({ url: upstream.url, username: 'alice', password: PASSWORD });
+      const seen = upstream.seen.length;
+      expect(await getVia(port, WARMUP_URL)).toEqual({ status: 204, body: '' });
+      expect(upstream.seen).toHaveLength(seen);
     } finally {
       proxy.close();
     }

@@ -13,6 +13,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Pod } from '../../core/runtime/driver.ts';
 import { xvfbAvailable } from '../../core/runtime/local.driver.ts';
 import { CdpConnection } from '../../runtime-image/agent/cdp.client.ts';
+import { agentRequest } from '../../core/runtime/agent.client.ts';
+import { testAgentAccess } from '../support/agent-access.ts';
 import { eventually } from '../support/eventually.ts';
 import { podId } from './driver.conformance.ts';
 import { localHarness, type LocalHarness } from './local.harness.ts';
@@ -173,6 +175,37 @@ describe.each(modes)('session settings (headless=%s)', { timeout: 60_000 }, (hea
       try {
         const initial = browser.contexts()[0]!.pages()[0]!;
         expect(await initial.evaluate(measure)).toEqual({ w: 700, h: 500, ua: `${UA} warm` });
+      } finally {
+        await browser.close();
+      }
+    } finally {
+      await bridge.close();
+      await h.driver.deletePod(warm.id);
+    }
+  });
+
+  it('a warm pod warms its network path before the claim, and leaves its page as it was', async () => {
+    const warm = await h.driver.createPod({ id: podId('sess-net'), pool: 'p', headless });
+    const bridge = await openPodBridge(warm);
+    try {
+      // network.warmup.ts: the cookie store opened and one request through the egress path, no client.
+      await eventually('the agent warmed the network path while warm', async () => {
+        const res = await agentRequest(testAgentAccess, warm, '/healthz', { timeoutMs: 5_000 });
+        return (await res.json<{ networkWarm?: boolean }>()).networkWarm === true;
+      });
+      await h.driver.configureSession(warm, {});
+      const browser = await chromium.connectOverCDP(bridge.cdpUrl);
+      try {
+        const initial = browser.contexts()[0]!.pages()[0]!;
+        // Nothing of the warm-up for the session to see: no navigation, no timing entry, no cookie.
+        expect(
+          await initial.evaluate(() => ({
+            url: location.href,
+            history: history.length,
+            resources: performance.getEntriesByType('resource').length,
+          })),
+        ).toEqual({ url: 'about:blank', history: 1, resources: 0 });
+        expect(await browser.contexts()[0]!.cookies()).toEqual([]);
       } finally {
         await browser.close();
       }
