@@ -25,6 +25,7 @@ import { CdpClient } from './harness/cdp-client.ts';
 import { startHeadlessShell } from './harness/bare-chromium.ts';
 import { runningSession } from './harness/scratch-sessions.ts';
 import { percentiles } from './stats.ts';
+import { describeMachine, machine } from './harness/environment.ts';
 import { agentWebSocket } from '../core/runtime/agent.client.ts';
 import { AGENT_BROWSER_PATH, agentTarget, type AgentTarget } from '../runtime-image/agent/protocol.ts';
 
@@ -122,6 +123,7 @@ try {
       samples[k]!.push((performance.now() - t) * 1000);
     }
   const p50 = (k: string) => percentiles(samples[k]!).p50;
+  console.log(describeMachine(machine()));
   console.log(`Browser.getVersion round trips, n = ${N} per path, interleaved (µs)`);
   for (const [k, v] of Object.entries(samples)) {
     const p = percentiles(v);
