@@ -2,14 +2,15 @@
  * Warms the browser's network path while the pod is warm, so that a session's first page load does
  * not pay for it. A new profile opens its cookie store (an SQLite file) on the first request that
  * reads cookies, and Chromium sets up its proxy connection and network-stack objects, and the agent
- * its egress path, on the first request through them: together about 20 ms of the first `goto`
+ * its egress path, on the first request through them: together about 14 ms of the first `goto`
  * (docs/performance.md, "Ninth pass").
  *
- * While warm the agent reads the cookies (`Storage.getCookies`: nothing changes) and has the initial
- * page fetch WARMUP_URL, which the forwarding proxy answers itself (forward-proxy.ts): the request goes
- * the whole way through the egress bridge and back, and nothing leaves the pod. The page stays the
- * same about:blank (a fetch, not a navigation: no history entry), and its resource timing entry is
- * cleared after it.
+ * While warm the agent reads the cookies (`Storage.getCookies`: nothing changes) and loads WARMUP_URL
+ * in the initial page's network context (`Network.loadNetworkResource`, as DevTools loads a source
+ * map: the browser makes the request, no script runs in the page, which keeps its document, history
+ * and timing entries). The forwarding proxy answers that URL itself (forward-proxy.ts): the request
+ * goes the whole way through the egress bridge and back, and nothing leaves the pod. Running a script
+ * in the page instead would cost the warm pod 1 MiB more (its JavaScript context).
  */
 import { randomBytes } from 'node:crypto';
 import type { CdpConnection } from './cdp.client.ts';
@@ -23,20 +24,7 @@ export const WARMUP_HOST = 'warmup.ventus.invalid';
  */
 export const WARMUP_URL = `http://${WARMUP_HOST}/${randomBytes(16).toString('hex')}`;
 
-/**
- * The page's script: fetch, then clear the resource timing entry once the browser has recorded it
- * (after the fetch settles, so the observer says when). Resolves true once the request went.
- */
-const FETCH = `new Promise((resolve) => {
-  const done = (went) => { seen.disconnect(); clearTimeout(timer); performance.clearResourceTimings(); resolve(went); };
-  const seen = new PerformanceObserver(() => done(true));
-  seen.observe({ type: 'resource' });
-  const timer = setTimeout(() => done(false), 5000);
-  fetch(${JSON.stringify(WARMUP_URL)}, { mode: 'no-cors', cache: 'no-store', credentials: 'include' })
-    .catch(() => done(false));
-})`;
-
-/** Reads the cookies and fetches WARMUP_URL from the first page; resolves with whether the fetch went. */
+/** Reads the cookies and loads WARMUP_URL for the first page; resolves with whether the load went. */
 export async function warmNetwork(cdp: CdpConnection): Promise<boolean> {
   await cdp.send('Storage.getCookies');
   const { targetInfos } = await cdp.send<{ targetInfos: { targetId: string; type: string }[] }>(
@@ -49,12 +37,13 @@ export async function warmNetwork(cdp: CdpConnection): Promise<boolean> {
     flatten: true,
   });
   try {
-    const { result } = await cdp.send<{ result: { value?: unknown } }>(
-      'Runtime.evaluate',
-      { expression: FETCH, awaitPromise: true, returnByValue: true },
+    const { resource } = await cdp.send<{ resource: { success: boolean } }>(
+      'Network.loadNetworkResource',
+      // A page's main frame has its target's id.
+      { frameId: page.targetId, url: WARMUP_URL, options: { disableCache: true, includeCredentials: true } },
       sessionId,
     );
-    return result.value === true;
+    return resource.success;
   } finally {
     await cdp.send('Target.detachFromTarget', { sessionId }).catch(() => undefined);
   }
