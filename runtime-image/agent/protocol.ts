@@ -6,7 +6,8 @@
  *
  * Routes (every one requires `AGENT_SECRET_HEADER`; any request or upgrade with an `Origin` header is
  * refused with 403, because only a browser sends one and no browser is a legitimate caller):
- *   GET  /healthz             200 {ok:true} while the browser answers, else 503
+ *   GET  /healthz             200 {ok:true, networkWarm} while the browser answers, else 503;
+ *                             networkWarm: its network path was warmed while warm (network.warmup.ts)
  *   GET  /json/version        Chromium's version document, its webSocketDebuggerUrl pointing here
  *   POST /session             the claim: PodSessionConfig; closes every CDP and VNC connection open
  *                             before it; 204, 200 {restored}, 400, or 422 {error} (refused settings)

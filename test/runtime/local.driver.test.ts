@@ -80,7 +80,7 @@ describe('local driver and pod agent', { timeout: 60_000 }, () => {
   it('opens only for its own secret, never for a browser (Origin), and relays only its browser', async () => {
     const health = await agentRequest(testAgentAccess, pod, '/healthz', { timeoutMs: 5_000 });
     expect(health.status).toBe(200);
-    expect(await health.json()).toEqual({ ok: true });
+    expect(await health.json()).toEqual({ ok: true, networkWarm: expect.any(Boolean) as boolean });
     const socketPath = join(h.driver.rootOf(pod.id), 'run', 'agent.sock');
     const other = testAgentAccess.secretFor('another-pod');
     const mine = testAgentAccess.secretFor(pod.id);
