@@ -22,13 +22,14 @@ export interface RunEnvironment {
 
 export function machine(): RunEnvironment['machine'] {
   const cpus = os.cpus();
+  const idle = cpuidleState();
   return {
     cores: cpus.length,
     model: cpus[0]?.model.trim() ?? 'unknown',
     memoryGiB: Math.round(os.totalmem() / 2 ** 30),
     platform: `${os.platform()} ${os.release()} ${os.arch()}`,
     node: process.version,
-    ...(cpuidleState() && { idle: cpuidleState() }),
+    ...(idle && { idle }),
   };
 }
 
