@@ -229,7 +229,8 @@ async function serve(
   ]);
 
   // While warm: a claim that comes before this is done waits for the same attach. Then the network
-  // path is warmed (network.warmup.ts), off the claim's path: a claim does not wait for it.
+  // path is warmed (network.warmup.ts), off the claim's path: a claim does not wait for it. On a
+  // connection of its own: the emulator's auto-attaches, and would drop a second session on the page.
   attachedEmulator()
     .catch((err: Error) => log.warn({ err }, 'session emulator: attach while warm failed'))
     .then(() => withBrowser(warmNetwork))

@@ -38,6 +38,15 @@ import { browserPid, localHarness, podProcesses, type LocalHarness } from './loc
 describeDriverConformance('local, headless', () => localHarness(true));
 // Headful conformance is in local-headful.driver.test.ts: a separate file runs in a parallel fork.
 
+/** A pod's agent (its Node process); its `/proc/<pid>/root` is the pod's filesystem as the pod sees it. */
+function agentOf(podDir: string): { pid: number } {
+  const agent = podProcessTree(podDir).find(({ pid }) =>
+    readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0')[0]?.endsWith('node'),
+  );
+  expect(agent, `the agent of ${podDir}`).toBeDefined();
+  return agent!;
+}
+
 function localtimeLinksIntoUsr(): boolean {
   const host = lstatSync('/etc/localtime', { throwIfNoEntry: false });
   return !!host?.isSymbolicLink() && realpathSync('/etc/localtime').startsWith('/usr/');
@@ -174,35 +183,26 @@ describe('local driver and pod agent', { timeout: 60_000 }, () => {
   it.skipIf(!localtimeLinksIntoUsr())(
     "the pod's /etc/localtime is the host's symlink, not a copy (ICU names the zone without a search)",
     () => {
-      const agent = podProcessTree(h.podDir(pod.id)).find(({ pid }) =>
-        readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0')[0]?.endsWith('node'),
-      );
-      expect(agent).toBeDefined();
+      const agent = agentOf(h.podDir(pod.id));
       // As the pod sees it: /proc/<pid>/root is the sandbox's root.
-      const inPod = `/proc/${agent!.pid}/root/etc/localtime`;
+      const inPod = `/proc/${agent.pid}/root/etc/localtime`;
       expect(lstatSync(inPod).isSymbolicLink()).toBe(true);
       expect(readlinkSync(inPod)).toBe(readlinkSync('/etc/localtime'));
     },
   );
 
   it("the browser's DevTools bridge is a socket only the pod's own user may open", () => {
-    const agent = podProcessTree(h.podDir(pod.id)).find(({ pid }) =>
-      readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0')[0]?.endsWith('node'),
-    );
-    expect(agent).toBeDefined();
-    const socket = statSync(`/proc/${agent!.pid}/root/pod/bridge/devtools.sock`);
+    const agent = agentOf(h.podDir(pod.id));
+    const socket = statSync(`/proc/${agent.pid}/root/pod/bridge/devtools.sock`);
     expect(socket.isSocket()).toBe(true);
     // Connecting to a unix socket takes write permission on it: only its owner has that.
     expect(socket.mode & 0o022).toBe(0);
-    expect(socket.uid).toBe(statSync(`/proc/${agent!.pid}`).uid);
+    expect(socket.uid).toBe(statSync(`/proc/${agent.pid}`).uid);
   });
 
   it("every symlink in the pod's /etc points into /usr, which the pod sees read-only", () => {
-    const agent = podProcessTree(h.podDir(pod.id)).find(({ pid }) =>
-      readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0')[0]?.endsWith('node'),
-    );
-    expect(agent).toBeDefined();
-    const etc = `/proc/${agent!.pid}/root/etc`;
+    const agent = agentOf(h.podDir(pod.id));
+    const etc = `/proc/${agent.pid}/root/etc`;
     const links = readdirSync(etc).filter((name) => lstatSync(join(etc, name)).isSymbolicLink());
     // As the pod resolves them: relative to its own /etc.
     const outside = links
@@ -214,11 +214,7 @@ describe('local driver and pod agent', { timeout: 60_000 }, () => {
   it('agent alone on SIGTERM: stops the browser, wipes the user-data-dir, exits', async () => {
     const victim = await h.driver.createPod({ id: podId('sigterm'), pool: 'p1', headless: true });
     const dir = h.podDir(victim.id);
-    const agentPid = podProcesses(dir).find((pid) =>
-      readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0')[0]?.endsWith('node'),
-    );
-    expect(agentPid).toBeDefined();
-    process.kill(agentPid!, 'SIGTERM'); // the agent only, not its group or sandbox
+    process.kill(agentOf(dir).pid, 'SIGTERM'); // the agent only, not its group or sandbox
     expect(await eventually(() => podProcesses(dir).length === 0, 5_000)).toBe(true);
     expect(existsSync(join(h.driver.rootOf(victim.id), 'user-data'))).toBe(false);
     expect(await h.driver.getPod(victim.id)).toMatchObject({ alive: false });
