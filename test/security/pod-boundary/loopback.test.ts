@@ -26,6 +26,7 @@ import { standardVectors, type Vector } from './attack-vectors.ts';
 import { BoundaryStack, type AttackerPages } from './boundary-stack.ts';
 import type { AttackPlan } from './hostile-page.ts';
 import { SANDBOX_DEVTOOLS_PORT, SANDBOX_PROXY_PORT } from '../../../runtime-image/agent/browser.sandbox.ts';
+import { WARMUP_HOST } from '../../../runtime-image/agent/network.warmup.ts';
 
 const LOOPBACK = '6 reach a loopback service';
 /** The ports in the browser's own network namespace, asked for by URL: read, and sent blind. */
@@ -203,6 +204,22 @@ describe('pod boundary: loopback, private and metadata addresses', () => {
           safe: !reached,
         });
       }
+    }
+    // The one URL the agent answers itself (network.warmup.ts) has a path no page knows: A's CDP,
+    // reading tabs through the forwarding proxy, tries the host and a guess. Both must be refused by
+    // the egress check like any name that does not resolve, never answered (204, an empty page).
+    for (const r of await pagesOfA.cdp.readInTabs([
+      `http://${WARMUP_HOST}/`,
+      `http://${WARMUP_HOST}/warmup`,
+    ])) {
+      const refused = /may not reach/.test(r.text ?? '');
+      table.add({
+        attack: LOOPBACK,
+        vector: "A's CDP: tab + read",
+        target: `${r.url} (the agent's warm-up host, guessed)`,
+        outcome: refused ? `refused: ${excerpt(r.text, 80)}` : `ANSWERED: ${excerpt(r.text ?? r.error, 80)}`,
+        safe: refused,
+      });
     }
   }, 600_000);
 
