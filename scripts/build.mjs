@@ -4,7 +4,8 @@
 //
 //   dist/broker.mjs, workers.mjs, pool-controller.mjs, proxy.mjs, cli.mjs (`ventus`, `ventus up`)
 //     their shared code in dist/chunk-*.mjs; npm packages stay imports, node_modules supplies them.
-//   dist/pod-agent.mjs  the pod agent, self-contained, for a local driver without the agent sources.
+//   dist/pod-agent.mjs, pod-launcher.mjs  the pod agent and the local driver's pod launcher,
+//                       self-contained, for a local driver without their sources.
 //   dist/build.json     the sources the programs were built from: bin/ventus.js runs dist/cli.mjs
 //                       only when none of them is newer.
 import { build } from 'esbuild';
@@ -14,6 +15,12 @@ import { fileURLToPath } from 'node:url';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const OUT = path.join(ROOT, 'dist');
+
+/** Self-contained helpers the local driver starts with plain `node`, for where their sources are not. */
+const HELPERS = {
+  'pod-agent': 'runtime-image/agent/main.ts',
+  'pod-launcher': 'core/runtime/pod-launcher/launcher.main.ts',
+};
 
 const PROGRAMS = {
   broker: 'broker/main.ts',
@@ -83,22 +90,24 @@ const [programs] = await Promise.all([
     plugins: [sourceUrls],
     logLevel: 'warning',
   }),
-  // The settings of core/runtime/node-bundle.ts, where the local driver bundles the agent from its
-  // sources; test/charts/control-plane-build.test.ts checks that both give the same file.
-  build({
-    absWorkingDir: ROOT,
-    entryPoints: ['runtime-image/agent/main.ts'],
-    outfile: path.join(OUT, 'pod-agent.mjs'),
-    bundle: true,
-    platform: 'node',
-    format: 'esm',
-    target: 'node20',
-    external: ['bufferutil', 'utf-8-validate'],
-    banner: {
-      js: "import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);",
-    },
-    logLevel: 'warning',
-  }),
+  // The settings of core/runtime/node-bundle.ts, where the local driver bundles these from their
+  // sources; test/charts/control-plane-build.test.ts checks that both give the same files.
+  ...Object.entries(HELPERS).map(([out, main]) =>
+    build({
+      absWorkingDir: ROOT,
+      entryPoints: [main],
+      outfile: path.join(OUT, `${out}.mjs`),
+      bundle: true,
+      platform: 'node',
+      format: 'esm',
+      target: 'node20',
+      external: ['bufferutil', 'utf-8-validate'],
+      banner: {
+        js: "import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);",
+      },
+      logLevel: 'warning',
+    }),
+  ),
 ]);
 
 // This script as well: new build settings make dist/ stale too.
@@ -108,5 +117,5 @@ await writeFile(
   `${JSON.stringify({ programs: PROGRAMS, sources }, null, 2)}\n`,
 );
 process.stderr.write(
-  `build: dist/ (${Object.keys(PROGRAMS).join(', ')}, pod-agent) in ${Math.round(performance.now() - started)} ms\n`,
+  `build: dist/ (${[...Object.keys(PROGRAMS), ...Object.keys(HELPERS)].join(', ')}) in ${Math.round(performance.now() - started)} ms\n`,
 );

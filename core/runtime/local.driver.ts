@@ -8,15 +8,13 @@
  * deletes the same pods.
  */
 import { assertRunsKind } from './runtime-kinds.ts';
-import { spawn, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { closeSync, openSync } from 'node:fs';
 import { mkdir, readFile, readdir, rm, stat } from 'node:fs/promises';
 import path, { join, resolve } from 'node:path';
-import { createInterface } from 'node:readline';
 import { postSessionConfig } from './pod-control.client.ts';
 import { agentAnswersOk, type PodAgentAccess } from './agent.client.ts';
 import { PodCreations } from './pod-creations.ts';
+import { PodLauncher, type LaunchedPod } from './pod-launcher/pod-launcher.ts';
 import type { Pod, PodSessionConfig, PodSpec, PodStatus, RestoredCounts, RuntimeDriver } from './driver.ts';
 import { podAgentBundle } from './pod-agent-bundle.ts';
 import { POD_MARKER_VAR, isPodProcessAlive, stopPodProcesses } from './pod-processes.util.ts';
@@ -75,6 +73,7 @@ export class LocalDriver implements RuntimeDriver {
   private readonly rootBase: string;
   private readonly readyTimeoutMs: number;
   private readonly creations = new PodCreations();
+  private readonly launcher: PodLauncher;
   private sandboxProblem: string | undefined;
 
   constructor(private readonly options: LocalDriverOptions) {
@@ -83,6 +82,7 @@ export class LocalDriver implements RuntimeDriver {
     const stackHash = createHash('sha256').update(this.stateDir).digest('hex').slice(0, 16);
     this.rootBase = resolve(options.rootBase ?? path.join('/var/lib/ventus/pods', stackHash));
     this.readyTimeoutMs = options.readyTimeoutMs ?? 20_000;
+    this.launcher = new PodLauncher(this.bundleDir);
   }
 
   async createPod(spec: PodSpec, signal?: AbortSignal): Promise<Pod> {
@@ -107,50 +107,44 @@ export class LocalDriver implements RuntimeDriver {
       { rootBase: this.rootBase, bundle: podAgentBundle(this.bundleDir), niceness: this.options.niceness },
       this.agentEnv(spec, dir),
     );
-    const logFd = openSync(join(dir, 'agent.log'), 'a', 0o600);
-    let child: ChildProcess;
-    try {
-      const [command, ...args] = sandbox.command;
-      child = spawn(command!, args, {
-        // Own process group: the sandbox and everything in it die together.
-        detached: true,
-        stdio: ['ignore', 'pipe', logFd],
-        // bubblewrap's own environment: the marker (how deletePod finds the pod's processes) and PATH.
-        env: { PATH: '/usr/bin:/bin', [POD_MARKER_VAR]: dir },
-        ...(sandbox.uid !== undefined && { uid: sandbox.uid, gid: sandbox.uid }),
-      });
-    } finally {
-      closeSync(logFd);
-    }
+    const [command, ...args] = sandbox.command;
+    let launched: LaunchedPod | undefined;
     const record: PodRecord = {
       id: spec.id,
       pool: spec.pool,
-      pid: child.pid ?? 0,
+      pid: 0,
       socket: '',
       root: sandbox.root,
       createdAt: new Date().toISOString(),
       headless: spec.headless,
     };
-    // Listening from the spawn on: an agent that dies (or answers) while the record is written is seen.
-    const ready = this.waitForReady(child, signal);
-    ready.catch(() => undefined); // awaited below; a failure while the record is written is not unhandled
     try {
-      // Written before readiness so that, if this process dies now, the pod can still be found and deleted.
-      if (child.pid !== undefined) await writePodRecord(dir, record);
-      await ready;
+      // Written before the launch: if this process dies from here on, the pod can be found (by its
+      // marker, pod-processes.util.ts) and deleted.
+      await writePodRecord(dir, record);
+      // Started by the launcher, not forked from this process (pod-launcher/launcher.main.ts).
+      launched = await this.launcher.launch({
+        command: command!,
+        args,
+        // bubblewrap's own environment: the marker (how deletePod finds the pod's processes) and PATH.
+        env: { PATH: '/usr/bin:/bin', [POD_MARKER_VAR]: dir },
+        ...(sandbox.uid !== undefined && { uid: sandbox.uid, gid: sandbox.uid }),
+        logFile: join(dir, 'agent.log'),
+      });
+      record.pid = launched.pid;
+      await this.waitForReady(launched, signal);
       record.socket = sandbox.socket;
       await writePodRecord(dir, record);
     } catch (err) {
+      launched?.letGo();
       const log = await readFile(join(dir, 'agent.log'), 'utf8').catch(() => '');
-      await stopPodProcesses(dir, child.pid, 500);
+      await stopPodProcesses(dir, launched?.pid, 500);
       await this.removeDirs(dir, sandbox.root);
       if (signal.aborted) throw signal.reason;
       const reason = err instanceof Error ? err.message : String(err);
       throw new Error(`pod ${spec.id} failed to start: ${reason}\n${log.slice(-2_000)}`, { cause: err });
     }
-    // The pod outlives this process: let neither the child nor its stdout pipe hold the event loop.
-    child.stdout?.destroy();
-    child.unref();
+    launched.letGo();
     return this.toPod(record);
   }
 
@@ -200,6 +194,7 @@ export class LocalDriver implements RuntimeDriver {
    */
   async close(): Promise<void> {
     await this.creations.abortAll(new Error('driver closed'));
+    this.launcher.close();
   }
 
   /**
@@ -265,40 +260,35 @@ export class LocalDriver implements RuntimeDriver {
     };
   }
 
-  private waitForReady(child: ChildProcess, signal: AbortSignal): Promise<AgentReadyLine> {
-    return new Promise<AgentReadyLine>((resolve, reject) => {
-      const lines = createInterface({ input: child.stdout! });
-      const finish = (err: Error | undefined, ready?: AgentReadyLine): void => {
-        clearTimeout(timer);
-        signal.removeEventListener('abort', onAbort);
-        child.off('exit', onExit);
-        child.off('error', onError);
-        lines.close();
-        if (err) reject(err);
-        else resolve(ready!);
-      };
-      const timer = setTimeout(
-        () => finish(new Error(`agent not ready within ${this.readyTimeoutMs} ms`)),
+  private waitForReady(pod: LaunchedPod, signal: AbortSignal): Promise<AgentReadyLine> {
+    let timer: NodeJS.Timeout | undefined;
+    let onAbort: (() => void) | undefined;
+    const failed = new Promise<never>((_, reject) => {
+      timer = setTimeout(
+        () => reject(new Error(`agent not ready within ${this.readyTimeoutMs} ms`)),
         this.readyTimeoutMs,
       );
-      const onAbort = (): void => finish(new Error('aborted'));
-      const onExit = (code: number | null, sig: string | null): void =>
-        finish(new Error(`agent exited before ready (code ${code}, signal ${sig})`));
-      const onError = (err: Error): void => finish(err);
+      onAbort = () => reject(new Error('aborted'));
       signal.addEventListener('abort', onAbort, { once: true });
-      if (signal.aborted) onAbort(); // aborted before we listened (e.g. close() during spawn)
-      child.once('exit', onExit);
-      child.once('error', onError);
-      lines.once('line', (line) => {
-        try {
-          const parsed = JSON.parse(line) as Partial<AgentReadyLine>;
-          if (parsed.ready === true && parsed.socket === IN_POD.socket)
-            return finish(undefined, parsed as AgentReadyLine);
-        } catch {
-          // fall through
-        }
-        finish(new Error(`unexpected agent output: ${line.slice(0, 200)}`));
-      });
+      if (signal.aborted) onAbort(); // aborted before we listened (e.g. close() during the launch)
+      pod.exited.then(
+        ({ code, signal: sig }) =>
+          reject(new Error(`agent exited before ready (code ${code}, signal ${sig})`)),
+        reject,
+      );
+    });
+    const ready = pod.firstLine.then((line) => {
+      try {
+        const parsed = JSON.parse(line) as Partial<AgentReadyLine>;
+        if (parsed.ready === true && parsed.socket === IN_POD.socket) return parsed as AgentReadyLine;
+      } catch {
+        // fall through
+      }
+      throw new Error(`unexpected agent output: ${line.slice(0, 200)}`);
+    });
+    return Promise.race([ready, failed]).finally(() => {
+      clearTimeout(timer);
+      signal.removeEventListener('abort', onAbort!);
     });
   }
 }

@@ -11,6 +11,7 @@
 import { createHash } from 'node:crypto';
 import {
   chmodSync,
+  existsSync,
   lstatSync,
   mkdirSync,
   readdirSync,
@@ -133,6 +134,17 @@ export function prebuiltBundleFile(prebuilt: string, name: string, bundleDir: st
   }
   assertPrivate(file, 'the bundle');
   return file;
+}
+
+/**
+ * The checked bundle of `spec` in `bundleDir`: bundled from its sources when they are here (a
+ * checkout, built or not), else the copy `npm run build` made (`prebuilt`, in dist/).
+ */
+export function checkedBundle(spec: BundleSpec, prebuilt: string, bundleDir: string): string {
+  if (existsSync(spec.main)) return bundleFile(spec, bundleDir);
+  if (!existsSync(prebuilt))
+    throw new Error(`${spec.name}: neither its sources (${spec.main}) nor ${prebuilt} (npm run build)`);
+  return prebuiltBundleFile(prebuilt, spec.name, bundleDir);
 }
 
 /** `[node, ...args]` that run `spec`: its checked bundle, or the entry through tsx if bundling fails. */

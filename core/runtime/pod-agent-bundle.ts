@@ -1,8 +1,7 @@
 /** The pod agent as one plain JavaScript file (see node-bundle.ts): pods start it with plain `node`. */
-import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { bundleFile, prebuiltBundleFile, type BundleSpec } from './node-bundle.ts';
+import { checkedBundle, type BundleSpec } from './node-bundle.ts';
 
 const AGENT_DIR = fileURLToPath(new URL('../../runtime-image/agent/', import.meta.url));
 const CORE_DIR = fileURLToPath(new URL('../', import.meta.url));
@@ -20,9 +19,4 @@ const AGENT: BundleSpec = {
  * The checked agent bundle in `bundleDir` (`<dataDir>/bundles`): bundled from the sources as they are
  * when they are here (a checkout, built or not), else the one `npm run build` made.
  */
-export function podAgentBundle(bundleDir: string): string {
-  if (existsSync(AGENT.main)) return bundleFile(AGENT, bundleDir);
-  if (!existsSync(PREBUILT))
-    throw new Error(`the pod agent: neither its sources (${AGENT_DIR}) nor ${PREBUILT} (npm run build)`);
-  return prebuiltBundleFile(PREBUILT, AGENT.name, bundleDir);
-}
+export const podAgentBundle = (bundleDir: string): string => checkedBundle(AGENT, PREBUILT, bundleDir);

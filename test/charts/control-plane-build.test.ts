@@ -28,6 +28,7 @@ import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { prebuiltBundleFile } from '../../core/runtime/node-bundle.ts';
 import { podAgentBundle } from '../../core/runtime/pod-agent-bundle.ts';
+import { podLauncherBundle } from '../../core/runtime/pod-launcher/launcher.bundle.ts';
 import { dockerStages, type DockerStage } from '../support/dockerfile.ts';
 import { adminDatabaseUrl, redisUrl } from '../support/env.ts';
 import { eventually } from '../support/eventually.ts';
@@ -148,7 +149,14 @@ describe('the control-plane image, laid out and run', () => {
 
   it('holds the built programs and the files they read, and no TypeScript', () => {
     const files = filesUnder(app).map((f) => path.relative(app, f));
-    expect(files).toEqual(expect.arrayContaining(['dist/broker.mjs', 'dist/cli.mjs', 'dist/pod-agent.mjs']));
+    expect(files).toEqual(
+      expect.arrayContaining([
+        'dist/broker.mjs',
+        'dist/cli.mjs',
+        'dist/pod-agent.mjs',
+        'dist/pod-launcher.mjs',
+      ]),
+    );
     expect(files.filter((f) => f.endsWith('.ts'))).toEqual([]);
     expect(readdirSync(path.join(app, 'node_modules'))).not.toContain('tsx');
   });
@@ -211,17 +219,23 @@ describe('the control-plane image, laid out and run', () => {
     }
   });
 
-  it('ships the pod agent the local driver builds from the sources, and installs it where there are none', () => {
-    // The layout's node_modules is a link to the checkout's: esbuild names its files by their path.
-    const linked = `${path.relative(path.join(work, 'src'), ROOT)}/node_modules/`;
-    const prebuilt = path.join(app, 'dist/pod-agent.mjs');
-    const shipped = readFileSync(prebuilt, 'utf8');
-    const fromSources = podAgentBundle(path.join(work, 'bundles'));
-    expect(shipped.replaceAll(linked, 'node_modules/')).toBe(readFileSync(fromSources, 'utf8'));
-    // Without the sources (pod-agent-bundle.ts): a private copy, checked like a bundle built here.
-    const installed = prebuiltBundleFile(prebuilt, 'pod-agent', path.join(work, 'image-bundles'));
-    expect(readFileSync(installed, 'utf8')).toBe(shipped);
-    expect(path.basename(installed)).toMatch(/^pod-agent-[0-9a-f]{32}\.mjs$/);
-    expect(statSync(path.dirname(installed)).mode & 0o777).toBe(0o700);
-  });
+  it.each([
+    ['pod-agent', podAgentBundle],
+    ['pod-launcher', podLauncherBundle],
+  ])(
+    'ships the %s the local driver builds from the sources, and installs it where there are none',
+    (name, bundle) => {
+      // The layout's node_modules is a link to the checkout's: esbuild names its files by their path.
+      const linked = `${path.relative(path.join(work, 'src'), ROOT)}/node_modules/`;
+      const prebuilt = path.join(app, `dist/${name}.mjs`);
+      const shipped = readFileSync(prebuilt, 'utf8');
+      const fromSources = bundle(path.join(work, 'bundles'));
+      expect(shipped.replaceAll(linked, 'node_modules/')).toBe(readFileSync(fromSources, 'utf8'));
+      // Without the sources (node-bundle.ts, checkedBundle): a private copy, checked like a bundle built here.
+      const installed = prebuiltBundleFile(prebuilt, name, path.join(work, 'image-bundles'));
+      expect(readFileSync(installed, 'utf8')).toBe(shipped);
+      expect(path.basename(installed)).toMatch(new RegExp(`^${name}-[0-9a-f]{32}\\.mjs$`));
+      expect(statSync(path.dirname(installed)).mode & 0o777).toBe(0o700);
+    },
+  );
 });

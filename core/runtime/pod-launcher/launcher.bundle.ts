@@ -1,0 +1,14 @@
+/** The pod launcher (launcher.main.ts) as one plain JavaScript file (see ../node-bundle.ts). */
+import { fileURLToPath } from 'node:url';
+import { checkedBundle, type BundleSpec } from '../node-bundle.ts';
+
+const LAUNCHER: BundleSpec = {
+  main: fileURLToPath(new URL('./launcher.main.ts', import.meta.url)),
+  sourceDirs: [fileURLToPath(new URL('./', import.meta.url))],
+  name: 'pod-launcher',
+};
+/** `npm run build`'s copy (scripts/build.mjs), for where the sources are not. */
+const PREBUILT = fileURLToPath(new URL('../../../dist/pod-launcher.mjs', import.meta.url));
+
+/** The checked launcher bundle in `bundleDir`. */
+export const podLauncherBundle = (bundleDir: string): string => checkedBundle(LAUNCHER, PREBUILT, bundleDir);

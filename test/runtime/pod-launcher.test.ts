@@ -1,0 +1,94 @@
+/**
+ * The local driver's pod launcher: pods are forked from it, never from the service (a fork of the
+ * service blocked its event loop per pod start), it holds none of the service's environment, a
+ * launcher that dies fails the creations in flight without leaking them and is started again, and
+ * closing the driver stops it but leaves the pods running.
+ */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Pod } from '../../core/runtime/driver.ts';
+import { isGoneOrZombie, listPids, readProcStat } from '../../core/process/proc-stat.ts';
+import { podProcesses, localHarness, type LocalHarness } from './local.harness.ts';
+import { eventually, podId } from './driver.conformance.ts';
+import { testLocalDriver } from '../support/local-driver.ts';
+
+const cmdline = (pid: number): string[] =>
+  readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').filter(Boolean);
+
+const LAUNCHER_BUNDLE = /pod-launcher-[0-9a-f]{32}\.mjs$/;
+
+/** The launchers this test process started: its live children running a pod-launcher bundle. */
+function launchers(): number[] {
+  return listPids().filter(
+    (pid) =>
+      readProcStat(pid)?.ppid === process.pid &&
+      !isGoneOrZombie(pid) &&
+      cmdline(pid).some((a) => LAUNCHER_BUNDLE.test(a)),
+  );
+}
+
+describe('pod launcher (local driver)', { timeout: 90_000 }, () => {
+  let h: LocalHarness;
+  let pod: Pod;
+
+  beforeAll(async () => {
+    h = await localHarness(true);
+    pod = await h.driver.createPod({ id: podId('launched'), pool: 'p1', headless: true });
+  }, 60_000);
+
+  afterAll(async () => {
+    await h?.cleanup();
+  }, 60_000);
+
+  it("forks pods from the launcher, not from the service's process", () => {
+    const { pid } = JSON.parse(readFileSync(join(h.podDir(pod.id), 'pod.json'), 'utf8')) as { pid: number };
+    const parent = readProcStat(pid)?.ppid;
+    expect(parent).toBeDefined();
+    expect(parent).not.toBe(process.pid);
+    expect(launchers()).toContain(parent);
+    // The launcher runs the bundle beside the agent's, with plain node (no tsx, no service code).
+    expect(cmdline(parent!)).toEqual([process.execPath, expect.stringMatching(LAUNCHER_BUNDLE)]);
+  });
+
+  it("holds nothing of the service's environment but PATH", () => {
+    const [launcher] = launchers();
+    expect(launcher).toBeDefined();
+    const env = readFileSync(`/proc/${launcher}/environ`, 'utf8').split('\0').filter(Boolean);
+    // Node's own IPC plumbing (the channel's fd and format) besides PATH, nothing else.
+    const names = env.map((e) => e.split('=')[0]).filter((name) => !/^NODE_CHANNEL_/.test(name!));
+    expect(names).toEqual(['PATH']);
+  });
+
+  it('fails a creation whose launcher dies, leaves nothing of it, and starts a new launcher', async () => {
+    const id = podId('orphaned');
+    const creating = h.driver.createPod({ id, pool: 'p1', headless: true });
+    const outcome = creating.then(
+      () => 'created',
+      (err: Error) => err.message,
+    );
+    // The pod's sandbox exists (launched): freeze it before its agent can be ready, then kill the
+    // launcher. The driver must then fail the creation and kill the frozen pod itself.
+    expect(await eventually(() => podProcesses(h.podDir(id)).length > 0, 20_000, 2)).toBe(true);
+    for (const pid of podProcesses(h.podDir(id))) process.kill(-readProcStat(pid)!.pgid, 'SIGSTOP');
+    const [launcher] = launchers();
+    process.kill(launcher!, 'SIGKILL');
+    expect(await outcome).toMatch(/the pod launcher exited/);
+    expect(await h.leftovers(id)).toEqual([]);
+
+    const next = await h.driver.createPod({ id: podId('relaunched'), pool: 'p1', headless: true });
+    expect(await h.driver.isHealthy(next)).toBe(true);
+    expect(launchers()).toHaveLength(1);
+    expect(launchers()).not.toContain(launcher);
+  });
+
+  it('stops with the driver, and the pods it started run on', async () => {
+    const driver = testLocalDriver(h.stateDir);
+    const other = await driver.createPod({ id: podId('outlives'), pool: 'p1', headless: true });
+    const before = launchers();
+    expect(before).toHaveLength(2); // the harness's and this driver's
+    await driver.close();
+    expect(await eventually(() => launchers().length === 1, 10_000)).toBe(true);
+    expect(await h.driver.isHealthy(other)).toBe(true);
+  });
+});
