@@ -2,16 +2,23 @@
  * The local driver's pod launcher: pods are forked from it, never from the service (a fork of the
  * service blocked its event loop per pod start), it holds none of the service's environment, a
  * launcher that dies fails the creations in flight without leaking them and is started again, and
- * closing the driver stops it but leaves the pods running.
+ * closing the driver stops it but leaves the pods running. A launch in flight holds the process up.
  */
+import { execFile } from 'node:child_process';
 import { readFileSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Pod } from '../../core/runtime/driver.ts';
 import { isGoneOrZombie, listPids, readProcStat } from '../../core/process/proc-stat.ts';
 import { podProcesses, localHarness, type LocalHarness } from './local.harness.ts';
 import { eventually, podId } from './driver.conformance.ts';
 import { testLocalDriver } from '../support/local-driver.ts';
+
+const execFileAsync = promisify(execFile);
 
 const cmdline = (pid: number): string[] =>
   readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').filter(Boolean);
@@ -80,6 +87,20 @@ describe('pod launcher (local driver)', { timeout: 90_000 }, () => {
     expect(await h.driver.isHealthy(next)).toBe(true);
     expect(launchers()).toHaveLength(1);
     expect(launchers()).not.toContain(launcher);
+  });
+
+  it('keeps a process that only awaits a pod running until the pod is ready', async () => {
+    const stateDir = await mkdtemp(join(tmpdir(), 'ventus-one-pod-'));
+    try {
+      const script = fileURLToPath(new URL('./create-one-pod.script.ts', import.meta.url));
+      const run = await execFileAsync(process.execPath, ['--import', 'tsx', script, stateDir], {
+        timeout: 60_000,
+      }).catch((err: { code?: number; stderr?: string }) => ({ stdout: `exit ${err.code}: ${err.stderr}` }));
+      // Exit 13 (an unsettled top-level await) when nothing held the event loop during the launch.
+      expect(run.stdout).toBe('done\n');
+    } finally {
+      await rm(stateDir, { recursive: true, force: true });
+    }
   });
 
   it('stops with the driver, and the pods it started run on', async () => {

@@ -65,13 +65,14 @@ export class PodLauncher {
         },
       });
     });
+    this.holdWhilePending();
     launcher.send({ kind: 'launch', ref, ...launch } satisfies LaunchRequest);
     return {
       pid: await pid,
       firstLine,
       exited,
       letGo: () => {
-        if (!this.pending.delete(ref)) return;
+        if (!this.forget(ref)) return;
         if (this.process === launcher && launcher.connected) launcher.send({ kind: 'let-go', ref });
       },
     };
@@ -97,17 +98,33 @@ export class PodLauncher {
       const err = new Error(`the pod launcher ${reason}`);
       for (const [ref, pending] of this.pending) {
         if (pending.launcher !== launcher) continue;
-        this.pending.delete(ref);
+        this.forget(ref);
         pending.launcherDied(err);
       }
     };
     launcher.once('exit', (code, signal) => died(`exited (code ${code}, signal ${signal})`));
     launcher.once('error', (err) => died(`failed: ${err.message}`));
-    // Neither the launcher nor its channel keeps the service running.
+    // The launcher keeps this process running only while a launch waits on it (holdWhilePending).
     launcher.unref();
     launcher.channel?.unref();
     this.process = launcher;
     return launcher;
+  }
+
+  /** Stops waiting on launch `ref`; whether it was still awaited. */
+  private forget(ref: number): boolean {
+    const was = this.pending.delete(ref);
+    this.holdWhilePending();
+    return was;
+  }
+
+  /**
+   * The channel holds this process's event loop while some launch is unanswered (until its pod is
+   * let go): a caller awaiting only the launcher's answer must not see its process exit under it.
+   */
+  private holdWhilePending(): void {
+    if (this.pending.size > 0) this.process?.channel?.ref();
+    else this.process?.channel?.unref();
   }
 
   private onAnswer(answer: LauncherAnswer): void {
@@ -117,12 +134,12 @@ export class PodLauncher {
       case 'spawned':
         return pending.spawned.resolve(answer.pid);
       case 'failed':
-        this.pending.delete(answer.ref);
+        this.forget(answer.ref);
         return pending.spawned.reject(new Error(answer.message));
       case 'line':
         return pending.line(answer.line);
       case 'exit':
-        this.pending.delete(answer.ref);
+        this.forget(answer.ref);
         return pending.exit({ code: answer.code, signal: answer.signal });
     }
   }
