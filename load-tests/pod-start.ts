@@ -31,13 +31,21 @@
  * With `--parallel 1`, "of which to ready" is the CPU from spawn to ready alone (starts overlapping
  * would count each other's).
  *
+ * Event loop: the longest time this process's event loop was held up during each createPod and
+ * each deletePod (a 1 ms timer's lateness, `LoopStalls`), which is what the control plane's requests
+ * and CDP relays wait through while the driver starts and deletes pods beside them. With `--parallel`
+ * above 1 a stall counts for every start in flight. A fork copies the forking process's page
+ * tables, so it costs in proportion to that process's memory: `--ballast <MiB>` makes this process
+ * as big as the service it stands in for (the scratch stack's process holds ~400 MiB after a few
+ * sessions); its RSS is printed.
+ *
  * `--settle <ms>` keeps each browser up that long after ready before stopping it: Chromium goes on
  * starting after its DevTools answer (its network service, GPU process, the first page: about as
  * much CPU again), work a warm pod does while it waits, which an immediate stop leaves out. With it,
  * starts/s are no longer a rate (the wall time holds the settling); the CPU per start is the figure.
  *
  *   node --import tsx load-tests/pod-start.ts [--runs 40] [--parallel 2] [--block 10] [--settle 0]
- *       [--baseline <checkout>] [--modes bare,pod,baseline]
+ *       [--baseline <checkout>] [--modes bare,pod,baseline] [--ballast 0]
  */
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -67,6 +75,7 @@ const { values } = parseArgs({
     modes: { type: 'string' },
     baseline: { type: 'string' },
     settle: { type: 'string', default: '0' },
+    ballast: { type: 'string', default: '0' },
   },
 });
 const RUNS = Number(values.runs);
@@ -78,8 +87,11 @@ const BASELINE = values.baseline && path.resolve(values.baseline);
 const modes = (values.modes ?? (BASELINE ? 'bare,pod,baseline' : 'bare,pod')).split(',') as Mode[];
 for (const m of modes) if (!MODES.includes(m)) throw new Error(`unknown mode ${m}`);
 if (modes.includes('baseline') && !BASELINE) throw new Error('mode baseline needs --baseline <checkout>');
-if (!(RUNS > 0 && PARALLEL > 0 && BLOCK > 0 && SETTLE_MS >= 0))
-  throw new Error('--runs, --parallel, --block: positive; --settle: 0 or more');
+const BALLAST_MIB = Number(values.ballast);
+if (!(RUNS > 0 && PARALLEL > 0 && BLOCK > 0 && SETTLE_MS >= 0 && BALLAST_MIB >= 0))
+  throw new Error('--runs, --parallel, --block: positive; --settle, --ballast: 0 or more');
+/** Memory held (and touched) so that this process is the size of the service it stands in for. */
+const ballast = Array.from({ length: BALLAST_MIB }, () => Buffer.alloc(2 ** 20, 1));
 
 const selfCpuUs = (): number => {
   const { user, system } = process.cpuUsage();
@@ -96,6 +108,9 @@ const bareUid = isRoot ? podUidOf('pod-start-bare') : undefined;
 interface StartResult {
   readyMs: number;
   deleteMs?: number;
+  /** The longest event loop stall of this process during createPod and during deletePod. */
+  createStallMs?: number;
+  deleteStallMs?: number;
   /** The group's CPU (µs) from spawn to ready: only meaningful one start at a time. */
   startCpuUs: number;
 }
@@ -158,6 +173,42 @@ async function bareStart(): Promise<StartResult> {
 
 // ---- pod: the local driver ---------------------------------------------------------------------
 
+/** How late a 1 ms timer fires: the longest stall of this process's event loop since `since()`. */
+class LoopStalls {
+  private timer: NodeJS.Timeout | undefined;
+  private readonly windows = new Set<{ maxMs: number }>();
+
+  start(): void {
+    let due = performance.now() + 1;
+    const tick = () => {
+      const late = performance.now() - due;
+      for (const w of this.windows) w.maxMs = Math.max(w.maxMs, late);
+      due = performance.now() + 1;
+      this.timer = setTimeout(tick, 1);
+    };
+    this.timer = setTimeout(tick, 1);
+  }
+
+  stop(): void {
+    clearTimeout(this.timer);
+  }
+
+  /** The longest stall while `work` runs (including the one that ends it). */
+  async during<T>(work: () => Promise<T>): Promise<[T, number]> {
+    const window = { maxMs: 0 };
+    this.windows.add(window);
+    try {
+      const result = await work();
+      // The stall that ended the work is measured by the next tick.
+      await new Promise((resolve) => setTimeout(resolve, 1));
+      return [result, window.maxMs];
+    } finally {
+      this.windows.delete(window);
+    }
+  }
+}
+const stalls = new LoopStalls();
+
 const base = await mkdtemp(path.join(os.tmpdir(), 'ventus-pod-start-'));
 type DriverModule = typeof import('../core/runtime/local.driver.ts');
 type AccessModule = typeof import('../core/runtime/agent.client.ts');
@@ -183,13 +234,15 @@ async function podStart(driver: LocalDriver): Promise<StartResult> {
   const id = `bench-${process.pid}-${podSeq++}`;
   const cpu0 = childrenCpuUs();
   const t0 = performance.now();
-  await driver.createPod({ id, pool: 'bench', headless: true });
+  const [, createStallMs] = await stalls.during(() =>
+    driver.createPod({ id, pool: 'bench', headless: true }),
+  );
   const t1 = performance.now();
   const startCpuUs = childrenCpuUs() - cpu0;
   await sleep(SETTLE_MS);
   const t2 = performance.now();
-  await driver.deletePod(id);
-  return { readyMs: t1 - t0, deleteMs: performance.now() - t2, startCpuUs };
+  const [, deleteStallMs] = await stalls.during(() => driver.deletePod(id));
+  return { readyMs: t1 - t0, deleteMs: performance.now() - t2, startCpuUs, createStallMs, deleteStallMs };
 }
 
 // ---- the run -----------------------------------------------------------------------------------
@@ -201,9 +254,23 @@ interface Tally {
   wallMs: number;
   cpuUs: number;
   selfUs: number;
+  createStallMs: number[];
+  deleteStallMs: number[];
 }
 const tallies = new Map<Mode, Tally>(
-  modes.map((m) => [m, { ready: [], startCpuUs: 0, deleteMs: [], wallMs: 0, cpuUs: 0, selfUs: 0 }]),
+  modes.map((m) => [
+    m,
+    {
+      ready: [],
+      startCpuUs: 0,
+      deleteMs: [],
+      wallMs: 0,
+      cpuUs: 0,
+      selfUs: 0,
+      createStallMs: [],
+      deleteStallMs: [],
+    },
+  ]),
 );
 const group = CpuGroup.open('ventus-pod-start');
 group?.keep();
@@ -225,6 +292,8 @@ async function block(mode: Mode, starts: number, counted: boolean): Promise<void
         tally.ready.push(r.readyMs);
         tally.startCpuUs += r.startCpuUs;
         if (r.deleteMs !== undefined) tally.deleteMs.push(r.deleteMs);
+        if (r.createStallMs !== undefined) tally.createStallMs.push(r.createStallMs);
+        if (r.deleteStallMs !== undefined) tally.deleteStallMs.push(r.deleteStallMs);
       }
     }),
   );
@@ -236,6 +305,10 @@ async function block(mode: Mode, starts: number, counted: boolean): Promise<void
   tally.cpuUs += childrenCpuUs() - cpu0;
 }
 
+const stallCell = (ms: number[]): string =>
+  ms.length ? `${percentiles(ms).p50.toFixed(1)} / ${Math.max(...ms).toFixed(1)} ms` : '-';
+
+stalls.start();
 try {
   for (const mode of modes) await block(mode, PARALLEL, false);
   await sleep(500); // what the warm-up starts left exits; what lives on (esbuild's service) is kept
@@ -250,6 +323,7 @@ try {
     }
   }
 } finally {
+  stalls.stop();
   for (const driver of drivers.values()) {
     await driver.close();
     await driver.removeSandboxBase(); // as root: the pods' base directory and its copy of the bundle
@@ -274,6 +348,8 @@ const rows = [
     'of which to ready',
     'CPU-s/start (this process)',
     'delete p50',
+    'longest stall in create p50 / max',
+    'in delete p50 / max',
   ],
 ];
 for (const mode of modes) {
@@ -293,6 +369,8 @@ for (const mode of modes) {
     PARALLEL === 1 ? cpu(t.startCpuUs) : '-',
     cpu(t.selfUs),
     t.deleteMs.length ? `${percentiles(t.deleteMs).p50.toFixed(1)} ms` : '-',
+    stallCell(t.createStallMs),
+    stallCell(t.deleteStallMs),
   ]);
 }
 const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
@@ -304,5 +382,7 @@ process.stdout.write(
   `\n${executable}; ${os.cpus().length} CPUs, load average ${os
     .loadavg()
     .map((l) => l.toFixed(2))
-    .join(' ')}, node ${process.version}, ${new Date().toISOString()}\n`,
+    .join(' ')}, node ${process.version}, this process's RSS ${Math.round(
+    process.memoryUsage().rss / 2 ** 20,
+  )} MiB (ballast ${ballast.length} MiB), ${new Date().toISOString()}\n`,
 );

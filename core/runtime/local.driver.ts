@@ -14,7 +14,7 @@ import path, { join, resolve } from 'node:path';
 import { postSessionConfig } from './pod-control.client.ts';
 import { agentAnswersOk, type PodAgentAccess } from './agent.client.ts';
 import { PodCreations } from './pod-creations.ts';
-import { PodLauncher, type LaunchedPod } from './pod-launcher/pod-launcher.ts';
+import { LauncherDiedError, PodLauncher, type LaunchedPod } from './pod-launcher/pod-launcher.ts';
 import type { Pod, PodSessionConfig, PodSpec, PodStatus, RestoredCounts, RuntimeDriver } from './driver.ts';
 import { podAgentBundle } from './pod-agent-bundle.ts';
 import { POD_MARKER_VAR, isPodProcessAlive, stopPodProcesses } from './pod-processes.util.ts';
@@ -138,7 +138,7 @@ export class LocalDriver implements RuntimeDriver {
     } catch (err) {
       launched?.letGo();
       const log = await readFile(join(dir, 'agent.log'), 'utf8').catch(() => '');
-      await stopPodProcesses(dir, launched?.pid, 500);
+      await this.stopProcesses(dir, launched?.pid, 500);
       await this.removeDirs(dir, sandbox.root);
       if (signal.aborted) throw signal.reason;
       const reason = err instanceof Error ? err.message : String(err);
@@ -183,7 +183,7 @@ export class LocalDriver implements RuntimeDriver {
     const dir = join(this.stateDir, id);
     if (!(await stat(dir).catch(() => undefined))) return;
     const record = await readPodRecord(dir);
-    await stopPodProcesses(dir, record?.pid, DELETE_GRACE_MS);
+    await this.stopProcesses(dir, record?.pid, DELETE_GRACE_MS);
     await this.removeDirs(dir, record?.root || this.rootOf(id));
   }
 
@@ -217,6 +217,19 @@ export class LocalDriver implements RuntimeDriver {
   /** The pod's own directory on the host (its /pod): user-data, home, scratch, its socket. */
   rootOf(id: string): string {
     return podRootOf(podDirOf(this.stateDir, id), id, this.rootBase);
+  }
+
+  /**
+   * Stops every process of the pod in `dir` through the launcher (its /proc scans are synchronous
+   * reads, kept off this process's event loop); here, should the launcher die meanwhile.
+   */
+  private async stopProcesses(dir: string, leaderPid: number | undefined, graceMs: number): Promise<void> {
+    try {
+      await this.launcher.stop({ podDir: dir, leaderPid, graceMs });
+    } catch (err) {
+      if (!(err instanceof LauncherDiedError)) throw err;
+      await stopPodProcesses(dir, leaderPid, graceMs);
+    }
   }
 
   private async removeDirs(dir: string, root: string): Promise<void> {

@@ -2,7 +2,8 @@
  * The local driver's pod launcher: pods are forked from it, never from the service (a fork of the
  * service blocked its event loop per pod start), it holds none of the service's environment, a
  * launcher that dies fails the creations in flight without leaking them and is started again, and
- * closing the driver stops it but leaves the pods running. A launch in flight holds the process up.
+ * closing the driver stops it but leaves the pods running. Stopping a pod's processes (synchronous
+ * /proc scans) happens in the launcher too, and in the service only when the launcher dies. A launch in flight holds the process up.
  */
 import { execFile } from 'node:child_process';
 import { readFileSync } from 'node:fs';
@@ -11,6 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Pod } from '../../core/runtime/driver.ts';
 import { isGoneOrZombie, listPids, readProcStat } from '../../core/process/proc-stat.ts';
@@ -89,6 +91,25 @@ describe('pod launcher (local driver)', { timeout: 90_000 }, () => {
     expect(launchers()).not.toContain(launcher);
   });
 
+  it("stops a pod's processes in the launcher, and in the service should the launcher die meanwhile", async () => {
+    const doomed = await h.driver.createPod({ id: podId('stopped'), pool: 'p1', headless: true });
+    const [launcher] = launchers();
+    process.kill(launcher!, 'SIGSTOP');
+    try {
+      let settled = false;
+      const deleting = h.driver.deletePod(doomed.id).finally(() => (settled = true));
+      await sleep(500);
+      // The stop waits on the frozen launcher: it is not done in this process.
+      expect(settled).toBe(false);
+      expect(podProcesses(h.podDir(doomed.id)).length).toBeGreaterThan(0);
+      process.kill(launcher!, 'SIGKILL');
+      await deleting;
+    } finally {
+      if (!isGoneOrZombie(launcher!)) process.kill(launcher!, 'SIGKILL');
+    }
+    expect(await h.leftovers(doomed.id)).toEqual([]);
+  });
+
   it('keeps a process that only awaits a pod running until the pod is ready', async () => {
     const stateDir = await mkdtemp(join(tmpdir(), 'ventus-one-pod-'));
     try {
@@ -104,12 +125,13 @@ describe('pod launcher (local driver)', { timeout: 90_000 }, () => {
   });
 
   it('stops with the driver, and the pods it started run on', async () => {
+    const others = launchers();
     const driver = testLocalDriver(h.stateDir);
     const other = await driver.createPod({ id: podId('outlives'), pool: 'p1', headless: true });
-    const before = launchers();
-    expect(before).toHaveLength(2); // the harness's and this driver's
+    const [own] = launchers().filter((pid) => !others.includes(pid));
+    expect(own).toBeDefined();
     await driver.close();
-    expect(await eventually(() => launchers().length === 1, 10_000)).toBe(true);
+    expect(await eventually(() => isGoneOrZombie(own!), 10_000)).toBe(true);
     expect(await h.driver.isHealthy(other)).toBe(true);
   });
 });

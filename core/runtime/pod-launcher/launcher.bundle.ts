@@ -4,7 +4,12 @@ import { checkedBundle, type BundleSpec } from '../node-bundle.ts';
 
 const LAUNCHER: BundleSpec = {
   main: fileURLToPath(new URL('./launcher.main.ts', import.meta.url)),
-  sourceDirs: [fileURLToPath(new URL('./', import.meta.url))],
+  // It imports how a pod's processes are found and stopped (../pod-processes.util.ts, ../../process/).
+  sourceDirs: [
+    fileURLToPath(new URL('./', import.meta.url)),
+    fileURLToPath(new URL('../', import.meta.url)),
+    fileURLToPath(new URL('../../process/', import.meta.url)),
+  ],
   name: 'pod-launcher',
 };
 /** `npm run build`'s copy (scripts/build.mjs), for where the sources are not. */

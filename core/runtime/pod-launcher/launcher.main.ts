@@ -1,11 +1,12 @@
 /**
- * The local driver's pod launcher: a small process that starts pods for the service.
+ * The local driver's pod launcher: a small process that starts and stops pods for the service.
  *
  * Why a process of its own: Node's `spawn` forks the calling process, and a fork copies the page
  * tables of the whole caller. In the service (hundreds of MiB) that blocked its event loop for 5 to
  * 30 ms per pod start, during which no create was answered and no CDP message relayed
  * (docs/performance.md, issue 19). Forked from this small process, the copy is small, and it is
- * not the service's event loop that waits.
+ * not the service's event loop that waits. Stopping a pod scans /proc until none of its processes is
+ * left, synchronous reads that held the service's loop up to tens of ms per delete: done here too.
  *
  * It runs as the service's user with no environment but PATH, takes requests only over the IPC
  * channel of the service that started it, and exits when that channel closes. Pods are detached (their
@@ -14,7 +15,8 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { closeSync, openSync } from 'node:fs';
 import { createInterface } from 'node:readline';
-import type { LaunchRequest, LauncherAnswer, LauncherRequest } from './launcher.protocol.ts';
+import { stopPodProcesses } from '../pod-processes.util.ts';
+import type { LaunchRequest, LauncherAnswer, LauncherRequest, StopRequest } from './launcher.protocol.ts';
 
 const pods = new Map<number, ChildProcess>();
 
@@ -66,9 +68,18 @@ function letGo(ref: number): void {
   child.unref();
 }
 
+function stop({ ref, podDir, leaderPid, graceMs }: StopRequest): void {
+  stopPodProcesses(podDir, leaderPid, graceMs).then(
+    () => answer({ kind: 'stopped', ref }),
+    (err: unknown) =>
+      answer({ kind: 'stopped', ref, error: err instanceof Error ? err.message : String(err) }),
+  );
+}
+
 process.on('message', (message: LauncherRequest) => {
   if (message.kind === 'launch') launch(message);
   else if (message.kind === 'let-go') letGo(message.ref);
+  else if (message.kind === 'stop') stop(message);
 });
 // The service went away: so does the launcher. Pods are detached and stay.
 process.on('disconnect', () => process.exit(0));

@@ -1,12 +1,12 @@
 /**
  * The messages between the local driver and its pod launcher (launcher.main.ts), over the Node IPC
- * channel the driver opens when it starts the launcher: nothing else can send them.
+ * channel the driver opens when it starts the launcher: nothing else can send them. Every request
+ * carries the driver's number for it (`ref`), and every answer about it the same.
  */
 
 /** Start one pod's sandbox: detached (its own process group), its stdout read for the ready line. */
 export interface LaunchRequest {
   kind: 'launch';
-  /** The driver's number for this launch; every answer about it carries it. */
   ref: number;
   command: string;
   args: string[];
@@ -25,7 +25,16 @@ export interface LetGoRequest {
   ref: number;
 }
 
-export type LauncherRequest = LaunchRequest | LetGoRequest;
+/** Stop every process of a pod (pod-processes.util.ts, stopPodProcesses): /proc scans, off the service. */
+export interface StopRequest {
+  kind: 'stop';
+  ref: number;
+  podDir: string;
+  leaderPid: number | undefined;
+  graceMs: number;
+}
+
+export type LauncherRequest = LaunchRequest | LetGoRequest | StopRequest;
 
 export type LauncherAnswer =
   | { kind: 'spawned'; ref: number; pid: number }
@@ -33,4 +42,6 @@ export type LauncherAnswer =
   | { kind: 'failed'; ref: number; message: string }
   /** The first line the pod printed on stdout (the agent's ready line). */
   | { kind: 'line'; ref: number; line: string }
-  | { kind: 'exit'; ref: number; code: number | null; signal: string | null };
+  | { kind: 'exit'; ref: number; code: number | null; signal: string | null }
+  /** A stop is done: no process of the pod is left (or it failed, with why). */
+  | { kind: 'stopped'; ref: number; error?: string };
