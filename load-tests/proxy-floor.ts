@@ -10,14 +10,20 @@
  *   - `relay`: a bare Node TCP relay to the agent socket (net.createServer + pipe, in this process):
  *     the floor of one more user-space hop, to read the proxy's figure against.
  *
+ * `--idle-ms <ms>` waits that long before each request, as a client that does work of its own between
+ * messages (Playwright does) leaves every process on the path idle: each hop's process must then be
+ * woken, once each way. 0 (the default) sends back to back.
+ *
  * and then, as Playwright's `connectOverCDP` starts, the time to open a WebSocket on each path (until
  * `open`; each closed before the next), interleaved path by path.
  *
- *   node --import tsx load-tests/proxy-floor.ts [--round-trips 2000] [--opens 200]   (DRIVER=local by default)
+ *   node --import tsx load-tests/proxy-floor.ts [--round-trips 2000] [--opens 200] [--idle-ms 0]
+ *     (DRIVER=local by default)
  */
 import http from 'node:http';
 import net from 'node:net';
 import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
 import WebSocket from 'ws';
 import { startScratchStack } from './scratch-stack.ts';
@@ -33,8 +39,10 @@ const { values } = parseArgs({
   options: {
     'round-trips': { type: 'string', default: '2000' },
     opens: { type: 'string', default: '200' },
+    'idle-ms': { type: 'string', default: '0' },
   },
 });
+const IDLE_MS = Number(values['idle-ms']);
 const N = Number(values['round-trips']);
 const OPENS = Number(values.opens);
 
@@ -118,13 +126,16 @@ try {
   for (const c of Object.values(clients)) for (let i = 0; i < 50; i++) await c.send('Browser.getVersion');
   for (let i = 0; i < N; i++)
     for (const [k, c] of Object.entries(clients)) {
+      if (IDLE_MS > 0) await sleep(IDLE_MS);
       const t = performance.now();
       await c.send('Browser.getVersion');
       samples[k]!.push((performance.now() - t) * 1000);
     }
   const p50 = (k: string) => percentiles(samples[k]!).p50;
   console.log(describeMachine(machine()));
-  console.log(`Browser.getVersion round trips, n = ${N} per path, interleaved (µs)`);
+  console.log(
+    `Browser.getVersion round trips, n = ${N} per path, interleaved, ${IDLE_MS} ms idle before each (µs)`,
+  );
   for (const [k, v] of Object.entries(samples)) {
     const p = percentiles(v);
     console.log(`${k.padEnd(6)} p50 ${p.p50.toFixed(1)}  p99 ${p.p99.toFixed(1)}`);

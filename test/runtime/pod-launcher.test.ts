@@ -6,7 +6,7 @@
  * /proc scans) happens in the launcher too, and in the service only when the launcher dies. A launch in flight holds the process up.
  */
 import { execFile } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readFileSync, readdirSync, readlinkSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -58,6 +58,20 @@ describe('pod launcher (local driver)', { timeout: 90_000 }, () => {
     expect(launchers()).toContain(parent);
     // The launcher runs the bundle beside the agent's, with plain node (no tsx, no service code).
     expect(cmdline(parent!)).toEqual([process.execPath, expect.stringMatching(LAUNCHER_BUNDLE)]);
+  });
+
+  it("gives no process of a pod the launcher's channel (which would let it start anything as the service)", () => {
+    const [launcher] = launchers();
+    const env = readFileSync(`/proc/${launcher}/environ`, 'utf8').split('\0');
+    const channelFd = env.find((e) => e.startsWith('NODE_CHANNEL_FD='))?.split('=')[1];
+    const channel = readlinkSync(`/proc/${launcher}/fd/${channelFd}`);
+    expect(channel).toMatch(/^socket:\[\d+\]$/);
+    const pids = podProcesses(h.podDir(pod.id));
+    expect(pids.length).toBeGreaterThan(3); // bubblewrap, the agent, Chromium and its helpers
+    for (const pid of pids) {
+      const fds = readdirSync(`/proc/${pid}/fd`).map((fd) => readlinkSync(`/proc/${pid}/fd/${fd}`, 'utf8'));
+      expect(fds, `process ${pid} (${cmdline(pid)[0]})`).not.toContain(channel);
+    }
   });
 
   it("holds nothing of the service's environment but PATH", () => {
