@@ -1,14 +1,38 @@
 /**
- * A process whose only work is one pod: create it, delete it, print "done". Run by
- * pod-launcher.test.ts: while it waits on the launcher alone, its process must not exit under it.
+ * A process whose only work is one pod, run by pod-launcher.test.ts with an extra pipe on fd 3 (a
+ * descriptor it inherits without close-on-exec, as from a careless parent): create the pod, report
+ * which of this process's inheritable descriptors any process of the pod holds, delete the pod.
+ * While it waits on the launcher alone, its process must not exit under it.
  *
  *   node --import tsx test/runtime/create-one-pod.script.ts <stateDir>
+ *   prints {"inheritable": [...targets], "leaked": [...targets a pod process holds]}
  */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { testLocalDriver } from '../support/local-driver.ts';
+import { openFiles, podProcesses } from './local.harness.ts';
 
-const driver = testLocalDriver(process.argv[2]!);
+const O_CLOEXEC = 0o2000000;
+const inheritable = openFiles(process.pid).filter(({ fd }) => {
+  if (fd < 3) return false;
+  try {
+    const flags = /^flags:\s+([0-7]+)/m.exec(readFileSync(`/proc/self/fdinfo/${fd}`, 'utf8'))?.[1];
+    return flags !== undefined && (parseInt(flags, 8) & O_CLOEXEC) === 0;
+  } catch {
+    return false;
+  }
+});
+
+const stateDir = process.argv[2]!;
+const driver = testLocalDriver(stateDir);
 const pod = await driver.createPod({ id: `one-pod-${process.pid}`, pool: 'p1', headless: true });
+const targets = new Set(inheritable.map((f) => f.target));
+const leaked = podProcesses(join(stateDir, pod.id)).flatMap((pid) =>
+  openFiles(pid)
+    .filter((f) => targets.has(f.target))
+    .map((f) => `${pid}: ${f.target}`),
+);
 await driver.deletePod(pod.id);
 await driver.removeSandboxBase();
 await driver.close();
-process.stdout.write('done\n');
+process.stdout.write(`${JSON.stringify({ inheritable: [...targets], leaked })}\n`);

@@ -3,7 +3,7 @@
  * way to kill a pod's browser like a crash would.
  */
 import { testLocalDriver } from '../support/local-driver.ts';
-import { existsSync, readFileSync, readdirSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync, readlinkSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -19,6 +19,23 @@ function cmdline(pid: number): string[] {
   } catch {
     return [];
   }
+}
+
+/** What a process's open descriptors point at (`socket:[inode]`, `pipe:[inode]`, paths). */
+export function openFiles(pid: number): { fd: number; target: string }[] {
+  let fds: string[];
+  try {
+    fds = readdirSync(`/proc/${pid}/fd`);
+  } catch {
+    return []; // gone
+  }
+  return fds.flatMap((fd) => {
+    try {
+      return [{ fd: Number(fd), target: readlinkSync(`/proc/${pid}/fd/${fd}`) }];
+    } catch {
+      return []; // closed meanwhile
+    }
+  });
 }
 
 /**

@@ -5,22 +5,22 @@
  * closing the driver stops it but leaves the pods running. Stopping a pod's processes (synchronous
  * /proc scans) happens in the launcher too, and in the service only when the launcher dies. A launch in flight holds the process up.
  */
-import { execFile } from 'node:child_process';
-import { readFileSync, readdirSync, readlinkSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { readFileSync, readlinkSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { promisify } from 'node:util';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Pod } from '../../core/runtime/driver.ts';
 import { isGoneOrZombie, listPids, readProcStat } from '../../core/process/proc-stat.ts';
-import { podProcesses, localHarness, type LocalHarness } from './local.harness.ts';
+import { localHarness, openFiles, podProcesses, type LocalHarness } from './local.harness.ts';
 import { eventually, podId } from './driver.conformance.ts';
 import { testLocalDriver } from '../support/local-driver.ts';
 
-const execFileAsync = promisify(execFile);
+const targets = (pid: number): string[] => openFiles(pid).map((f) => f.target);
 
 const cmdline = (pid: number): string[] =>
   readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').filter(Boolean);
@@ -60,17 +60,22 @@ describe('pod launcher (local driver)', { timeout: 90_000 }, () => {
     expect(cmdline(parent!)).toEqual([process.execPath, expect.stringMatching(LAUNCHER_BUNDLE)]);
   });
 
-  it("gives no process of a pod the launcher's channel (which would let it start anything as the service)", () => {
+  it("gives no process of a pod the launcher's channel, nor any socket or pipe of the launcher or the service", () => {
     const [launcher] = launchers();
     const env = readFileSync(`/proc/${launcher}/environ`, 'utf8').split('\0');
     const channelFd = env.find((e) => e.startsWith('NODE_CHANNEL_FD='))?.split('=')[1];
+    // Through the channel a pod could have the launcher start any command as the service's user.
     const channel = readlinkSync(`/proc/${launcher}/fd/${channelFd}`);
     expect(channel).toMatch(/^socket:\[\d+\]$/);
+    const held = new Set(
+      [...targets(launcher!), ...targets(process.pid)].filter((f) => /^(socket|pipe):/.test(f)),
+    );
+    expect(held).toContain(channel);
     const pids = podProcesses(h.podDir(pod.id));
     expect(pids.length).toBeGreaterThan(3); // bubblewrap, the agent, Chromium and its helpers
     for (const pid of pids) {
-      const fds = readdirSync(`/proc/${pid}/fd`).map((fd) => readlinkSync(`/proc/${pid}/fd/${fd}`, 'utf8'));
-      expect(fds, `process ${pid} (${cmdline(pid)[0]})`).not.toContain(channel);
+      const shared = targets(pid).filter((f) => held.has(f));
+      expect(shared, `process ${pid} (${cmdline(pid)[0]})`).toEqual([]);
     }
   });
 
@@ -124,15 +129,24 @@ describe('pod launcher (local driver)', { timeout: 90_000 }, () => {
     expect(await h.leftovers(doomed.id)).toEqual([]);
   });
 
-  it('keeps a process that only awaits a pod running until the pod is ready', async () => {
+  it('passes a pod nothing its service inherited, and holds up a process that only awaits a pod', async () => {
     const stateDir = await mkdtemp(join(tmpdir(), 'ventus-one-pod-'));
     try {
       const script = fileURLToPath(new URL('./create-one-pod.script.ts', import.meta.url));
-      const run = await execFileAsync(process.execPath, ['--import', 'tsx', script, stateDir], {
-        timeout: 60_000,
-      }).catch((err: { code?: number; stderr?: string }) => ({ stdout: `exit ${err.code}: ${err.stderr}` }));
+      // fd 3: a pipe the script inherits without close-on-exec, as from a careless parent.
+      const child = spawn(process.execPath, ['--import', 'tsx', script, stateDir], {
+        stdio: ['ignore', 'pipe', 'pipe', 'pipe'],
+      });
+      let out = '';
+      let err = '';
+      child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
+      child.stderr!.on('data', (d: Buffer) => (err += d.toString()));
+      const [code] = (await once(child, 'exit')) as [number | null];
       // Exit 13 (an unsettled top-level await) when nothing held the event loop during the launch.
-      expect(run.stdout).toBe('done\n');
+      expect(code, err).toBe(0);
+      const report = JSON.parse(out) as { inheritable: string[]; leaked: string[] };
+      expect(report.inheritable).toEqual([expect.stringMatching(/^pipe:\[\d+\]$/)]);
+      expect(report.leaked).toEqual([]);
     } finally {
       await rm(stateDir, { recursive: true, force: true });
     }
