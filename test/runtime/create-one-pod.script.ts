@@ -7,26 +7,18 @@
  *   node --import tsx test/runtime/create-one-pod.script.ts <stateDir>
  *   prints {"inheritable": [...targets], "leaked": [...targets a pod process holds]}
  */
-import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { inheritableDescriptors } from '../../core/runtime/pod-launcher/inherited-descriptors.ts';
 import { testLocalDriver } from '../support/local-driver.ts';
 import { openFiles, podProcesses } from './local.harness.ts';
 
-const O_CLOEXEC = 0o2000000;
-const inheritable = openFiles(process.pid).filter(({ fd }) => {
-  if (fd < 3) return false;
-  try {
-    const flags = /^flags:\s+([0-7]+)/m.exec(readFileSync(`/proc/self/fdinfo/${fd}`, 'utf8'))?.[1];
-    return flags !== undefined && (parseInt(flags, 8) & O_CLOEXEC) === 0;
-  } catch {
-    return false;
-  }
-});
+const inheritable = new Set(inheritableDescriptors());
+const mine = openFiles(process.pid).filter(({ fd }) => inheritable.has(fd));
 
 const stateDir = process.argv[2]!;
 const driver = testLocalDriver(stateDir);
 const pod = await driver.createPod({ id: `one-pod-${process.pid}`, pool: 'p1', headless: true });
-const targets = new Set(inheritable.map((f) => f.target));
+const targets = new Set(mine.map((f) => f.target));
 const leaked = podProcesses(join(stateDir, pod.id)).flatMap((pid) =>
   openFiles(pid)
     .filter((f) => targets.has(f.target))

@@ -13,40 +13,17 @@
  * own process group): they outlive it, as they outlive the service.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { closeSync, openSync, readdirSync, readFileSync } from 'node:fs';
+import { closeSync, openSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { stopPodProcesses } from '../pod-processes.util.ts';
+import { inheritableDescriptors } from './inherited-descriptors.ts';
 import type { LaunchRequest, LauncherAnswer, LauncherRequest, StopRequest } from './launcher.protocol.ts';
 
 const pods = new Map<number, ChildProcess>();
 
-const O_CLOEXEC = 0o2000000;
-
-/**
- * Closes every descriptor this process inherited by accident: one its starter's own parent left
- * without close-on-exec (a shell's, a supervisor's pipe). A spawn passes such descriptors on, so every
- * pod would get them. Node opens all of its own with close-on-exec, the IPC channel included, so
- * only the inherited ones lack it (Linux: /proc/self/fdinfo).
- */
-function closeInherited(): void {
-  let fds: string[];
-  try {
-    fds = readdirSync('/proc/self/fd');
-  } catch {
-    return; // no /proc: no pods either (bubblewrap is Linux's)
-  }
-  for (const name of fds) {
-    const fd = Number(name);
-    if (fd < 3) continue;
-    try {
-      const flags = /^flags:\s+([0-7]+)/m.exec(readFileSync(`/proc/self/fdinfo/${fd}`, 'utf8'))?.[1];
-      if (flags !== undefined && (parseInt(flags, 8) & O_CLOEXEC) === 0) closeSync(fd);
-    } catch {
-      // the directory's own descriptor, closed by now
-    }
-  }
-}
-closeInherited();
+// Every descriptor this process inherited by accident (one its starter's own parent left open without
+// close-on-exec: a shell's, a supervisor's pipe) would reach every pod through the spawns: closed first.
+for (const fd of inheritableDescriptors()) closeSync(fd);
 
 function answer(message: LauncherAnswer): void {
   process.send?.(message);
