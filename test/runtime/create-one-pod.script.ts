@@ -1,11 +1,11 @@
 /**
- * A process whose only work is one pod, run by pod-launcher.test.ts with an extra pipe on fd 3 (a
+ * A process whose only work is one pod, run by pod-launcher.test.ts with an extra socket on a high fd (a
  * descriptor it inherits without close-on-exec, as from a careless parent): create the pod, report
  * which of this process's inheritable descriptors any process of the pod holds, delete the pod.
  * While it waits on the launcher alone, its process must not exit under it.
  *
  *   node --import tsx test/runtime/create-one-pod.script.ts <stateDir>
- *   prints {"inheritable": [...targets], "leaked": [...targets a pod process holds]}
+ *   prints {"inheritable": [{fd, target}…], "leaked": ["pid: target" a pod process holds…]}
  */
 import { join } from 'node:path';
 import { inheritableDescriptors } from '../../core/runtime/pod-launcher/inherited-descriptors.ts';
@@ -27,4 +27,4 @@ const leaked = podProcesses(join(stateDir, pod.id)).flatMap((pid) =>
 await driver.deletePod(pod.id);
 await driver.removeSandboxBase();
 await driver.close();
-process.stdout.write(`${JSON.stringify({ inheritable: [...targets], leaked })}\n`);
+process.stdout.write(`${JSON.stringify({ inheritable: mine, leaked })}\n`);

@@ -26,6 +26,8 @@ const cmdline = (pid: number): string[] =>
   readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').filter(Boolean);
 
 const LAUNCHER_BUNDLE = /pod-launcher-[0-9a-f]{32}\.mjs$/;
+/** Far above the descriptors Node marks close-on-exec at its start (fd 3 among them). */
+const PLANTED_FD = 200;
 
 /** The launchers this test process started: its live children running a pod-launcher bundle. */
 function launchers(): number[] {
@@ -133,10 +135,11 @@ describe('pod launcher (local driver)', { timeout: 90_000 }, () => {
     const stateDir = await mkdtemp(join(tmpdir(), 'ventus-one-pod-'));
     try {
       const script = fileURLToPath(new URL('./create-one-pod.script.ts', import.meta.url));
-      // fd 3: a pipe the script inherits without close-on-exec, as from a careless parent.
-      const child = spawn(process.execPath, ['--import', 'tsx', script, stateDir], {
-        stdio: ['ignore', 'pipe', 'pipe', 'pipe'],
-      });
+      // fd PLANTED_FD: a socket the script inherits without close-on-exec, as from a careless parent.
+      const stdio = Array.from({ length: PLANTED_FD + 1 }, (_, fd) =>
+        fd === 1 || fd === 2 || fd === PLANTED_FD ? 'pipe' : 'ignore',
+      );
+      const child = spawn(process.execPath, ['--import', 'tsx', script, stateDir], { stdio });
       let out = '';
       let err = '';
       child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
@@ -144,8 +147,11 @@ describe('pod launcher (local driver)', { timeout: 90_000 }, () => {
       const [code] = (await once(child, 'exit')) as [number | null];
       // Exit 13 (an unsettled top-level await) when nothing held the event loop during the launch.
       expect(code, err).toBe(0);
-      const report = JSON.parse(out) as { inheritable: string[]; leaked: string[] };
-      expect(report.inheritable).toEqual([expect.stringMatching(/^pipe:\[\d+\]$/)]);
+      const report = JSON.parse(out) as { inheritable: { fd: number; target: string }[]; leaked: string[] };
+      // The planted socket is among what a careless launcher would have passed on…
+      const planted = report.inheritable.find((f) => f.fd === PLANTED_FD);
+      expect(planted?.target).toMatch(/^socket:\[\d+\]$/);
+      // …and no process of the pod holds it, nor anything else the script could have passed.
       expect(report.leaked).toEqual([]);
     } finally {
       await rm(stateDir, { recursive: true, force: true });
