@@ -7,8 +7,12 @@
  *   - `bridge` (as root only): the pod browser's DevTools bridge itself (socat into the browser's
  *     network namespace), without the agent;
  *   - `proxy`: the same session through the proxy (its `connect_url`);
- *   - `relay`: a bare Node TCP relay to the agent socket (net.createServer + pipe, in this process):
- *     the floor of one more user-space hop, to read the proxy's figure against.
+ *   - `relay`: a bare Node TCP relay to the agent socket (net.createServer + pipe, in this process,
+ *     the service's): the floor of one more user-space hop, to read the proxy's figure against.
+ *
+ * The client runs in a process of its own (harness/cdp-round-trips.client.ts), as a user's does; this
+ * process runs the service. (Until 7 December the client ran here too, so the proxy was a relay
+ * inside the client's own process, awake anyway, and its hop looked almost free: +4 to +11 µs.)
  *
  * `--idle-ms <ms>` waits that long before each request, as a client that does work of its own between
  * messages (Playwright does) leaves every process on the path idle: each hop's process must then be
@@ -23,11 +27,12 @@
 import http from 'node:http';
 import net from 'node:net';
 import path from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import WebSocket from 'ws';
 import { startScratchStack } from './scratch-stack.ts';
-import { CdpClient } from './harness/cdp-client.ts';
+import type { RoundTripPlan, RoundTripSamples } from './harness/cdp-round-trips.client.ts';
 import { startHeadlessShell } from './harness/bare-chromium.ts';
 import { runningSession } from './harness/scratch-sessions.ts';
 import { percentiles } from './stats.ts';
@@ -46,19 +51,16 @@ const IDLE_MS = Number(values['idle-ms']);
 const N = Number(values['round-trips']);
 const OPENS = Number(values.opens);
 
-/** Opens a WebSocket to `url` and closes it; resolves with the time until it was open, in ms. */
-async function timeOpen(url: string, headers?: Record<string, string>): Promise<number> {
-  const t = performance.now();
-  const ws = new WebSocket(url, { headers });
-  await new Promise<void>((resolve, reject) => {
-    ws.once('open', () => resolve());
-    ws.once('error', reject);
-  });
-  const opened = performance.now() - t;
-  const closed = new Promise((resolve) => ws.once('close', resolve));
-  ws.close();
-  await closed;
-  return opened;
+/** Runs `plan` in a client process of its own (harness/cdp-round-trips.client.ts). */
+async function runClient(plan: RoundTripPlan): Promise<RoundTripSamples> {
+  const script = fileURLToPath(new URL('./harness/cdp-round-trips.client.ts', import.meta.url));
+  const child = spawn(process.execPath, ['--import', 'tsx', script], { stdio: ['pipe', 'pipe', 'inherit'] });
+  let out = '';
+  child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+  child.stdin.end(JSON.stringify(plan));
+  const [code] = (await once(child, 'exit')) as [number | null];
+  if (code !== 0) throw new Error(`proxy-floor: the client process exited with ${code}`);
+  return JSON.parse(out) as RoundTripSamples;
 }
 
 /** A bare relay on 127.0.0.1 to the agent's endpoint; resolves with its port. */
@@ -103,7 +105,6 @@ const bench = await startScratchStack({
   VENTUS_POOL_MAX_TOTAL: '2',
 });
 let relay: net.Server | undefined;
-const clients: Record<string, CdpClient> = {};
 try {
   // The proxy's route is published before RUNNING, so a RUNNING session has one.
   const session = await runningSession(bench, { keep_alive_seconds: 60 });
@@ -114,27 +115,27 @@ try {
   const agent = agentTarget(route.cdpUrl);
   relay = await bareRelay(agent);
   const relayUrl = `ws://127.0.0.1:${(relay.address() as net.AddressInfo).port}${agent.path}`;
-  clients.bare = await CdpClient.connect(shell.wsUrl);
-  clients.agent = await CdpClient.connect(direct.url, 30_000, direct.headers);
-  clients.relay = await CdpClient.connect(relayUrl, 30_000, direct.headers);
-  clients.proxy = await CdpClient.connect(session.connect_url);
-  if ('socketPath' in agent.endpoint && process.getuid?.() === 0) {
-    clients.bridge = await CdpClient.connect(await bridgeUrl(agent.endpoint.socketPath));
-  }
+  const targets: RoundTripPlan['targets'] = {
+    bare: { url: shell.wsUrl },
+    agent: { url: direct.url, headers: direct.headers },
+    relay: { url: relayUrl, headers: direct.headers },
+    proxy: { url: session.connect_url },
+  };
+  if ('socketPath' in agent.endpoint && process.getuid?.() === 0)
+    targets.bridge = { url: await bridgeUrl(agent.endpoint.socketPath) };
+  const plan: RoundTripPlan = {
+    targets,
+    roundTrips: N,
+    idleMs: IDLE_MS,
+    opens: OPENS,
+    openPaths: Object.keys(targets).filter((k) => k !== 'relay'),
+  };
+  const { roundTrips: samples, opens } = await runClient(plan);
 
-  const samples: Record<string, number[]> = Object.fromEntries(Object.keys(clients).map((k) => [k, []]));
-  for (const c of Object.values(clients)) for (let i = 0; i < 50; i++) await c.send('Browser.getVersion');
-  for (let i = 0; i < N; i++)
-    for (const [k, c] of Object.entries(clients)) {
-      if (IDLE_MS > 0) await sleep(IDLE_MS);
-      const t = performance.now();
-      await c.send('Browser.getVersion');
-      samples[k]!.push((performance.now() - t) * 1000);
-    }
   const p50 = (k: string) => percentiles(samples[k]!).p50;
   console.log(describeMachine(machine()));
   console.log(
-    `Browser.getVersion round trips, n = ${N} per path, interleaved, ${IDLE_MS} ms idle before each (µs)`,
+    `Browser.getVersion round trips from a client process of its own, n = ${N} per path, interleaved, ${IDLE_MS} ms idle before each (µs)`,
   );
   for (const [k, v] of Object.entries(samples)) {
     const p = percentiles(v);
@@ -142,32 +143,18 @@ try {
   }
   const added = (a: string, b: string) => `${(p50(a) - p50(b)).toFixed(1)} µs`;
   console.log(
-    `the proxy adds ${added('proxy', 'agent')} over the agent socket (a bare relay: ${added('relay', 'agent')})`,
+    `the proxy adds ${added('proxy', 'agent')} over the agent socket (a bare relay in the same process: ${added('relay', 'agent')})`,
   );
   console.log(
     `the pod adds ${added('agent', 'bare')} over bare Chromium; the service in all ${added('proxy', 'bare')}`,
   );
 
-  const targets: Record<string, [string, Record<string, string>?]> = {
-    bare: [shell.wsUrl],
-    agent: [direct.url, direct.headers],
-    proxy: [session.connect_url],
-  };
-  if (clients.bridge && 'socketPath' in agent.endpoint)
-    targets.bridge = [await bridgeUrl(agent.endpoint.socketPath)];
-  const opens: Record<string, number[]> = Object.fromEntries(Object.keys(targets).map((k) => [k, []]));
-  for (let i = 0; i < OPENS + 10; i++)
-    for (const [k, [url, headers]] of Object.entries(targets)) {
-      const ms = await timeOpen(url, headers);
-      if (i >= 10) opens[k]!.push(ms);
-    }
   console.log(`\nWebSocket opens, n = ${OPENS} per path after 10, interleaved (ms)`);
   for (const [k, v] of Object.entries(opens)) {
     const p = percentiles(v);
     console.log(`${k.padEnd(6)} p50 ${p.p50.toFixed(2)}  p99 ${p.p99.toFixed(2)}`);
   }
 } finally {
-  await Promise.all(Object.values(clients).map((c) => c.close()));
   relay?.close();
   await bench.close();
   await shell.stop();
