@@ -9,15 +9,18 @@
  *   - the headless shell launched by Playwright, which drives it over a pipe. No remote browser can
  *     be driven that way; Playwright's WebSocket transport costs more a round trip than its pipe
  *     (the last column), and a `goto` waits on several of them.
- * It also times one Playwright round trip (`page.evaluate`) on each path.
+ * It also times one Playwright round trip (`page.evaluate`) on each path. The client (Playwright)
+ * runs in a process of its own (harness/page-load.client.ts), as a user's does; this process runs
+ * the service (until 7 December the client ran here too, inside the service's process).
  * The order changes every round because a load that follows one in the same browser is faster.
  *
  *   node --import tsx load-tests/page-load.ts [--loads 60]
  */
 import { parseArgs } from 'node:util';
-import { chromium, type Browser, type Page } from 'playwright-core';
-import { HEADLESS_SHELL, QUIET_FLAGS, startHeadlessShell } from './harness/bare-chromium.ts';
+import { startHeadlessShell } from './harness/bare-chromium.ts';
+import { runClientProcess } from './harness/client-process.ts';
 import { serveLocalPage } from './harness/local-page.ts';
+import type { PageLoadPlan, PageLoadSamples } from './harness/page-load.client.ts';
 import { runningSession } from './harness/scratch-sessions.ts';
 import { startScratchStack } from './scratch-stack.ts';
 import { percentiles, type Percentiles } from './stats.ts';
@@ -36,35 +39,6 @@ const PATHS = {
 type PathName = keyof typeof PATHS;
 const NAMES = Object.keys(PATHS) as PathName[];
 
-function shuffled<T>(list: readonly T[]): T[] {
-  const out = [...list];
-  for (let i = out.length - 1; i > 0; i--) {
-    const j = Math.floor(Math.random() * (i + 1));
-    [out[i], out[j]] = [out[j]!, out[i]!];
-  }
-  return out;
-}
-
-/**
- * `rounds` rounds of `step` on every path, in a new random order each round; ms per path, the first
- * `warmup` rounds left out.
- */
-async function interleaved(
-  rounds: number,
-  warmup: number,
-  step: (name: PathName, round: number) => Promise<unknown>,
-): Promise<Record<PathName, number[]>> {
-  const out = Object.fromEntries(NAMES.map((name) => [name, [] as number[]])) as Record<PathName, number[]>;
-  for (let i = 0; i < warmup + rounds; i++) {
-    for (const name of shuffled(NAMES)) {
-      const t0 = performance.now();
-      await step(name, i);
-      if (i >= warmup) out[name].push(performance.now() - t0);
-    }
-  }
-  return out;
-}
-
 const site = await serveLocalPage();
 const scratch = await startScratchStack({
   VENTUS_HEADLESS: 'true',
@@ -72,24 +46,20 @@ const scratch = await startScratchStack({
   VENTUS_POOL_MAX_TOTAL: '2',
 });
 const shell = await startHeadlessShell();
-const launched = await chromium.launch({ executablePath: HEADLESS_SHELL, args: QUIET_FLAGS });
-const connected: Browser[] = [];
 try {
   const session = await runningSession(scratch);
-  const firstPage = async (url: string) => {
-    const browser = await chromium.connectOverCDP(url);
-    connected.push(browser);
-    return browser.contexts()[0]!.newPage();
-  };
-  const pages: Record<PathName, Page> = {
-    service: await firstPage(session.connect_url),
-    websocket: await firstPage(shell.wsUrl),
-    pipe: await (await launched.newContext()).newPage(),
-  };
-  const samples = await interleaved(LOADS, WARMUP, (name, i) =>
-    pages[name].goto(`${site.url}?${name}-${i}`, { waitUntil: 'load' }),
+  const measured = await runClientProcess<PageLoadPlan, PageLoadSamples>(
+    new URL('./harness/page-load.client.ts', import.meta.url),
+    {
+      paths: { service: session.connect_url, websocket: shell.wsUrl, pipe: 'pipe' },
+      pageUrl: site.url,
+      loads: LOADS,
+      warmup: WARMUP,
+      roundTrips: ROUND_TRIPS,
+    },
   );
-  const roundTrips = await interleaved(ROUND_TRIPS, 0, (name) => pages[name].evaluate('1'));
+  const samples = measured.loads as Record<PathName, number[]>;
+  const roundTrips = measured.roundTrips as Record<PathName, number[]>;
   const p = Object.fromEntries(NAMES.map((name) => [name, percentiles(samples[name])])) as Record<
     PathName,
     Percentiles
@@ -112,8 +82,6 @@ try {
     ].join('\n'),
   );
 } finally {
-  for (const browser of connected) await browser.close();
-  await launched.close();
   await shell.stop();
   await scratch.close();
   await site.close();

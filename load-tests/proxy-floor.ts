@@ -27,12 +27,10 @@
 import http from 'node:http';
 import net from 'node:net';
 import path from 'node:path';
-import { spawn } from 'node:child_process';
-import { once } from 'node:events';
-import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { startScratchStack } from './scratch-stack.ts';
 import type { RoundTripPlan, RoundTripSamples } from './harness/cdp-round-trips.client.ts';
+import { runClientProcess } from './harness/client-process.ts';
 import { startHeadlessShell } from './harness/bare-chromium.ts';
 import { runningSession } from './harness/scratch-sessions.ts';
 import { percentiles } from './stats.ts';
@@ -50,18 +48,6 @@ const { values } = parseArgs({
 const IDLE_MS = Number(values['idle-ms']);
 const N = Number(values['round-trips']);
 const OPENS = Number(values.opens);
-
-/** Runs `plan` in a client process of its own (harness/cdp-round-trips.client.ts). */
-async function runClient(plan: RoundTripPlan): Promise<RoundTripSamples> {
-  const script = fileURLToPath(new URL('./harness/cdp-round-trips.client.ts', import.meta.url));
-  const child = spawn(process.execPath, ['--import', 'tsx', script], { stdio: ['pipe', 'pipe', 'inherit'] });
-  let out = '';
-  child.stdout.on('data', (d: Buffer) => (out += d.toString()));
-  child.stdin.end(JSON.stringify(plan));
-  const [code] = (await once(child, 'exit')) as [number | null];
-  if (code !== 0) throw new Error(`proxy-floor: the client process exited with ${code}`);
-  return JSON.parse(out) as RoundTripSamples;
-}
 
 /** A bare relay on 127.0.0.1 to the agent's endpoint; resolves with its port. */
 async function bareRelay(agent: AgentTarget): Promise<net.Server> {
@@ -130,7 +116,10 @@ try {
     opens: OPENS,
     openPaths: Object.keys(targets).filter((k) => k !== 'relay'),
   };
-  const { roundTrips: samples, opens } = await runClient(plan);
+  const { roundTrips: samples, opens } = await runClientProcess<RoundTripPlan, RoundTripSamples>(
+    new URL('./harness/cdp-round-trips.client.ts', import.meta.url),
+    plan,
+  );
 
   const p50 = (k: string) => percentiles(samples[k]!).p50;
   console.log(describeMachine(machine()));
