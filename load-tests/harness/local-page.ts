@@ -9,8 +9,13 @@ import type { AddressInfo } from 'node:net';
 const PAGE =
   '<!doctype html><html><head><title>Ventus load test</title></head><body><h1>load test page</h1></body></html>';
 
-/** VENTUS_BENCH_PAGE_PORT, default 47090: fixed, so a stack started before the page can allow it. */
-export const BENCH_PAGE_PORT = Number(process.env.VENTUS_BENCH_PAGE_PORT ?? '47090');
+/**
+ * VENTUS_BENCH_PAGE_PORT, default 28090: fixed, so a stack started before the page can allow it, and
+ * below Linux's ephemeral ports (32768-60999): 47090 was among them, and a client socket that had
+ * used it as its own port and closed first held it in TIME_WAIT for a minute (EADDRINUSE, twice in a
+ * row on 7 December).
+ */
+export const BENCH_PAGE_PORT = Number(process.env.VENTUS_BENCH_PAGE_PORT ?? '28090');
 
 export async function serveLocalPage(): Promise<{ url: string; close(): Promise<void> }> {
   const server = http.createServer((_req, res) => {
