@@ -4,8 +4,8 @@
  *   - `bare`: a headless shell started here with the same flags (Chromium driven directly);
  *   - `agent`: one RUNNING session's pod agent socket (what the proxy dials: the agent's relay and the
  *     browser's DevTools bridge behind it);
- *   - `bridge` (as root only): the pod browser's DevTools bridge itself (socat into the browser's
- *     network namespace), without the agent;
+ *   - `bridge` (as root only): the pod browser's DevTools bridge itself (systemd-socket-proxyd into
+ *     the browser's network namespace; socat where that is missing), without the agent;
  *   - `proxy`: the same session through the proxy (its `connect_url`);
  *   - `relay`: a bare Node TCP relay to the agent socket (net.createServer + pipe, in this process,
  *     the service's): the floor of one more user-space hop, to read the proxy's figure against.
