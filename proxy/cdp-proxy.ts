@@ -123,11 +123,27 @@ export async function attachCdpProxy(
     // A token is for one session: replaying it against another session's path is refused.
     if (claims.sessionId !== sessionId)
       return refuseUpgrade(socket, 'unauthorized', 'The token is not valid for this session', instance);
-    // The token names the workspace: its limits are read while the route is looked up.
+    // The token names the workspace: its limits are read while the route is looked up, and the
+    // connection is counted meanwhile too, not after (0.3 ms less per open, load-tests/proxy-floor.ts
+    // with the proxy's timings; docs/performance.md, eleventh pass). The workspace's cap of CDP
+    // sockets per session holds across replicas because each connect is counted first and checked
+    // after, so racing connects can only be refused early, never let past it.
     const limitsRead = workspaceLimits(services.db, claims.workspaceId, limitDefaults(services.config));
     limitsRead.catch(() => {}); // a refused connect does not look at them
-    const route = await services.sessionRoutes.get(sessionId);
+    const counted = services.cdpConnections.connected(sessionId, proxyId);
+    counted.catch(() => {}); // awaited below, or undone on a refusal
+    // Not connected after all: the count goes (a refused connect leaves no trace in Redis).
+    const uncount = () =>
+      counted.then(
+        () => services.cdpConnections.disconnected(sessionId, proxyId),
+        () => undefined,
+      );
+    const route = await services.sessionRoutes.get(sessionId).catch(async (err: unknown) => {
+      await uncount().catch(() => undefined);
+      throw err;
+    });
     if (!route || route.workspaceId !== claims.workspaceId) {
+      await uncount();
       const session = await getSession(services.db, sessionId);
       if (!session || session.workspaceId !== claims.workspaceId)
         return refuseUpgrade(socket, 'not-found', 'Session not found', instance);
@@ -140,10 +156,7 @@ export async function attachCdpProxy(
         instance,
       );
     }
-    // The workspace's cap of CDP sockets per session, across replicas: counted first, then checked,
-    // so racing connects can only be refused early, never let past it.
-    const limits = await limitsRead;
-    const open = await services.cdpConnections.connected(sessionId, proxyId);
+    const [limits, open] = await Promise.all([limitsRead, counted]);
     if (open > limits.cdpSocketsPerSession) {
       await services.cdpConnections.disconnected(sessionId, proxyId);
       return refuseUpgrade(

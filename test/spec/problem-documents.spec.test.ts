@@ -71,7 +71,7 @@ describe(SPEC.problemDocuments, () => {
     await expectServedType(invalid.body, 'validation-error');
   });
 
-  it('CDP upgrade refusals are problem documents with instance: 401 for a bad token, 410 once ended', async () => {
+  it('CDP upgrade refusals are problem documents with instance: 401 for a bad token, 410 once ended (and leave no count)', async () => {
     const created = await api.createSession();
     const connectUrl = String(created.body.connect_url);
     const path = `/v1/sessions/${created.body.id}/cdp`;
@@ -89,6 +89,9 @@ describe(SPEC.problemDocuments, () => {
     // The token never appears in the document.
     expect(JSON.stringify(ended.body)).not.toContain('token=');
     await expectServedType(ended.body, 'session-ended');
+    // The proxy counts a connect while it looks the route up; a refused one leaves no count behind.
+    const id = String(created.body.id);
+    expect(await stack.services.redis.exists(stack.services.redisKeys.cdpConnections(id))).toBe(0);
   });
 
   it('every problem type of the registry has its page, and /errors lists them', async () => {
