@@ -5,13 +5,10 @@
  * closing the driver stops it but leaves the pods running. Stopping a pod's processes (synchronous
  * /proc scans) happens in the launcher too, and in the service only when the launcher dies. A launch in flight holds the process up.
  */
-import { spawn } from 'node:child_process';
-import { once } from 'node:events';
 import { readFileSync, readlinkSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Pod } from '../../core/runtime/driver.ts';
@@ -19,6 +16,7 @@ import { isGoneOrZombie, listPids, readProcStat } from '../../core/process/proc-
 import { localHarness, openFiles, podProcesses, type LocalHarness } from './local.harness.ts';
 import { eventually, podId } from './driver.conformance.ts';
 import { testLocalDriver } from '../support/local-driver.ts';
+import { runWithPlantedSocket } from '../support/planted-descriptor.ts';
 
 const targets = (pid: number): string[] => openFiles(pid).map((f) => f.target);
 
@@ -134,17 +132,12 @@ describe('pod launcher (local driver)', { timeout: 90_000 }, () => {
   it('passes a pod nothing its service inherited, and holds up a process that only awaits a pod', async () => {
     const stateDir = await mkdtemp(join(tmpdir(), 'ventus-one-pod-'));
     try {
-      const script = fileURLToPath(new URL('./create-one-pod.script.ts', import.meta.url));
       // fd PLANTED_FD: a socket the script inherits without close-on-exec, as from a careless parent.
-      const stdio = Array.from({ length: PLANTED_FD + 1 }, (_, fd) =>
-        fd === 1 || fd === 2 || fd === PLANTED_FD ? 'pipe' : 'ignore',
+      const { code, out, err } = await runWithPlantedSocket(
+        new URL('./create-one-pod.script.ts', import.meta.url),
+        [stateDir],
+        PLANTED_FD,
       );
-      const child = spawn(process.execPath, ['--import', 'tsx', script, stateDir], { stdio });
-      let out = '';
-      let err = '';
-      child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
-      child.stderr!.on('data', (d: Buffer) => (err += d.toString()));
-      const [code] = (await once(child, 'exit')) as [number | null];
       // Exit 13 (an unsettled top-level await) when nothing held the event loop during the launch.
       expect(code, err).toBe(0);
       const report = JSON.parse(out) as { inheritable: { fd: number; target: string }[]; leaked: string[] };

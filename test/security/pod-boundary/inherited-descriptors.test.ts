@@ -12,14 +12,12 @@
  * so the attack could have seen it. Mutation: the launcher not closing inherited descriptors; the
  * browser then holds fd 900 (and the harness's 251) and the test fails.
  */
-import { spawn } from 'node:child_process';
-import { once } from 'node:events';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AttackTable, excerpt } from './attack-table.ts';
+import { runWithPlantedSocket } from '../../support/planted-descriptor.ts';
 
 const ATTACK = '8 reach a descriptor the service inherited';
 const PLANTED_FD = 900;
@@ -50,17 +48,11 @@ describe('pod boundary: descriptors the service inherited', { timeout: 120_000 }
   beforeAll(async () => {
     const stateDir = await mkdtemp(join(tmpdir(), 'ventus-descriptors-'));
     try {
-      const script = fileURLToPath(new URL('./inherited-descriptors.script.ts', import.meta.url));
-      // fd PLANTED_FD of the script: a socket pair's end without close-on-exec (Node passes extra stdio so).
-      const stdio: ('ignore' | 'pipe')[] = ['ignore', 'pipe', 'pipe'];
-      while (stdio.length < PLANTED_FD) stdio.push('ignore');
-      stdio.push('pipe');
-      const child = spawn(process.execPath, ['--import', 'tsx', script, stateDir], { stdio });
-      let out = '';
-      let err = '';
-      child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
-      child.stderr!.on('data', (d: Buffer) => (err += d.toString()));
-      const [code] = (await once(child, 'exit')) as [number | null];
+      const { code, out, err } = await runWithPlantedSocket(
+        new URL('./inherited-descriptors.script.ts', import.meta.url),
+        [stateDir],
+        PLANTED_FD,
+      );
       if (code !== 0) throw new Error(`the attack script exited ${code}: ${err.slice(-2_000)}`);
       report = JSON.parse(out) as Report;
     } finally {
