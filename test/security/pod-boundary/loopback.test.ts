@@ -67,6 +67,14 @@ describe('pod boundary: loopback, private and metadata addresses', () => {
       return undefined;
     }
   };
+  /** Each session's CDP connection count in Redis, as the proxy keeps it (proxy id -> sockets). */
+  let sessionIds: string[] = [];
+  let countsBefore: Record<string, string>[] = [];
+  let countsAfter: Record<string, string>[] = [];
+  const cdpCounts = () =>
+    Promise.all(
+      sessionIds.map((id) => s.stack.services.redis.hgetall(s.stack.services.redisKeys.cdpConnections(id))),
+    );
   const controlPlaneRefusals = async () =>
     (await s.stack.services.metrics.cdpRefused.get()).values.reduce((n, v) => n + v.value, 0);
 
@@ -80,6 +88,11 @@ describe('pod boundary: loopback, private and metadata addresses', () => {
     vectors = standardVectors(hostile, pagesOfA);
     const broker = `http://127.0.0.1:${s.stack.port}`;
     const redisLoggedBefore = redisAttacksLogged();
+    // The proxy counts a connect before it finds the session's route, and takes the count back if it
+    // refuses: nothing the pages try may leave a count on either session (a stale one would refuse
+    // the tenant's own clients at the workspace's cap).
+    sessionIds = [a.id, b.id];
+    countsBefore = await cdpCounts();
     for (const [i, v] of vectors.entries()) {
       const tag = `v${i}`;
       const plan: AttackPlan = {
@@ -221,6 +234,7 @@ describe('pod boundary: loopback, private and metadata addresses', () => {
         safe: refused,
       });
     }
+    countsAfter = await cdpCounts();
   }, 600_000);
 
   afterAll(async () => {
@@ -233,6 +247,17 @@ describe('pod boundary: loopback, private and metadata addresses', () => {
   it('the canary, the control plane and Redis were never reached', () => {
     expect(table.count(LOOPBACK)).toBeGreaterThanOrEqual(vectors.length * 4);
     expect(table.unsafe(LOOPBACK)).toEqual([]);
+  });
+
+  it('no page or tab left a CDP connection count on either session', () => {
+    table.add({
+      attack: LOOPBACK,
+      vector: 'all pages and tabs',
+      target: "the proxy's CDP connection counts of A's and B's sessions (Redis)",
+      outcome: `before ${JSON.stringify(countsBefore)}, after ${JSON.stringify(countsAfter)}`,
+      safe: JSON.stringify(countsAfter) === JSON.stringify(countsBefore),
+    });
+    expect(countsAfter).toEqual(countsBefore);
   });
 
   it('the Redis key the pages tried to set does not exist', async () => {
