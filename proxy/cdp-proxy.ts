@@ -4,6 +4,7 @@
  * session with keep_alive_seconds = 0 releases it; a session ending closes every socket to it.
  */
 import type { IncomingMessage, Server } from 'node:http';
+import path from 'node:path';
 import type { Duplex } from 'node:stream';
 import type { Redis } from 'ioredis';
 import { newId } from '../core/domain/ids.ts';
@@ -16,7 +17,9 @@ import type { Services } from '../core/services.ts';
 import { isLiveViewPath } from './live-view.proxy.ts';
 import { handshakeProblem } from './websocket-handshake.ts';
 import { limitDefaults, workspaceLimits } from '../core/db/workspace-settings.repository.ts';
-import { refuseUpgrade as refuseSocket, spliceWebSocket, type Splice } from './socket-splice.ts';
+import { refuseUpgrade as refuseSocket, spliceWebSocket } from './socket-splice.ts';
+import { KernelRelay, type Splice } from './kernel-relay.ts';
+import { kernelRelayProgram } from './kernel-relay.program.ts';
 
 const CDP_PATH = /^\/v1\/sessions\/([^/?#]+)\/cdp$/;
 
@@ -45,6 +48,17 @@ function bearer(req: IncomingMessage, url: URL): string | undefined {
 export type CdpProxyDeps = EndSessionDeps &
   Pick<Services, 'agentAccess' | 'cdpConnections' | 'config' | 'log' | 'metrics' | 'tokens'>;
 
+/** The proxy's kernel relay, unless it is turned off or its program cannot be had (then: Node). */
+async function startKernelRelay(services: CdpProxyDeps): Promise<KernelRelay | undefined> {
+  const log = services.log.child({ component: 'proxy' });
+  if (!services.config.kernelRelay) return undefined;
+  const bundleDir = path.join(services.config.dataDir, 'bundles');
+  const program = await kernelRelayProgram(bundleDir, (reason) =>
+    log.warn(`CDP bytes are relayed in the proxy's process, not in the kernel: ${reason}`),
+  );
+  return program ? new KernelRelay(program, log) : undefined;
+}
+
 export async function attachCdpProxy(
   server: Server,
   services: CdpProxyDeps,
@@ -62,6 +76,7 @@ export async function attachCdpProxy(
     refuseSocket(socket, doc);
   };
   const live = new Map<string, Set<Splice>>();
+  const kernelRelay = await startKernelRelay(services);
   /** Disconnect handling still in flight; close() waits for it before the clients go away. */
   const pending = new Set<Promise<void>>();
 
@@ -172,6 +187,7 @@ export async function attachCdpProxy(
       head,
       { url: route.cdpUrl, headers: services.agentAccess.headers(route.podId) },
       (direction, n) => bytes[direction].inc(n),
+      kernelRelay,
     );
     metrics.cdpConnections.inc();
     metrics.cdpConnectionsTotal.inc();
@@ -206,6 +222,7 @@ export async function attachCdpProxy(
       server.off('upgrade', listener);
       for (const set of live.values()) for (const splice of set) splice.destroy();
       await Promise.all(pending);
+      kernelRelay?.close();
       clearInterval(heartbeat);
       await services.cdpConnections.retire(proxyId).catch(() => {});
       await subscriber.unsubscribe().catch(() => {});

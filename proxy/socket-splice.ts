@@ -1,12 +1,15 @@
 /**
- * A raw WebSocket splice: replay the client's upgrade request to the pod, then pipe bytes both ways.
+ * A raw WebSocket splice: replay the client's upgrade request to the pod, then pass bytes both ways.
  * Frames pass untouched (no parse, no re-frame), and whichever side ends, both are destroyed once.
+ * With a kernel relay (kernel-relay.ts) the bytes move in the kernel, outside this process; without
+ * one, or for a socket it cannot take, they are piped here.
  */
 import net from 'node:net';
 import { STATUS_CODES, type IncomingMessage } from 'node:http';
 import type { ProblemDocument } from '../core/domain/problems.ts';
 import type { Duplex } from 'node:stream';
 import { AGENT_SECRET_HEADER, agentTarget, type AgentTarget } from '../runtime-image/agent/protocol.ts';
+import type { KernelRelay, OnBytes, Splice } from './kernel-relay.ts';
 
 /** Half-open peers (a laptop that slept) are noticed in seconds, not hours. */
 const KEEPALIVE_MS = 10_000;
@@ -46,23 +49,29 @@ function upgradeRequest(req: IncomingMessage, target: AgentTarget, extra: Record
   return `${lines.join('\r\n')}\r\n\r\n`;
 }
 
-/** Bytes seen in one direction (called per chunk, so counters move while a connection lives). */
-export type OnBytes = (direction: 'client_to_pod' | 'pod_to_client', bytes: number) => void;
-
-export interface Splice {
-  /** Resolves once, when either side closes or fails. */
-  closed: Promise<void>;
-  destroy(): void;
-}
-
 export function spliceWebSocket(
   req: IncomingMessage,
   client: Duplex,
   head: Buffer,
   spliceTarget: SpliceTarget,
   onBytes?: OnBytes,
+  kernelRelay?: KernelRelay,
 ): Splice {
   const target = agentTarget(spliceTarget.url);
+  // Socket options live on the socket, so they hold in the kernel relay too.
+  if (client instanceof net.Socket) {
+    client.setNoDelay(true);
+    client.setKeepAlive(true, KEEPALIVE_MS);
+    client.setTimeout(0);
+  }
+  if (kernelRelay) {
+    const request = Buffer.concat([Buffer.from(upgradeRequest(req, target, spliceTarget.headers)), head]);
+    const handedOver = kernelRelay.relay(client, target.endpoint, request, onBytes);
+    if (handedOver) {
+      if (head.length > 0) onBytes?.('client_to_pod', head.length);
+      return handedOver;
+    }
+  }
   const upstream = net.connect(
     'socketPath' in target.endpoint
       ? { path: target.endpoint.socketPath }
@@ -82,11 +91,6 @@ export function spliceWebSocket(
   const connectTimer = setTimeout(destroy, CONNECT_TIMEOUT_MS);
   upstream.setNoDelay(true);
   upstream.setKeepAlive(true, KEEPALIVE_MS);
-  if (client instanceof net.Socket) {
-    client.setNoDelay(true);
-    client.setKeepAlive(true, KEEPALIVE_MS);
-    client.setTimeout(0);
-  }
   upstream.once('connect', () => {
     clearTimeout(connectTimer);
     upstream.write(upgradeRequest(req, target, spliceTarget.headers));

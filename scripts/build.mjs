@@ -6,12 +6,16 @@
 //     their shared code in dist/chunk-*.mjs; npm packages stay imports, node_modules supplies them.
 //   dist/pod-agent.mjs, pod-launcher.mjs  the pod agent and the local driver's pod launcher,
 //                       self-contained, for a local driver without their sources.
+//   dist/kernel-relay   the proxy's kernel relay (proxy/kernel-relay.c), compiled with the machine's C
+//                       compiler where there is one (the proxy relays in Node where it is missing).
 //   dist/build.json     the sources the programs were built from: bin/ventus.js runs dist/cli.mjs
 //                       only when none of them is newer.
+import { execFile } from 'node:child_process';
 import { build } from 'esbuild';
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const OUT = path.join(ROOT, 'dist');
@@ -110,6 +114,21 @@ const [programs] = await Promise.all([
   ),
 ]);
 
+// The same flags as proxy/kernel-relay.program.ts, which compiles it where the sources are.
+const relay = await promisify(execFile)(
+  process.env.CC || 'cc',
+  ['-O2', '-Wall', '-o', path.join(OUT, 'kernel-relay'), path.join(ROOT, 'proxy/kernel-relay.c')],
+  { timeout: 120_000 },
+).then(
+  () => 'kernel-relay',
+  (err) => {
+    process.stderr.write(
+      `build: no dist/kernel-relay (${String(err.message).split('\n')[0]}); the proxy will relay in Node\n`,
+    );
+    return undefined;
+  },
+);
+
 // This script as well: new build settings make dist/ stale too.
 const sources = [...Object.keys(programs.metafile.inputs), 'scripts/build.mjs'].sort();
 await writeFile(
@@ -117,5 +136,5 @@ await writeFile(
   `${JSON.stringify({ programs: PROGRAMS, sources }, null, 2)}\n`,
 );
 process.stderr.write(
-  `build: dist/ (${[...Object.keys(PROGRAMS), ...Object.keys(HELPERS)].join(', ')}) in ${Math.round(performance.now() - started)} ms\n`,
+  `build: dist/ (${[...Object.keys(PROGRAMS), ...Object.keys(HELPERS), ...(relay ? [relay] : [])].join(', ')}) in ${Math.round(performance.now() - started)} ms\n`,
 );

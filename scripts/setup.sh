@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs what Ventus Sessions needs on a Debian/Ubuntu machine, and nothing when it is all there:
 # Chromium (+ headless shell), Xvfb, x11vnc (live view), Redis and ffmpeg (session recordings: WebM
-# encoding, ffprobe)
+# encoding, ffprobe) and a C compiler (the proxy's kernel relay)
 # from apt (as root), and the npm dependencies.
 # Postgres needs no install: `ventus up` embeds one when DATABASE_URL is unset.
 set -euo pipefail
@@ -31,6 +31,9 @@ command -v socat >/dev/null 2>&1 || missing+=(socat)
 # The same bridges without a process per connection (runtime-image/agent/browser.sandbox.ts).
 { command -v systemd-socket-activate && { [ -x /usr/lib/systemd/systemd-socket-proxyd ] ||
   [ -x /lib/systemd/systemd-socket-proxyd ]; }; } >/dev/null 2>&1 || missing+=(systemd)
+# The proxy's kernel relay (proxy/kernel-relay.c) is compiled on first use; without a compiler the
+# proxy relays CDP bytes in Node.
+{ command -v cc && [ -f /usr/include/stdio.h ]; } >/dev/null 2>&1 || missing+=(gcc libc6-dev)
 if [ "${#missing[@]}" -gt 0 ]; then
   if [ "$(id -u)" -eq 0 ] && command -v apt-get >/dev/null 2>&1; then
     say "installing ${missing[*]} with apt-get"

@@ -72,6 +72,11 @@ export interface Config {
    */
   allowPrivateTargets: boolean;
   /**
+   * VENTUS_KERNEL_RELAY=false: the proxy relays CDP bytes in its own process instead of handing each
+   * checked connection to its kernel relay (proxy/kernel-relay.ts; for comparison and diagnosis).
+   */
+  kernelRelay: boolean;
+  /**
    * VENTUS_EGRESS_ALLOW: exact `host:port` pairs pages may reach although they are loopback or private
    * (development and tests serve pages on 127.0.0.1). Never the control plane or a pod agent.
    */
@@ -283,6 +288,10 @@ export function loadConfig(env: Env): Config {
   if (!['', 'true', 'false'].includes(allowPrivateRaw)) {
     problems.push(`VENTUS_ALLOW_PRIVATE_TARGETS=${JSON.stringify(allowPrivateRaw)}: expected true or false`);
   }
+  const kernelRelayRaw = env.VENTUS_KERNEL_RELAY ?? '';
+  if (!['', 'true', 'false'].includes(kernelRelayRaw)) {
+    problems.push(`VENTUS_KERNEL_RELAY=${JSON.stringify(kernelRelayRaw)}: expected true or false`);
+  }
   const opsPortRaw = env.VENTUS_OPS_PORT;
   const opsPort =
     opsPortRaw === undefined || opsPortRaw === ''
@@ -336,6 +345,7 @@ export function loadConfig(env: Env): Config {
     recordingUrlTtlSeconds: integer(env, 'VENTUS_RECORDING_URL_TTL_SECONDS', 600, 1, 3600, problems),
     kubernetes: kubernetesConfig(env, driver, problems),
     allowPrivateTargets: allowPrivateRaw === 'true',
+    kernelRelay: kernelRelayRaw !== 'false',
     egressAllow: [],
     podAgentKey,
   };

@@ -102,10 +102,15 @@ describe('/metrics on a started stack (one registry for broker, workers, control
     const cdp = await RawCdp.connect(running.connect_url);
     const version = await cdp.send<{ product: string }>('Browser.getVersion');
     expect(version.product).toMatch(/Chrome/);
-    expo = await scrape(stack.url);
+    const sent = JSON.stringify({ id: 1, method: 'Browser.getVersion', params: {} }).length;
+    // The kernel relay reports the bytes it moved each second (proxy/kernel-relay.c).
+    expo = await scrapeUntil(
+      stack.url,
+      (e) =>
+        (value(e, 'ventus_cdp_bytes_total', { direction: 'pod_to_client' }) ?? 0) > version.product.length,
+    );
     expect(value(expo, 'ventus_cdp_connections')).toBe(1);
     expect(value(expo, 'ventus_cdp_connections_total')).toBe(1);
-    const sent = JSON.stringify({ id: 1, method: 'Browser.getVersion', params: {} }).length;
     expect(value(expo, 'ventus_cdp_bytes_total', { direction: 'client_to_pod' })).toBeGreaterThan(sent);
     expect(value(expo, 'ventus_cdp_bytes_total', { direction: 'pod_to_client' })).toBeGreaterThan(
       version.product.length,

@@ -155,6 +155,7 @@ describe('the control-plane image, laid out and run', () => {
         'dist/cli.mjs',
         'dist/pod-agent.mjs',
         'dist/pod-launcher.mjs',
+        'dist/kernel-relay',
       ]),
     );
     expect(files.filter((f) => f.endsWith('.ts'))).toEqual([]);
@@ -189,6 +190,7 @@ describe('the control-plane image, laid out and run', () => {
       });
       output[program] = '';
       child.stderr?.on('data', (d: Buffer) => (output[program] += d.toString()));
+      child.stdout?.on('data', (d: Buffer) => (output[program] += d.toString()));
       children.push(child);
     }
     for (const [i, program] of programs.entries()) {
@@ -207,6 +209,8 @@ describe('the control-plane image, laid out and run', () => {
       });
       ended.catch(() => undefined);
     }
+    // The proxy found its kernel relay (dist/kernel-relay: no C source in the image).
+    expect(output.proxy).not.toMatch(/not in the kernel/);
     const dashboard = await fetch(`${urls.broker}/dashboard/`);
     expect(dashboard.status).toBe(200);
     expect(await dashboard.text()).toContain('<html');
