@@ -6,7 +6,7 @@
 # Build stage: every dependency and the sources; `npm run build` (scripts/build.mjs) writes dist/.
 FROM node:20-bookworm-slim AS build
 WORKDIR /src
-# The proxy's kernel relay (proxy/kernel-relay.c, dist/kernel-relay) is C.
+# The proxy's kernel relay (runtime-image/agent/kernel-relay.c, dist/kernel-relay) is C.
 RUN apt-get update && apt-get install -y --no-install-recommends gcc libc6-dev && rm -rf /var/lib/apt/lists/*
 COPY package.json package-lock.json ./
 RUN npm ci --no-audit --no-fund

@@ -18,8 +18,8 @@ import { isLiveViewPath } from './live-view.proxy.ts';
 import { handshakeProblem } from './websocket-handshake.ts';
 import { limitDefaults, workspaceLimits } from '../core/db/workspace-settings.repository.ts';
 import { refuseUpgrade as refuseSocket, spliceWebSocket } from './socket-splice.ts';
-import { KernelRelay, type Splice } from './kernel-relay.ts';
-import { kernelRelayProgram } from './kernel-relay.program.ts';
+import { KernelRelay, type Splice } from '../runtime-image/agent/kernel.relay.ts';
+import { kernelRelayProgram } from '../core/runtime/kernel-relay.program.ts';
 
 const CDP_PATH = /^\/v1\/sessions\/([^/?#]+)\/cdp$/;
 
@@ -56,7 +56,8 @@ async function startKernelRelay(services: CdpProxyDeps): Promise<KernelRelay | u
   const program = await kernelRelayProgram(bundleDir, (reason) =>
     log.warn(`CDP bytes are relayed in the proxy's process, not in the kernel: ${reason}`),
   );
-  return program ? new KernelRelay(program, log) : undefined;
+  // An empty environment: the relay needs none of the proxy's settings or secrets.
+  return program ? new KernelRelay(program, log, {}) : undefined;
 }
 
 export async function attachCdpProxy(

@@ -1,7 +1,7 @@
 /**
  * A raw WebSocket splice: replay the client's upgrade request to the pod, then pass bytes both ways.
  * Frames pass untouched (no parse, no re-frame), and whichever side ends, both are destroyed once.
- * With a kernel relay (kernel-relay.ts) the bytes move in the kernel, outside this process; without
+ * With a kernel relay (runtime-image/agent/kernel.relay.ts) the bytes move in the kernel, outside this process; without
  * one, or for a socket it cannot take, they are piped here.
  */
 import net from 'node:net';
@@ -9,7 +9,7 @@ import { STATUS_CODES, type IncomingMessage } from 'node:http';
 import type { ProblemDocument } from '../core/domain/problems.ts';
 import type { Duplex } from 'node:stream';
 import { AGENT_SECRET_HEADER, agentTarget, type AgentTarget } from '../runtime-image/agent/protocol.ts';
-import type { KernelRelay, OnBytes, Splice } from './kernel-relay.ts';
+import type { KernelRelay, OnBytes, Splice } from '../runtime-image/agent/kernel.relay.ts';
 
 /** Half-open peers (a laptop that slept) are noticed in seconds, not hours. */
 const KEEPALIVE_MS = 10_000;

@@ -6,7 +6,7 @@
 //     their shared code in dist/chunk-*.mjs; npm packages stay imports, node_modules supplies them.
 //   dist/pod-agent.mjs, pod-launcher.mjs  the pod agent and the local driver's pod launcher,
 //                       self-contained, for a local driver without their sources.
-//   dist/kernel-relay   the proxy's kernel relay (proxy/kernel-relay.c), compiled with the machine's C
+//   dist/kernel-relay   the kernel relay (runtime-image/agent/kernel-relay.c) of the proxy and the pod agent, compiled with the machine's C
 //                       compiler where there is one (the proxy relays in Node where it is missing).
 //   dist/build.json     the sources the programs were built from: bin/ventus.js runs dist/cli.mjs
 //                       only when none of them is newer.
@@ -114,16 +114,22 @@ const [programs] = await Promise.all([
   ),
 ]);
 
-// The same flags as proxy/kernel-relay.program.ts, which compiles it where the sources are.
+// The same flags as core/runtime/kernel-relay.program.ts, which compiles it where the sources are.
 const relay = await promisify(execFile)(
   process.env.CC || 'cc',
-  ['-O2', '-Wall', '-o', path.join(OUT, 'kernel-relay'), path.join(ROOT, 'proxy/kernel-relay.c')],
+  [
+    '-O2',
+    '-Wall',
+    '-o',
+    path.join(OUT, 'kernel-relay'),
+    path.join(ROOT, 'runtime-image/agent/kernel-relay.c'),
+  ],
   { timeout: 120_000 },
 ).then(
   () => 'kernel-relay',
   (err) => {
     process.stderr.write(
-      `build: no dist/kernel-relay (${String(err.message).split('\n')[0]}); the proxy will relay in Node\n`,
+      `build: no dist/kernel-relay (${String(err.message).split('\n')[0]}); the proxy and the local driver's agents will relay in Node\n`,
     );
     return undefined;
   },

@@ -72,8 +72,9 @@ export interface Config {
    */
   allowPrivateTargets: boolean;
   /**
-   * VENTUS_KERNEL_RELAY=false: the proxy relays CDP bytes in its own process instead of handing each
-   * checked connection to its kernel relay (proxy/kernel-relay.ts; for comparison and diagnosis).
+   * VENTUS_KERNEL_RELAY=false: the proxy and local pods' agents relay CDP bytes in their own
+   * processes instead of handing each checked connection to a kernel relay
+   * (runtime-image/agent/kernel.relay.ts; for comparison and diagnosis).
    */
   kernelRelay: boolean;
   /**

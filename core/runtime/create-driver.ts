@@ -22,6 +22,7 @@ export function createDriver(config: Config, agentAccess: PodAgentAccess): Runti
         agentAccess,
         egress: { allow: config.egressAllow, allowPrivate: config.allowPrivateTargets },
         niceness: config.podNiceness,
+        kernelRelay: config.kernelRelay,
         ...(config.chromiumPath !== undefined && { chromiumPath: config.chromiumPath }),
       });
     case 'sim':

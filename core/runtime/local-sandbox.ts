@@ -5,7 +5,7 @@
  * mount, pid, ipc and uts namespaces. Its filesystem is a skeleton: /usr and a few files of /etc
  * (fonts, certificates, resolver; never shadow), read-only; a private /tmp and /var, with the
  * system's font cache (/var/cache/fontconfig) read-only in it, so no pod rebuilds that cache at every
- * start; the agent bundle, read-only; and the pod's own directory as /pod, the only place it can
+ * start; the agent bundle and the kernel relay's program, read-only; and the pod's own directory as /pod, the only place it can
  * write. The service's data (`.ventus/`, the embedded Postgres, other pods) and the rest of the host
  * do not exist in its view.
  * The agent then runs Chromium in a network namespace of its own (runtime-image/agent/
@@ -35,6 +35,7 @@ import path from 'node:path';
 export const IN_POD = {
   root: '/pod',
   agent: '/opt/ventus/agent.mjs',
+  kernelRelay: '/opt/ventus/kernel-relay',
   node: '/opt/ventus/node',
   socket: '/pod/run/agent.sock',
   bridgeDir: '/pod/bridge',
@@ -81,6 +82,8 @@ export interface SandboxOptions {
   rootBase: string;
   /** The agent bundle on the host (checked by node-bundle.ts). */
   bundle: string;
+  /** The kernel relay's program on the host (checked by kernel-relay.program.ts), if there is one. */
+  kernelRelay?: string;
   /** The niceness every process of the pod starts with (VENTUS_POD_NICENESS); default 10. */
   niceness?: number;
 }
@@ -157,11 +160,13 @@ export function preparePodSandbox(
   const root = podRootOf(podDir, podId, options.rootBase);
   const uid = isRoot() ? podUidOf(podId) : undefined;
   let bundle = options.bundle;
+  let kernelRelay = options.kernelRelay;
   if (uid !== undefined) {
     // A pod uid must traverse every directory above what bubblewrap binds: the base is root's, 0711.
     mkdirSync(options.rootBase, { recursive: true, mode: 0o711 });
     chmodSync(options.rootBase, 0o711);
-    bundle = shareBundle(options.bundle, options.rootBase);
+    bundle = shareWithPods(options.bundle, options.rootBase, 0o644);
+    if (kernelRelay) kernelRelay = shareWithPods(kernelRelay, options.rootBase, 0o755);
   }
   mkdirSync(root, { recursive: true, mode: 0o700 });
   chmodSync(root, 0o700);
@@ -200,6 +205,7 @@ export function preparePodSandbox(
     '--ro-bind',
     bundle,
     IN_POD.agent,
+    ...(kernelRelay ? ['--ro-bind', kernelRelay, IN_POD.kernelRelay] : []),
     ...node,
     '--chdir',
     IN_POD.root,
@@ -212,13 +218,16 @@ export function preparePodSandbox(
   return { root, uid, command, socket: path.join(root, 'run', 'agent.sock') };
 }
 
-/** As root the bundle is copied where pod uids can read it: root's, 0644, in the 0711 base. */
-function shareBundle(bundle: string, rootBase: string): string {
-  const shared = path.join(rootBase, path.basename(bundle));
+/**
+ * As root the agent's bundle and the kernel relay are copied where pod uids can read them: root's,
+ * `mode` (never writable but by root), in the 0711 base.
+ */
+function shareWithPods(file: string, rootBase: string, mode: number): string {
+  const shared = path.join(rootBase, path.basename(file));
   if (!existsSync(shared)) {
     const tmp = `${shared}.${process.pid}.tmp`;
-    copyFileSync(bundle, tmp);
-    chmodSync(tmp, 0o644);
+    copyFileSync(file, tmp);
+    chmodSync(tmp, mode);
     renameSync(tmp, shared);
   }
   return shared;

@@ -17,6 +17,7 @@ import { PodCreations } from './pod-creations.ts';
 import { LauncherDiedError, PodLauncher, type LaunchedPod } from './pod-launcher/pod-launcher.ts';
 import type { Pod, PodSessionConfig, PodSpec, PodStatus, RestoredCounts, RuntimeDriver } from './driver.ts';
 import { podAgentBundle } from './pod-agent-bundle.ts';
+import { kernelRelayProgram } from './kernel-relay.program.ts';
 import { POD_MARKER_VAR, isPodProcessAlive, stopPodProcesses } from './pod-processes.util.ts';
 import { IN_POD, podRootOf, preparePodSandbox, sandboxUnavailable } from './local-sandbox.ts';
 import {
@@ -57,6 +58,11 @@ export interface LocalDriverOptions {
   readyTimeoutMs?: number;
   /** The niceness of every process of a pod (VENTUS_POD_NICENESS); default DEFAULT_POD_NICENESS. */
   niceness?: number;
+  /**
+   * false (VENTUS_KERNEL_RELAY=false): agents relay CDP bytes themselves. Default: each agent hands
+   * checked connections to a kernel relay in its pod (runtime-image/agent/kernel.relay.ts).
+   */
+  kernelRelay?: boolean;
 }
 
 /**
@@ -75,6 +81,10 @@ export class LocalDriver implements RuntimeDriver {
   private readonly creations = new PodCreations();
   private readonly launcher: PodLauncher;
   private sandboxProblem: string | undefined;
+  /** The kernel relay's program for every pod; undefined where it cannot be had (see why). */
+  private kernelRelay: Promise<string | undefined> | undefined;
+  /** Why pods relay CDP in their agents instead (no C compiler, say). */
+  kernelRelayProblem: string | undefined;
 
   constructor(private readonly options: LocalDriverOptions) {
     this.stateDir = resolve(options.stateDir);
@@ -101,11 +111,22 @@ export class LocalDriver implements RuntimeDriver {
     await this.deletePod(spec.id);
     await mkdir(dir, { recursive: true, mode: 0o700 });
 
+    this.kernelRelay ??=
+      this.options.kernelRelay === false
+        ? Promise.resolve(undefined)
+        : kernelRelayProgram(this.bundleDir, (why) => (this.kernelRelayProblem = why));
+    const kernelRelay = await this.kernelRelay;
+    signal.throwIfAborted();
     const sandbox = preparePodSandbox(
       dir,
       spec.id,
-      { rootBase: this.rootBase, bundle: podAgentBundle(this.bundleDir), niceness: this.options.niceness },
-      this.agentEnv(spec, dir),
+      {
+        rootBase: this.rootBase,
+        bundle: podAgentBundle(this.bundleDir),
+        niceness: this.options.niceness,
+        ...(kernelRelay && { kernelRelay }),
+      },
+      { ...this.agentEnv(spec, dir), ...(kernelRelay && { KERNEL_RELAY: IN_POD.kernelRelay }) },
     );
     const [command, ...args] = sandbox.command;
     let launched: LaunchedPod | undefined;

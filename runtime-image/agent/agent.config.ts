@@ -44,6 +44,11 @@ export interface AgentConfig {
    * page may fetch: a Pod's loopback is the Pod's own.
    */
   devtoolsPort: number;
+  /**
+   * KERNEL_RELAY: the kernel relay's program (kernel-relay.c): CDP bytes then move in the kernel, not
+   * through this process. Unset: the agent relays them itself.
+   */
+  kernelRelay: string | undefined;
 }
 
 function parseBool(name: string, raw: string | undefined, fallback: boolean, problems: string[]): boolean {
@@ -103,6 +108,9 @@ export function readAgentConfig(env: NodeJS.ProcessEnv): AgentConfig {
   const devtoolsPort = Number(env.DEVTOOLS_PORT || '0');
   if (!Number.isInteger(devtoolsPort) || devtoolsPort < 0 || devtoolsPort > 65535)
     problems.push(`DEVTOOLS_PORT must be an integer 0..65535, got ${JSON.stringify(env.DEVTOOLS_PORT)}`);
+  const kernelRelay = env.KERNEL_RELAY || undefined;
+  if (kernelRelay !== undefined && !isAbsolute(kernelRelay))
+    problems.push('KERNEL_RELAY must be an absolute path');
   if (problems.length > 0) throw new Error(problems.join('\n'));
   return {
     // In Kubernetes the hostname is the Pod's name, a good default id.
@@ -120,5 +128,6 @@ export function readAgentConfig(env: NodeJS.ProcessEnv): AgentConfig {
     chromiumSandbox,
     browserNetns: netns && bridgeDir ? { bridgeDir } : undefined,
     devtoolsPort,
+    kernelRelay,
   };
 }

@@ -135,7 +135,7 @@ async function handle(deps: AgentServerDeps, req: IncomingMessage, res: ServerRe
     const first = !claimed.has(deps);
     if (first) {
       claimed.add(deps);
-      deps.relay.closeAll();
+      await deps.relay.closeAll();
       deps.vnc?.disconnectAll();
     }
     // The proxy first, and answered before anything else: a refused upstream fails the claim (422).

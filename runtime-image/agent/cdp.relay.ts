@@ -13,6 +13,7 @@ import type { Duplex } from 'node:stream';
 import type { Logger } from 'pino';
 import { AGENT_SECRET_HEADER } from './protocol.ts';
 import { connectDevtools, devtoolsHost, type DevtoolsAddress } from './devtools.address.ts';
+import type { KernelRelay, Splice } from './kernel.relay.ts';
 
 export interface RelayTarget {
   devtools: DevtoolsAddress;
@@ -42,10 +43,13 @@ export function relayPath(requestUrl: string, target: RelayTarget): string | und
 
 export class CdpRelay {
   private readonly open = new Set<Duplex>();
+  private readonly handedOver = new Set<Splice>();
 
+  /** With `kernel`, a checked connection's bytes move in the kernel relay, not in this process. */
   constructor(
     private readonly target: () => RelayTarget | undefined,
     private readonly log: Logger,
+    private readonly kernel?: KernelRelay,
   ) {}
 
   /** The http server's 'upgrade' handler. Never throws: failures answer with a status line. */
@@ -61,6 +65,17 @@ export class CdpRelay {
       const name = req.rawHeaders[i] ?? '';
       if (!DROPPED_HEADERS.has(name.toLowerCase())) lines.push(`${name}: ${req.rawHeaders[i + 1]}`);
     }
+    const request = lines.join('\r\n') + '\r\n\r\n';
+    const handedOver = this.kernel?.relay(
+      client,
+      'socketPath' in target.devtools ? target.devtools : { host: '127.0.0.1', port: target.devtools.port },
+      Buffer.concat([Buffer.from(request), head]),
+    );
+    if (handedOver) {
+      this.handedOver.add(handedOver);
+      void handedOver.closed.then(() => this.handedOver.delete(handedOver));
+      return;
+    }
     const upstream: Socket = connectDevtools(target.devtools);
     let answered = false;
     this.track(client, upstream);
@@ -68,7 +83,7 @@ export class CdpRelay {
     upstream.setNoDelay(true);
     if ('setNoDelay' in client && typeof client.setNoDelay === 'function')
       (client as Socket).setNoDelay(true);
-    upstream.write(lines.join('\r\n') + '\r\n\r\n');
+    upstream.write(request);
     if (head.length > 0) upstream.write(head);
     upstream.once('data', () => (answered = true));
     upstream.on('error', (err) => {
@@ -87,10 +102,13 @@ export class CdpRelay {
     client.pipe(upstream);
   }
 
-  /** Cuts every relayed connection (shutdown). */
-  closeAll(): void {
+  /** Cuts every relayed connection (the claim, shutdown); resolves once each is closed. */
+  async closeAll(): Promise<void> {
     for (const socket of this.open) socket.destroy();
     this.open.clear();
+    const handedOver = [...this.handedOver];
+    for (const splice of handedOver) splice.destroy();
+    await Promise.all(handedOver.map((splice) => splice.closed));
   }
 
   private track(...sockets: Duplex[]): void {

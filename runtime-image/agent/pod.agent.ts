@@ -14,6 +14,7 @@ import type { AgentConfig } from './agent.config.ts';
 import { createAgentServer } from './agent.server.ts';
 import { CdpConnection } from './cdp.client.ts';
 import { CdpRelay } from './cdp.relay.ts';
+import { KernelRelay } from './kernel.relay.ts';
 import { stopChild } from './child.util.ts';
 import { launchChromium, type ChromiumHandle } from './chromium.launcher.ts';
 import { devtoolsWsUrl, fetchChromiumVersion } from './devtools.address.ts';
@@ -171,7 +172,13 @@ async function serve(
     recording.hidePagesDuring(() => withBrowser((c) => captureStorageState(c, restoredOrigins)));
 
   let networkWarm = false;
-  const relay = new CdpRelay(() => (browserAlive ? { devtools, browserPath } : undefined), log);
+  const relay = new CdpRelay(
+    () => (browserAlive ? { devtools, browserPath } : undefined),
+    log,
+    // The pod's environment, as every process the agent starts has it: no secret (main.ts dropped
+    // it), and the local driver's marker, by which a delete finds every process of the pod.
+    config.kernelRelay ? new KernelRelay(config.kernelRelay, log, process.env) : undefined,
+  );
   // The private TMPDIR (0700) holds x11vnc's socket: only the pod's user can reach it.
   // Headless: no desktop, so the live view is the page's screencast, served as VNC all the same.
   const vnc =
@@ -197,7 +204,7 @@ async function serve(
     stopping ??= (async () => {
       server.close();
       server.closeAllConnections();
-      relay.closeAll();
+      await relay.closeAll();
       cdp?.close();
       await vnc.close();
       await recording.dispose();
@@ -211,7 +218,7 @@ async function serve(
     if (stopping) return;
     browserAlive = false;
     log.error({ code, signal: sig, stderr: chromium.stderr.toString() }, `${what} exited unexpectedly`);
-    relay.closeAll();
+    void relay.closeAll();
     void vnc.close();
     setTimeout(() => void stop(1), DEATH_GRACE_MS).unref();
   };

@@ -103,7 +103,7 @@ describe('/metrics on a started stack (one registry for broker, workers, control
     const version = await cdp.send<{ product: string }>('Browser.getVersion');
     expect(version.product).toMatch(/Chrome/);
     const sent = JSON.stringify({ id: 1, method: 'Browser.getVersion', params: {} }).length;
-    // The kernel relay reports the bytes it moved each second (proxy/kernel-relay.c).
+    // The kernel relay reports the bytes it moved each second (runtime-image/agent/kernel-relay.c).
     expo = await scrapeUntil(
       stack.url,
       (e) =>

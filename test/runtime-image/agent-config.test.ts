@@ -14,6 +14,16 @@ describe('readAgentConfig', () => {
     expect(readAgentConfig({ ...base, DEVTOOLS_PORT: '6666' }).devtoolsPort).toBe(6666);
   });
 
+  it('relays CDP through the kernel relay only when KERNEL_RELAY names its program by absolute path', () => {
+    expect(readAgentConfig(base).kernelRelay).toBeUndefined();
+    expect(readAgentConfig({ ...base, KERNEL_RELAY: '/opt/ventus/kernel-relay' }).kernelRelay).toBe(
+      '/opt/ventus/kernel-relay',
+    );
+    expect(() => readAgentConfig({ ...base, KERNEL_RELAY: 'kernel-relay' })).toThrow(
+      'KERNEL_RELAY must be an absolute path',
+    );
+  });
+
   it('refuses every bad value at once, naming each', () => {
     const bad = {
       ...base,

@@ -28,6 +28,7 @@ const STOP_TIMEOUT_MS = 20_000;
 
 let work: string;
 let agentFile: string;
+let kernelRelay: string;
 let fakeWm: string;
 
 beforeAll(() => {
@@ -35,6 +36,12 @@ beforeAll(() => {
   agentFile = path.join(work, 'agent.mjs');
   // The same command the Dockerfile's build stage runs.
   execFileSync(process.execPath, ['--import', 'tsx', 'runtime-image/bundle-agent.mjs', agentFile], {
+    cwd: ROOT,
+    stdio: ['ignore', 'ignore', 'inherit'],
+  });
+  // The same command as the build stage's for the kernel relay.
+  kernelRelay = path.join(work, 'kernel-relay');
+  execFileSync('cc', ['-O2', '-Wall', '-o', kernelRelay, 'runtime-image/agent/kernel-relay.c'], {
     cwd: ROOT,
     stdio: ['ignore', 'ignore', 'inherit'],
   });
@@ -94,6 +101,7 @@ function imageEnv(port: number, userDataDir: string, headless: boolean): NodeJS.
     HEADLESS: String(headless),
     WINDOW_MANAGER: fakeWm,
     CHROMIUM_SANDBOX: 'false',
+    KERNEL_RELAY: kernelRelay,
   };
 }
 
@@ -237,6 +245,10 @@ describe.each(variants)('runtime-image/entrypoint.sh, $name', ({ headless, avail
     const agentPid = pids.find((pid) => readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes(agentFile));
     expect(agentPid).toBeDefined();
     expect(pids.filter((pid) => pid !== agentPid && environHas(pid, pod.secret))).toEqual([]);
+    // The CDP connection above went through the kernel relay, which holds no secret either (above).
+    expect(
+      pids.filter((pid) => readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes(kernelRelay)),
+    ).toHaveLength(1);
     // The agent, Chromium (and its helpers), plus Xvfb and the window manager when headful.
     expect(pids.length).toBeGreaterThanOrEqual(headless ? 2 : 4);
     await stopAndCheck(pod, pids);

@@ -19,7 +19,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Pod } from '../../core/runtime/driver.ts';
 import { resolveChromium } from '../../core/runtime/local.driver.ts';
 import { podAgentBundle } from '../../core/runtime/pod-agent-bundle.ts';
-import { DEFAULT_POD_NICENESS, podUidOf } from '../../core/runtime/local-sandbox.ts';
+import { DEFAULT_POD_NICENESS, IN_POD, podUidOf } from '../../core/runtime/local-sandbox.ts';
 import { agentRequest } from '../../core/runtime/agent.client.ts';
 import {
   AGENT_SECRET_ENV,
@@ -123,6 +123,12 @@ describe('local driver and pod agent', { timeout: 60_000 }, () => {
       'Target.getTargets',
     );
     browserCdp.close();
+    // The agent handed those connections, once checked, to its pod's kernel relay: one process, in
+    // the pod's sandbox (runtime-image/agent/kernel.relay.ts).
+    const relays = podProcessTree(h.podDir(pod.id)).filter(
+      ({ pid }) => readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0')[0] === IN_POD.kernelRelay,
+    );
+    expect(relays).toHaveLength(1);
     const page = targetInfos.find((t) => t.type === 'page')!;
     for (const path of [`/devtools/page/${page.targetId}`, '/nope', '/json/new'])
       await expect(RawCdp.connect(`ws+unix://${socketPath}:${path}`, headers)).rejects.toThrow(/404/);

@@ -25,6 +25,7 @@ import { createInterface } from 'node:readline';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { podAgentBundle } from '../../../core/runtime/pod-agent-bundle.ts';
+import { kernelRelayProgram } from '../../../core/runtime/kernel-relay.program.ts';
 import {
   POD_MARKER_VAR,
   podProcessTree,
@@ -50,6 +51,7 @@ export class FakeKubelet {
   private readonly running = new Map<string, Running>();
   private readonly off: () => void;
   private bundle: string | undefined;
+  private kernelRelay: Promise<string | undefined> | undefined;
 
   private constructor(
     private readonly double: K8sApiDouble,
@@ -142,6 +144,9 @@ export class FakeKubelet {
   ): Promise<{ child: ChildProcess; port: number; containerEnv: Record<string, string> }> {
     mkdirSync(dir, { recursive: true, mode: 0o700 });
     this.bundle ??= podAgentBundle(join(this.stateDir, 'bundles'));
+    // The image's /opt/ventus/kernel-relay, compiled here as the build stage does it.
+    this.kernelRelay ??= kernelRelayProgram(join(this.stateDir, 'bundles'), () => undefined);
+    const kernelRelay = await this.kernelRelay;
     const mounts = makeMounts(dir, container);
     // The runtime image's ENV (runtime-image/Dockerfile), then the Pod's: mounted paths mapped.
     const declared: Record<string, string> = {
@@ -153,6 +158,7 @@ export class FakeKubelet {
       HEADLESS: 'false',
       // No window manager on this machine (the image has openbox).
       WINDOW_MANAGER: '',
+      ...(kernelRelay && { KERNEL_RELAY: kernelRelay }),
       ...(process.env.VENTUS_CHROMIUM_PATH && { VENTUS_CHROMIUM_PATH: process.env.VENTUS_CHROMIUM_PATH }),
       ...podEnv,
     };

@@ -1,5 +1,5 @@
 /**
- * The kernel relay (proxy/kernel-relay.c through proxy/kernel-relay.ts), compiled from its source as
+ * The kernel relay (runtime-image/agent/kernel-relay.c through kernel.relay.ts), compiled from its source as
  * the proxy does it, between a client socket this process accepted and a "pod" on a unix socket: the
  * upgrade request first, then bytes exactly both ways, counted; either side or the proxy ending a
  * connection ends both sides; the proxy keeps no descriptor of a handed-over socket; a relay that dies
@@ -14,8 +14,8 @@ import os from 'node:os';
 import path from 'node:path';
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { KernelRelay, type OnBytes } from '../../proxy/kernel-relay.ts';
-import { kernelRelayProgram } from '../../proxy/kernel-relay.program.ts';
+import { KernelRelay, type OnBytes } from '../../runtime-image/agent/kernel.relay.ts';
+import { kernelRelayProgram } from '../../core/runtime/kernel-relay.program.ts';
 import { eventually } from '../support/eventually.ts';
 
 const dir = mkdtempSync(path.join(os.tmpdir(), 'ventus-kernel-relay-'));

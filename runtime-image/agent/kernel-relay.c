@@ -171,16 +171,13 @@ static int finish_connect(struct conn *c) {
 
 static void on_event(struct end *e, uint32_t events) {
   struct conn *c = e->conn;
-  int ok = 1;
+  int ok = 1, s = e->side;
   if (c->closed) return;
-  if (e->side == POD && !ready(c)) {
-    if (events & (EPOLLOUT | EPOLLERR | EPOLLHUP)) ok = finish_connect(c);
-  }
-  if (ok && ready(c)) ok = pump(c, e->side) && pump(c, 1 - e->side);
-  if (ok && (events & (EPOLLERR | EPOLLHUP)) && c->in_pipe[e->side] == 0) {
-    /* read what is left, then the end of stream closes it */
-    ok = ready(c) ? pump(c, e->side) : 0;
-    if (ok && (events & EPOLLERR)) ok = 0;
+  if (s == POD && !ready(c) && (events & (EPOLLOUT | EPOLLERR | EPOLLHUP))) ok = finish_connect(c);
+  if (ok && ready(c)) {
+    /* readable (or its end, or an error): what this side sent; writable: what waits for this side */
+    if (events & (EPOLLIN | EPOLLHUP | EPOLLERR)) ok = pump(c, s);
+    if (ok && (events & EPOLLOUT) && c->in_pipe[1 - s] > 0) ok = pump(c, 1 - s);
   }
   if (!ok) return close_conn(c);
   watch(c);

@@ -11,11 +11,11 @@ import { chmodSync, existsSync, lstatSync, mkdirSync, readFileSync, renameSync, 
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import { assertPrivate } from '../core/runtime/node-bundle.ts';
+import { assertPrivate } from './node-bundle.ts';
 
-const SOURCE = fileURLToPath(new URL('./kernel-relay.c', import.meta.url));
+const SOURCE = fileURLToPath(new URL('../../runtime-image/agent/kernel-relay.c', import.meta.url));
 /** `npm run build`'s copy (scripts/build.mjs), for where the source is not. */
-const PREBUILT = fileURLToPath(new URL('../dist/kernel-relay', import.meta.url));
+const PREBUILT = fileURLToPath(new URL('../../dist/kernel-relay', import.meta.url));
 
 /** The compiler's command line; scripts/build.mjs builds dist/kernel-relay with the same flags. */
 export const COMPILE = ['-O2', '-Wall', '-o'];

@@ -1,19 +1,20 @@
 /**
- * Hands checked WebSocket connections to the kernel relay (kernel-relay.c), one process beside the
- * proxy that moves their bytes with splice(2): a CDP message then wakes one small process instead of
- * the proxy's event loop (docs/performance.md, twelfth pass). The proxy still does everything that
- * decides: the token, the route, the limits, the count, the upgrade request sent to the pod; the
- * relay only connects where it is told, sends that request, and moves bytes until either side goes
- * or the proxy says "close".
+ * Hands checked WebSocket connections to a kernel relay (kernel-relay.c): one small process beside
+ * the proxy, and one beside each pod's agent, that moves their bytes with splice(2), so a CDP message
+ * wakes that process instead of a Node event loop (docs/performance.md, twelfth pass). The caller
+ * still does everything that decides (the proxy: the token, the route, the limits, the count; the
+ * agent: the secret, the path, no Origin) and writes the upgrade request to send on; the relay only
+ * connects where it is told, sends that request, and moves bytes until either side goes or the
+ * caller says "close".
  *
- * A connection that cannot be handed over (a TLS socket, the relay gone) is left to the caller, who
- * relays it in Node as before.
+ * A connection that cannot be handed over (a TLS socket, no relay) is left to the caller, who relays
+ * it in Node.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import net from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { Logger } from 'pino';
-import type { AgentTarget } from '../runtime-image/agent/protocol.ts';
+import type { AgentTarget } from './protocol.ts';
 
 /** Bytes seen in one direction (per report, so counters move while a connection lives). */
 export type OnBytes = (direction: 'client_to_pod' | 'pod_to_client', bytes: number) => void;
@@ -50,9 +51,11 @@ export class KernelRelay {
   private nextId = 1;
   private readonly live = new Map<number, Relayed>();
 
+  /** `env`: the relay's whole environment (Node adds its channel's descriptor number). */
   constructor(
     private readonly binary: string,
     private readonly log: Logger,
+    private readonly env: NodeJS.ProcessEnv = {},
   ) {}
 
   /** The relay's process id while it runs. */
@@ -126,13 +129,13 @@ export class KernelRelay {
     if (this.child?.connected) return this.child;
     let child: ChildProcess;
     try {
-      // An empty environment: it needs none of the proxy's settings or secrets (Node adds the channel's).
-      child = spawn(this.binary, [], { stdio: ['ignore', 'ignore', 'inherit', 'ipc'], env: {} });
+      child = spawn(this.binary, [], { stdio: ['ignore', 'ignore', 'inherit', 'ipc'], env: this.env });
     } catch (err) {
       this.log.warn({ err }, 'kernel relay: could not start');
       return undefined;
     }
     child.on('error', (err) => this.log.warn({ err }, 'kernel relay failed'));
+    if (child.pid === undefined) return undefined; // not started (its 'error' says why)
     child.on('message', (line: unknown) => this.heard(line));
     child.once('exit', (code, signal) => {
       if (this.child === child) this.child = undefined;
