@@ -14,10 +14,10 @@
  * the service (until 7 December the client ran here too, inside the service's process).
  * The order changes every round because a load that follows one in the same browser is faster.
  *
- * `--node-relays`: the proxy and the agent relay CDP in their own processes (VENTUS_KERNEL_RELAY=false),
- * as before the twelfth pass, not in their kernel relays.
+ * With VENTUS_KERNEL_RELAY=false the proxy and the agent relay CDP in their own processes, as before
+ * the twelfth pass, not in their kernel relays.
  *
- *   node --import tsx load-tests/page-load.ts [--loads 60] [--node-relays]
+ *   [VENTUS_KERNEL_RELAY=false] node --import tsx load-tests/page-load.ts [--loads 60]
  */
 import { parseArgs } from 'node:util';
 import { startHeadlessShell } from './harness/bare-chromium.ts';
@@ -25,13 +25,12 @@ import { runClientProcess } from './harness/client-process.ts';
 import { serveLocalPage } from './harness/local-page.ts';
 import type { PageLoadPlan, PageLoadSamples } from './harness/page-load.client.ts';
 import { runningSession } from './harness/scratch-sessions.ts';
-import { startScratchStack } from './scratch-stack.ts';
+import { cdpRelays, startScratchStack } from './scratch-stack.ts';
 import { percentiles, type Percentiles } from './stats.ts';
 
 const { values } = parseArgs({
   options: {
     loads: { type: 'string', default: '60' },
-    'node-relays': { type: 'boolean', default: false },
   },
 });
 const LOADS = Number(values.loads);
@@ -52,7 +51,6 @@ const scratch = await startScratchStack({
   VENTUS_HEADLESS: 'true',
   VENTUS_POOL_MIN_READY: '1',
   VENTUS_POOL_MAX_TOTAL: '2',
-  ...(values['node-relays'] && { VENTUS_KERNEL_RELAY: 'false' }),
 });
 const shell = await startHeadlessShell();
 try {
@@ -80,7 +78,7 @@ try {
   process.stdout.write(
     [
       `page load (goto until load, local page), ${new Date().toISOString()}`,
-      `CDP relays of the proxy and the agent: ${values['node-relays'] ? 'in Node (--node-relays)' : 'kernel'}`,
+      cdpRelays(),
       '',
       `| path | n | p50 ms | p95 ms | mean ms | page.evaluate p50 µs (n = ${ROUND_TRIPS}) |`,
       '| --- | --- | --- | --- | --- | --- |',

@@ -21,17 +21,17 @@
  * and then, as Playwright's `connectOverCDP` starts, the time to open a WebSocket on each path (until
  * `open`; each closed before the next), interleaved path by path.
  *
- * `--node-relays` turns the kernel relays off (VENTUS_KERNEL_RELAY=false): the proxy and the agent
- * then relay CDP in their own processes, as before the twelfth pass.
+ * With VENTUS_KERNEL_RELAY=false the proxy and the agent relay CDP in their own processes, as before
+ * the twelfth pass, not in their kernel relays.
  *
- *   node --import tsx load-tests/proxy-floor.ts [--round-trips 2000] [--opens 200] [--idle-ms 0] [--node-relays]
+ *   [VENTUS_KERNEL_RELAY=false] node --import tsx load-tests/proxy-floor.ts [--round-trips 2000] [--opens 200] [--idle-ms 0]
  *     (DRIVER=local by default)
  */
 import http from 'node:http';
 import net from 'node:net';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { startScratchStack } from './scratch-stack.ts';
+import { cdpRelays, startScratchStack } from './scratch-stack.ts';
 import type { RoundTripPlan, RoundTripSamples } from './harness/cdp-round-trips.client.ts';
 import { runClientProcess } from './harness/client-process.ts';
 import { startHeadlessShell } from './harness/bare-chromium.ts';
@@ -46,7 +46,6 @@ const { values } = parseArgs({
     'round-trips': { type: 'string', default: '2000' },
     opens: { type: 'string', default: '200' },
     'idle-ms': { type: 'string', default: '0' },
-    'node-relays': { type: 'boolean', default: false },
   },
 });
 const IDLE_MS = Number(values['idle-ms']);
@@ -93,8 +92,6 @@ const bench = await startScratchStack({
   VENTUS_HEADLESS: 'true',
   VENTUS_POOL_MIN_READY: '1',
   VENTUS_POOL_MAX_TOTAL: '2',
-  // The proxy and the agent relay CDP in Node, as before the kernel relay (the twelfth pass's "before").
-  ...(values['node-relays'] && { VENTUS_KERNEL_RELAY: 'false' }),
 });
 let relay: net.Server | undefined;
 try {
@@ -129,9 +126,7 @@ try {
 
   const p50 = (k: string) => percentiles(samples[k]!).p50;
   console.log(describeMachine(machine()));
-  console.log(
-    `CDP relays of the proxy and the agent: ${values['node-relays'] ? 'in Node (--node-relays)' : 'kernel'}`,
-  );
+  console.log(cdpRelays());
   console.log(
     `Browser.getVersion round trips from a client process of its own, n = ${N} per path, interleaved, ${IDLE_MS} ms idle before each (µs)`,
   );

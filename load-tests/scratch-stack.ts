@@ -56,6 +56,8 @@ export async function startScratchStack(
     VENTUS_WORKSPACE_MAX_LIVE_SESSIONS: '100000',
     // The harness's page (harness/local-page.ts) is the only loopback address pods may reach.
     VENTUS_EGRESS_ALLOW: `127.0.0.1:${BENCH_PAGE_PORT}`,
+    // VENTUS_KERNEL_RELAY=false <benchmark>: the proxy and the agents relay CDP in Node (a "before").
+    VENTUS_KERNEL_RELAY: process.env.VENTUS_KERNEL_RELAY ?? '',
     ...env,
   });
   const stack = await startStack(
@@ -92,3 +94,7 @@ export async function startScratchStack(
     },
   };
 }
+
+/** Where this run's CDP bytes move: printed by the benchmarks that measure the data path. */
+export const cdpRelays = (): string =>
+  `CDP relays of the proxy and the agent: ${process.env.VENTUS_KERNEL_RELAY === 'false' ? 'in Node (VENTUS_KERNEL_RELAY=false)' : 'kernel'}`;

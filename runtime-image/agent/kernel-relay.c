@@ -166,6 +166,8 @@ static int finish_connect(struct conn *c) {
     if (n < 0) return errno == EAGAIN || errno == EINTR;
     c->request_off += (size_t)n;
   }
+  free(c->request); /* sent: not needed any more */
+  c->request = NULL;
   return 1;
 }
 
@@ -174,6 +176,7 @@ static void on_event(struct end *e, uint32_t events) {
   int ok = 1, s = e->side;
   if (c->closed) return;
   if (s == POD && !ready(c) && (events & (EPOLLOUT | EPOLLERR | EPOLLHUP))) ok = finish_connect(c);
+  if (s == CLIENT && !ready(c) && (events & (EPOLLERR | EPOLLHUP))) ok = 0; /* gone before the pod answered */
   if (ok && ready(c)) {
     /* readable (or its end, or an error): what this side sent; writable: what waits for this side */
     if (events & (EPOLLIN | EPOLLHUP | EPOLLERR)) ok = pump(c, s);
@@ -215,7 +218,8 @@ static int connect_pod(char **args, int nargs) {
     return fd;
   }
   if (nargs >= 1 && strcmp(args[0], "tcp") == 0 && nargs == 4) {
-    struct addrinfo hints = {.ai_socktype = SOCK_STREAM, .ai_flags = AI_NUMERICSERV}, *res;
+    /* numeric only: a name lookup would stall every connection (kernel.relay.ts passes no names) */
+    struct addrinfo hints = {.ai_socktype = SOCK_STREAM, .ai_flags = AI_NUMERICHOST | AI_NUMERICSERV}, *res;
     if (getaddrinfo(args[1], args[2], &hints, &res) != 0) return -1;
     int fd = socket(res->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     if (fd >= 0 && connect(fd, res->ai_addr, res->ai_addrlen) < 0 && errno != EINPROGRESS) {
@@ -241,11 +245,11 @@ static void relay(char *msg, int client) {
   int nargs = 0;
   for (char *tok = strtok(msg, " "); tok && nargs < 8; tok = strtok(NULL, " ")) args[nargs++] = tok;
   struct conn *c = calloc(1, sizeof *c);
-  if (!c || nargs < 5 || strcmp(args[0], "relay") != 0) {
+  if (!c || client < 0 || nargs < 5 || strcmp(args[0], "relay") != 0) {
     char line[96];
-    snprintf(line, sizeof line, "\"closed %s 0 0\"\n", nargs > 1 ? args[1] : "0");
+    snprintf(line, sizeof line, "\"closed %ld 0 0\"\n", nargs > 1 ? strtol(args[1], NULL, 10) : 0L);
     free(c);
-    close(client);
+    if (client >= 0) close(client);
     return say(line);
   }
   c->id = strtol(args[1], NULL, 10);
@@ -277,13 +281,15 @@ static void on_line(char *line) {
   static const char handle[] = "{\"cmd\":\"NODE_HANDLE\",";
   if (strncmp(line, handle, sizeof handle - 1) == 0) {
     say("{\"cmd\":\"NODE_HANDLE_ACK\"}\n");
-    if (nfds_waiting == 0) return;
-    int fd = fds_waiting[0];
-    memmove(fds_waiting, fds_waiting + 1, sizeof(int) * (size_t)--nfds_waiting);
+    int fd = -1; /* none arrived: relay() answers "closed" for the id */
+    if (nfds_waiting > 0) {
+      fd = fds_waiting[0];
+      memmove(fds_waiting, fds_waiting + 1, sizeof(int) * (size_t)--nfds_waiting);
+    }
     char *msg = strstr(line, "\"msg\":\"");
     char *end = msg ? strchr(msg + 7, '"') : NULL;
     if (!end) {
-      close(fd);
+      if (fd >= 0) close(fd);
       return;
     }
     *end = 0;

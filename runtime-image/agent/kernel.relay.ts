@@ -41,6 +41,8 @@ interface StreamHandle {
 const PLAIN = /^[\x21\x23-\x5b\x5d-\x7e]+$/;
 
 function address(endpoint: AgentTarget['endpoint']): string | undefined {
+  // An IP address only: the relay resolves no names (a lookup would stall its every connection).
+  if ('host' in endpoint && net.isIP(endpoint.host) === 0) return undefined;
   const words =
     'socketPath' in endpoint ? ['unix', endpoint.socketPath] : ['tcp', endpoint.host, String(endpoint.port)];
   return words.every((w) => PLAIN.test(w)) ? words.join(' ') : undefined;

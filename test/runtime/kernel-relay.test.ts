@@ -150,10 +150,20 @@ describe('the kernel relay', () => {
     await next.splice.closed;
   });
 
-  it('leaves what it cannot take to the caller: a socket without a descriptor of its own', () => {
-    const duplex = new net.Socket();
-    expect(relay.relay(duplex, { socketPath: podPath }, REQUEST)).toBeUndefined();
-    expect(relay.relay(duplex, { socketPath: 'a path with spaces' }, REQUEST)).toBeUndefined();
+  it('leaves what it cannot take to the caller, untouched: no descriptor, an address it cannot dial', async () => {
+    expect(relay.relay(new net.Socket(), { socketPath: podPath }, REQUEST)).toBeUndefined();
+    const accepted = once(front, 'connection') as Promise<[net.Socket]>;
+    const client = net.connect(frontPort);
+    const [server] = await accepted;
+    // A name (the relay resolves none), a path its line protocol cannot carry.
+    for (const endpoint of [{ host: 'pod.example', port: 9222 }, { socketPath: `${dir}/a b.sock` }])
+      expect(relay.relay(server, endpoint, REQUEST)).toBeUndefined();
+    // Still the caller's, and still working.
+    server.write('still here');
+    const [chunk] = (await once(client, 'data')) as [Buffer];
+    expect(chunk.toString()).toBe('still here');
+    client.destroy();
+    server.destroy();
   });
 
   it("holds none of the proxy's environment, and exits when the proxy's process goes", async () => {
