@@ -57,7 +57,7 @@ async function startKernelRelay(services: CdpProxyDeps): Promise<KernelRelay | u
     log.warn(`CDP bytes are relayed in the proxy's process, not in the kernel: ${reason}`),
   );
   // An empty environment: the relay needs none of the proxy's settings or secrets.
-  return program ? new KernelRelay(program, log, {}) : undefined;
+  return program ? new KernelRelay(program, log, {}).start() : undefined;
 }
 
 export async function attachCdpProxy(

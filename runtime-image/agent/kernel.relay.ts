@@ -122,6 +122,15 @@ export class KernelRelay {
     };
   }
 
+  /**
+   * Starts the relay now, not at the first hand-over: its fork and exec (a few ms from a large
+   * process) then stay off the first connect's path (a warm pod's claim, a proxy's first client).
+   */
+  start(): this {
+    this.running();
+    return this;
+  }
+
   /** Stops the relay: every connection it holds is cut. */
   close(): void {
     this.child?.kill('SIGKILL');

@@ -177,7 +177,7 @@ async function serve(
     log,
     // The pod's environment, as every process the agent starts has it: no secret (main.ts dropped
     // it), and the local driver's marker, by which a delete finds every process of the pod.
-    config.kernelRelay ? new KernelRelay(config.kernelRelay, log, process.env) : undefined,
+    config.kernelRelay ? new KernelRelay(config.kernelRelay, log, process.env).start() : undefined,
   );
   // The private TMPDIR (0700) holds x11vnc's socket: only the pod's user can reach it.
   // Headless: no desktop, so the live view is the page's screencast, served as VNC all the same.
