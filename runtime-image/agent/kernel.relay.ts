@@ -50,6 +50,8 @@ function address(endpoint: AgentTarget['endpoint']): string | undefined {
 
 export class KernelRelay {
   private child: ChildProcess | undefined;
+  /** Its program could not be started (missing, not executable): not tried again per connection. */
+  private unstartable = false;
   private nextId = 1;
   private readonly live = new Map<number, Relayed>();
 
@@ -138,15 +140,20 @@ export class KernelRelay {
 
   private running(): ChildProcess | undefined {
     if (this.child?.connected) return this.child;
+    if (this.unstartable) return undefined;
     let child: ChildProcess;
     try {
       child = spawn(this.binary, [], { stdio: ['ignore', 'ignore', 'inherit', 'ipc'], env: this.env });
     } catch (err) {
-      this.log.warn({ err }, 'kernel relay: could not start');
+      this.log.warn({ err }, 'kernel relay: could not start; CDP is relayed in Node');
+      this.unstartable = true;
       return undefined;
     }
     child.on('error', (err) => this.log.warn({ err }, 'kernel relay failed'));
-    if (child.pid === undefined) return undefined; // not started (its 'error' says why)
+    if (child.pid === undefined) {
+      this.unstartable = true; // its 'error' says why
+      return undefined;
+    }
     child.on('message', (line: unknown) => this.heard(line));
     child.once('exit', (code, signal) => {
       if (this.child === child) this.child = undefined;

@@ -150,6 +150,25 @@ describe('the kernel relay', () => {
     await next.splice.closed;
   });
 
+  it('a program that cannot start leaves every connection to the caller, and is not tried again', async () => {
+    const warnings: string[] = [];
+    const log = pino({ level: 'warn' }, { write: (line: string) => warnings.push(line) });
+    const missing = new KernelRelay(path.join(dir, 'no-such-relay'), log).start();
+    const accepted = once(front, 'connection') as Promise<[net.Socket]>;
+    const client = net.connect(frontPort);
+    const [server] = await accepted;
+    for (let i = 0; i < 3; i++)
+      expect(missing.relay(server, { socketPath: podPath }, REQUEST)).toBeUndefined();
+    await new Promise((r) => setTimeout(r, 100)); // spawn failures are reported a tick later
+    // One attempt (one ENOENT), not one per connection: each would be a fork of the caller.
+    expect(warnings.filter((w) => w.includes('ENOENT'))).toHaveLength(1);
+    server.write('still here');
+    const [chunk] = (await once(client, 'data')) as [Buffer];
+    expect(chunk.toString()).toBe('still here');
+    client.destroy();
+    server.destroy();
+  });
+
   it('leaves what it cannot take to the caller, untouched: no descriptor, an address it cannot dial', async () => {
     expect(relay.relay(new net.Socket(), { socketPath: podPath }, REQUEST)).toBeUndefined();
     const accepted = once(front, 'connection') as Promise<[net.Socket]>;
