@@ -1,8 +1,8 @@
 /**
  * A raw WebSocket splice: replay the client's upgrade request to the pod, then pass bytes both ways.
  * Frames pass untouched (no parse, no re-frame), and whichever side ends, both are destroyed once.
- * With a kernel relay (runtime-image/agent/kernel.relay.ts) the bytes move in the kernel, outside this process; without
- * one, or for a socket it cannot take, they are piped here.
+ * With a kernel relay (runtime-image/agent/kernel.relay.ts) the bytes move in the kernel, outside
+ * this process; without one, or for a socket it cannot take, they are piped here.
  */
 import net from 'node:net';
 import { STATUS_CODES, type IncomingMessage } from 'node:http';

@@ -81,10 +81,11 @@ export class LocalDriver implements RuntimeDriver {
   private readonly creations = new PodCreations();
   private readonly launcher: PodLauncher;
   private sandboxProblem: string | undefined;
-  /** The kernel relay's program for every pod; undefined where it cannot be had (see why). */
+  /**
+   * The kernel relay's program for every pod; undefined where it cannot be had (no C compiler, say:
+   * the agents then relay in Node, and the proxy, which needs the same program, logs why).
+   */
   private kernelRelay: Promise<string | undefined> | undefined;
-  /** Why pods relay CDP in their agents instead (no C compiler, say). */
-  kernelRelayProblem: string | undefined;
 
   constructor(private readonly options: LocalDriverOptions) {
     this.stateDir = resolve(options.stateDir);
@@ -114,7 +115,7 @@ export class LocalDriver implements RuntimeDriver {
     this.kernelRelay ??=
       this.options.kernelRelay === false
         ? Promise.resolve(undefined)
-        : kernelRelayProgram(this.bundleDir, (why) => (this.kernelRelayProblem = why));
+        : kernelRelayProgram(this.bundleDir, () => undefined);
     const kernelRelay = await this.kernelRelay;
     signal.throwIfAborted();
     const sandbox = preparePodSandbox(

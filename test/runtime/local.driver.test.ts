@@ -259,6 +259,14 @@ describe('local driver and pod agent', { timeout: 60_000 }, () => {
     expect(new Set(niceness)).toEqual(new Set([Math.min(19, own + DEFAULT_POD_NICENESS)]));
   });
 
+  it('VENTUS_KERNEL_RELAY: on unless false, anything but true or false a clear configuration problem', () => {
+    expect(loadConfig({}).kernelRelay).toBe(true);
+    expect(loadConfig({ VENTUS_KERNEL_RELAY: 'false' }).kernelRelay).toBe(false);
+    expect(() => loadConfig({ VENTUS_KERNEL_RELAY: 'off' })).toThrow(
+      /VENTUS_KERNEL_RELAY="off": expected true or false/,
+    );
+  });
+
   it('VENTUS_POD_NICENESS: 10 unless set, 0 to 19, anything else a clear configuration problem', () => {
     expect(loadConfig({}).podNiceness).toBe(DEFAULT_POD_NICENESS);
     expect(loadConfig({ VENTUS_POD_NICENESS: '0' }).podNiceness).toBe(0);
