@@ -55,7 +55,26 @@ export async function startStack(
     headless,
     intervalMs: config.reconcileIntervalMs,
   });
-  await app.listen({ port: config.port, host: config.host });
+  const close = async (): Promise<void> => {
+    await controller.close();
+    await workers.close();
+    await proxy.close();
+    await liveView.close();
+    await app.close();
+    // Unclaimed warm pods die with the service; held pods keep running for their sessions.
+    await deleteWarmPods(services, new PodFleet({ ...services, driver, headless }));
+    await driver.close(); // aborts pod starts in flight
+    await controller.reconciler.settle();
+    await services.close();
+  };
+  try {
+    await app.listen({ port: config.port, host: config.host });
+  } catch (err) {
+    // A failed start (a port in use, say) stops what it started, warm pods included, before it says
+    // why: nothing logs after the one line that explains it.
+    await close().catch((closeErr: unknown) => log.warn({ err: closeErr }, 'stopping after a failed start'));
+    throw err;
+  }
   const port = (app.server.address() as AddressInfo).port;
   log.info({ port, driver: driver.kind, headless }, 'ventus is up');
   return {
@@ -68,18 +87,7 @@ export async function startStack(
     driver,
     controller,
     workers,
-    async close() {
-      await controller.close();
-      await workers.close();
-      await proxy.close();
-      await liveView.close();
-      await app.close();
-      // Unclaimed warm pods die with the service; held pods keep running for their sessions.
-      await deleteWarmPods(services, new PodFleet({ ...services, driver, headless }));
-      await driver.close(); // aborts pod starts in flight
-      await controller.reconciler.settle();
-      await services.close();
-    },
+    close,
   };
 }
 

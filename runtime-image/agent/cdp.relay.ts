@@ -25,6 +25,8 @@ const BROWSER_PATH = /^\/devtools\/browser(\/[^/]*)?$/;
 // Host is rewritten below (Chromium wants an IP); the pod's secret stays with the agent. An upgrade
 // with an Origin never gets here (agent.server.ts refuses it), so Chromium's own check stays armed.
 const DROPPED_HEADERS = new Set(['host', AGENT_SECRET_HEADER]);
+/** How long closeAll waits for the kernel relay to confirm a cut before it stops the relay. */
+const CUT_CONFIRM_MS = 1_000;
 
 function reject(socket: Duplex, status: number, text: string): void {
   if (socket.writable)
@@ -102,13 +104,25 @@ export class CdpRelay {
     client.pipe(upstream);
   }
 
-  /** Cuts every relayed connection (the claim, shutdown); resolves once each is closed. */
+  /**
+   * Cuts every relayed connection (the claim, shutdown); resolves once each is closed. A kernel
+   * relay that has not confirmed within a second is stopped, and every connection it holds with it.
+   */
   async closeAll(): Promise<void> {
     for (const socket of this.open) socket.destroy();
     this.open.clear();
     const handedOver = [...this.handedOver];
+    if (handedOver.length === 0) return;
     for (const splice of handedOver) splice.destroy();
-    await Promise.all(handedOver.map((splice) => splice.closed));
+    const cut = Promise.all(handedOver.map((splice) => splice.closed)).then(() => true);
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<false>((resolve) => (timer = setTimeout(() => resolve(false), CUT_CONFIRM_MS)));
+    const confirmed = await Promise.race([cut, late]);
+    clearTimeout(timer);
+    if (confirmed) return;
+    this.log.warn({ connections: handedOver.length }, 'kernel relay did not confirm the cut; stopping it');
+    this.kernel?.close();
+    await cut; // its exit ends them all
   }
 
   private track(...sockets: Duplex[]): void {

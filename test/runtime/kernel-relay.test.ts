@@ -8,6 +8,7 @@
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import http from 'node:http';
 import { once } from 'node:events';
 import net from 'node:net';
 import os from 'node:os';
@@ -16,6 +17,7 @@ import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { KernelRelay, type OnBytes } from '../../runtime-image/agent/kernel.relay.ts';
 import { kernelRelayProgram } from '../../core/runtime/kernel-relay.program.ts';
+import { CdpRelay } from '../../runtime-image/agent/cdp.relay.ts';
 import { eventually } from '../support/eventually.ts';
 
 const dir = mkdtempSync(path.join(os.tmpdir(), 'ventus-kernel-relay-'));
@@ -215,5 +217,32 @@ describe('the kernel relay', () => {
         !existsSync(`/proc/${orphan}`) || /^\S+ \(\S+\) Z/.test(readFileSync(`/proc/${orphan}/stat`, 'utf8')),
       { timeoutMs: 10_000, everyMs: 50 },
     );
+  });
+
+  it("the agent's cut (a claim, a stop) does not wait on a relay that does not answer: it is stopped, and the connection with it", async () => {
+    const log = pino({ level: 'silent' });
+    const kernel = new KernelRelay(program, log).start();
+    const agent = new CdpRelay(
+      () => ({ devtools: { socketPath: podPath }, browserPath: '/devtools/browser/the-one' }),
+      log,
+      kernel,
+    );
+    const server = http.createServer();
+    server.on('upgrade', (req, socket, head) => agent.handleUpgrade(req, socket, head));
+    server.listen(0, '127.0.0.1');
+    await once(server, 'listening');
+    const client = net.connect((server.address() as net.AddressInfo).port);
+    client.write(
+      'GET /devtools/browser HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n',
+    );
+    const [answer] = (await once(client, 'data')) as [Buffer];
+    expect(answer.toString()).toMatch(/^101 /);
+    const pid = kernel.pid!;
+    process.kill(pid, 'SIGSTOP'); // hung: it will not confirm
+    const clientClosed = once(client, 'close');
+    await agent.closeAll();
+    await clientClosed;
+    expect(kernel.pid).toBeUndefined();
+    server.close();
   });
 });
