@@ -70,6 +70,23 @@ async function throughRelay(early?: Buffer) {
   return { client, server, splice: splice!, counted, receivedAtLeast, clientClosed };
 }
 
+/** A client and the socket this process accepted for it, not handed to any relay yet. */
+async function acceptedPair(): Promise<{ client: net.Socket; server: net.Socket }> {
+  const accepted = once(front, 'connection') as Promise<[net.Socket]>;
+  const client = net.connect(frontPort);
+  const [server] = await accepted;
+  return { client, server };
+}
+
+/** The socket a relay did not take is still the caller's, and still carries bytes; then both go. */
+async function expectStillTheCallers(client: net.Socket, server: net.Socket): Promise<void> {
+  server.write('still here');
+  const [chunk] = (await once(client, 'data')) as [Buffer];
+  expect(chunk.toString()).toBe('still here');
+  client.destroy();
+  server.destroy();
+}
+
 beforeAll(async () => {
   program = (await kernelRelayProgram(path.join(dir, 'bundles'), (why) => {
     throw new Error(why);
@@ -156,35 +173,23 @@ describe('the kernel relay', () => {
     const warnings: string[] = [];
     const log = pino({ level: 'warn' }, { write: (line: string) => warnings.push(line) });
     const missing = new KernelRelay(path.join(dir, 'no-such-relay'), log).start();
-    const accepted = once(front, 'connection') as Promise<[net.Socket]>;
-    const client = net.connect(frontPort);
-    const [server] = await accepted;
+    const { client, server } = await acceptedPair();
     for (let i = 0; i < 3; i++)
       expect(missing.relay(server, { socketPath: podPath }, REQUEST)).toBeUndefined();
     await new Promise((r) => setTimeout(r, 100)); // spawn failures are reported a tick later
     // One attempt (one ENOENT), not one per connection: each would be a fork of the caller.
     expect(warnings.filter((w) => w.includes('ENOENT'))).toHaveLength(1);
-    server.write('still here');
-    const [chunk] = (await once(client, 'data')) as [Buffer];
-    expect(chunk.toString()).toBe('still here');
-    client.destroy();
-    server.destroy();
+    await expectStillTheCallers(client, server);
   });
 
   it('leaves what it cannot take to the caller, untouched: no descriptor, an address it cannot dial', async () => {
     expect(relay.relay(new net.Socket(), { socketPath: podPath }, REQUEST)).toBeUndefined();
-    const accepted = once(front, 'connection') as Promise<[net.Socket]>;
-    const client = net.connect(frontPort);
-    const [server] = await accepted;
+    const { client, server } = await acceptedPair();
     // A name (the relay resolves none), a path its line protocol cannot carry.
     for (const endpoint of [{ host: 'pod.example', port: 9222 }, { socketPath: `${dir}/a b.sock` }])
       expect(relay.relay(server, endpoint, REQUEST)).toBeUndefined();
     // Still the caller's, and still working.
-    server.write('still here');
-    const [chunk] = (await once(client, 'data')) as [Buffer];
-    expect(chunk.toString()).toBe('still here');
-    client.destroy();
-    server.destroy();
+    await expectStillTheCallers(client, server);
   });
 
   it("holds none of the proxy's environment, and exits when the proxy's process goes", async () => {
